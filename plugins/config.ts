@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises'
+import fastifyEnv from '@fastify/env'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { Ajv, type ErrorObject } from 'ajv'
+import fp from 'fastify-plugin'
+import { StringEnum } from '../src/schemas.js'
+import { describeValidationErrors } from '../src/validation-errors.js'
+
+function HttpUrl (options: { default: string, description: string }) {
+  return Type.String({ format: 'http-url', title: 'an http:// or https:// URL', ...options })
+}
+
+const Milliseconds = (options: { default: number, minimum: number, description: string }) => Type.Integer(options)
+
+/**
+ * Every setting the router reads, with its default. `.env.example` documents the same list;
+ * a test keeps the two in step.
+ */
+export const ConfigSchema = Type.Object({
+  OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1, description: 'API key sent to the upstream' })),
+  OPENAI_API_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'path to a file holding the API key (Docker/Kubernetes secrets)' })),
+  OPENAI_BASE_URL: HttpUrl({ default: 'https://api.openai.com/v1', description: 'upstream base URL' }),
+  UPSTREAM_API: StringEnum(['responses', 'chat_completions'] as const, { default: 'responses', description: 'upstream API used by chat' }),
+  MODEL: Type.String({ minLength: 1, default: 'gpt-4.1-mini', description: 'model used when a call names none' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'port to listen on' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
+  LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info', description: 'pino log level' }),
+  UPSTREAM_TIMEOUT_MS: Milliseconds({ minimum: 1, default: 120_000, description: 'limit for one upstream call' }),
+  UPSTREAM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'retries of a failed upstream call (429, 5xx, connection errors)' }),
+  MCP_SESSIONS: StringEnum(['stateless', 'stateful'] as const, { default: 'stateless', description: 'MCP session mode' }),
+  MCP_SESSION_IDLE_MS: Milliseconds({ minimum: 1000, default: 600_000, description: 'stateful mode: idle time after which a session is closed' }),
+  MCP_MAX_SESSIONS: Type.Integer({ minimum: 1, default: 1000, description: 'stateful mode: most sessions open at once' }),
+  ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
+  ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
+  MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
+  SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
+  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
+  READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
+})
+
+type ValidatedEnv = Static<typeof ConfigSchema>
+
+export type RouterConfig = Omit<ValidatedEnv, 'OPENAI_API_KEY' | 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS'> & {
+  OPENAI_API_KEY: string
+  ALLOWED_ORIGINS: string[]
+  ALLOWED_HOSTS: string[]
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: RouterConfig
+  }
+}
+
+export interface ConfigPluginOptions {
+  /** The environment to read; `process.env` in production, a plain object in tests. */
+  env: Record<string, string | undefined>
+}
+
+// env-schema's own options, plus `verbose` so that errors carry the schema's wording.
+const configAjv = new Ajv({
+  allErrors: true,
+  coerceTypes: true,
+  useDefaults: true,
+  removeAdditional: true,
+  verbose: true,
+  formats: { 'http-url': (value: string) => /^https?:\/\//i.test(value) && URL.canParse(value) },
+})
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+async function configPlugin (fastify: import('fastify').FastifyInstance, { env }: ConfigPluginOptions) {
+  let validated: ValidatedEnv
+  try {
+    const instance = fastify.register(fastifyEnv, {
+      confKey: 'config',
+      schema: ConfigSchema as TSchema,
+      data: { ...env },
+      env: false,
+      ajv: configAjv,
+    })
+    await instance
+    validated = fastify.config as unknown as ValidatedEnv
+  } catch (err) {
+    const errors = (err as { errors?: ErrorObject[] }).errors
+    throw new ConfigError(`Invalid configuration: ${describeValidationErrors(errors)}`)
+  }
+
+  const config = fastify.config
+  config.OPENAI_API_KEY = await resolveApiKey(validated)
+  config.ALLOWED_ORIGINS = splitList(validated.ALLOWED_ORIGINS)
+  config.ALLOWED_HOSTS = splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase())
+  // The logger exists before the configuration does; apply the validated level once here.
+  fastify.log.level = config.LOG_LEVEL
+}
+
+async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string> {
+  if (OPENAI_API_KEY) return OPENAI_API_KEY
+  if (!OPENAI_API_KEY_FILE) {
+    throw new ConfigError('Invalid configuration: OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it)')
+  }
+  let key: string
+  try {
+    key = (await readFile(OPENAI_API_KEY_FILE, 'utf8')).trim()
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${OPENAI_API_KEY_FILE})`)
+  }
+  if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
+  return key
+}
+
+function splitList (value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean)
+}
+
+export default fp(configPlugin, { name: 'config' })

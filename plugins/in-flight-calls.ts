@@ -1,0 +1,65 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { CallTracker } from '../src/mcp/server.js'
+
+/** Tool calls running now; on shutdown, waits for them up to the grace period, then stops the rest. */
+export class InFlightCalls implements CallTracker {
+  readonly #running = new Set<AbortController>()
+  #draining = false
+  #onIdle: (() => void) | undefined
+
+  get draining (): boolean {
+    return this.#draining
+  }
+
+  get size (): number {
+    return this.#running.size
+  }
+
+  start (clientSignal: AbortSignal) {
+    const controller = new AbortController()
+    this.#running.add(controller)
+    return {
+      signal: AbortSignal.any([clientSignal, controller.signal]),
+      end: () => {
+        this.#running.delete(controller)
+        if (this.#running.size === 0) this.#onIdle?.()
+      },
+    }
+  }
+
+  /** Marks the router as draining, waits up to `graceMs` for running calls, and aborts those still running. */
+  async drain (graceMs: number): Promise<{ finished: number, aborted: number }> {
+    this.#draining = true
+    const before = this.#running.size
+    if (before > 0) {
+      const idle = new Promise<void>((resolve) => { this.#onIdle = resolve })
+      const grace = new AbortController()
+      await Promise.race([idle, sleep(graceMs, undefined, { signal: grace.signal }).catch(() => {})])
+      grace.abort()
+    }
+    const aborted = this.#running.size
+    const reason = new Error('the router is shutting down; send the call again')
+    for (const controller of this.#running) controller.abort(reason)
+    return { finished: before - aborted, aborted }
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    inFlightCalls: InFlightCalls
+  }
+}
+
+async function inFlightCallsPlugin (fastify: FastifyInstance) {
+  const calls = new InFlightCalls()
+  fastify.decorate('inFlightCalls', calls)
+  // preClose runs before the listener closes, while calls can still send their results.
+  fastify.addHook('preClose', async () => {
+    const { finished, aborted } = await calls.drain(fastify.config.SHUTDOWN_GRACE_MS)
+    if (finished + aborted > 0) fastify.log.info({ finished, aborted }, 'in-flight tool calls drained')
+  })
+}
+
+export default fp(inFlightCallsPlugin, { name: 'in-flight-calls', dependencies: ['config'] })

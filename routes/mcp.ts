@@ -1,0 +1,169 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { Ajv } from 'ajv'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
+import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorResponse as JsonRpcErrorSchema, JsonRpcMessage, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
+import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
+import { createMcpServer } from '../src/mcp/server.js'
+import { describeValidationErrors } from '../src/validation-errors.js'
+
+const SESSION_HEADER = 'mcp-session-id'
+
+const exactValidator = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false })
+
+const errorResponses = {
+  400: JsonRpcErrorSchema,
+  403: JsonRpcErrorSchema,
+  404: JsonRpcErrorSchema,
+  405: JsonRpcErrorSchema,
+  406: JsonRpcErrorSchema,
+  413: JsonRpcErrorSchema,
+  415: JsonRpcErrorSchema,
+  500: JsonRpcErrorSchema,
+  503: JsonRpcErrorSchema,
+}
+
+// Successful answers come from the SDK transport as a web Response (JSON or an SSE stream), which Fastify sends as is.
+const transportResponses = {
+  200: Type.Unknown({ description: 'A JSON-RPC response (application/json) or an SSE stream of messages (text/event-stream).' }),
+  202: Type.Null({ description: 'Accepted: the body held only notifications or responses.' }),
+}
+
+const McpHeaders = Type.Object({
+  [SESSION_HEADER]: Type.Optional(Type.String({ description: 'Session id (MCP_SESSIONS=stateful), from the initialize response.' })),
+  'mcp-protocol-version': Type.Optional(Type.String({ description: 'The negotiated MCP protocol version.' })),
+})
+
+/**
+ * The MCP Streamable HTTP endpoint. Fastify parses and checks the body; the SDK transport speaks
+ * the protocol and answers with a web Response, which Fastify sends, so Fastify's headers and
+ * hooks apply to MCP answers like any other (nothing is hijacked).
+ */
+export default async function mcpRoutes (fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { config } = fastify
+  const stateful = config.MCP_SESSIONS === 'stateful'
+  const newServer = () => createMcpServer({ openai: fastify.openai, config, log: fastify.log, calls: fastify.inFlightCalls })
+
+  // JSON-RPC messages must reach the SDK as sent: Fastify's default validator coerces types (an id of 1 would become "1").
+  app.setValidatorCompiler(({ schema }) => exactValidator.compile(schema))
+  app.setErrorHandler(replyWithJsonRpcError)
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) {
+      return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`))
+    }
+    if (!isHostAllowed(request.headers.host, config.ALLOWED_HOSTS)) {
+      return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Host ${request.headers.host ?? '(none)'} is not allowed (ALLOWED_HOSTS)`))
+    }
+    if (fastify.inFlightCalls.draining) {
+      return reply.code(503).header('retry-after', '1').header('connection', 'close')
+        .send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Service Unavailable: the router is shutting down; send the request again'))
+    }
+  })
+
+  app.post('/mcp', {
+    bodyLimit: config.MAX_BODY_BYTES,
+    schema: { headers: McpHeaders, body: JsonRpcMessage, response: { ...transportResponses, ...errorResponses } },
+  }, async (request, reply) => {
+    const message = request.body
+    if (!stateful) {
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) })
+      const server = newServer()
+      // A closed connection ends the server, which aborts its running call and the upstream request.
+      reply.raw.once('close', () => { void server.close() })
+      await server.connect(transport)
+      return relay(transport, request, reply)
+    }
+    const sessionId = request.headers[SESSION_HEADER]
+    if (sessionId !== undefined) return relayToSession(sessionId, request, reply)
+    if (!isInitializeRequest(message)) {
+      return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
+    }
+    if (fastify.mcpSessions.full) {
+      request.log.warn({ openSessions: fastify.mcpSessions.size }, 'MCP session refused: at MCP_MAX_SESSIONS')
+      return reply.code(503).header('retry-after', '5')
+        .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
+    }
+    const transport = await fastify.mcpSessions.open(newServer())
+    return relay(transport, request, reply)
+  })
+
+  app.get('/mcp', {
+    schema: { headers: McpHeaders, response: { 200: transportResponses[200], ...errorResponses } },
+  }, async (request, reply) => stateful ? relayToSession(request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+
+  app.delete('/mcp', {
+    schema: { headers: McpHeaders, response: { 200: Type.Null(), ...errorResponses } },
+  }, async (request, reply) => stateful ? relayToSession(request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+
+  async function relayToSession (sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply) {
+    if (sessionId === undefined) {
+      return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
+    }
+    const session = fastify.mcpSessions.get(sessionId)
+    if (!session) {
+      return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))
+    }
+    reply.raw.once('close', session.begin())
+    return relay(session.transport, request, reply)
+  }
+}
+
+async function relay (transport: Transport & Pick<WebStandardStreamableHTTPServerTransport, 'handleRequest'>, request: FastifyRequest, reply: FastifyReply) {
+  const response = await transport.handleRequest(toWebRequest(request), { parsedBody: request.body })
+  return reply.send(response)
+}
+
+/** The Fastify request as the web Request the SDK transport reads, carrying the request id to the tools. */
+function toWebRequest (request: FastifyRequest): Request {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (typeof value === 'string') headers.set(name, value)
+    else if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+  }
+  headers.set(REQUEST_ID_HEADER, request.id)
+  return new Request(new URL(request.url, 'http://localhost'), { method: request.method, headers })
+}
+
+function methodNotAllowed (reply: FastifyReply) {
+  // Stateless mode keeps no stream open and no session to end: every exchange is one POST.
+  return reply.code(405).header('allow', 'POST')
+    .send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Method Not Allowed: this router runs stateless (MCP_SESSIONS=stateless); use POST'))
+}
+
+/** Fastify's own refusals (body parsing, schema validation) as the JSON-RPC errors MCP clients expect. */
+function replyWithJsonRpcError (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const [status, body] = jsonRpcErrorFor(error, request)
+  if (status >= 500) request.log.error({ err: error }, 'MCP request failed')
+  else request.log.info({ statusCode: status, reason: body.error.message }, 'MCP request refused')
+  return reply.code(status).send(body)
+}
+
+function jsonRpcErrorFor (error: FastifyError, request: FastifyRequest): [number, JsonRpcErrorResponse] {
+  if (error.validation) {
+    if (error.validationContext === 'body') {
+      const detail = Array.isArray(request.body)
+        ? 'a JSON array (batches are not supported; send one message per request)'
+        : `not a JSON-RPC 2.0 message (${describeValidationErrors(error.validation as never)})`
+      return [400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, `Invalid Request: the body is ${detail}`)]
+    }
+    return [400, jsonRpcError(JsonRpcErrorCode.ServerError, `Bad Request: ${error.message}`)]
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return [415, jsonRpcError(JsonRpcErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json')]
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return [413, jsonRpcError(JsonRpcErrorCode.ServerError, `Payload Too Large: the body must not exceed ${request.routeOptions.bodyLimit} bytes (MAX_BODY_BYTES)`)]
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]
+  }
+  if (error.statusCode === 400 && error instanceof SyntaxError) {
+    return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]
+  }
+  return [500, jsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error: the router failed to handle the request; the logs have the details')]
+}

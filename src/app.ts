@@ -1,0 +1,41 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import configPlugin from '../plugins/config.js'
+import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
+import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
+import openaiPlugin from '../plugins/openai.js'
+import requestIdPlugin, { requestIdFor } from '../plugins/request-id.js'
+import upstreamProbePlugin from '../plugins/upstream-probe.js'
+import healthRoutes from '../routes/health.js'
+import mcpRoutes from '../routes/mcp.js'
+
+export interface BuildAppOptions {
+  /** Where configuration comes from: `process.env` in production, a plain object in tests. */
+  env: Record<string, string | undefined>
+  logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * The whole router on one Fastify instance: plugins (one concern each), then routes. Resolves once
+ * every plugin has loaded, so a bad configuration rejects here with a message naming the setting.
+ */
+export async function buildApp ({ env, logger = false }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger,
+    genReqId: requestIdFor,
+    // Readiness and the MCP route answer shutdown themselves, with a reason, instead of Fastify's bare 503.
+    return503OnClosing: false,
+  })
+
+  await app.register(configPlugin, { env })
+  await app.register(requestIdPlugin)
+  await app.register(openaiPlugin)
+  await app.register(inFlightCallsPlugin)
+  await app.register(mcpSessionsPlugin)
+  await app.register(upstreamProbePlugin)
+
+  await app.register(healthRoutes)
+  await app.register(mcpRoutes)
+
+  await app.ready()
+  return app
+}

@@ -51,6 +51,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   // JSON-RPC messages must reach the SDK as sent: Fastify's default validator coerces types (an id of 1 would become "1").
   app.setValidatorCompiler(({ schema }) => exactValidator.compile(schema))
   app.setErrorHandler(replyWithJsonRpcError)
+  // MCP bodies are JSON only; anything else is 415, including the text/plain Fastify parses by default.
+  app.removeContentTypeParser('text/plain')
 
   app.addHook('onRequest', async (request, reply) => {
     if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) {

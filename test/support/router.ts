@@ -1,0 +1,53 @@
+import type { AddressInfo } from 'node:net'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import type { FakeOpenAI } from './fake-openai.js'
+
+export const TEST_API_KEY = 'sk-test-router-key'
+
+export interface RunningRouter {
+  app: FastifyInstance
+  url: string
+  mcpUrl: URL
+  close: () => Promise<void>
+}
+
+/** The router as tests use it: built by `buildApp`, listening on an ephemeral loopback port. */
+export async function startRouter (upstream: Pick<FakeOpenAI, 'baseURL'>, env: Record<string, string> = {}): Promise<RunningRouter> {
+  const app = await buildApp({
+    env: { OPENAI_API_KEY: TEST_API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', LOG_LEVEL: 'silent', ...env },
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  return { app, url, mcpUrl: new URL('/mcp', url), close: () => app.close() }
+}
+
+/** The official SDK client over Streamable HTTP, connected (initialized) to the router. */
+export async function connectClient (router: RunningRouter, requestInit?: RequestInit): Promise<Client> {
+  const client = new Client({ name: 'router-test', version: '1.0.0' })
+  await client.connect(new StreamableHTTPClientTransport(router.mcpUrl, requestInit && { requestInit }))
+  return client
+}
+
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+}
+
+export const initializeMessage = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-http', version: '1.0.0' } },
+}
+
+/** A raw POST to /mcp, for the cases an SDK client would never send. */
+export async function postMcp (router: RunningRouter, body: string | object, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(router.mcpUrl, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+}

@@ -28,7 +28,7 @@ export class McpSessions {
   constructor (
     private readonly maxSessions: number,
     private readonly idleMs: number,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: FastifyBaseLogger
   ) {
     this.#sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 30_000))
     this.#sweeper.unref()
@@ -81,7 +81,8 @@ export class McpSessions {
   /** Closes sessions with nothing in flight and no request for longer than the idle time. */
   closeIdle (now = Date.now()): number {
     const idle = [...this.#sessions.values()].filter((entry) => entry.active === 0 && now - entry.lastActivity >= this.idleMs)
-    for (const entry of idle) void this.#close(entry)
+    // #close never rejects: failures are logged there.
+    for (const entry of idle) this.#close(entry)
     return idle.length
   }
 

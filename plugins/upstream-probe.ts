@@ -26,7 +26,7 @@ export class UpstreamProbe {
   constructor (
     private readonly check: () => Promise<void>,
     private readonly ttlMs: number,
-    private readonly describeFailure: (err: unknown) => string,
+    private readonly describeFailure: (err: unknown) => string
   ) {}
 
   async status (): Promise<UpstreamStatus> {
@@ -69,7 +69,7 @@ async function upstreamProbePlugin (fastify: FastifyInstance) {
     ? new UpstreamProbe(
       async () => { await listModels(openai, { signal, requestId: `readiness-${randomUUID()}`, timeoutMs: PROBE_TIMEOUT_MS, maxRetries: 0 }) },
       config.READY_CHECK_TTL_MS,
-      (err) => toToolError(err, { operation: 'the readiness check', baseURL: config.OPENAI_BASE_URL, timeoutMs: PROBE_TIMEOUT_MS, signal }).message,
+      (err) => toToolError(err, { operation: 'the readiness check', baseURL: config.OPENAI_BASE_URL, timeoutMs: PROBE_TIMEOUT_MS, signal }).message
     )
     : undefined
   fastify.decorate('upstreamProbe', probe)

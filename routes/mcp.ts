@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
-import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorResponse as JsonRpcErrorSchema, JsonRpcMessage, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
+import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
 import { createMcpServer } from '../src/mcp/server.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
@@ -52,7 +52,14 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   app.setValidatorCompiler(({ schema }) => exactValidator.compile(schema))
   app.setErrorHandler(replyWithJsonRpcError)
   // MCP bodies are JSON only; anything else is 415, including the text/plain Fastify parses by default.
-  app.removeContentTypeParser('text/plain')
+  // Some clients label bodiless GET and DELETE requests as JSON too; those are not parse errors.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string
+    if (text === '' && request.method !== 'POST') return done(null, undefined)
+    parseJson(request, text, done)
+  })
 
   app.addHook('onRequest', async (request, reply) => {
     if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) {
@@ -69,14 +76,14 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
 
   app.post('/mcp', {
     bodyLimit: config.MAX_BODY_BYTES,
-    schema: { headers: McpHeaders, body: JsonRpcMessage, response: { ...transportResponses, ...errorResponses } },
+    schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
     const message = request.body
     if (!stateful) {
       const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) })
       const server = newServer()
       // A closed connection ends the server, which aborts its running call and the upstream request.
-      reply.raw.once('close', () => { void server.close() })
+      reply.raw.once('close', () => { server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly')) })
       await server.connect(transport)
       return relay(transport, request, reply)
     }
@@ -117,7 +124,11 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
 
 async function relay (transport: Transport & Pick<WebStandardStreamableHTTPServerTransport, 'handleRequest'>, request: FastifyRequest, reply: FastifyReply) {
   const response = await transport.handleRequest(toWebRequest(request), { parsedBody: request.body })
-  return reply.send(response)
+  reply.send(response)
+  // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
+  // (a GET stream, or a call still waiting for the model): clients wait on the headers.
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) reply.raw.flushHeaders()
+  return reply
 }
 
 /** The Fastify request as the web Request the SDK transport reads, carrying the request id to the tools. */

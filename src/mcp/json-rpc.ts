@@ -13,16 +13,16 @@ export const JsonRpcErrorCode = {
 const RequestId = Type.Union([Type.String(), Type.Integer()])
 
 /** One JSON-RPC 2.0 message: a request, a notification, or a response to a server request. */
-export const JsonRpcMessage = Type.Union([
+export const JsonRpcMessageSchema = Type.Union([
   Type.Object({ jsonrpc: Type.Literal('2.0'), id: RequestId, method: Type.String(), params: Type.Optional(Type.Object({})) }),
   Type.Object({ jsonrpc: Type.Literal('2.0'), method: Type.String(), params: Type.Optional(Type.Object({})) }),
   Type.Object({ jsonrpc: Type.Literal('2.0'), id: RequestId, result: Type.Object({}) }),
   Type.Object({ jsonrpc: Type.Literal('2.0'), id: Type.Union([RequestId, Type.Null()]), error: Type.Object({ code: Type.Integer(), message: Type.String() }) }),
 ], { description: 'A single JSON-RPC 2.0 message (batches were removed from MCP in 2025-06-18).' })
 
-export type JsonRpcMessage = Static<typeof JsonRpcMessage>
+export type JsonRpcMessage = Static<typeof JsonRpcMessageSchema>
 
-export const JsonRpcErrorResponse = Type.Object({
+export const JsonRpcErrorSchema = Type.Object({
   jsonrpc: Type.Literal('2.0'),
   id: Type.Union([RequestId, Type.Null()]),
   error: Type.Object({
@@ -31,7 +31,7 @@ export const JsonRpcErrorResponse = Type.Object({
   }),
 })
 
-export type JsonRpcErrorResponse = Static<typeof JsonRpcErrorResponse>
+export type JsonRpcErrorResponse = Static<typeof JsonRpcErrorSchema>
 
 export function jsonRpcError (code: number, message: string): JsonRpcErrorResponse {
   return { jsonrpc: '2.0', id: null, error: { code, message } }

@@ -32,7 +32,7 @@ const instructions = 'This server forwards requests to OpenAI models. Use `chat`
 export function createMcpServer ({ openai, config, log, calls }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
-    { capabilities: { tools: { listChanged: false } }, instructions },
+    { capabilities: { tools: { listChanged: false } }, instructions }
   )
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolDefinitions }))

@@ -35,7 +35,7 @@ export class ToolError extends Error {
   constructor (
     readonly code: ToolErrorCode,
     message: string,
-    readonly details: ToolErrorDetails,
+    readonly details: ToolErrorDetails
   ) {
     super(message)
   }

@@ -36,7 +36,9 @@ export class FakeOpenAI {
   #counter = 0
 
   private constructor () {
-    this.#server = createServer((req, res) => { void this.#handle(req, res) })
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch(() => res.destroy())
+    })
   }
 
   static async start (): Promise<FakeOpenAI> {

@@ -61,7 +61,7 @@ export const chatTool = defineTool({
         ...(args.temperature !== undefined && { temperature: args.temperature }),
         ...(args.top_p !== undefined && { topP: args.top_p }),
         ...(args.max_tokens !== undefined && { maxOutputTokens: args.max_tokens }),
-      }, { signal, requestId }),
+      }, { signal, requestId })
     )
     return {
       content: [{ type: 'text', text: result.text }],

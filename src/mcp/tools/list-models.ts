@@ -22,7 +22,7 @@ export const listModelsTool = defineTool({
   async run ({ contains }, { openai, config, signal, requestId }) {
     const all = await callUpstream(
       { operation: 'listing models', baseURL: config.OPENAI_BASE_URL, timeoutMs: config.UPSTREAM_TIMEOUT_MS, signal },
-      () => listModels(openai, { signal, requestId }),
+      () => listModels(openai, { signal, requestId })
     )
     const needle = contains?.toLowerCase()
     const models = needle ? all.filter((model) => model.id.toLowerCase().includes(needle)) : all

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { errorBody, FakeOpenAI } from '../../support/fake-openai.js'
+import { errorMeta, textOf } from '../../support/results.js'
 import { connectClient, type RunningRouter, startRouter, TEST_API_KEY } from '../../support/router.js'
 
 for (const api of ['responses', 'chat_completions'] as const) {
@@ -201,11 +202,3 @@ describe('chat limits', () => {
     }
   })
 })
-
-export function textOf (result: { content?: unknown }): string {
-  return (result.content as Array<{ type: string, text?: string }>).map((block) => block.text ?? '').join('')
-}
-
-export function errorMeta (result: { _meta?: unknown }): Record<string, unknown> {
-  return (result._meta as { error: Record<string, unknown> }).error
-}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, before, describe, test } from 'node:test'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { FakeOpenAI } from '../support/fake-openai.js'
+import { connectClient, initializeMessage, MCP_HEADERS, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+
+describe('MCP endpoint (stateful sessions)', () => {
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', MCP_SESSION_IDLE_MS: '1000', MCP_MAX_SESSIONS: '3' })
+  })
+  after(async () => {
+    await router.close()
+    await upstream.close()
+  })
+
+  test('initialize opens a session that later requests use; DELETE ends it', async () => {
+    const transport = new StreamableHTTPClientTransport(router.mcpUrl)
+    const client = new Client({ name: 'stateful', version: '1.0.0' })
+    await client.connect(transport)
+    const sessionId = transport.sessionId
+    assert.match(sessionId ?? '', /^[0-9a-f-]{36}$/)
+    assert.equal(router.app.mcpSessions.size, 1)
+
+    const result = await client.callTool({ name: 'chat', arguments: { prompt: 'in a session' } })
+    assert.deepEqual(result.content, [{ type: 'text', text: 'echo: in a session' }])
+
+    await transport.terminateSession()
+    assert.equal(router.app.mcpSessions.size, 0)
+    const after = await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': sessionId! })
+    assert.equal(after.status, 404)
+    assert.equal((await after.json() as { error: { code: number } }).error.code, -32001)
+    await client.close()
+  })
+
+  test('an unknown session is 404 and a missing session id is 400', async () => {
+    const unknown = await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': 'no-such-session' })
+    assert.equal(unknown.status, 404)
+    const missing = await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'ping' })
+    assert.equal(missing.status, 400)
+    assert.match((await missing.json() as { error: { message: string } }).error.message, /Mcp-Session-Id header is required/)
+    const get = await fetch(router.mcpUrl, { headers: { accept: 'text/event-stream' } })
+    assert.equal(get.status, 400)
+  })
+
+  test('the GET stream opens for a session', async () => {
+    const init = await postMcp(router, initializeMessage)
+    const sessionId = init.headers.get('mcp-session-id')!
+    await init.text()
+    const controller = new AbortController()
+    const stream = await fetch(router.mcpUrl, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId }, signal: controller.signal })
+    assert.equal(stream.status, 200)
+    assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/)
+    controller.abort()
+    await fetch(router.mcpUrl, { method: 'DELETE', headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId } })
+  })
+
+  test('idle sessions are closed and requests to them get 404', async () => {
+    const init = await postMcp(router, initializeMessage)
+    const sessionId = init.headers.get('mcp-session-id')!
+    await init.text()
+    assert.ok(router.app.mcpSessions.get(sessionId))
+    await sleep(20)
+    assert.equal(router.app.mcpSessions.closeIdle(Date.now() + 1000), 1)
+    await sleep(20)
+    const ping = await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': sessionId })
+    assert.equal(ping.status, 404)
+  })
+
+  test('past MCP_MAX_SESSIONS a new session is refused with 503 and Retry-After', async () => {
+    const clients = await Promise.all([1, 2, 3].map(() => connectClient(router)))
+    const refused = await postMcp(router, initializeMessage)
+    assert.equal(refused.status, 503)
+    assert.ok(refused.headers.get('retry-after'))
+    assert.match((await refused.json() as { error: { message: string } }).error.message, /MCP_MAX_SESSIONS/)
+    await Promise.all(clients.map(async (client) => {
+      await (client.transport as StreamableHTTPClientTransport).terminateSession()
+      await client.close()
+    }))
+    assert.equal(router.app.mcpSessions.size, 0)
+  })
+
+  test('notifications/cancelled from the client aborts the upstream request', async () => {
+    upstream.reset()
+    upstream.script('POST /v1/responses', { delayMs: 3000, json: upstream.responseBody('gpt-4.1-mini', 'too late') })
+    const client = await connectClient(router)
+    const controller = new AbortController()
+    const call = client.callTool({ name: 'chat', arguments: { prompt: 'slow' } }, undefined, { signal: controller.signal })
+    await waitFor(() => upstream.received('POST /v1/responses').length === 1)
+    controller.abort('user changed their mind')
+    await assert.rejects(call)
+    await waitFor(() => upstream.received('POST /v1/responses')[0]!.closedEarly)
+    await (client.transport as StreamableHTTPClientTransport).terminateSession()
+    await client.close()
+  })
+})
+
+async function waitFor (condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await sleep(10)
+  }
+}

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
+import { waitFor } from '../support/wait-for.js'
 import { connectClient, initializeMessage, MCP_HEADERS, postMcp, type RunningRouter, startRouter } from '../support/router.js'
 
 describe('MCP endpoint (stateful sessions)', () => {
@@ -91,19 +92,11 @@ describe('MCP endpoint (stateful sessions)', () => {
     const client = await connectClient(router)
     const controller = new AbortController()
     const call = client.callTool({ name: 'chat', arguments: { prompt: 'slow' } }, undefined, { signal: controller.signal })
-    await waitFor(() => upstream.received('POST /v1/responses').length === 1)
+    await waitFor(() => upstream.received('POST /v1/responses').length === 1, 'the upstream request')
     controller.abort('user changed their mind')
     await assert.rejects(call)
-    await waitFor(() => upstream.received('POST /v1/responses')[0]!.closedEarly)
+    await waitFor(() => upstream.received('POST /v1/responses')[0]!.closedEarly, 'the upstream connection to close')
     await (client.transport as StreamableHTTPClientTransport).terminateSession()
     await client.close()
   })
 })
-
-async function waitFor (condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await sleep(10)
-  }
-}

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /** What the fake upstream received, so tests can check what the router actually sent. */
 export interface RecordedRequest {
@@ -80,11 +81,16 @@ export class FakeOpenAI {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     const recorded: RecordedRequest = { method: req.method ?? '', path, headers: req.headers, body: text ? JSON.parse(text) : undefined, closedEarly: false }
     this.requests.push(recorded)
-    res.once('close', () => { if (!res.writableFinished) recorded.closedEarly = true })
+    const closed = new AbortController()
+    res.once('close', () => {
+      if (!res.writableFinished) recorded.closedEarly = true
+      closed.abort()
+    })
 
     const route = `${recorded.method} ${path}` as Route
     const scripted = this.#scripts.get(route)?.shift()
-    if (scripted?.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs))
+    // A delay ends early when the client goes away, so no timer outlives the test.
+    if (scripted?.delayMs) await sleep(scripted.delayMs, undefined, { signal: closed.signal }).catch(() => {})
     if (res.destroyed) return
     if (scripted?.drop) {
       req.socket.destroy()

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { buildApp } from '../../src/app.js'
+
+const valid = { OPENAI_API_KEY: 'sk-config-test', LOG_LEVEL: 'silent' }
+
+describe('configuration', () => {
+  test('defaults apply when only the key is set', async () => {
+    const app = await buildApp({ env: valid })
+    try {
+      assert.equal(app.config.PORT, 8000)
+      assert.equal(app.config.HOST, '0.0.0.0')
+      assert.equal(app.config.MODEL, 'gpt-4.1-mini')
+      assert.equal(app.config.OPENAI_BASE_URL, 'https://api.openai.com/v1')
+      assert.equal(app.config.UPSTREAM_API, 'responses')
+      assert.equal(app.config.UPSTREAM_TIMEOUT_MS, 120_000)
+      assert.equal(app.config.MCP_SESSIONS, 'stateless')
+      assert.equal(app.config.MAX_BODY_BYTES, 4 * 1024 * 1024)
+      assert.deepEqual(app.config.ALLOWED_ORIGINS, [])
+      assert.equal(app.openai.baseURL, 'https://api.openai.com/v1')
+    } finally {
+      await app.close()
+    }
+  })
+
+  test('lists are split and trimmed, numbers and booleans coerced', async () => {
+    const app = await buildApp({ env: { ...valid, ALLOWED_ORIGINS: 'https://a.example, https://b.example ,', ALLOWED_HOSTS: 'Router.Internal:8001', PORT: '9001', READY_CHECK_UPSTREAM: 'false' } })
+    try {
+      assert.deepEqual(app.config.ALLOWED_ORIGINS, ['https://a.example', 'https://b.example'])
+      assert.deepEqual(app.config.ALLOWED_HOSTS, ['router.internal:8001'])
+      assert.equal(app.config.PORT, 9001)
+      assert.equal(app.config.READY_CHECK_UPSTREAM, false)
+    } finally {
+      await app.close()
+    }
+  })
+
+  test('the key can come from a file (Docker and Kubernetes secrets)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'router-key-'))
+    const file = join(dir, 'openai-key')
+    await writeFile(file, 'sk-from-file\n')
+    const app = await buildApp({ env: { LOG_LEVEL: 'silent', OPENAI_API_KEY_FILE: file } })
+    try {
+      assert.equal(app.config.OPENAI_API_KEY, 'sk-from-file')
+      assert.equal(app.openai.apiKey, 'sk-from-file')
+    } finally {
+      await app.close()
+    }
+  })
+
+  const failures: Array<[string, Record<string, string>, RegExp]> = [
+    ['no key at all', { LOG_LEVEL: 'silent' }, /^Invalid configuration: OPENAI_API_KEY is required \(or OPENAI_API_KEY_FILE/],
+    ['an unreadable key file', { LOG_LEVEL: 'silent', OPENAI_API_KEY_FILE: '/nonexistent/key' }, /^Invalid configuration: OPENAI_API_KEY_FILE cannot be read \(ENOENT/],
+    ['a port that is not a number', { ...valid, PORT: 'abc' }, /^Invalid configuration: PORT must be integer$/],
+    ['a port out of range', { ...valid, PORT: '70000' }, /^Invalid configuration: PORT must be <= 65535$/],
+    ['a negative timeout', { ...valid, UPSTREAM_TIMEOUT_MS: '-5' }, /^Invalid configuration: UPSTREAM_TIMEOUT_MS must be >= 1$/],
+    ['a base URL that is not one', { ...valid, OPENAI_BASE_URL: 'not a url' }, /^Invalid configuration: OPENAI_BASE_URL must be an http:\/\/ or https:\/\/ URL$/],
+    ['an unknown session mode', { ...valid, MCP_SESSIONS: 'sticky' }, /^Invalid configuration: MCP_SESSIONS must be one of: stateless, stateful$/],
+    ['an unknown upstream API', { ...valid, UPSTREAM_API: 'completions' }, /^Invalid configuration: UPSTREAM_API must be one of: responses, chat_completions$/],
+    ['two bad settings', { ...valid, PORT: 'x', LOG_LEVEL: 'loud' }, /^Invalid configuration: PORT must be integer; LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent$/],
+  ]
+  for (const [name, env, message] of failures) {
+    test(`start-up fails on ${name} with one line naming the setting`, async () => {
+      await assert.rejects(buildApp({ env }), (err: Error) => {
+        assert.match(err.message, message)
+        assert.doesNotMatch(err.message, /\n/)
+        return true
+      })
+    })
+  }
+})

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { errorBody, FakeOpenAI } from '../../support/fake-openai.js'
+import { errorMeta, textOf } from '../../support/results.js'
+import { connectClient, type RunningRouter, startRouter, TEST_API_KEY } from '../../support/router.js'
+
+describe('list_models', () => {
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  let client: Client
+
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouter(upstream, { MODEL: 'gpt-4.1-mini' })
+    client = await connectClient(router)
+  })
+  after(async () => {
+    await client.close()
+    await router.close()
+    await upstream.close()
+  })
+
+  test('lists the upstream models, sorted, with the default model', async () => {
+    const result = await client.callTool({ name: 'list_models', arguments: {} })
+    const structured = result.structuredContent as { defaultModel: string, models: Array<{ id: string, ownedBy: string }> }
+    assert.equal(structured.defaultModel, 'gpt-4.1-mini')
+    assert.deepEqual(structured.models.map((model) => model.id), ['gpt-4.1', 'gpt-4.1-mini', 'text-embedding-3-small'])
+    assert.equal(structured.models[0]?.ownedBy, 'openai')
+    assert.match(textOf(result), /^3 models \(default: gpt-4.1-mini\):\ngpt-4.1\n/)
+    assert.equal(upstream.received('GET /v1/models').at(-1)?.headers.authorization, `Bearer ${TEST_API_KEY}`)
+  })
+
+  test('contains filters case-insensitively', async () => {
+    const result = await client.callTool({ name: 'list_models', arguments: { contains: 'EMBEDDING' } })
+    assert.deepEqual((result.structuredContent as { models: Array<{ id: string }> }).models.map((model) => model.id), ['text-embedding-3-small'])
+    const none = await client.callTool({ name: 'list_models', arguments: { contains: 'claude' } })
+    assert.match(textOf(none), /No models matching "claude"/)
+  })
+
+  test('an upstream without /models is reported as a configuration problem', async () => {
+    upstream.script('GET /v1/models', { status: 404, json: errorBody('Unknown request URL: GET /v1/models.', 'invalid_request_error', 'unknown_url') })
+    const result = await client.callTool({ name: 'list_models', arguments: {} })
+    assert.equal(result.isError, true)
+    assert.equal(errorMeta(result).code, 'upstream_rejected')
+    assert.match(textOf(result), /OPENAI_BASE_URL may be wrong/)
+  })
+})

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { describe, test } from 'node:test'
+import { FakeOpenAI } from './support/fake-openai.js'
+import { waitFor } from './support/wait-for.js'
+
+// The entry point itself: start-up failure output and exit codes, which buildApp cannot show.
+function startEntryPoint (env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+async function collect (child: ChildProcess): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk })
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk })
+  const [code] = await once(child, 'exit') as [number | null]
+  return { code, stdout, stderr }
+}
+
+describe('entry point', () => {
+  test('a bad setting stops start-up with one clear line and exit code 1', async () => {
+    const { code, stderr } = await collect(startEntryPoint({ OPENAI_API_KEY: 'sk-x', PORT: 'abc' }))
+    assert.equal(code, 1)
+    const lines = stderr.trim().split('\n').filter((line) => !/DeprecationWarning|--trace-warnings/.test(line))
+    assert.deepEqual(lines, ['mcp-openai-router: Invalid configuration: PORT must be integer'])
+  })
+
+  test('SIGTERM closes the server gracefully with exit code 0, and the key never reaches the log', async () => {
+    const upstream = await FakeOpenAI.start()
+    const child = startEntryPoint({ OPENAI_API_KEY: 'sk-secret-must-not-leak', OPENAI_BASE_URL: upstream.baseURL, PORT: '0', HOST: '127.0.0.1' })
+    const result = collect(child)
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => { output += chunk })
+    try {
+      await waitFor(() => /Server listening at/.test(output), 'the server to listen', 15_000)
+      const port = /127\.0\.0\.1:(\d+)/.exec(output)?.[1]
+      const answer = await fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer client-secret', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hi' } } }),
+      })
+      assert.match(await answer.text(), /echo: hi/)
+      child.kill('SIGTERM')
+      const { code, stdout } = await result
+      assert.equal(code, 0)
+      assert.match(stdout, /"signal":"SIGTERM"/)
+      assert.doesNotMatch(stdout, /sk-secret-must-not-leak|client-secret/)
+    } finally {
+      child.kill('SIGKILL')
+      await upstream.close()
+    }
+  })
+})

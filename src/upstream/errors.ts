@@ -72,10 +72,15 @@ function upstreamMessage (err: APIError): string {
   return err.message.replace(/^\d{3}\s*/, '') || 'no details'
 }
 
+// fetch wraps the network error (ECONNREFUSED, ENOTFOUND, ...) a level or two down the cause chain.
 function describeCause (cause: unknown): string | undefined {
-  if (!(cause instanceof Error)) return undefined
-  const code = (cause as NodeJS.ErrnoException).code ?? ((cause.cause as NodeJS.ErrnoException | undefined)?.code)
-  return code ?? cause.message
+  let detail: string | undefined
+  for (let current = cause, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    const code = (current as NodeJS.ErrnoException).code
+    if (code) return code
+    detail = current.message
+  }
+  return detail
 }
 
 /** `retry-after-ms` (OpenAI's) or `retry-after` (seconds or an HTTP date), in whole seconds. */

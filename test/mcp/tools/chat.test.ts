@@ -195,7 +195,8 @@ describe('chat limits', () => {
     try {
       const result = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })
       assert.equal(errorMeta(result).code, 'upstream_unavailable')
-      assert.ok(textOf(result).includes(unreachable))
+      assert.ok(textOf(result).includes(`Cannot reach the upstream at ${unreachable}`))
+      assert.match(textOf(result), /\(ECONNREFUSED\)/)
     } finally {
       await client.close()
       await router.close()

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import fastifyEnv from '@fastify/env'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { StringEnum } from '../src/schemas.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
@@ -71,29 +72,29 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-async function configPlugin (fastify: import('fastify').FastifyInstance, { env }: ConfigPluginOptions) {
-  let validated: ValidatedEnv
+async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOptions) {
   try {
-    const instance = fastify.register(fastifyEnv, {
+    await fastify.register(fastifyEnv, {
       confKey: 'config',
       schema: ConfigSchema as TSchema,
       data: { ...env },
       env: false,
       ajv: configAjv,
     })
-    await instance
-    validated = fastify.config as unknown as ValidatedEnv
   } catch (err) {
     const errors = (err as { errors?: ErrorObject[] }).errors
     throw new ConfigError(`Invalid configuration: ${describeValidationErrors(errors)}`)
   }
 
-  const config = fastify.config
-  config.OPENAI_API_KEY = await resolveApiKey(validated)
-  config.ALLOWED_ORIGINS = splitList(validated.ALLOWED_ORIGINS)
-  config.ALLOWED_HOSTS = splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase())
+  // @fastify/env decorated `config` with the validated environment; derived values complete it in place.
+  const validated = { ...fastify.config as unknown as ValidatedEnv }
+  Object.assign(fastify.config, {
+    OPENAI_API_KEY: await resolveApiKey(validated),
+    ALLOWED_ORIGINS: splitList(validated.ALLOWED_ORIGINS),
+    ALLOWED_HOSTS: splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+  })
   // The logger exists before the configuration does; apply the validated level once here.
-  fastify.log.level = config.LOG_LEVEL
+  fastify.log.level = validated.LOG_LEVEL
 }
 
 async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string> {

@@ -1,4 +1,3 @@
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
@@ -122,7 +121,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   }
 }
 
-async function relay (transport: Transport & Pick<WebStandardStreamableHTTPServerTransport, 'handleRequest'>, request: FastifyRequest, reply: FastifyReply) {
+async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply) {
   const response = await transport.handleRequest(toWebRequest(request), { parsedBody: request.body })
   reply.send(response)
   // Node sends headers with the first body chunk, which on an SSE stream may be minutes away

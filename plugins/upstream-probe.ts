@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { toToolError } from '../src/upstream/errors.js'
+import { callUpstream } from '../src/upstream/errors.js'
 import { listModels } from '../src/upstream/models.js'
 
 export interface UpstreamStatus {
@@ -25,8 +25,7 @@ export class UpstreamProbe {
 
   constructor (
     private readonly check: () => Promise<void>,
-    private readonly ttlMs: number,
-    private readonly describeFailure: (err: unknown) => string
+    private readonly ttlMs: number
   ) {}
 
   async status (): Promise<UpstreamStatus> {
@@ -45,7 +44,7 @@ export class UpstreamProbe {
       await this.check()
       result = { status: 'ok' }
     } catch (err) {
-      result = { status: 'failing', error: this.describeFailure(err) }
+      result = { status: 'failing', error: err instanceof Error ? err.message : String(err) }
     }
     result.checkedAt = new Date().toISOString()
     result.latencyMs = Math.round(performance.now() - started)
@@ -63,15 +62,15 @@ declare module 'fastify' {
 
 async function upstreamProbePlugin (fastify: FastifyInstance) {
   const { config, openai } = fastify
-  // The probe has no caller to cancel it; its only limit is the SDK timeout.
-  const signal = new AbortController().signal
-  const probe = config.READY_CHECK_UPSTREAM
-    ? new UpstreamProbe(
-      async () => { await listModels(openai, { signal, requestId: `readiness-${randomUUID()}`, timeoutMs: PROBE_TIMEOUT_MS, maxRetries: 0 }) },
-      config.READY_CHECK_TTL_MS,
-      (err) => toToolError(err, { operation: 'the readiness check', baseURL: config.OPENAI_BASE_URL, timeoutMs: PROBE_TIMEOUT_MS, signal }).message
+  // The probe has no caller to cancel it; its only limit is its own deadline.
+  const uncancelled = new AbortController().signal
+  const check = async () => {
+    await callUpstream(
+      { operation: 'the readiness check', baseURL: config.OPENAI_BASE_URL, timeoutMs: PROBE_TIMEOUT_MS, signal: uncancelled },
+      (signal) => listModels(openai, { signal, requestId: `readiness-${randomUUID()}`, maxRetries: 0 })
     )
-    : undefined
+  }
+  const probe = config.READY_CHECK_UPSTREAM ? new UpstreamProbe(check, config.READY_CHECK_TTL_MS) : undefined
   fastify.decorate('upstreamProbe', probe)
 }
 

@@ -45,7 +45,15 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { config } = fastify
   const stateful = config.MCP_SESSIONS === 'stateful'
-  const newServer = () => createMcpServer({ openai: fastify.openai, config, log: fastify.log, calls: fastify.inFlightCalls })
+  // Each POST's connection, by request id: a tool call stops when the connection that carried it closes.
+  const connections = new Map<string, AbortSignal>()
+  const newServer = () => createMcpServer({
+    openai: fastify.openai,
+    config,
+    log: fastify.log,
+    calls: fastify.inFlightCalls,
+    connectionSignal: (requestId) => connections.get(requestId),
+  })
 
   // JSON-RPC messages must reach the SDK as sent: Fastify's default validator coerces types (an id of 1 would become "1").
   app.setValidatorCompiler(({ schema }) => exactValidator.compile(schema))
@@ -78,10 +86,15 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
     const message = request.body
+    const connection = new AbortController()
+    connections.set(request.id, connection.signal)
+    reply.raw.once('close', () => {
+      connections.delete(request.id)
+      if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
+    })
     if (!stateful) {
       const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) })
       const server = newServer()
-      // A closed connection ends the server, which aborts its running call and the upstream request.
       reply.raw.once('close', () => { server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly')) })
       await server.connect(transport)
       return relay(transport, request, reply)

@@ -18,7 +18,7 @@ describe('README', () => {
         env: { ...process.env, ROUTER_URL: router.mcpUrl.href },
         timeout: 30_000,
       })
-      assert.equal(stdout, 'tools: chat, list_models, echo\nanswer: echo: Say hello in one word.\n')
+      assert.equal(stdout, 'tools: chat, get_response, cancel_response, embed, generate_image, list_models, echo\nanswer: echo: Say hello in one word.\n')
     } finally {
       await router.close()
       await upstream.close()

@@ -4,7 +4,9 @@ import { Ajv } from 'ajv'
 import type { FastifyBaseLogger } from 'fastify'
 import type OpenAI from 'openai'
 import type { RouterConfig } from '../../plugins/config.js'
+import { callUpstream } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
+import type { CallProgress } from './progress.js'
 import { ToolError } from './tool-error.js'
 
 /** What a tool may use while it runs: the upstream, the configuration, and the call's own identity. */
@@ -15,6 +17,29 @@ export interface ToolContext {
   requestId: string
   /** Aborted when the client cancels, its connection closes, or the router shuts down. */
   signal: AbortSignal
+  /** Progress notifications for this call; inert unless the client sent a progress token. */
+  progress: CallProgress
+}
+
+export interface UpstreamOperation {
+  /** What the router is doing, for messages: "chat with gpt-4.1-mini". */
+  operation: string
+  model?: string
+  /** The stored object the call names ("response resp_1"), for a clear 404. */
+  resource?: string
+  /** The caller's own limit; never above UPSTREAM_TIMEOUT_MS. */
+  timeoutMs?: number
+}
+
+/** One upstream call on behalf of a tool: cancelled with the tool call, bounded in time, failures explained. */
+export async function upstreamCall<T> (context: ToolContext, { timeoutMs, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { config, signal } = context
+  return callUpstream({
+    ...what,
+    baseURL: config.OPENAI_BASE_URL,
+    timeoutMs: Math.min(timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS),
+    signal,
+  }, call)
 }
 
 export interface ToolSpec<Input extends TObject> {

@@ -1,15 +1,53 @@
 import type OpenAI from 'openai'
-import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
-import type { Response, ResponseCreateParamsNonStreaming, ResponseInputItem } from 'openai/resources/responses/responses'
-import { ToolError } from '../mcp/tool-error.js'
-import { type UpstreamRequestContext, upstreamRequestOptions } from './request-options.js'
+import { createChatCompletion } from './chat-completions-api.js'
+import { modelTraits } from './model-family.js'
+import type { UpstreamRequestContext } from './request-options.js'
+import { createResponse } from './responses-api.js'
 
 export type UpstreamApi = 'responses' | 'chat_completions'
 
-export interface ChatMessage {
-  role: 'system' | 'developer' | 'user' | 'assistant'
-  content: string
+export type ContentPart =
+  | { type: 'text', text: string }
+  /** An https: or data: URL. */
+  | { type: 'image', url: string, detail?: 'auto' | 'low' | 'high' }
+
+/** A function call the model asked for; `arguments` is the JSON text exactly as the model wrote it. */
+export interface FunctionCall {
+  id: string
+  name: string
+  arguments: string
 }
+
+export type ChatMessage =
+  | { role: 'system' | 'developer' | 'user', content: string | ContentPart[] }
+  | { role: 'assistant', content: string, toolCalls?: FunctionCall[] }
+  | { role: 'tool', toolCallId: string, content: string }
+
+export interface ToolOutput {
+  callId: string
+  output: string
+}
+
+export interface FunctionTool {
+  type: 'function'
+  name: string
+  description?: string
+  parameters?: Record<string, unknown>
+  strict?: boolean
+}
+
+/** A function tool, or a hosted tool of the Responses API (`web_search`, `file_search`, `code_interpreter`, `mcp`, ...) passed as given. */
+export type ToolDefinition = FunctionTool | { type: string, [setting: string]: unknown }
+
+export function isFunctionTool (tool: ToolDefinition): tool is FunctionTool {
+  return tool.type === 'function'
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function', name: string }
+
+export type ResponseFormat =
+  | { type: 'json_schema', name: string, schema: Record<string, unknown>, strict?: boolean }
+  | { type: 'json_object' }
 
 export interface ChatRequest {
   model: string
@@ -19,6 +57,18 @@ export interface ChatRequest {
   temperature?: number
   topP?: number
   maxOutputTokens?: number
+  tools?: ToolDefinition[]
+  toolChoice?: ToolChoice
+  parallelToolCalls?: boolean
+  /** Results of the function calls of the previous turn, appended after the messages. */
+  toolOutputs?: ToolOutput[]
+  previousResponseId?: string
+  store?: boolean
+  responseFormat?: ResponseFormat
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high'
+  verbosity?: 'low' | 'medium' | 'high'
+  /** Responses API: run detached; the answer is fetched later by id. */
+  background?: boolean
 }
 
 export interface TokenUsage {
@@ -27,91 +77,53 @@ export interface TokenUsage {
   totalTokens: number
 }
 
+/** Where a response stands; only the Responses API has the in-between states. */
+export type ResponseStatus = 'completed' | 'incomplete' | 'failed' | 'cancelled' | 'queued' | 'in_progress'
+
 /** One answer, the same shape whichever upstream API produced it. */
 export interface ChatResult {
   model: string
   text: string
   /** Chat Completions vocabulary for both APIs: `stop`, `length`, `content_filter`, `tool_calls`, ... */
   finishReason: string
+  status: ResponseStatus
+  toolCalls: FunctionCall[]
   usage?: TokenUsage
   responseId: string
 }
 
-export async function createChat (openai: OpenAI, api: UpstreamApi, request: ChatRequest, context: UpstreamRequestContext): Promise<ChatResult> {
-  const options = upstreamRequestOptions(context)
-  if (api === 'chat_completions') {
-    return fromChatCompletion(await openai.chat.completions.create(toChatCompletionParams(request), options))
-  }
-  return fromResponse(await openai.responses.create(toResponseParams(request), options))
+export interface ChatCallContext extends UpstreamRequestContext {
+  /** When set, the answer is streamed and each piece of text is handed here as it arrives. */
+  onText?: (delta: string) => void
 }
 
-function toResponseParams (request: ChatRequest): ResponseCreateParamsNonStreaming {
-  const input: ResponseInputItem[] = request.messages.map(({ role, content }) => ({ type: 'message', role, content }))
-  return {
-    model: request.model,
-    input,
-    ...(request.instructions !== undefined && { instructions: request.instructions }),
-    ...(request.temperature !== undefined && { temperature: request.temperature }),
-    ...(request.topP !== undefined && { top_p: request.topP }),
-    ...(request.maxOutputTokens !== undefined && { max_output_tokens: request.maxOutputTokens }),
-  }
+export const terminalStatuses: ReadonlySet<ResponseStatus> = new Set(['completed', 'incomplete', 'failed', 'cancelled'])
+
+export async function createChat (openai: OpenAI, api: UpstreamApi, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
+  return api === 'chat_completions'
+    ? createChatCompletion(openai, request, context)
+    : createResponse(openai, request, context)
 }
 
-function toChatCompletionParams (request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
-  const messages: ChatCompletionMessageParam[] = request.messages.map(({ role, content }) => ({ role, content }))
-  if (request.instructions !== undefined) messages.unshift({ role: 'system', content: request.instructions })
-  return {
-    model: request.model,
-    messages,
-    ...(request.temperature !== undefined && { temperature: request.temperature }),
-    ...(request.topP !== undefined && { top_p: request.topP }),
-    // `max_tokens` rather than `max_completion_tokens`: the one every OpenAI-compatible server knows.
-    ...(request.maxOutputTokens !== undefined && { max_tokens: request.maxOutputTokens }),
+/**
+ * The request without the parameters its model family refuses (see {@link modelTraits}),
+ * and the names of those left out, so the caller can be told.
+ */
+export function withoutUnsupportedParameters (request: ChatRequest): { request: ChatRequest, dropped: string[] } {
+  const traits = modelTraits(request.model)
+  const refused: Array<[keyof ChatRequest, string, boolean]> = [
+    ['temperature', 'temperature', traits.acceptsSampling],
+    ['topP', 'top_p', traits.acceptsSampling],
+    ['reasoningEffort', 'reasoning_effort', traits.acceptsReasoningEffort],
+    ['verbosity', 'verbosity', traits.acceptsVerbosity],
+  ]
+  const kept = { ...request }
+  const dropped: string[] = []
+  for (const [field, name, accepted] of refused) {
+    if (!accepted && kept[field] !== undefined) {
+      delete kept[field]
+      dropped.push(name)
+    }
   }
-}
-
-function fromResponse (response: Response): ChatResult {
-  if (!Array.isArray(response?.output)) throw invalidResponse('a Responses API answer without `output`')
-  if (response.status === 'failed') {
-    throw new ToolError('upstream_unavailable', `The upstream could not produce an answer: ${response.error?.message ?? 'the response failed'}. Retry shortly.`, { retryable: true })
-  }
-  const text = response.output
-    .flatMap((item) => item.type === 'message' ? item.content : [])
-    .map((part) => part.type === 'output_text' ? part.text : '')
-    .join('')
-  return {
-    model: response.model,
-    text,
-    finishReason: responseFinishReason(response),
-    ...(response.usage && {
-      usage: { inputTokens: response.usage.input_tokens, outputTokens: response.usage.output_tokens, totalTokens: response.usage.total_tokens },
-    }),
-    responseId: response.id,
-  }
-}
-
-function responseFinishReason (response: Response): string {
-  if (response.status !== 'incomplete') {
-    return response.output.some((item) => item.type === 'function_call') ? 'tool_calls' : 'stop'
-  }
-  const reason = response.incomplete_details?.reason
-  return reason === 'max_output_tokens' ? 'length' : reason ?? 'incomplete'
-}
-
-function fromChatCompletion (completion: ChatCompletion): ChatResult {
-  const choice = completion?.choices?.[0]
-  if (!choice) throw invalidResponse('a Chat Completions answer without `choices`')
-  return {
-    model: completion.model,
-    text: choice.message?.content ?? '',
-    finishReason: choice.finish_reason ?? 'stop',
-    ...(completion.usage && {
-      usage: { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens, totalTokens: completion.usage.total_tokens },
-    }),
-    responseId: completion.id,
-  }
-}
-
-function invalidResponse (what: string): ToolError {
-  return new ToolError('upstream_invalid_response', `The upstream sent ${what}; it may not be OpenAI-compatible for this API (UPSTREAM_API).`, { retryable: false })
+  return { request: kept, dropped }
 }

@@ -6,38 +6,49 @@ export interface UpstreamCallContext {
   operation: string
   /** The model the call named, when it named one: a 404 then means the model is unknown. */
   model?: string
+  /** The stored object the call names, when it names one: a 404 then means it does not exist ("response resp_1"). */
+  resource?: string
   baseURL: string
   timeoutMs: number
   signal: AbortSignal
 }
 
-/** Runs one upstream call and turns whatever it throws into a {@link ToolError} a person can act on. */
-export async function callUpstream<T> (context: UpstreamCallContext, call: () => Promise<T>): Promise<T> {
+/**
+ * Runs one upstream call within `timeoutMs` (the whole call, a streamed body included) and turns
+ * whatever it throws into a {@link ToolError} a person can act on. `call` gets the signal to pass on.
+ */
+export async function callUpstream<T> (context: UpstreamCallContext, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = AbortSignal.timeout(context.timeoutMs)
   try {
-    return await call()
+    return await call(AbortSignal.any([context.signal, deadline]))
   } catch (err) {
-    throw toToolError(err, context)
+    throw toToolError(err, context, deadline.aborted && !context.signal.aborted)
   }
 }
 
-export function toToolError (err: unknown, context: UpstreamCallContext): ToolError {
-  if (err instanceof ToolError) return err
-  if (err instanceof APIUserAbortError || context.signal.aborted) return abortError(context)
-  if (err instanceof APIConnectionTimeoutError) {
-    return new ToolError('timeout', `The upstream did not answer ${context.operation} within ${context.timeoutMs} ms. Retry, ask for a shorter answer, or raise the time limit (UPSTREAM_TIMEOUT_MS).`, { retryable: true })
+function toToolError (err: unknown, context: UpstreamCallContext, pastDeadline: boolean): ToolError {
+  if (pastDeadline || err instanceof APIConnectionTimeoutError) {
+    return new ToolError('timeout', `The upstream did not finish ${context.operation} within ${context.timeoutMs} ms. Retry, ask for a shorter answer, or allow more time (the \`timeout_ms\` argument, up to UPSTREAM_TIMEOUT_MS).`, { retryable: true })
   }
+  if (err instanceof ToolError) return err
+  if (err instanceof APIUserAbortError || context.signal.aborted) return cancelledError(context.operation, context.signal)
   if (err instanceof APIConnectionError) {
     const cause = describeCause(err.cause)
     return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${context.baseURL} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's OPENAI_BASE_URL or network needs checking.`, { retryable: true })
   }
   if (err instanceof APIError && typeof err.status === 'number') return statusError(err, err.status, context)
+  // An error event inside a stream: the upstream's words, no HTTP status.
+  if (err instanceof APIError) {
+    return new ToolError('upstream_unavailable', `The upstream reported an error during ${context.operation}: ${upstreamMessage(err)}. Retry shortly.`, { retryable: true })
+  }
   return new ToolError('internal_error', `The router failed while ${context.operation}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
 }
 
-function abortError (context: UpstreamCallContext): ToolError {
-  const reason = context.signal.reason
+/** The failure of work stopped by `signal`, with the reason it was stopped for. */
+export function cancelledError (operation: string, signal: AbortSignal): ToolError {
+  const reason = signal.reason
   const why = reason instanceof Error && reason.message ? reason.message : 'the call was cancelled'
-  return new ToolError('cancelled', `Stopped ${context.operation}: ${why}.`, { retryable: true })
+  return new ToolError('cancelled', `Stopped ${operation}: ${why}.`, { retryable: true })
 }
 
 function statusError (err: APIError, status: number, context: UpstreamCallContext): ToolError {
@@ -48,6 +59,9 @@ function statusError (err: APIError, status: number, context: UpstreamCallContex
     return new ToolError('upstream_auth', `The upstream refused the router's credentials for ${context.operation} (${said}). The router's OPENAI_API_KEY needs fixing by its operator; retrying will not help.`, { retryable: false, ...upstream })
   }
   if (status === 404) {
+    if (context.resource) {
+      return new ToolError('not_found', `The upstream has no ${context.resource} (${said}). It may have expired or been deleted, or been created with store: false.`, { retryable: false, ...upstream })
+    }
     return context.model
       ? new ToolError('model_not_found', `The upstream does not know ${subject} (${said}). Call list_models to see the models you can use.`, { retryable: false, ...upstream })
       : new ToolError('upstream_rejected', `The upstream has no endpoint for ${context.operation} (${said}). The router's OPENAI_BASE_URL may be wrong.`, { retryable: false, ...upstream })
@@ -93,4 +107,20 @@ export function retryAfter (headers: Headers | undefined): number | undefined {
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds)
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
+}
+
+/**
+ * A stream that stopped before its answer was complete: says how much had arrived. Cancellation and
+ * the deadline keep their own meaning, and so do errors already explained.
+ */
+export function streamInterrupted (err: unknown, receivedCharacters: number, signal: AbortSignal): unknown {
+  if (signal.aborted || err instanceof ToolError) return err
+  const why = err instanceof SyntaxError
+    ? 'a malformed event'
+    : err instanceof APIError ? `the upstream reported: ${upstreamMessage(err)}` : (describeCause(err) ?? 'the connection broke')
+  return new ToolError('upstream_unavailable', `The upstream's stream broke off after ${receivedCharacters} characters of the answer (${why}); the partial answer was discarded. Retry the call.`, { retryable: true })
+}
+
+export function invalidResponse (what: string): ToolError {
+  return new ToolError('upstream_invalid_response', `The upstream sent ${what}; it may not be OpenAI-compatible for this API (UPSTREAM_API).`, { retryable: false })
 }

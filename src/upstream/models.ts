@@ -8,11 +8,10 @@ export interface UpstreamModel {
 }
 
 /** The upstream's `/models`, every page of it, sorted by id. */
-export async function listModels (openai: OpenAI, context: UpstreamRequestContext & { timeoutMs?: number, maxRetries?: number }): Promise<UpstreamModel[]> {
+export async function listModels (openai: OpenAI, context: UpstreamRequestContext & { maxRetries?: number }): Promise<UpstreamModel[]> {
   const models: UpstreamModel[] = []
   const options = {
     ...upstreamRequestOptions(context),
-    ...(context.timeoutMs !== undefined && { timeout: context.timeoutMs }),
     ...(context.maxRetries !== undefined && { maxRetries: context.maxRetries }),
   }
   for await (const model of openai.models.list(options)) {

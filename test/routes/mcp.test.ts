@@ -40,7 +40,7 @@ describe('MCP endpoint (stateless)', () => {
   test('tools/list publishes every tool with input and output schemas', async () => {
     const client = await connectClient(router)
     const { tools } = await client.listTools()
-    assert.deepEqual(tools.map((tool) => tool.name), ['chat', 'list_models', 'echo'])
+    assert.deepEqual(tools.map((tool) => tool.name), ['chat', 'get_response', 'cancel_response', 'embed', 'generate_image', 'list_models', 'echo'])
     for (const tool of tools) {
       assert.equal(tool.inputSchema.type, 'object')
       assert.equal(tool.outputSchema?.type, 'object')
@@ -124,7 +124,7 @@ describe('MCP endpoint (stateless)', () => {
     const client = await connectClient(router)
     await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }), (err: Error & { code?: number }) => {
       assert.equal(err.code, -32602)
-      assert.match(err.message, /Unknown tool: no_such_tool. Available tools: chat, list_models, echo/)
+      assert.match(err.message, /Unknown tool: no_such_tool. Available tools: chat, get_response, cancel_response, embed, generate_image, list_models, echo/)
       return true
     })
     await client.close()

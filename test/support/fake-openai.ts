@@ -13,26 +13,57 @@ export interface RecordedRequest {
   closedEarly: boolean
 }
 
-/** A scripted answer: a status with a JSON body, after an optional delay; or a dropped connection. */
+/**
+ * A scripted answer: a status with a JSON body (streamed as SSE when the request asked for a
+ * stream and the status is 200), an explicit SSE event list, or a dropped connection.
+ */
 export interface ScriptedReply {
   status?: number
   json?: unknown
   headers?: Record<string, string>
   delayMs?: number
   drop?: boolean
+  /** Raw events: objects are sent as JSON `data:` lines, strings as written (for malformed events). */
+  sse?: Array<object | string>
+  /** Pause before each SSE event. */
+  eventDelayMs?: number
+  /** Destroy the connection after this many SSE events. */
+  dropAfterEvents?: number
 }
 
-type Route = 'GET /v1/models' | 'POST /v1/responses' | 'POST /v1/chat/completions'
+export type Route =
+  | 'GET /v1/models'
+  | 'POST /v1/responses'
+  | 'GET /v1/responses/{id}'
+  | 'POST /v1/responses/{id}/cancel'
+  | 'POST /v1/chat/completions'
+  | 'POST /v1/embeddings'
+  | 'POST /v1/images/generations'
+
+export interface FakeFunctionCall {
+  id: string
+  name: string
+  arguments: string
+}
+
+// A 1x1 PNG, so image answers carry real image bytes.
+export const TINY_PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='
 
 /**
- * A local OpenAI-compatible server on 127.0.0.1 speaking the real wire format of `/v1/models`,
- * `/v1/responses` and `/v1/chat/completions`, with OpenAI-style error bodies and headers.
+ * A local OpenAI-compatible server on 127.0.0.1 speaking the real wire format: models, Responses
+ * (JSON and SSE, background responses with retrieve and cancel), Chat Completions (JSON and SSE
+ * chunks), embeddings (base64 or floats) and image generation, with OpenAI-style errors and headers.
  * By default it answers `echo: <last user text>`; `script()` queues other answers.
  */
 export class FakeOpenAI {
   readonly requests: RecordedRequest[] = []
   models = ['gpt-4.1-mini', 'gpt-4.1', 'text-embedding-3-small']
+  /** Status checks a background response takes before it completes. */
+  backgroundPolls = 2
+  /** Characters per streamed text delta. */
+  chunkSize = 4
   readonly #scripts = new Map<Route, ScriptedReply[]>()
+  readonly #stored = new Map<string, { response: Record<string, any>, pollsLeft: number }>()
   readonly #server: Server
   #counter = 0
 
@@ -60,13 +91,14 @@ export class FakeOpenAI {
 
   /** Requests to one route, in order. */
   received (route: Route): RecordedRequest[] {
-    const [method, path] = route.split(' ')
-    return this.requests.filter((request) => request.method === method && request.path === path)
+    return this.requests.filter((request) => routeOf(request.method, request.path) === route)
   }
 
   reset (): void {
     this.requests.length = 0
     this.#scripts.clear()
+    this.#stored.clear()
+    this.backgroundPolls = 2
   }
 
   async close (): Promise<void> {
@@ -87,32 +119,81 @@ export class FakeOpenAI {
       closed.abort()
     })
 
-    const route = `${recorded.method} ${path}` as Route
-    const scripted = this.#scripts.get(route)?.shift()
-    // A delay ends early when the client goes away, so no timer outlives the test.
-    if (scripted?.delayMs) await sleep(scripted.delayMs, undefined, { signal: closed.signal }).catch(() => {})
+    const route = routeOf(recorded.method, path)
+    const scripted = route && this.#scripts.get(route)?.shift()
+    // Waits end early when the client goes away, so no timer outlives the test.
+    const pause = (ms: number) => sleep(ms, undefined, { signal: closed.signal }).catch(() => {})
+    if (scripted && scripted.delayMs) await pause(scripted.delayMs)
     if (res.destroyed) return
-    if (scripted?.drop) {
+    if (scripted && scripted.drop) {
       req.socket.destroy()
       return
     }
-    if (scripted) return this.#send(res, scripted.status ?? 200, scripted.json, scripted.headers)
+    const reply = scripted || this.#defaultReply(route, recorded)
+    const status = reply.status ?? 200
+    const streamed = reply.sse ?? (recorded.body?.stream === true && status === 200 && reply.json ? this.#eventsFor(route, reply.json) : undefined)
+    if (!streamed) return this.#send(res, status, reply.json, reply.headers)
 
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': `req_${++this.#counter}`, ...reply.headers })
+    for (const [index, event] of streamed.entries()) {
+      if (reply.dropAfterEvents !== undefined && index >= reply.dropAfterEvents) {
+        req.socket.destroy()
+        return
+      }
+      if (reply.eventDelayMs) await pause(reply.eventDelayMs)
+      if (res.destroyed) return
+      res.write(typeof event === 'string' ? event : sseFrame(route, event))
+    }
+    if (route === 'POST /v1/chat/completions' && !reply.sse) res.write('data: [DONE]\n\n')
+    res.end()
+  }
+
+  #defaultReply (route: Route | undefined, request: RecordedRequest): ScriptedReply {
+    const { body } = request
     switch (route) {
       case 'GET /v1/models':
-        return this.#send(res, 200, { object: 'list', data: this.models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'openai' })) })
-      case 'POST /v1/responses':
-        return this.#send(res, 200, this.responseBody(recorded.body.model, `echo: ${lastUserText(recorded.body.input)}`))
+        return { json: { object: 'list', data: this.models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'openai' })) } }
+      case 'POST /v1/responses': {
+        const response = this.responseBody(body.model, `echo: ${lastUserText(body.input)}`)
+        if (!body.background) return { json: response }
+        const queued = { ...response, status: 'queued', output: [], usage: null, background: true }
+        this.#stored.set(response.id, { response, pollsLeft: this.backgroundPolls })
+        return { json: queued }
+      }
+      case 'GET /v1/responses/{id}':
+      case 'POST /v1/responses/{id}/cancel': {
+        const id = request.path.split('/')[3] ?? ''
+        const stored = this.#stored.get(id)
+        if (!stored) return { status: 404, json: errorBody(`Response with id '${id}' not found.`, 'invalid_request_error') }
+        if (route === 'POST /v1/responses/{id}/cancel') {
+          if (stored.pollsLeft > 0) stored.response = { ...stored.response, status: 'cancelled', output: [], usage: null }
+          stored.pollsLeft = 0
+          return { json: stored.response }
+        }
+        if (stored.pollsLeft > 0) {
+          stored.pollsLeft--
+          return { json: { ...stored.response, status: 'in_progress', output: [], usage: null } }
+        }
+        return { json: stored.response }
+      }
       case 'POST /v1/chat/completions':
-        return this.#send(res, 200, this.chatCompletionBody(recorded.body.model, `echo: ${lastUserText(recorded.body.messages)}`))
+        return { json: this.chatCompletionBody(body.model, `echo: ${lastUserText(body.messages)}`) }
+      case 'POST /v1/embeddings':
+        return { json: embeddingsBody(body) }
+      case 'POST /v1/images/generations':
+        return { json: imagesBody(body) }
       default:
-        return this.#send(res, 404, errorBody(`Unknown request URL: ${recorded.method} ${path}.`, 'invalid_request_error', 'unknown_url'))
+        return { status: 404, json: errorBody(`Unknown request URL: ${request.method} ${request.path}.`, 'invalid_request_error', 'unknown_url') }
     }
   }
 
   #send (res: ServerResponse, status: number, json: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_${++this.#counter}`, ...headers })
     res.end(json === undefined ? '' : JSON.stringify(json))
+  }
+
+  #eventsFor (route: Route | undefined, body: any): object[] {
+    return route === 'POST /v1/chat/completions' ? this.chatCompletionChunks(body) : this.responseEvents(body)
   }
 
   /** A Responses API object as OpenAI sends it. */
@@ -123,6 +204,7 @@ export class FakeOpenAI {
       object: 'response',
       created_at: 1_700_000_000,
       status: 'completed',
+      background: false,
       error: null,
       incomplete_details: null,
       model,
@@ -132,7 +214,7 @@ export class FakeOpenAI {
         status: 'completed',
         role: 'assistant',
         content: [{ type: 'output_text', text, annotations: [] }],
-      }],
+      }] as object[],
       parallel_tool_calls: true,
       tool_choice: 'auto',
       tools: [],
@@ -141,16 +223,85 @@ export class FakeOpenAI {
     }
   }
 
+  /** A Responses API object whose output is function calls. */
+  functionCallResponse (model: string, calls: FakeFunctionCall[]) {
+    return this.responseBody(model, '', {
+      output: calls.map((call) => ({ type: 'function_call', id: `fc_${call.id}`, call_id: call.id, name: call.name, arguments: call.arguments, status: 'completed' })),
+    })
+  }
+
   /** A Chat Completions object as OpenAI sends it. */
-  chatCompletionBody (model: string, text: string, finishReason = 'stop') {
+  chatCompletionBody (model: string, text: string | null, finishReason = 'stop', toolCalls: FakeFunctionCall[] = []) {
     return {
       id: `chatcmpl-${++this.#counter}`,
       object: 'chat.completion',
       created: 1_700_000_000,
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+      choices: [{
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text,
+          refusal: null,
+          ...(toolCalls.length && { tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })) }),
+        },
+        logprobs: null,
+        finish_reason: toolCalls.length ? 'tool_calls' : finishReason,
+      }],
       usage: { prompt_tokens: 13, completion_tokens: 5, total_tokens: 18 },
     }
+  }
+
+  /** The SSE events OpenAI sends while streaming `response`, ending with its terminal event. */
+  responseEvents (response: any): object[] {
+    const events: object[] = []
+    let sequence = 0
+    const emit = (type: string, fields: object) => events.push({ type, sequence_number: sequence++, ...fields })
+    const inProgress = { ...response, status: 'in_progress', output: [], usage: null }
+    emit('response.created', { response: inProgress })
+    emit('response.in_progress', { response: inProgress })
+    for (const [outputIndex, item] of (response.output as any[]).entries()) {
+      if (item.type === 'message') {
+        emit('response.output_item.added', { output_index: outputIndex, item: { ...item, status: 'in_progress', content: [] } })
+        for (const [contentIndex, part] of (item.content as any[]).entries()) {
+          const where = { item_id: item.id, output_index: outputIndex, content_index: contentIndex }
+          emit('response.content_part.added', { ...where, part: { type: 'output_text', text: '', annotations: [] } })
+          for (const delta of this.#pieces(part.text)) emit('response.output_text.delta', { ...where, delta, logprobs: [] })
+          emit('response.output_text.done', { ...where, text: part.text, logprobs: [] })
+          emit('response.content_part.done', { ...where, part })
+        }
+      } else if (item.type === 'function_call') {
+        emit('response.output_item.added', { output_index: outputIndex, item: { ...item, arguments: '', status: 'in_progress' } })
+        for (const delta of this.#pieces(item.arguments)) emit('response.function_call_arguments.delta', { item_id: item.id, output_index: outputIndex, delta })
+        emit('response.function_call_arguments.done', { item_id: item.id, output_index: outputIndex, arguments: item.arguments })
+      }
+      emit('response.output_item.done', { output_index: outputIndex, item })
+    }
+    const terminal = response.status === 'incomplete' ? 'response.incomplete' : response.status === 'failed' ? 'response.failed' : 'response.completed'
+    emit(terminal, { response })
+    return events
+  }
+
+  /** The chunks OpenAI sends while streaming `completion`, usage last (`stream_options.include_usage`). */
+  chatCompletionChunks (completion: any): object[] {
+    const base = { id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, system_fingerprint: 'fp_fake' }
+    const choice = completion.choices[0]
+    const chunk = (delta: object, finishReason: string | null = null) => ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })
+    const chunks: object[] = [chunk({ role: 'assistant', content: '', refusal: null })]
+    for (const piece of this.#pieces(choice.message.content ?? '')) chunks.push(chunk({ content: piece }))
+    for (const [index, call] of (choice.message.tool_calls ?? []).entries()) {
+      chunks.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }))
+      for (const piece of this.#pieces(call.function.arguments)) chunks.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }))
+    }
+    chunks.push(chunk({}, choice.finish_reason))
+    chunks.push({ ...base, choices: [], usage: completion.usage })
+    return chunks
+  }
+
+  #pieces (text: string): string[] {
+    const pieces: string[] = []
+    for (let start = 0; start < text.length; start += this.chunkSize) pieces.push(text.slice(start, start + this.chunkSize))
+    return pieces
   }
 }
 
@@ -159,7 +310,60 @@ export function errorBody (message: string, type: string, code: string | null = 
   return { error: { message, type, param: null, code } }
 }
 
-function lastUserText (messages: Array<{ role: string, content: unknown }> | undefined): string {
+/** The vector the fake gives a text: deterministic, so tests can compare. */
+export function fakeEmbedding (text: string, dimensions: number): number[] {
+  return Array.from({ length: dimensions }, (_, index) => Math.fround(Math.sin(text.length + index)))
+}
+
+function embeddingsBody (body: { input: string | string[], model: string, dimensions?: number, encoding_format?: string }) {
+  const inputs = Array.isArray(body.input) ? body.input : [body.input]
+  const dimensions = body.dimensions ?? 1536
+  return {
+    object: 'list',
+    model: body.model,
+    data: inputs.map((text, index) => {
+      const vector = fakeEmbedding(text, dimensions)
+      const embedding = body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector
+      return { object: 'embedding', index, embedding }
+    }),
+    usage: { prompt_tokens: inputs.length * 3, total_tokens: inputs.length * 3 },
+  }
+}
+
+function imagesBody (body: { model: string, prompt: string, n?: number, response_format?: string, output_format?: string }) {
+  const gptImage = body.model.startsWith('gpt-image')
+  const base64 = gptImage || body.response_format === 'b64_json'
+  return {
+    created: 1_700_000_000,
+    data: Array.from({ length: body.n ?? 1 }, (_, index) => base64
+      ? { b64_json: TINY_PNG_BASE64, ...(!gptImage && { revised_prompt: `A picture of ${body.prompt}` }) }
+      : { url: `https://images.example/${index}.png`, revised_prompt: `A picture of ${body.prompt}` }),
+    ...(gptImage && {
+      output_format: body.output_format ?? 'png',
+      usage: { input_tokens: 10, output_tokens: 4160, total_tokens: 4170, input_tokens_details: { text_tokens: 10, image_tokens: 0 } },
+    }),
+  }
+}
+
+function routeOf (method: string, path: string): Route | undefined {
+  const template = path.replace(/^\/v1\/responses\/[^/]+/, '/v1/responses/{id}')
+  const route = `${method} ${template}`
+  const routes: Route[] = ['GET /v1/models', 'POST /v1/responses', 'GET /v1/responses/{id}', 'POST /v1/responses/{id}/cancel', 'POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/images/generations']
+  return routes.find((known) => known === route)
+}
+
+// Responses streams name each event; Chat Completions streams send bare data lines.
+function sseFrame (route: Route | undefined, event: object): string {
+  const type = (event as { type?: unknown }).type
+  const name = route !== 'POST /v1/chat/completions' && typeof type === 'string' ? `event: ${type}\n` : ''
+  return `${name}data: ${JSON.stringify(event)}\n\n`
+}
+
+// The answer to a turn that ends with function results names them; otherwise the last user text.
+function lastUserText (messages: Array<{ role?: string, type?: string, content?: unknown, output?: string }> | undefined): string {
+  const final = messages?.at(-1)
+  if (final?.type === 'function_call_output') return `tool result ${final.output}`
+  if (final?.role === 'tool') return `tool result ${final.content as string}`
   const last = [...(messages ?? [])].reverse().find((message) => message.role === 'user')
   if (!last) return ''
   if (typeof last.content === 'string') return last.content

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox'
-import { callUpstream } from '../../upstream/errors.js'
 import { listModels } from '../../upstream/models.js'
-import { defineTool } from '../tool.js'
+import { defineTool, upstreamCall } from '../tool.js'
 
 export const listModelsTool = defineTool({
   name: 'list_models',
@@ -19,11 +18,9 @@ export const listModelsTool = defineTool({
     })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ contains }, { openai, config, signal, requestId }) {
-    const all = await callUpstream(
-      { operation: 'listing models', baseURL: config.OPENAI_BASE_URL, timeoutMs: config.UPSTREAM_TIMEOUT_MS, signal },
-      () => listModels(openai, { signal, requestId })
-    )
+  async run ({ contains }, context) {
+    const { openai, config, requestId } = context
+    const all = await upstreamCall(context, { operation: 'listing models' }, (signal) => listModels(openai, { signal, requestId }))
     const needle = contains?.toLowerCase()
     const models = needle ? all.filter((model) => model.id.toLowerCase().includes(needle)) : all
     const ids = models.map((model) => model.id)

@@ -1,0 +1,42 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type ChatResult, terminalStatuses } from '../../upstream/chat.js'
+import { cancelledError } from '../../upstream/errors.js'
+import { cancelResponse, retrieveResponse } from '../../upstream/responses-api.js'
+import { type ToolContext, upstreamCall } from '../tool.js'
+
+/**
+ * Polls a background response until it finishes or POLL_MAX_MS has passed, reporting its status
+ * as progress. A response still running at the end is returned as it stands, id and status,
+ * for get_response to fetch later.
+ */
+export async function waitForResponse (context: ToolContext, first: ChatResult, { cancelIfAbandoned }: { cancelIfAbandoned: boolean }): Promise<ChatResult> {
+  const { config, openai, requestId, signal, progress } = context
+  const started = performance.now()
+  let result = first
+  try {
+    while (!terminalStatuses.has(result.status)) {
+      const waited = performance.now() - started
+      const remaining = config.POLL_MAX_MS - waited
+      if (remaining <= 0) break
+      progress.status(`response ${result.responseId} is ${result.status} (${Math.round(waited / 1000)} s)`)
+      await sleep(Math.min(config.POLL_INTERVAL_MS, remaining), undefined, { signal })
+        .catch(() => { throw cancelledError(`waiting for response ${result.responseId}`, signal) })
+      const { responseId } = result
+      result = await upstreamCall(context, { operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(openai, responseId, { signal: callSignal, requestId }))
+    }
+  } catch (err) {
+    // A chat call stopped while waiting: nobody else knows the id, so the upstream should stop working too.
+    if (signal.aborted && cancelIfAbandoned) await cancelAbandoned(context, result.responseId)
+    throw err
+  }
+  return result
+}
+
+async function cancelAbandoned ({ openai, requestId, log }: ToolContext, responseId: string): Promise<void> {
+  try {
+    await cancelResponse(openai, responseId, { signal: AbortSignal.timeout(5000), requestId })
+    log.info({ responseId }, 'background response cancelled: its call was abandoned')
+  } catch (err) {
+    log.warn({ err, responseId }, 'background response of an abandoned call could not be cancelled')
+  }
+}

@@ -1,0 +1,48 @@
+import { Type } from '@sinclair/typebox'
+import { createEmbeddings } from '../../upstream/embeddings.js'
+import { defineTool, upstreamCall } from '../tool.js'
+
+const Text = Type.String({ minLength: 1 })
+
+export const embedTool = defineTool({
+  name: 'embed',
+  title: 'Embed text',
+  description: 'Turns text into embedding vectors (the upstream /embeddings endpoint), for search, clustering or similarity. The vectors are in structuredContent.embeddings, one per input, in input order.',
+  inputSchema: Type.Object({
+    input: Type.Union([Text, Type.Array(Text, { minItems: 1, maxItems: 2048 })], { description: 'A text, or up to 2048 texts.' }),
+    model: Type.Optional(Type.String({ minLength: 1, description: 'Embedding model; the router default (EMBEDDING_MODEL) when omitted.' })),
+    dimensions: Type.Optional(Type.Integer({ minimum: 1, description: 'Shorter vectors, for models that support it (text-embedding-3-*).' })),
+  }, { additionalProperties: false }),
+  outputSchema: Type.Object({
+    model: Type.String(),
+    dimensions: Type.Integer({ description: 'Length of each vector.' }),
+    embeddings: Type.Array(Type.Object({
+      index: Type.Integer({ description: 'Position of the input this vector belongs to.' }),
+      embedding: Type.Array(Type.Number()),
+    })),
+    usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
+  }),
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
+  async run ({ input, model: requested, dimensions }, context) {
+    const { openai, config, requestId } = context
+    const model = requested ?? config.EMBEDDING_MODEL
+    const result = await upstreamCall(
+      context,
+      { operation: `embedding with ${model}`, model },
+      (signal) => createEmbeddings(openai, { model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })
+    )
+    const length = result.vectors[0]?.length ?? 0
+    const count = result.vectors.length
+    // The numbers stay out of the text: a model reading this result needs the summary, not megabytes of floats.
+    const summary = `${count} embedding${count === 1 ? '' : 's'} of ${length} dimensions from ${result.model}${result.usage ? ` (${result.usage.inputTokens} input tokens)` : ''}; the vectors are in structuredContent.embeddings.`
+    return {
+      content: [{ type: 'text', text: summary }],
+      structuredContent: {
+        model: result.model,
+        dimensions: length,
+        embeddings: result.vectors.map((embedding, index) => ({ index, embedding })),
+        ...(result.usage && { usage: result.usage }),
+      },
+    }
+  },
+})

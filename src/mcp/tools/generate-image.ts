@@ -1,0 +1,60 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { Type } from '@sinclair/typebox'
+import { generateImages } from '../../upstream/images.js'
+import { StringEnum } from '../../schemas.js'
+import { defineTool, upstreamCall } from '../tool.js'
+
+export const generateImageTool = defineTool({
+  name: 'generate_image',
+  title: 'Generate an image',
+  description: 'Creates images from a text prompt (the upstream /images/generations endpoint) and returns them as MCP image content (base64), with the prompt as the model revised it.',
+  inputSchema: Type.Object({
+    prompt: Type.String({ minLength: 1, maxLength: 32_000, description: 'What to draw.' }),
+    model: Type.Optional(Type.String({ minLength: 1, description: 'Image model; the router default (IMAGE_MODEL, gpt-image-1) when omitted.' })),
+    size: Type.Optional(StringEnum(['auto', '1024x1024', '1536x1024', '1024x1536', '256x256', '512x512', '1792x1024', '1024x1792'] as const, { description: 'Width x height; which sizes a model takes varies (gpt-image-1: auto, 1024x1024, 1536x1024, 1024x1536).' })),
+    quality: Type.Optional(StringEnum(['auto', 'low', 'medium', 'high', 'standard', 'hd'] as const, { description: 'gpt-image-1: low, medium, high, auto; dall-e-3: standard, hd.' })),
+    n: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'How many images, 1 to 10.' })),
+    output_format: Type.Optional(StringEnum(['png', 'jpeg', 'webp'] as const, { description: 'GPT image models: the file format.' })),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' })),
+  }, { additionalProperties: false }),
+  outputSchema: Type.Object({
+    model: Type.String(),
+    images: Type.Array(Type.Object({
+      index: Type.Integer(),
+      mimeType: Type.String(),
+      url: Type.Optional(Type.String({ description: 'Only when the upstream gave a URL instead of the bytes.' })),
+      revisedPrompt: Type.Optional(Type.String()),
+    }), { description: 'One entry per image, in the order of the image content blocks.' }),
+    usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
+  }),
+  annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
+  async run (args, context) {
+    const { openai, config, requestId } = context
+    const model = args.model ?? config.IMAGE_MODEL
+    const result = await upstreamCall(
+      context,
+      { operation: `image generation with ${model}`, model, ...(args.timeout_ms !== undefined && { timeoutMs: args.timeout_ms }) },
+      (signal) => generateImages(openai, {
+        model,
+        prompt: args.prompt,
+        ...(args.size && { size: args.size }),
+        ...(args.quality && { quality: args.quality }),
+        ...(args.n !== undefined && { n: args.n }),
+        ...(args.output_format && { outputFormat: args.output_format }),
+      }, { signal, requestId })
+    )
+    const content: CallToolResult['content'] = result.images.map((image, index) => image.base64
+      ? { type: 'image', data: image.base64, mimeType: image.mimeType }
+      : { type: 'resource_link', uri: image.url ?? '', name: `image-${index + 1}`, mimeType: image.mimeType })
+    const revised = [...new Set(result.images.flatMap((image) => image.revisedPrompt ?? []))]
+    content.push({ type: 'text', text: `${result.images.length} image${result.images.length === 1 ? '' : 's'} from ${result.model}.${revised.length ? ` Revised prompt: ${revised.join(' | ')}` : ''}` })
+    return {
+      content,
+      structuredContent: {
+        model: result.model,
+        images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
+        ...(result.usage && { usage: result.usage }),
+      },
+    }
+  },
+})

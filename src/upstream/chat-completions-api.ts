@@ -1,0 +1,132 @@
+import type OpenAI from 'openai'
+import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions'
+import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type ToolChoice } from './chat.js'
+import { invalidResponse, streamInterrupted } from './errors.js'
+import { modelTraits } from './model-family.js'
+import { upstreamRequestOptions } from './request-options.js'
+
+/** One call to `POST /chat/completions`, streamed when the context asks for text as it arrives. */
+export async function createChatCompletion (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
+  const params = toChatCompletionParams(request)
+  const options = upstreamRequestOptions(context)
+  if (!context.onText) return fromChatCompletion(await openai.chat.completions.create(params, options))
+
+  const stream = await openai.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, options)
+  const answer: ChatResult = { model: request.model, text: '', finishReason: '', status: 'completed', toolCalls: [], responseId: '' }
+  try {
+    for await (const chunk of stream) {
+      answer.responseId ||= chunk.id
+      answer.model = chunk.model || answer.model
+      if (chunk.usage) answer.usage = usageOf(chunk.usage)
+      const choice = chunk.choices?.[0]
+      if (!choice) continue
+      const piece = choice.delta?.content ?? choice.delta?.refusal
+      if (piece) {
+        answer.text += piece
+        context.onText(piece)
+      }
+      // A call arrives in pieces keyed by index: the id and name first, the arguments in fragments.
+      for (const fragment of choice.delta?.tool_calls ?? []) {
+        const call = answer.toolCalls[fragment.index] ??= { id: '', name: '', arguments: '' }
+        if (fragment.id) call.id = fragment.id
+        if (fragment.function?.name) call.name += fragment.function.name
+        if (fragment.function?.arguments) call.arguments += fragment.function.arguments
+      }
+      if (choice.finish_reason) answer.finishReason = choice.finish_reason
+    }
+  } catch (err) {
+    throw streamInterrupted(err, answer.text.length, context.signal)
+  }
+  if (!answer.finishReason) {
+    throw streamInterrupted(new Error('the stream ended without a finish reason'), answer.text.length, context.signal)
+  }
+  answer.status = statusOf(answer.finishReason)
+  return answer
+}
+
+function toChatCompletionParams (request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+  const messages: ChatCompletionMessageParam[] = request.messages.map(toMessageParam)
+  if (request.instructions !== undefined) messages.unshift({ role: 'system', content: request.instructions })
+  for (const { callId, output } of request.toolOutputs ?? []) messages.push({ role: 'tool', tool_call_id: callId, content: output })
+  const format = request.responseFormat
+  return {
+    model: request.model,
+    messages,
+    ...(request.temperature !== undefined && { temperature: request.temperature }),
+    ...(request.topP !== undefined && { top_p: request.topP }),
+    // `max_tokens` is the one every OpenAI-compatible server knows; reasoning models take only the newer name.
+    ...(request.maxOutputTokens !== undefined && { [modelTraits(request.model).maxTokensField]: request.maxOutputTokens }),
+    ...(request.tools && {
+      // Chat Completions has function tools only; the chat tool refuses hosted ones before this point.
+      tools: request.tools.filter(isFunctionTool).map(({ name, description, parameters, strict }) => ({
+        type: 'function' as const,
+        function: { name, ...(description !== undefined && { description }), ...(parameters && { parameters }), ...(strict !== undefined && { strict }) },
+      })),
+    }),
+    ...(request.toolChoice && { tool_choice: toToolChoice(request.toolChoice) }),
+    ...(request.parallelToolCalls !== undefined && { parallel_tool_calls: request.parallelToolCalls }),
+    ...(request.store !== undefined && { store: request.store }),
+    ...(format && {
+      response_format: format.type === 'json_schema'
+        ? { type: 'json_schema', json_schema: { name: format.name, schema: format.schema, ...(format.strict !== undefined && { strict: format.strict }) } }
+        : { type: 'json_object' },
+    }),
+    ...(request.reasoningEffort && { reasoning_effort: request.reasoningEffort }),
+    ...(request.verbosity && { verbosity: request.verbosity }),
+  }
+}
+
+function toMessageParam (message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content }
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: message.content || null,
+        ...(message.toolCalls?.length && {
+          tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } })),
+        }),
+      }
+    case 'user':
+      return { role: 'user', content: typeof message.content === 'string' ? message.content : message.content.map(toContentPart) }
+    default:
+      return { role: message.role, content: typeof message.content === 'string' ? message.content : message.content.map((part) => part.type === 'text' ? part.text : '').join('\n') }
+  }
+}
+
+function toContentPart (part: ContentPart): ChatCompletionContentPart {
+  return part.type === 'text'
+    ? { type: 'text', text: part.text }
+    : { type: 'image_url', image_url: { url: part.url, ...(part.detail && { detail: part.detail }) } }
+}
+
+function toToolChoice (choice: ToolChoice): ChatCompletionToolChoiceOption {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
+}
+
+function fromChatCompletion (completion: ChatCompletion): ChatResult {
+  const choice = completion?.choices?.[0]
+  if (!choice || typeof completion.id !== 'string') throw invalidResponse('a Chat Completions answer without `id` or `choices`')
+  const finishReason = choice.finish_reason ?? 'stop'
+  const toolCalls: FunctionCall[] = (choice.message?.tool_calls ?? []).flatMap((call) => call.type === 'function'
+    ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
+    : [])
+  return {
+    model: completion.model,
+    text: choice.message?.content ?? choice.message?.refusal ?? '',
+    finishReason,
+    status: statusOf(finishReason),
+    toolCalls,
+    ...(completion.usage && { usage: usageOf(completion.usage) }),
+    responseId: completion.id,
+  }
+}
+
+function statusOf (finishReason: string): ChatResult['status'] {
+  return finishReason === 'length' || finishReason === 'content_filter' ? 'incomplete' : 'completed'
+}
+
+function usageOf (usage: { prompt_tokens: number, completion_tokens: number, total_tokens: number }) {
+  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, totalTokens: usage.total_tokens }
+}

@@ -1,0 +1,58 @@
+import type OpenAI from 'openai'
+import type { ImageGenerateParamsNonStreaming } from 'openai/resources/images'
+import { invalidResponse } from './errors.js'
+import { imageModelTraits } from './model-family.js'
+import { type UpstreamRequestContext, upstreamRequestOptions } from './request-options.js'
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp'
+
+export interface ImageRequest {
+  model: string
+  prompt: string
+  size?: string
+  quality?: string
+  n?: number
+  outputFormat?: ImageFormat
+}
+
+export interface GeneratedImage {
+  /** Base64 bytes; absent when the upstream only gave a URL. */
+  base64?: string
+  url?: string
+  mimeType: string
+  revisedPrompt?: string
+}
+
+export interface ImageResult {
+  model: string
+  images: GeneratedImage[]
+  usage?: { inputTokens: number, outputTokens: number, totalTokens: number }
+}
+
+export async function generateImages (openai: OpenAI, request: ImageRequest, context: UpstreamRequestContext): Promise<ImageResult> {
+  const traits = imageModelTraits(request.model)
+  const params: ImageGenerateParamsNonStreaming = {
+    model: request.model,
+    prompt: request.prompt,
+    ...(request.size && { size: request.size }),
+    ...(request.quality && { quality: request.quality as ImageGenerateParamsNonStreaming['quality'] }),
+    ...(request.n !== undefined && { n: request.n }),
+    ...(request.outputFormat && traits.acceptsOutputFormat && { output_format: request.outputFormat }),
+    ...(traits.needsBase64Request && { response_format: 'b64_json' }),
+  }
+  const response = await openai.images.generate(params, upstreamRequestOptions(context))
+  if (!Array.isArray(response?.data)) throw invalidResponse('an image answer without `data`')
+  const mimeType = `image/${response.output_format ?? (traits.acceptsOutputFormat ? request.outputFormat : undefined) ?? 'png'}`
+  return {
+    model: request.model,
+    images: response.data.map((image) => ({
+      mimeType,
+      ...(image.b64_json && { base64: image.b64_json }),
+      ...(image.url && { url: image.url }),
+      ...(image.revised_prompt && { revisedPrompt: image.revised_prompt }),
+    })),
+    ...(response.usage && {
+      usage: { inputTokens: response.usage.input_tokens, outputTokens: response.usage.output_tokens, totalTokens: response.usage.total_tokens },
+    }),
+  }
+}

@@ -1,0 +1,123 @@
+import type OpenAI from 'openai'
+import type { Response, ResponseCreateParamsNonStreaming, ResponseInputContent, ResponseInputItem } from 'openai/resources/responses/responses'
+import { ToolError } from '../mcp/tool-error.js'
+import type { ChatCallContext, ChatMessage, ChatRequest, ChatResult, ContentPart, FunctionCall, ResponseStatus } from './chat.js'
+import { invalidResponse, streamInterrupted } from './errors.js'
+import { upstreamRequestOptions, type UpstreamRequestContext } from './request-options.js'
+
+/** One call to `POST /responses`, streamed when the context asks for text as it arrives. */
+export async function createResponse (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
+  const params = toResponseParams(request)
+  const options = upstreamRequestOptions(context)
+  if (!context.onText) return fromResponse(await openai.responses.create(params, options))
+
+  const stream = await openai.responses.create({ ...params, stream: true }, options)
+  let received = 0
+  try {
+    for await (const event of stream) {
+      switch (event.type) {
+        case 'response.output_text.delta':
+        case 'response.refusal.delta':
+          received += event.delta.length
+          context.onText(event.delta)
+          break
+        case 'response.completed':
+        case 'response.incomplete':
+        case 'response.failed':
+          return fromResponse(event.response)
+        case 'error':
+          throw new ToolError('upstream_unavailable', `The upstream reported an error in the middle of the answer, after ${received} characters: ${event.message}. Retry the call.`, { retryable: true })
+      }
+    }
+  } catch (err) {
+    throw streamInterrupted(err, received, context.signal)
+  }
+  throw streamInterrupted(new Error('the stream ended before the response completed'), received, context.signal)
+}
+
+export async function retrieveResponse (openai: OpenAI, responseId: string, context: UpstreamRequestContext): Promise<ChatResult> {
+  return fromResponse(await openai.responses.retrieve(responseId, {}, upstreamRequestOptions(context)))
+}
+
+export async function cancelResponse (openai: OpenAI, responseId: string, context: UpstreamRequestContext): Promise<ChatResult> {
+  return fromResponse(await openai.responses.cancel(responseId, upstreamRequestOptions(context)))
+}
+
+function toResponseParams (request: ChatRequest): ResponseCreateParamsNonStreaming {
+  const input: ResponseInputItem[] = request.messages.flatMap(toInputItems)
+  for (const { callId, output } of request.toolOutputs ?? []) input.push({ type: 'function_call_output', call_id: callId, output })
+  const text = {
+    ...(request.responseFormat && { format: request.responseFormat }),
+    ...(request.verbosity && { verbosity: request.verbosity }),
+  }
+  return {
+    model: request.model,
+    input,
+    ...(request.instructions !== undefined && { instructions: request.instructions }),
+    ...(request.temperature !== undefined && { temperature: request.temperature }),
+    ...(request.topP !== undefined && { top_p: request.topP }),
+    ...(request.maxOutputTokens !== undefined && { max_output_tokens: request.maxOutputTokens }),
+    ...(request.tools && { tools: request.tools as ResponseCreateParamsNonStreaming['tools'] }),
+    ...(request.toolChoice && { tool_choice: request.toolChoice }),
+    ...(request.parallelToolCalls !== undefined && { parallel_tool_calls: request.parallelToolCalls }),
+    ...(request.previousResponseId && { previous_response_id: request.previousResponseId }),
+    ...(request.store !== undefined && { store: request.store }),
+    ...(Object.keys(text).length > 0 && { text }),
+    ...(request.reasoningEffort && { reasoning: { effort: request.reasoningEffort } }),
+    ...(request.background && { background: true }),
+  }
+}
+
+function toInputItems (message: ChatMessage): ResponseInputItem[] {
+  switch (message.role) {
+    case 'tool':
+      return [{ type: 'function_call_output', call_id: message.toolCallId, output: message.content }]
+    case 'assistant': {
+      const calls: ResponseInputItem[] = (message.toolCalls ?? []).map((call) => ({ type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments }))
+      return message.content ? [{ type: 'message', role: 'assistant', content: message.content }, ...calls] : calls
+    }
+    default:
+      return [{ type: 'message', role: message.role, content: typeof message.content === 'string' ? message.content : message.content.map(toInputContent) }]
+  }
+}
+
+function toInputContent (part: ContentPart): ResponseInputContent {
+  return part.type === 'text'
+    ? { type: 'input_text', text: part.text }
+    : { type: 'input_image', image_url: part.url, detail: part.detail ?? 'auto' }
+}
+
+export function fromResponse (response: Response): ChatResult {
+  if (!Array.isArray(response?.output) || typeof response.id !== 'string') throw invalidResponse('a Responses API answer without `id` or `output`')
+  if (response.status === 'failed') {
+    throw new ToolError('upstream_unavailable', `The upstream could not produce an answer (response ${response.id}): ${response.error?.message ?? 'the response failed'}. Retry shortly.`, { retryable: true })
+  }
+  const text = response.output
+    .flatMap((item) => item.type === 'message' ? item.content : [])
+    .map((part) => part.type === 'output_text' ? part.text : part.refusal)
+    .join('')
+  const toolCalls: FunctionCall[] = response.output.flatMap((item) => item.type === 'function_call'
+    ? [{ id: item.call_id, name: item.name, arguments: item.arguments }]
+    : [])
+  return {
+    model: response.model,
+    text,
+    finishReason: finishReason(response, toolCalls.length > 0),
+    status: (response.status ?? 'completed') as ResponseStatus,
+    toolCalls,
+    ...(response.usage && {
+      usage: { inputTokens: response.usage.input_tokens, outputTokens: response.usage.output_tokens, totalTokens: response.usage.total_tokens },
+    }),
+    responseId: response.id,
+  }
+}
+
+function finishReason (response: Response, callsTools: boolean): string {
+  if (response.status === 'incomplete') {
+    const reason = response.incomplete_details?.reason
+    return reason === 'max_output_tokens' ? 'length' : reason ?? 'incomplete'
+  }
+  if (response.status === 'cancelled') return 'cancelled'
+  if (response.status === 'queued' || response.status === 'in_progress') return 'pending'
+  return callsTools ? 'tool_calls' : 'stop'
+}

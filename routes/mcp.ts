@@ -4,9 +4,10 @@ import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
-import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
+import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
 import { createMcpServer } from '../src/mcp/server.js'
+import { clientFingerprint, StatelessCalls } from '../src/mcp/stateless-calls.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 const SESSION_HEADER = 'mcp-session-id'
@@ -47,6 +48,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const stateful = config.MCP_SESSIONS === 'stateful'
   // Each POST's connection, by request id: a tool call stops when the connection that carried it closes.
   const connections = new Map<string, AbortSignal>()
+  const statelessCalls = new StatelessCalls()
   const newServer = () => createMcpServer({
     openai: fastify.openai,
     config,
@@ -86,10 +88,20 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
     const message = request.body
+    if (!stateful && isCancellation(message)) {
+      const { requestId, reason } = message.params
+      const cancelled = statelessCalls.cancel(clientFingerprint(request.ip, request.headers), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
+      request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
+      return reply.code(202).send(null)
+    }
     const connection = new AbortController()
     connections.set(request.id, connection.signal)
+    const forget = !stateful && 'id' in message && 'method' in message
+      ? statelessCalls.track(clientFingerprint(request.ip, request.headers), message.id, connection)
+      : undefined
     reply.raw.once('close', () => {
       connections.delete(request.id)
+      forget?.()
       if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
     })
     if (!stateful) {

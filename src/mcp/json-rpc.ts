@@ -41,6 +41,17 @@ export function isInitializeRequest (message: JsonRpcMessage): boolean {
   return 'method' in message && message.method === 'initialize' && 'id' in message
 }
 
+export interface CancellationNotification {
+  method: 'notifications/cancelled'
+  params: { requestId: string | number, reason?: string }
+}
+
+export function isCancellation (message: JsonRpcMessage): message is JsonRpcMessage & CancellationNotification {
+  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message) return false
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId
+  return typeof requestId === 'string' || typeof requestId === 'number'
+}
+
 /** Whether the client asked for progress: such calls are answered as an SSE stream, others as plain JSON. */
 export function wantsProgress (message: JsonRpcMessage): boolean {
   const meta = 'params' in message ? (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta : undefined

@@ -137,6 +137,8 @@ export class FakeOpenAI {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': `req_${++this.#counter}`, ...reply.headers })
     for (const [index, event] of streamed.entries()) {
       if (reply.dropAfterEvents !== undefined && index >= reply.dropAfterEvents) {
+        // Let what was written reach the client first: destroy() discards unsent data.
+        await new Promise((resolve) => res.write('', resolve))
         req.socket.destroy()
         return
       }

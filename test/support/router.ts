@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
-import type { FakeOpenAI } from './fake-openai.js'
+import { FakeOpenAI } from './fake-openai.js'
 
 export const TEST_API_KEY = 'sk-test-router-key'
 
@@ -50,4 +50,28 @@ export async function postMcp (router: RunningRouter, body: string | object, hea
     headers: { ...MCP_HEADERS, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   })
+}
+
+/** A fake upstream, the router in front of it and a connected client: the usual set-up of a tool test. */
+export interface TestStack {
+  upstream: FakeOpenAI
+  router: RunningRouter
+  client: Client
+  close: () => Promise<void>
+}
+
+export async function startStack (env: Record<string, string> = {}): Promise<TestStack> {
+  const upstream = await FakeOpenAI.start()
+  const router = await startRouter(upstream, env)
+  const client = await connectClient(router)
+  return {
+    upstream,
+    router,
+    client,
+    async close () {
+      await client.close()
+      await router.close()
+      await upstream.close()
+    },
+  }
 }

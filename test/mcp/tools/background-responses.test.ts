@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import type { Progress } from '@modelcontextprotocol/sdk/types.js'
+import { errorMeta, textOf } from '../../support/results.js'
+import { connectClient, startRouter, startStack } from '../../support/router.js'
+import { waitFor } from '../../support/wait-for.js'
+
+interface ResponseStructured {
+  status: string
+  responseId: string
+  text: string
+}
+
+describe('background responses', () => {
+  test('chat with background: true polls until the response completes, reporting its status', async () => {
+    const stack = await startStack({ POLL_INTERVAL_MS: '20', POLL_MAX_MS: '5000' })
+    try {
+      const updates: Progress[] = []
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'a long essay', background: true } }, undefined, { onprogress: (update) => updates.push(update) })
+      assert.equal(textOf(result), 'echo: a long essay')
+      assert.equal((result.structuredContent as unknown as ResponseStructured).status, 'completed')
+      assert.equal(stack.upstream.received('POST /v1/responses')[0]!.body.background, true)
+      assert.equal(stack.upstream.received('POST /v1/responses')[0]!.body.stream, undefined, 'background responses are polled, not streamed')
+      // backgroundPolls (2) checks find it running, the third finds it done.
+      assert.equal(stack.upstream.received('GET /v1/responses/{id}').length, 3)
+      assert.match(updates[0]?.message ?? '', /^response resp_\d+ is queued \(0 s\)$/)
+      assert.match(updates[1]?.message ?? '', /is in_progress/)
+    } finally {
+      await stack.close()
+    }
+  })
+
+  test('past POLL_MAX_MS the result carries the id and status; get_response fetches the answer later', async () => {
+    const stack = await startStack({ POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0' })
+    try {
+      stack.upstream.backgroundPolls = 1
+      const started = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'later', background: true } })
+      assert.equal(started.isError, undefined)
+      const { responseId, status } = started.structuredContent as unknown as ResponseStructured
+      assert.equal(status, 'queued')
+      assert.match(textOf(started), new RegExp(`still queued. Fetch its answer later with get_response \\{"response_id": "${responseId}"\\}`))
+
+      const running = await stack.client.callTool({ name: 'get_response', arguments: { response_id: responseId } })
+      assert.equal((running.structuredContent as unknown as ResponseStructured).status, 'in_progress')
+      const done = await stack.client.callTool({ name: 'get_response', arguments: { response_id: responseId } })
+      assert.equal((done.structuredContent as unknown as ResponseStructured).status, 'completed')
+      assert.equal(textOf(done), 'echo: later')
+    } finally {
+      await stack.close()
+    }
+  })
+
+  test('get_response with wait: true polls while the response runs', async () => {
+    const stack = await startStack({ POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0' })
+    try {
+      const started = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'patience', background: true } })
+      const { responseId } = started.structuredContent as unknown as ResponseStructured
+      const slow = await startStackSharingUpstream(stack.upstream.baseURL)
+      try {
+        const done = await slow.client.callTool({ name: 'get_response', arguments: { response_id: responseId, wait: true } })
+        assert.equal(textOf(done), 'echo: patience')
+      } finally {
+        await slow.close()
+      }
+    } finally {
+      await stack.close()
+    }
+  })
+
+  test('cancel_response stops a background response; unknown ids are not_found', async () => {
+    const stack = await startStack({ POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0' })
+    try {
+      const started = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'never mind', background: true } })
+      const { responseId } = started.structuredContent as unknown as ResponseStructured
+      const cancelled = await stack.client.callTool({ name: 'cancel_response', arguments: { response_id: responseId } })
+      assert.equal((cancelled.structuredContent as unknown as ResponseStructured).status, 'cancelled')
+      assert.match(textOf(cancelled), new RegExp(`The response ${responseId} was cancelled`))
+
+      const unknown = await stack.client.callTool({ name: 'get_response', arguments: { response_id: 'resp_missing' } })
+      assert.equal(errorMeta(unknown).code, 'not_found')
+      assert.match(textOf(unknown), /no response resp_missing \(HTTP 404: Response with id 'resp_missing' not found.\)/)
+      const badId = await stack.client.callTool({ name: 'cancel_response', arguments: { response_id: '../admin' } })
+      assert.match(textOf(badId), /response_id must be a response id such as resp_abc123/)
+    } finally {
+      await stack.close()
+    }
+  })
+
+  test('a chat abandoned while it waits cancels its background response upstream', async () => {
+    const stack = await startStack({ POLL_INTERVAL_MS: '50', POLL_MAX_MS: '10000' })
+    try {
+      stack.upstream.backgroundPolls = 1000
+      const controller = new AbortController()
+      const call = stack.client.callTool({ name: 'chat', arguments: { prompt: 'forever', background: true } }, undefined, { signal: controller.signal, onprogress: () => {} })
+      await waitFor(() => stack.upstream.received('GET /v1/responses/{id}').length > 0, 'the first status check')
+      controller.abort('no longer needed')
+      await assert.rejects(call)
+      await waitFor(() => stack.upstream.received('POST /v1/responses/{id}/cancel').length === 1, 'the upstream cancel')
+    } finally {
+      await stack.close()
+    }
+  })
+
+  test('background needs the Responses API and a stored response', async () => {
+    const stack = await startStack({ UPSTREAM_API: 'chat_completions' })
+    try {
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'x', background: true } })
+      assert.equal(errorMeta(result).code, 'invalid_arguments')
+      assert.match(textOf(result), /background needs the Responses API/)
+    } finally {
+      await stack.close()
+    }
+    const responses = await startStack()
+    try {
+      const unstored = await responses.client.callTool({ name: 'chat', arguments: { prompt: 'x', background: true, store: false } })
+      assert.match(textOf(unstored), /background needs store/)
+    } finally {
+      await responses.close()
+    }
+  })
+})
+
+/** A second router on the same upstream, allowed to wait: the stored response lives upstream, not in a router. */
+async function startStackSharingUpstream (baseURL: string) {
+  const router = await startRouter({ baseURL }, { POLL_INTERVAL_MS: '20', POLL_MAX_MS: '5000' })
+  const client = await connectClient(router)
+  return {
+    client,
+    async close () {
+      await client.close()
+      await router.close()
+    },
+  }
+}

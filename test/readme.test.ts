@@ -33,4 +33,20 @@ describe('README', () => {
       assert.match(envExample, new RegExp(`^#? ?${name}=`, 'm'), `.env.example lists ${name}`)
     }
   })
+
+  test('documents every tool, every argument of each, and every error code', async () => {
+    const readme = await readFile('README.md', 'utf8')
+    const { tools } = await import('../src/mcp/tools/index.js')
+    const { toolErrorCodes } = await import('../src/mcp/tool-error.js')
+    for (const tool of tools) {
+      const start = readme.indexOf(`### \`${tool.name}\``)
+      assert.ok(start >= 0, `README has a section for ${tool.name}`)
+      const section = readme.slice(start, readme.indexOf('\n### ', start + 1))
+      for (const argument of Object.keys(tool.definition.inputSchema.properties ?? {})) {
+        assert.ok(section.includes(`\`${argument}\``), `README documents ${tool.name}'s ${argument}`)
+      }
+      assert.ok(section.includes(`"name": "${tool.name}"`), `README shows a ${tool.name} call`)
+    }
+    for (const code of toolErrorCodes) assert.ok(readme.includes(`| \`${code}\` |`), `README explains error code ${code}`)
+  })
 })

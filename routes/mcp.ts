@@ -54,6 +54,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     config,
     log: fastify.log,
     calls: fastify.inFlightCalls,
+    tasks: fastify.toolTasks,
     connectionSignal: (requestId) => connections.get(requestId),
   })
 

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import configPlugin from '../plugins/config.js'
 import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
 import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
+import mcpTasksPlugin from '../plugins/mcp-tasks.js'
 import openaiPlugin from '../plugins/openai.js'
 import requestIdPlugin, { requestIdFor } from '../plugins/request-id.js'
 import upstreamProbePlugin from '../plugins/upstream-probe.js'
@@ -31,6 +32,7 @@ export async function buildApp ({ env, logger = false }: BuildAppOptions): Promi
   await app.register(openaiPlugin)
   await app.register(inFlightCallsPlugin)
   await app.register(mcpSessionsPlugin)
+  await app.register(mcpTasksPlugin)
   await app.register(upstreamProbePlugin)
 
   await app.register(healthRoutes)

@@ -1,12 +1,14 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type OpenAI from 'openai'
 import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
 import { CallProgress } from './progress.js'
+import type { RouterTool, ToolContext } from './tool.js'
 import { ToolError, toolErrorResult } from './tool-error.js'
+import type { ToolTasks } from './tool-tasks.js'
 import { tools } from './tools/index.js'
 
 /** Lets shutdown wait for running tool calls, and stop them when the grace period is over. */
@@ -19,6 +21,7 @@ export interface McpServerDependencies {
   config: RouterConfig
   log: FastifyBaseLogger
   calls: CallTracker
+  tasks: ToolTasks
   /** Aborted when the HTTP connection that carried the request (by router request id) closes before its answer. */
   connectionSignal: (requestId: string) => AbortSignal | undefined
 }
@@ -37,50 +40,87 @@ const instructions = [
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ openai, config, log, calls, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ openai, config, log, calls, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
-    { capabilities: { tools: { listChanged: false } }, instructions }
+    {
+      capabilities: {
+        tools: { listChanged: false },
+        tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+      },
+      instructions,
+      taskStore: tasks,
+    }
   )
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolDefinitions }))
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const { name, arguments: args } = request.params
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult | CreateTaskResult> => {
+    const { name, arguments: args, task: taskParams } = request.params
     const tool = toolsByName.get(name)
     if (!tool) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...toolsByName.keys()].join(', ')}.`)
     }
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
-    const started = performance.now()
-    const connection = connectionSignal(requestId)
-    const call = calls.start(connection ? AbortSignal.any([extra.signal, connection]) : extra.signal)
-    const progressToken = request.params._meta?.progressToken
-    const progress = new CallProgress({
-      send: progressToken === undefined
-        ? undefined
-        : (update) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } }),
-      intervalMs: config.PROGRESS_INTERVAL_MS,
-      heartbeatMs: config.PROGRESS_HEARTBEAT_MS,
-      log: callLog,
-    })
-    try {
-      const result = await tool.call(args, { openai, config, log: callLog, requestId, signal: call.signal, progress })
-      callLog.info({ durationMs: elapsed(started), outcome: 'ok' }, 'tool call finished')
-      return result
-    } catch (err) {
-      const error = err instanceof ToolError ? err : new ToolError('internal_error', `The router failed while running ${name}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
-      const level = error.code === 'internal_error' ? 'error' : 'warn'
-      callLog[level]({ durationMs: elapsed(started), outcome: 'tool_error', errorCode: error.code, ...(level === 'error' && { err }) }, `tool call failed: ${error.message}`)
-      return toolErrorResult(error, requestId)
-    } finally {
-      await progress.finish()
-      call.end()
+    const context = { openai, config, requestId, waitLimitMs: config.POLL_MAX_MS }
+
+    if (taskParams && tool.taskSupport) {
+      const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
+      const taskLog = callLog.child({ taskId: task.taskId })
+      // The work outlives this request: tasks/result (maybe on another request) reads it from the store.
+      tasks.run(task, extra.sessionId, (signal) => runTool(tool, args, {
+        ...context,
+        log: taskLog,
+        signal,
+        waitLimitMs: task.ttl ?? config.POLL_MAX_MS,
+        progress: new CallProgress({ send: undefined, intervalMs: 0, heartbeatMs: 0, log: taskLog }),
+      }, calls), (err) => taskLog.error({ err }, 'task result could not be stored'))
+      taskLog.info({ ttlMs: task.ttl }, 'tool call running as a task')
+      return { task }
     }
+
+    const connection = connectionSignal(requestId)
+    const progressToken = request.params._meta?.progressToken
+    return runTool(tool, args, {
+      ...context,
+      log: callLog,
+      signal: connection ? AbortSignal.any([extra.signal, connection]) : extra.signal,
+      progress: new CallProgress({
+        send: progressToken === undefined
+          ? undefined
+          : (update) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } }),
+        intervalMs: config.PROGRESS_INTERVAL_MS,
+        heartbeatMs: config.PROGRESS_HEARTBEAT_MS,
+        log: callLog,
+      }),
+    }, calls)
   })
 
   return server
+}
+
+/**
+ * One tool call to its result: failures become `isError` results, never exceptions, and every
+ * call is logged once and tracked so that shutdown can wait for it.
+ */
+async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker): Promise<CallToolResult> {
+  const started = performance.now()
+  const call = calls.start(context.signal)
+  const { log: callLog } = context
+  try {
+    const result = await tool.call(args, { ...context, signal: call.signal })
+    callLog.info({ durationMs: elapsed(started), outcome: result.isError ? 'tool_error' : 'ok' }, 'tool call finished')
+    return result
+  } catch (err) {
+    const error = err instanceof ToolError ? err : new ToolError('internal_error', `The router failed while running ${tool.name}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
+    const level = error.code === 'internal_error' ? 'error' : 'warn'
+    callLog[level]({ durationMs: elapsed(started), outcome: 'tool_error', errorCode: error.code, ...(level === 'error' && { err }) }, `tool call failed: ${error.message}`)
+    return toolErrorResult(error, context.requestId)
+  } finally {
+    await context.progress.finish()
+    call.end()
+  }
 }
 
 function elapsed (started: number): number {

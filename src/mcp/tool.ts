@@ -19,6 +19,8 @@ export interface ToolContext {
   signal: AbortSignal
   /** Progress notifications for this call; inert unless the client sent a progress token. */
   progress: CallProgress
+  /** How long the call may wait for a background response: POLL_MAX_MS, or a task's lifetime. */
+  waitLimitMs: number
 }
 
 export interface UpstreamOperation {
@@ -49,11 +51,14 @@ export interface ToolSpec<Input extends TObject> {
   inputSchema: Input
   outputSchema?: TObject
   annotations?: ToolAnnotations
+  /** Whether a client may run the call as an MCP task (`tools/call` with `task`). */
+  taskSupport?: 'optional'
   run: (args: Static<Input>, context: ToolContext) => Promise<CallToolResult>
 }
 
 export interface RouterTool {
   name: string
+  taskSupport: boolean
   /** The entry published by `tools/list`. */
   definition: Tool
   /** Validates `args` against the input schema, then runs the tool; invalid arguments throw `invalid_arguments`. */
@@ -67,6 +72,7 @@ export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): Route
   const validate = ajv.compile<Static<Input>>(spec.inputSchema)
   return {
     name: spec.name,
+    taskSupport: spec.taskSupport !== undefined,
     definition: {
       name: spec.name,
       title: spec.title,
@@ -74,6 +80,7 @@ export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): Route
       inputSchema: spec.inputSchema as Tool['inputSchema'],
       ...(spec.outputSchema && { outputSchema: spec.outputSchema as Tool['outputSchema'] }),
       ...(spec.annotations && { annotations: { title: spec.title, ...spec.annotations } }),
+      ...(spec.taskSupport && { execution: { taskSupport: spec.taskSupport } }),
     },
     async call (args, context) {
       const input = args ?? {}

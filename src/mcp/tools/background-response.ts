@@ -5,18 +5,18 @@ import { cancelResponse, retrieveResponse } from '../../upstream/responses-api.j
 import { type ToolContext, upstreamCall } from '../tool.js'
 
 /**
- * Polls a background response until it finishes or POLL_MAX_MS has passed, reporting its status
+ * Polls a background response until it finishes or the call's wait limit has passed, reporting its status
  * as progress. A response still running at the end is returned as it stands, id and status,
  * for get_response to fetch later.
  */
 export async function waitForResponse (context: ToolContext, first: ChatResult, { cancelIfAbandoned }: { cancelIfAbandoned: boolean }): Promise<ChatResult> {
-  const { config, openai, requestId, signal, progress } = context
+  const { config, openai, requestId, signal, progress, waitLimitMs } = context
   const started = performance.now()
   let result = first
   try {
     while (!terminalStatuses.has(result.status)) {
       const waited = performance.now() - started
-      const remaining = config.POLL_MAX_MS - waited
+      const remaining = waitLimitMs - waited
       if (remaining <= 0) break
       progress.status(`response ${result.responseId} is ${result.status} (${Math.round(waited / 1000)} s)`)
       await sleep(Math.min(config.POLL_INTERVAL_MS, remaining), undefined, { signal })

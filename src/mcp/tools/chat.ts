@@ -17,6 +17,7 @@ export const chatTool = defineTool({
   inputSchema: ChatArguments,
   outputSchema: ChatOutput,
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
+  taskSupport: 'optional',
   async run (args, context) {
     const { openai, config, requestId, progress } = context
     checkResponseFormat(args.response_format)

@@ -28,6 +28,7 @@ export const generateImageTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
+  taskSupport: 'optional',
   async run (args, context) {
     const { openai, config, requestId } = context
     const model = args.model ?? config.IMAGE_MODEL

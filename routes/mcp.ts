@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
@@ -6,11 +7,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
 import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
-import { createMcpServer } from '../src/mcp/server.js'
+import { CONNECTION_KEY_HEADER, createMcpServer } from '../src/mcp/server.js'
 import { clientFingerprint, StatelessCalls } from '../src/mcp/stateless-calls.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 const SESSION_HEADER = 'mcp-session-id'
+
+const connectionKeys = new WeakMap<FastifyRequest, string>()
 
 const exactValidator = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false })
 
@@ -55,7 +58,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     log: fastify.log,
     calls: fastify.inFlightCalls,
     tasks: fastify.toolTasks,
-    connectionSignal: (requestId) => connections.get(requestId),
+    connectionSignal: (connectionKey) => connections.get(connectionKey),
   })
 
   // JSON-RPC messages must reach the SDK as sent: Fastify's default validator coerces types (an id of 1 would become "1").
@@ -96,12 +99,15 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(202).send(null)
     }
     const connection = new AbortController()
-    connections.set(request.id, connection.signal)
+    // Request ids come from clients and may repeat; the connection key is the router's own.
+    const connectionKey = randomUUID()
+    connectionKeys.set(request, connectionKey)
+    connections.set(connectionKey, connection.signal)
     const forget = !stateful && 'id' in message && 'method' in message
       ? statelessCalls.track(clientFingerprint(request.ip, request.headers), message.id, connection)
       : undefined
     reply.raw.once('close', () => {
-      connections.delete(request.id)
+      connections.delete(connectionKey)
       forget?.()
       if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
     })
@@ -164,6 +170,10 @@ function toWebRequest (request: FastifyRequest): Request {
     else if (Array.isArray(value)) for (const item of value) headers.append(name, item)
   }
   headers.set(REQUEST_ID_HEADER, request.id)
+  // Set or removed here, never taken from the client: it picks which connection's closing stops a call.
+  headers.delete(CONNECTION_KEY_HEADER)
+  const connectionKey = connectionKeys.get(request)
+  if (connectionKey) headers.set(CONNECTION_KEY_HEADER, connectionKey)
   return new Request(new URL(request.url, 'http://localhost'), { method: request.method, headers })
 }
 

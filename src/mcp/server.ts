@@ -11,6 +11,9 @@ import { ToolError, toolErrorResult } from './tool-error.js'
 import type { ToolTasks } from './tool-tasks.js'
 import { tools } from './tools/index.js'
 
+/** The header through which the HTTP layer names the connection that carried a request. */
+export const CONNECTION_KEY_HEADER = 'x-mcp-router-connection'
+
 /** Lets shutdown wait for running tool calls, and stop them when the grace period is over. */
 export interface CallTracker {
   start: (clientSignal: AbortSignal) => { signal: AbortSignal, end: () => void }
@@ -22,8 +25,8 @@ export interface McpServerDependencies {
   log: FastifyBaseLogger
   calls: CallTracker
   tasks: ToolTasks
-  /** Aborted when the HTTP connection that carried the request (by router request id) closes before its answer. */
-  connectionSignal: (requestId: string) => AbortSignal | undefined
+  /** Aborted when the HTTP connection that carried the request (by its connection key) closes before its answer. */
+  connectionSignal: (connectionKey: string) => AbortSignal | undefined
 }
 
 const toolsByName = new Map(tools.map((tool) => [tool.name, tool]))
@@ -80,7 +83,8 @@ export function createMcpServer ({ openai, config, log, calls, tasks, connection
       return { task }
     }
 
-    const connection = connectionSignal(requestId)
+    const connectionKey = extra.requestInfo?.headers[CONNECTION_KEY_HEADER]
+    const connection = typeof connectionKey === 'string' ? connectionSignal(connectionKey) : undefined
     const progressToken = request.params._meta?.progressToken
     return runTool(tool, args, {
       ...context,

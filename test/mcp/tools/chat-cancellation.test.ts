@@ -62,6 +62,30 @@ for (const mode of ['stateless', 'stateful'] as const) {
   })
 }
 
+describe('connections sharing a request id', () => {
+  test('closing one connection stops only its own call', async () => {
+    const stack = await startStack()
+    try {
+      const { upstream, router } = stack
+      upstream.script('POST /v1/responses',
+        { delayMs: 5000, json: upstream.responseBody('gpt-4.1-mini', 'first') },
+        { delayMs: 300, json: upstream.responseBody('gpt-4.1-mini', 'second') })
+      const headers = { ...MCP_HEADERS, 'x-request-id': 'same-id' }
+      const hangUp = new AbortController()
+      const first = fetch(router.mcpUrl, { method: 'POST', headers, body: JSON.stringify(callMessage(1, 'one')), signal: hangUp.signal }).then(async (response) => response.text())
+      await waitFor(() => upstream.received('POST /v1/responses').length === 1, 'the first upstream request')
+      const second = fetch(router.mcpUrl, { method: 'POST', headers, body: JSON.stringify(callMessage(2, 'two')) }).then(async (response) => response.text())
+      await waitFor(() => upstream.received('POST /v1/responses').length === 2, 'the second upstream request')
+      hangUp.abort()
+      await assert.rejects(first)
+      assert.match(await second, /"text":"second"/)
+      assert.equal(upstream.received('POST /v1/responses')[1]!.closedEarly, false)
+    } finally {
+      await stack.close()
+    }
+  })
+})
+
 describe('time limits', () => {
   let stack: TestStack
   before(async () => { stack = await startStack({ UPSTREAM_TIMEOUT_MS: '400' }) })

@@ -1,6 +1,6 @@
 /**
  * What a model family accepts, decided from the model id alone. This is the one place that knows
- * which parameters a family rejects. Ids it does not recognise (other providers' models) get
+ * which parameters a family rejects (chat models here, image models below). Ids it does not recognise (other providers' models) get
  * every parameter the caller gave, and the upstream's own refusal is returned if it has one.
  */
 export interface ModelTraits {

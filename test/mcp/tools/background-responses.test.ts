@@ -101,6 +101,19 @@ describe('background responses', () => {
     }
   })
 
+  test('a background response that fails upstream is a tool error with the upstream\'s reason', async () => {
+    const stack = await startStack({ POLL_INTERVAL_MS: '20', POLL_MAX_MS: '5000' })
+    try {
+      const failed = stack.upstream.responseBody('gpt-4.1-mini', '', { status: 'failed', output: [], error: { code: 'server_error', message: 'The model crashed.' } })
+      stack.upstream.script('GET /v1/responses/{id}', { json: failed })
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'x', background: true } })
+      assert.equal(errorMeta(result).code, 'upstream_unavailable')
+      assert.match(textOf(result), /could not produce an answer \(response resp_\d+\): The model crashed/)
+    } finally {
+      await stack.close()
+    }
+  })
+
   test('background needs the Responses API and a stored response', async () => {
     const stack = await startStack({ UPSTREAM_API: 'chat_completions' })
     try {

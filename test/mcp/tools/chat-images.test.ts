@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { TINY_PNG_BASE64 } from '../../support/fake-openai.js'
+import { errorBody, TINY_PNG_BASE64 } from '../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../support/results.js'
 import { startStack, type TestStack } from '../../support/router.js'
 
@@ -48,6 +48,13 @@ for (const api of ['responses', 'chat_completions'] as const) {
           { type: 'image_url', image_url: { url: dataUrl } },
         ])
       }
+    })
+
+    test('an image the upstream cannot use is its refusal, passed on', async () => {
+      stack.upstream.script(route, { status: 400, json: errorBody('Invalid image URL: could not download https://images.example/gone.jpg.', 'invalid_request_error', 'invalid_image_url') })
+      const result = await stack.client.callTool({ name: 'chat', arguments: { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 'https://images.example/gone.jpg' }] }] } })
+      assert.equal(errorMeta(result).code, 'upstream_rejected')
+      assert.match(textOf(result), /HTTP 400: Invalid image URL: could not download/)
     })
 
     test('images outside user messages, and malformed image parts, are refused', async () => {

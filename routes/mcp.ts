@@ -49,7 +49,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { config } = fastify
   const stateful = config.MCP_SESSIONS === 'stateful'
-  // Each POST's connection, by request id: a tool call stops when the connection that carried it closes.
+  // Each POST's connection, by connection key: a tool call stops when the connection that carried it closes.
   const connections = new Map<string, AbortSignal>()
   const statelessCalls = new StatelessCalls()
   const newServer = () => createMcpServer({

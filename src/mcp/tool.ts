@@ -1,10 +1,10 @@
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
-import type { Static, TObject } from '@sinclair/typebox'
+import { type Static, type TObject, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyBaseLogger } from 'fastify'
 import type OpenAI from 'openai'
 import type { RouterConfig } from '../../plugins/config.js'
-import { callUpstream } from '../upstream/errors.js'
+import { callUpstream, type UpstreamCallContext } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { CallProgress } from './progress.js'
 import { ToolError } from './tool-error.js'
@@ -23,15 +23,13 @@ export interface ToolContext {
   waitLimitMs: number
 }
 
-export interface UpstreamOperation {
-  /** What the router is doing, for messages: "chat with gpt-4.1-mini". */
-  operation: string
-  model?: string
-  /** The stored object the call names ("response resp_1"), for a clear 404. */
-  resource?: string
-  /** The caller's own limit; never above UPSTREAM_TIMEOUT_MS. */
+export type UpstreamOperation = Pick<UpstreamCallContext, 'operation' | 'model' | 'resource'> & {
+  /** The caller's own limit (a `timeout_ms` argument); never above UPSTREAM_TIMEOUT_MS. */
   timeoutMs?: number
 }
+
+/** The `timeout_ms` argument of tools whose calls can be long; {@link upstreamCall} applies it. */
+export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
 /** One upstream call on behalf of a tool: cancelled with the tool call, bounded in time, failures explained. */
 export async function upstreamCall<T> (context: ToolContext, { timeoutMs, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {

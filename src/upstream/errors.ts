@@ -37,10 +37,6 @@ function toToolError (err: unknown, context: UpstreamCallContext, pastDeadline: 
     return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${context.baseURL} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's OPENAI_BASE_URL or network needs checking.`, { retryable: true })
   }
   if (err instanceof APIError && typeof err.status === 'number') return statusError(err, err.status, context)
-  // An error event inside a stream: the upstream's words, no HTTP status.
-  if (err instanceof APIError) {
-    return new ToolError('upstream_unavailable', `The upstream reported an error during ${context.operation}: ${upstreamMessage(err)}. Retry shortly.`, { retryable: true })
-  }
   return new ToolError('internal_error', `The router failed while ${context.operation}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
 }
 

@@ -25,8 +25,6 @@ export async function createResponse (openai: OpenAI, request: ChatRequest, cont
         case 'response.incomplete':
         case 'response.failed':
           return fromResponse(event.response)
-        case 'error':
-          throw new ToolError('upstream_unavailable', `The upstream reported an error in the middle of the answer, after ${received} characters: ${event.message}. Retry the call.`, { retryable: true })
       }
     }
   } catch (err) {

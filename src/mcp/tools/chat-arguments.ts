@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import type { RouterConfig } from '../../../plugins/config.js'
 import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition } from '../../upstream/chat.js'
 import { StringEnum } from '../../schemas.js'
+import { TimeoutArgument } from '../tool.js'
 import { ToolError } from '../tool-error.js'
 
 const TextPart = Type.Object({
@@ -98,7 +99,7 @@ export const ChatArguments = Type.Object({
   reasoning_effort: Type.Optional(StringEnum(['minimal', 'low', 'medium', 'high'] as const, { description: 'Reasoning models only: how hard to think.' })),
   verbosity: Type.Optional(StringEnum(['low', 'medium', 'high'] as const, { description: 'GPT-5 family only: how long the answer is.' })),
   background: Type.Optional(Type.Boolean({ description: 'Responses API: run the response detached and poll it (POLL_INTERVAL_MS, POLL_MAX_MS); if it outlasts the wait, the result carries its id for get_response.' })),
-  timeout_ms: Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' })),
+  timeout_ms: TimeoutArgument,
 }, { additionalProperties: false })
 
 export type ChatArgumentsType = Static<typeof ChatArguments>

@@ -27,7 +27,7 @@ export const chatTool = defineTool({
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
     let result = await upstreamCall(
       context,
-      { operation: `chat with ${request.model}`, model: request.model, ...(args.timeout_ms !== undefined && { timeoutMs: args.timeout_ms }) },
+      { operation: `chat with ${request.model}`, model: request.model, timeoutMs: args.timeout_ms },
       (signal) => createChat(openai, config.UPSTREAM_API, request, { signal, requestId, ...(onText && { onText }) })
     )
     if (request.background) result = await waitForResponse(context, result, { cancelIfAbandoned: true })

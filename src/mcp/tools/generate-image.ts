@@ -2,7 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { generateImages } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
-import { defineTool, upstreamCall } from '../tool.js'
+import { defineTool, TimeoutArgument, upstreamCall } from '../tool.js'
 
 export const generateImageTool = defineTool({
   name: 'generate_image',
@@ -15,7 +15,7 @@ export const generateImageTool = defineTool({
     quality: Type.Optional(StringEnum(['auto', 'low', 'medium', 'high', 'standard', 'hd'] as const, { description: 'gpt-image-1: low, medium, high, auto; dall-e-3: standard, hd.' })),
     n: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'How many images, 1 to 10.' })),
     output_format: Type.Optional(StringEnum(['png', 'jpeg', 'webp'] as const, { description: 'GPT image models: the file format.' })),
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' })),
+    timeout_ms: TimeoutArgument,
   }, { additionalProperties: false }),
   outputSchema: Type.Object({
     model: Type.String(),
@@ -34,7 +34,7 @@ export const generateImageTool = defineTool({
     const model = args.model ?? config.IMAGE_MODEL
     const result = await upstreamCall(
       context,
-      { operation: `image generation with ${model}`, model, ...(args.timeout_ms !== undefined && { timeoutMs: args.timeout_ms }) },
+      { operation: `image generation with ${model}`, model, timeoutMs: args.timeout_ms },
       (signal) => generateImages(openai, {
         model,
         prompt: args.prompt,

@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox'
-import { terminalStatuses } from '../../upstream/chat.js'
 import { retrieveResponse } from '../../upstream/responses-api.js'
 import { defineTool, upstreamCall } from '../tool.js'
 import { waitForResponse } from './background-response.js'
@@ -24,7 +23,7 @@ export const getResponseTool = defineTool({
       { operation: `fetching response ${responseId}`, resource: `response ${responseId}` },
       (signal) => retrieveResponse(openai, responseId, { signal, requestId })
     )
-    if (wait && !terminalStatuses.has(result.status)) result = await waitForResponse(context, result, { cancelIfAbandoned: false })
+    if (wait) result = await waitForResponse(context, result, { cancelIfAbandoned: false })
     return chatToolResult(result, { api: config.UPSTREAM_API })
   },
 })

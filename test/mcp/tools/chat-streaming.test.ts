@@ -66,6 +66,18 @@ for (const api of ['responses', 'chat_completions'] as const) {
       assert.match(textOf(result), /stream broke off after \d+ characters of the answer \(a malformed event\)/)
     })
 
+    test('an error event in the middle of a stream is a tool error with the upstream\'s words', async () => {
+      const body = api === 'responses' ? stack.upstream.responseBody('gpt-4.1-mini', 'abcdefgh') : stack.upstream.chatCompletionBody('gpt-4.1-mini', 'abcdefgh')
+      const events = api === 'responses' ? stack.upstream.responseEvents(body) : stack.upstream.chatCompletionChunks(body)
+      const failure = api === 'responses'
+        ? 'event: error\ndata: {"type":"error","code":"server_error","message":"The model broke.","param":null,"sequence_number":9}\n\n'
+        : 'data: {"error":{"message":"The model broke.","type":"server_error","param":null,"code":null}}\n\n'
+      stack.upstream.script(route, { sse: [...events.slice(0, api === 'responses' ? 5 : 2), failure] })
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hi' } }, undefined, { onprogress: () => {} })
+      assert.equal(errorMeta(result).code, 'upstream_unavailable')
+      assert.match(textOf(result), /stream broke off after 4 characters of the answer \(the upstream reported: The model broke\.\)/)
+    })
+
     test('a stream that ends without finishing is a tool error, not a hang', async () => {
       const body = api === 'responses' ? stack.upstream.responseBody('gpt-4.1-mini', 'abcdefgh') : stack.upstream.chatCompletionBody('gpt-4.1-mini', 'abcdefgh')
       const events = api === 'responses' ? stack.upstream.responseEvents(body) : stack.upstream.chatCompletionChunks(body)

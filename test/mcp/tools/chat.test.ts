@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { errorBody, FakeOpenAI } from '../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../support/results.js'
-import { connectClient, type RunningRouter, startRouter, TEST_API_KEY } from '../../support/router.js'
+import { connectClient, type RunningRouter, startRouter, startStack, TEST_API_KEY } from '../../support/router.js'
 
 for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'
@@ -170,9 +170,7 @@ for (const api of ['responses', 'chat_completions'] as const) {
 
 describe('chat limits', () => {
   test('a slow upstream times out at UPSTREAM_TIMEOUT_MS with a timeout error', async () => {
-    const upstream = await FakeOpenAI.start()
-    const router = await startRouter(upstream, { UPSTREAM_TIMEOUT_MS: '200' })
-    const client = await connectClient(router)
+    const { upstream, client, close } = await startStack({ UPSTREAM_TIMEOUT_MS: '200' })
     try {
       upstream.script('POST /v1/responses', { delayMs: 2000, json: upstream.responseBody('gpt-4.1-mini', 'late') })
       const result = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })
@@ -180,9 +178,7 @@ describe('chat limits', () => {
       assert.equal(errorMeta(result).code, 'timeout')
       assert.match(textOf(result), /within 200 ms/)
     } finally {
-      await client.close()
-      await router.close()
-      await upstream.close()
+      await close()
     }
   })
 

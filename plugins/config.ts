@@ -4,10 +4,11 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.js'
 import { StringEnum } from '../src/schemas.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
-function HttpUrl (options: { default: string, description: string }) {
+function HttpUrl (options: { default?: string, description: string }) {
   return Type.String({ format: 'http-url', title: 'an http:// or https:// URL', ...options })
 }
 
@@ -44,14 +45,21 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
   READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
   READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
+  LOG_BODIES: StringEnum(['none', 'truncated', 'full'] as const, { default: 'none', description: 'whether MCP log lines carry tool arguments and results (credentials are always removed)' }),
+  LOG_BODY_MAX_CHARS: Type.Integer({ minimum: 100, default: 2000, description: 'LOG_BODIES=truncated: longest logged argument or result text' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token GET /metrics requires (unset: /metrics is open)' })),
+  MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl({ description: 'OpenTelemetry collector (OTLP over HTTP); spans are sent to its /v1/traces. Unset: no tracing' })),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),
 })
 
 type ValidatedEnv = Static<typeof ConfigSchema>
 
-export type RouterConfig = Omit<ValidatedEnv, 'OPENAI_API_KEY' | 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS'> & {
+export type RouterConfig = Omit<ValidatedEnv, 'OPENAI_API_KEY' | 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES'> & {
   OPENAI_API_KEY: string
   ALLOWED_ORIGINS: string[]
   ALLOWED_HOSTS: string[]
+  MODEL_PRICES: Record<string, ModelPrice>
 }
 
 declare module 'fastify' {
@@ -99,6 +107,7 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
     OPENAI_API_KEY: await resolveApiKey(validated),
     ALLOWED_ORIGINS: splitList(validated.ALLOWED_ORIGINS),
     ALLOWED_HOSTS: splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+    MODEL_PRICES: parseModelPrices(validated.MODEL_PRICES),
   })
   // The logger exists before the configuration does; apply the validated level once here.
   fastify.log.level = validated.LOG_LEVEL
@@ -117,6 +126,24 @@ async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: Validated
   }
   if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
   return key
+}
+
+// Strict, unlike the environment's compiler: a misspelt field must be reported, not dropped.
+const validModelPrices = new Ajv({ allErrors: true }).compile<Record<string, ModelPrice>>(ModelPricesSchema)
+
+function parseModelPrices (json: string): Record<string, ModelPrice> {
+  if (!json.trim()) return {}
+  const example = '{"model": {"input": 0.4, "output": 1.6}} (USD per million tokens)'
+  let prices: unknown
+  try {
+    prices = JSON.parse(json)
+  } catch {
+    throw new ConfigError(`Invalid configuration: MODEL_PRICES is not JSON; expected ${example}`)
+  }
+  if (!validModelPrices(prices)) {
+    throw new ConfigError(`Invalid configuration: MODEL_PRICES ${describeValidationErrors(validModelPrices.errors)}; expected ${example}`)
+  }
+  return prices
 }
 
 function splitList (value: string): string[] {

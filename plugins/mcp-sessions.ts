@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { McpMessageLog } from '../src/mcp/message-log.js'
+import { ObservedTransport } from '../src/mcp/observed-transport.js'
 
 export interface McpSession {
   readonly id: string
@@ -47,8 +49,8 @@ export class McpSessions {
   }
 
   /** A new session; the transport assigns its id while it answers the `initialize` request. */
-  async open (server: Server): Promise<WebStandardStreamableHTTPServerTransport> {
-    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+  async open (server: Server, messages: McpMessageLog): Promise<WebStandardStreamableHTTPServerTransport> {
+    const transport: ObservedTransport = new ObservedTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
         const entry: SessionEntry = {
@@ -69,7 +71,7 @@ export class McpSessions {
         this.#sessions.set(id, entry)
         this.log.info({ sessionId: id, openSessions: this.#sessions.size }, 'MCP session opened')
       },
-    })
+    }, messages)
     transport.onclose = () => {
       const id = transport.sessionId
       if (id && this.#sessions.delete(id)) this.log.info({ sessionId: id, openSessions: this.#sessions.size }, 'MCP session closed')

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
 import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
+import { McpMessageLog } from '../src/mcp/message-log.js'
+import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
 import { CONNECTION_KEY_HEADER, createMcpServer } from '../src/mcp/server.js'
 import { clientFingerprint, StatelessCalls } from '../src/mcp/stateless-calls.js'
+import { BodyLogging } from '../src/observability/log-bodies.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 const SESSION_HEADER = 'mcp-session-id'
@@ -52,14 +55,24 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   // Each POST's connection, by connection key: a tool call stops when the connection that carried it closes.
   const connections = new Map<string, AbortSignal>()
   const statelessCalls = new StatelessCalls()
-  const newServer = () => createMcpServer({
-    openai: fastify.openai,
-    config,
-    log: fastify.log,
-    calls: fastify.inFlightCalls,
-    tasks: fastify.toolTasks,
-    connectionSignal: (connectionKey) => connections.get(connectionKey),
-  })
+  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: [config.OPENAI_API_KEY] })
+  /** An MCP server and the message log its transport will feed. */
+  const newServer = () => {
+    const { metrics, tracer } = fastify
+    const messages = new McpMessageLog({ log: fastify.log, metrics, tracer, bodies })
+    const server = createMcpServer({
+      openai: fastify.openai,
+      config,
+      log: fastify.log,
+      metrics,
+      tracer,
+      messages,
+      calls: fastify.inFlightCalls,
+      tasks: fastify.toolTasks,
+      connectionSignal: (connectionKey) => connections.get(connectionKey),
+    })
+    return { server, messages }
+  }
 
   // JSON-RPC messages must reach the SDK as sent: Fastify's default validator coerces types (an id of 1 would become "1").
   app.setValidatorCompiler(({ schema }) => exactValidator.compile(schema))
@@ -112,8 +125,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
     })
     if (!stateful) {
-      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) })
-      const server = newServer()
+      const { server, messages } = newServer()
+      const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) }, messages)
       reply.raw.once('close', () => { server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly')) })
       await server.connect(transport)
       return relay(transport, request, reply)
@@ -128,7 +141,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(503).header('retry-after', '5')
         .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
     }
-    const transport = await fastify.mcpSessions.open(newServer())
+    const { server, messages } = newServer()
+    const transport = await fastify.mcpSessions.open(server, messages)
     return relay(transport, request, reply)
   })
 

@@ -1,27 +1,35 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import configPlugin from '../plugins/config.js'
 import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
 import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
 import mcpTasksPlugin from '../plugins/mcp-tasks.js'
+import metricsPlugin from '../plugins/metrics.js'
 import openaiPlugin from '../plugins/openai.js'
 import requestIdPlugin, { requestIdFor } from '../plugins/request-id.js'
+import tracingPlugin from '../plugins/tracing.js'
 import upstreamProbePlugin from '../plugins/upstream-probe.js'
 import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
+import metricsRoutes from '../routes/metrics.js'
+import { RouterLogController } from './observability/logger.js'
 
 export interface BuildAppOptions {
   /** Where configuration comes from: `process.env` in production, a plain object in tests. */
   env: Record<string, string | undefined>
   logger?: FastifyServerOptions['logger']
+  /** Receives every span, as if OTEL_EXPORTER_OTLP_ENDPOINT were set (tests use an in-memory exporter). */
+  spanExporter?: SpanExporter
 }
 
 /**
  * The whole router on one Fastify instance: plugins (one concern each), then routes. Resolves once
  * every plugin has loaded, so a bad configuration rejects here with a message naming the setting.
  */
-export async function buildApp ({ env, logger = false }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp ({ env, logger = false, spanExporter }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
+    logController: new RouterLogController(),
     genReqId: requestIdFor,
     // Readiness and the MCP route answer shutdown themselves, with a reason, instead of Fastify's bare 503.
     return503OnClosing: false,
@@ -29,13 +37,16 @@ export async function buildApp ({ env, logger = false }: BuildAppOptions): Promi
 
   await app.register(configPlugin, { env })
   await app.register(requestIdPlugin)
+  await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })
   await app.register(openaiPlugin)
   await app.register(inFlightCallsPlugin)
   await app.register(mcpSessionsPlugin)
+  await app.register(metricsPlugin)
   await app.register(mcpTasksPlugin)
   await app.register(upstreamProbePlugin)
 
   await app.register(healthRoutes)
+  await app.register(metricsRoutes)
   await app.register(mcpRoutes)
 
   await app.ready()

@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { loggerOptions } from './logger.js'
+import { loggerOptions } from './observability/logger.js'
 
 /** The entry point: build, listen, and close gracefully on SIGTERM/SIGINT. */
 async function main (): Promise<void> {

@@ -1,10 +1,14 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
+import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import type OpenAI from 'openai'
 import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
+import type { RouterMetrics } from '../observability/metrics.js'
+import { CallRecord } from './call-record.js'
+import type { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
 import type { RouterTool, ToolContext } from './tool.js'
 import { ToolError, toolErrorResult } from './tool-error.js'
@@ -23,6 +27,10 @@ export interface McpServerDependencies {
   openai: OpenAI
   config: RouterConfig
   log: FastifyBaseLogger
+  metrics: RouterMetrics
+  tracer: Tracer
+  /** The message log of this server's transport, which tool calls add what they did to. */
+  messages: McpMessageLog
   calls: CallTracker
   tasks: ToolTasks
   /** Aborted when the HTTP connection that carried the request (by its connection key) closes before its answer. */
@@ -43,7 +51,7 @@ const instructions = [
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ openai, config, log, calls, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ openai, config, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -66,20 +74,27 @@ export function createMcpServer ({ openai, config, log, calls, tasks, connection
     }
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
-    const context = { openai, config, requestId, waitLimitMs: config.POLL_MAX_MS }
+    const context = { openai, config, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
       const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
       const taskLog = callLog.child({ taskId: task.taskId })
       // The work outlives this request: tasks/result (maybe on another request) reads it from the store.
-      tasks.run(task, extra.sessionId, (signal) => runTool(tool, args, {
-        ...context,
-        log: taskLog,
-        signal,
-        waitLimitMs: task.ttl ?? config.POLL_MAX_MS,
-        progress: new CallProgress({ send: undefined, intervalMs: 0, heartbeatMs: 0, log: taskLog }),
-      }, calls), (err) => taskLog.error({ err }, 'task result could not be stored'))
-      taskLog.info({ ttlMs: task.ttl }, 'tool call running as a task')
+      // The task's upstream calls belong to the trace of the tools/call that started it.
+      const record = new CallRecord(name, messages.callRecord(extra.requestId, name).traceContext)
+      tasks.run(task, extra.sessionId, async (signal) => {
+        const result = await runTool(tool, args, {
+          ...context,
+          log: taskLog,
+          record,
+          signal,
+          waitLimitMs: task.ttl ?? config.POLL_MAX_MS,
+          progress: CallProgress.inert(taskLog),
+        }, calls)
+        // The tools/call request was answered long ago (with the task): the task's work gets its own line.
+        taskLog[record.errorCode === 'internal_error' ? 'error' : 'info']({ ...record.logFields(), outcome: record.outcome, durationMs: Math.round(record.durationMs) }, `task ${name}: ${record.outcome ?? 'ok'}`)
+        return result
+      }, (err) => taskLog.error({ err }, 'task result could not be stored'))
       return { task }
     }
 
@@ -89,6 +104,7 @@ export function createMcpServer ({ openai, config, log, calls, tasks, connection
     return runTool(tool, args, {
       ...context,
       log: callLog,
+      record: messages.callRecord(extra.requestId, name),
       signal: connection ? AbortSignal.any([extra.signal, connection]) : extra.signal,
       progress: new CallProgress({
         send: progressToken === undefined
@@ -105,28 +121,26 @@ export function createMcpServer ({ openai, config, log, calls, tasks, connection
 }
 
 /**
- * One tool call to its result: failures become `isError` results, never exceptions, and every
- * call is logged once and tracked so that shutdown can wait for it.
+ * One tool call to its result: failures become `isError` results, never exceptions. Every call
+ * is tracked so that shutdown can wait for it, and its record completed and counted in the metrics.
  */
 async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker): Promise<CallToolResult> {
   const started = performance.now()
   const call = calls.start(context.signal)
-  const { log: callLog } = context
+  const { record } = context
   try {
     const result = await tool.call(args, { ...context, signal: call.signal })
-    callLog.info({ durationMs: elapsed(started), outcome: result.isError ? 'tool_error' : 'ok' }, 'tool call finished')
+    record.finished(result.isError ? 'tool_error' : 'ok', performance.now() - started)
     return result
   } catch (err) {
     const error = err instanceof ToolError ? err : new ToolError('internal_error', `The router failed while running ${tool.name}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
-    const level = error.code === 'internal_error' ? 'error' : 'warn'
-    callLog[level]({ durationMs: elapsed(started), outcome: 'tool_error', errorCode: error.code, ...(level === 'error' && { err }) }, `tool call failed: ${error.message}`)
+    // A bug's stack trace goes to the log, and only there; the client gets the message.
+    if (error.code === 'internal_error') context.log.error({ err }, `${tool.name} failed inside the router`)
+    record.finished('tool_error', performance.now() - started, error.code)
     return toolErrorResult(error, context.requestId)
   } finally {
+    context.metrics.toolCall(record)
     await context.progress.finish()
     call.end()
   }
-}
-
-function elapsed (started: number): number {
-  return Math.round(performance.now() - started)
 }

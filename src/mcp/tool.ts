@@ -1,11 +1,14 @@
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
+import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api'
 import { type Static, type TObject, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyBaseLogger } from 'fastify'
 import type OpenAI from 'openai'
 import type { RouterConfig } from '../../plugins/config.js'
+import type { RouterMetrics } from '../observability/metrics.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
+import type { CallRecord, SpentTokens } from './call-record.js'
 import type { CallProgress } from './progress.js'
 import { ToolError } from './tool-error.js'
 
@@ -14,6 +17,10 @@ export interface ToolContext {
   openai: OpenAI
   config: RouterConfig
   log: FastifyBaseLogger
+  metrics: RouterMetrics
+  tracer: Tracer
+  /** What this call did (models, tokens, upstream time), for its log line, metrics and trace. */
+  record: CallRecord
   requestId: string
   /** Aborted when the client cancels, its connection closes, or the router shuts down. */
   signal: AbortSignal
@@ -23,7 +30,11 @@ export interface ToolContext {
   waitLimitMs: number
 }
 
+/** What an upstream call does, as metrics and spans name it (GenAI's `gen_ai.operation.name` where it has one). */
+export type UpstreamOperationName = 'chat' | 'embeddings' | 'generate_image' | 'list_models' | 'retrieve_response' | 'cancel_response'
+
 export type UpstreamOperation = Pick<UpstreamCallContext, 'operation' | 'model' | 'resource'> & {
+  name: UpstreamOperationName
   /** The caller's own limit (a `timeout_ms` argument); never above UPSTREAM_TIMEOUT_MS. */
   timeoutMs?: number
 }
@@ -31,15 +42,58 @@ export type UpstreamOperation = Pick<UpstreamCallContext, 'operation' | 'model' 
 /** The `timeout_ms` argument of tools whose calls can be long; {@link upstreamCall} applies it. */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
-/** One upstream call on behalf of a tool: cancelled with the tool call, bounded in time, failures explained. */
-export async function upstreamCall<T> (context: ToolContext, { timeoutMs, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const { config, signal } = context
-  return callUpstream({
-    ...what,
-    baseURL: config.OPENAI_BASE_URL,
-    timeoutMs: Math.min(timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS),
-    signal,
-  }, call)
+/**
+ * One upstream call on behalf of a tool: cancelled with the tool call, bounded in time, failures
+ * explained; timed into the call's record, the metrics, a debug log line and a client span.
+ */
+export async function upstreamCall<T> (context: ToolContext, { timeoutMs, name, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { config, signal, record, metrics, tracer, log } = context
+  const provider = new URL(config.OPENAI_BASE_URL).host
+  if (what.model) record.modelRequested ??= what.model
+  const span = tracer.startSpan(what.model ? `${name} ${what.model}` : name, {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      'gen_ai.operation.name': name,
+      'gen_ai.provider.name': 'openai',
+      'server.address': provider,
+      ...(what.model && { 'gen_ai.request.model': what.model }),
+    },
+  }, record.traceContext)
+  const started = performance.now()
+  const finish = (outcome: string, status?: number) => {
+    const durationMs = performance.now() - started
+    record.upstreamFinished(durationMs)
+    metrics.upstreamCall({ provider, operation: name, outcome, ...(status !== undefined && { status }), seconds: durationMs / 1000 })
+    log.debug({ provider, operation: name, model: what.model, durationMs: Math.round(durationMs), outcome, upstreamStatus: status }, 'upstream call finished')
+  }
+  try {
+    const result = await callUpstream({
+      ...what,
+      baseURL: config.OPENAI_BASE_URL,
+      timeoutMs: Math.min(timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS),
+      signal,
+    }, call)
+    finish('ok')
+    if (isAnswer(result)) {
+      span.setAttribute('gen_ai.response.model', result.model)
+      if (result.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens ?? 0 })
+    }
+    return result
+  } catch (err) {
+    const error = err as ToolError
+    finish(error.code, error.details.upstreamStatus)
+    span.setAttribute('error.type', error.code)
+    if (error.details.upstreamStatus !== undefined) span.setAttribute('http.response.status_code', error.details.upstreamStatus)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+    throw err
+  } finally {
+    span.end()
+  }
+}
+
+/** What upstream answers that name a model look like: chat results, embeddings, images. */
+function isAnswer (value: unknown): value is { model: string, usage?: SpentTokens } {
+  return typeof value === 'object' && value !== null && typeof (value as { model?: unknown }).model === 'string'
 }
 
 export interface ToolSpec<Input extends TObject> {

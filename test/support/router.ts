@@ -2,8 +2,10 @@ import type { AddressInfo } from 'node:net'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
+import { type BuildAppOptions, buildApp } from '../../src/app.js'
+import { loggerOptions } from '../../src/observability/logger.js'
 import { FakeOpenAI } from './fake-openai.js'
+import type { LogCapture } from './logs.js'
 
 export const TEST_API_KEY = 'sk-test-router-key'
 
@@ -14,10 +16,18 @@ export interface RunningRouter {
   close: () => Promise<void>
 }
 
+export interface RouterTestOptions {
+  /** Collects the router's log lines (as production writes them: same redaction); LOG_LEVEL decides which. */
+  logs?: LogCapture
+  spanExporter?: BuildAppOptions['spanExporter']
+}
+
 /** The router as tests use it: built by `buildApp`, listening on an ephemeral loopback port. */
-export async function startRouter (upstream: Pick<FakeOpenAI, 'baseURL'>, env: Record<string, string> = {}): Promise<RunningRouter> {
+export async function startRouter (upstream: Pick<FakeOpenAI, 'baseURL'>, env: Record<string, string> = {}, { logs, spanExporter }: RouterTestOptions = {}): Promise<RunningRouter> {
   const app = await buildApp({
     env: { OPENAI_API_KEY: TEST_API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', LOG_LEVEL: 'silent', ...env },
+    ...(logs && { logger: { ...loggerOptions({}) as object, stream: logs.stream } }),
+    ...(spanExporter && { spanExporter }),
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -60,9 +70,9 @@ export interface TestStack {
   close: () => Promise<void>
 }
 
-export async function startStack (env: Record<string, string> = {}): Promise<TestStack> {
+export async function startStack (env: Record<string, string> = {}, options: RouterTestOptions = {}): Promise<TestStack> {
   const upstream = await FakeOpenAI.start()
-  const router = await startRouter(upstream, env)
+  const router = await startRouter(upstream, env, options)
   const client = await connectClient(router)
   return {
     upstream,

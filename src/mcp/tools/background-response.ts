@@ -22,7 +22,7 @@ export async function waitForResponse (context: ToolContext, first: ChatResult, 
       await sleep(Math.min(config.POLL_INTERVAL_MS, remaining), undefined, { signal })
         .catch(() => { throw cancelledError(`waiting for response ${result.responseId}`, signal) })
       const { responseId } = result
-      result = await upstreamCall(context, { operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(openai, responseId, { signal: callSignal, requestId }))
+      result = await upstreamCall(context, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(openai, responseId, { signal: callSignal, requestId }))
     }
   } catch (err) {
     // A chat call stopped while waiting: nobody else knows the id, so the upstream should stop working too.

@@ -17,7 +17,7 @@ export const cancelResponseTool = defineTool({
     const { openai, requestId, config } = context
     const result = await upstreamCall(
       context,
-      { operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
+      { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(openai, responseId, { signal, requestId })
     )
     return chatToolResult(result, { api: config.UPSTREAM_API })

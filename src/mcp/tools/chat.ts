@@ -27,10 +27,11 @@ export const chatTool = defineTool({
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
     let result = await upstreamCall(
       context,
-      { operation: `chat with ${request.model}`, model: request.model, timeoutMs: args.timeout_ms },
+      { name: 'chat', operation: `chat with ${request.model}`, model: request.model, timeoutMs: args.timeout_ms },
       (signal) => createChat(openai, config.UPSTREAM_API, request, { signal, requestId, ...(onText && { onText }) })
     )
     if (request.background) result = await waitForResponse(context, result, { cancelIfAbandoned: true })
+    context.record.answered(result.model, result.usage)
     const answered = result.status === 'completed' || result.status === 'incomplete'
     const json = request.responseFormat && answered && result.toolCalls.length === 0
       ? parseStructuredOutput(result.text, request.responseFormat, result.finishReason)

@@ -28,9 +28,10 @@ export const embedTool = defineTool({
     const model = requested ?? config.EMBEDDING_MODEL
     const result = await upstreamCall(
       context,
-      { operation: `embedding with ${model}`, model },
+      { name: 'embeddings', operation: `embedding with ${model}`, model },
       (signal) => createEmbeddings(openai, { model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })
     )
+    context.record.answered(result.model, result.usage)
     const length = result.vectors[0]?.length ?? 0
     const count = result.vectors.length
     // The numbers stay out of the text: a model reading this result needs the summary, not megabytes of floats.

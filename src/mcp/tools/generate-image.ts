@@ -34,7 +34,7 @@ export const generateImageTool = defineTool({
     const model = args.model ?? config.IMAGE_MODEL
     const result = await upstreamCall(
       context,
-      { operation: `image generation with ${model}`, model, timeoutMs: args.timeout_ms },
+      { name: 'generate_image', operation: `image generation with ${model}`, model, timeoutMs: args.timeout_ms },
       (signal) => generateImages(openai, {
         model,
         prompt: args.prompt,
@@ -44,6 +44,7 @@ export const generateImageTool = defineTool({
         ...(args.output_format && { outputFormat: args.output_format }),
       }, { signal, requestId })
     )
+    context.record.answered(result.model, result.usage)
     const content: CallToolResult['content'] = result.images.map((image, index) => image.base64
       ? { type: 'image', data: image.base64, mimeType: image.mimeType }
       : { type: 'resource_link', uri: image.url ?? '', name: `image-${index + 1}`, mimeType: image.mimeType })

@@ -20,10 +20,12 @@ export const getResponseTool = defineTool({
     const { openai, requestId, config } = context
     let result = await upstreamCall(
       context,
-      { operation: `fetching response ${responseId}`, resource: `response ${responseId}` },
+      { name: 'retrieve_response', operation: `fetching response ${responseId}`, resource: `response ${responseId}` },
       (signal) => retrieveResponse(openai, responseId, { signal, requestId })
     )
     if (wait) result = await waitForResponse(context, result, { cancelIfAbandoned: false })
+    // Its tokens were spent by the chat call that started it, not by this one.
+    context.record.answered(result.model)
     return chatToolResult(result, { api: config.UPSTREAM_API })
   },
 })

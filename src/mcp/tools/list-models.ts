@@ -20,7 +20,7 @@ export const listModelsTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ contains }, context) {
     const { openai, config, requestId } = context
-    const all = await upstreamCall(context, { operation: 'listing models' }, (signal) => listModels(openai, { signal, requestId }))
+    const all = await upstreamCall(context, { name: 'list_models', operation: 'listing models' }, (signal) => listModels(openai, { signal, requestId }))
     const needle = contains?.toLowerCase()
     const models = needle ? all.filter((model) => model.id.toLowerCase().includes(needle)) : all
     const ids = models.map((model) => model.id)

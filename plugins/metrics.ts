@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { RouterMetrics } from '../src/observability/metrics.js'
+import { PriceTable } from '../src/observability/prices.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Prometheus metrics of this app; `GET /metrics` exposes them. */
+    metrics: RouterMetrics
+  }
+}
+
+async function metricsPlugin (fastify: FastifyInstance) {
+  const { config } = fastify
+  const prices = new PriceTable(config.MODEL_PRICES)
+  const metrics = new RouterMetrics({
+    prices,
+    knownModels: [...prices.models, config.MODEL, config.EMBEDDING_MODEL, config.IMAGE_MODEL],
+    sources: {
+      openSessions: () => fastify.mcpSessions.size,
+      inFlightCalls: () => fastify.inFlightCalls.size,
+    },
+  })
+  fastify.decorate('metrics', metrics)
+  fastify.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: unknown paths fold into one label value.
+    metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
+  })
+}
+
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['config', 'in-flight-calls', 'mcp-sessions'] })

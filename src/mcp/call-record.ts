@@ -1,0 +1,58 @@
+import { type Context, ROOT_CONTEXT } from '@opentelemetry/api'
+import type { TokenUsage } from '../upstream/chat.js'
+import type { ToolErrorCode } from './tool-error.js'
+
+/** Tokens an upstream call reported; embeddings have no output tokens. */
+export type SpentTokens = Pick<TokenUsage, 'inputTokens'> & Partial<Pick<TokenUsage, 'outputTokens'>>
+
+export type CallOutcome = 'ok' | 'tool_error'
+
+/**
+ * What one tool call did, gathered while it runs. Its log line, its metrics and its trace are all
+ * written from this one record, so they always agree.
+ */
+export class CallRecord {
+  modelRequested: string | undefined
+  modelAnswered: string | undefined
+  inputTokens = 0
+  outputTokens = 0
+  upstreamCalls = 0
+  upstreamMs = 0
+  durationMs = 0
+  outcome: CallOutcome | undefined
+  errorCode: ToolErrorCode | undefined
+
+  /** @param traceContext the trace the call's upstream spans belong to (the MCP message's span). */
+  constructor (readonly tool: string, readonly traceContext: Context = ROOT_CONTEXT) {}
+
+  /** The upstream's answer: the model that actually answered and, for calls that spend tokens, what they spent. */
+  answered (model: string, usage?: SpentTokens): void {
+    this.modelAnswered = model
+    if (!usage) return
+    this.inputTokens += usage.inputTokens
+    this.outputTokens += usage.outputTokens ?? 0
+  }
+
+  upstreamFinished (durationMs: number): void {
+    this.upstreamCalls++
+    this.upstreamMs += durationMs
+  }
+
+  finished (outcome: CallOutcome, durationMs: number, errorCode?: ToolErrorCode): void {
+    this.outcome = outcome
+    this.durationMs = durationMs
+    this.errorCode = errorCode
+  }
+
+  /** The record as log fields; what did not happen (no model, no upstream call) is left out. */
+  logFields (): Record<string, unknown> {
+    return {
+      tool: this.tool,
+      ...(this.modelRequested && { modelRequested: this.modelRequested }),
+      ...(this.modelAnswered && { modelAnswered: this.modelAnswered }),
+      ...(this.upstreamCalls > 0 && { upstreamCalls: this.upstreamCalls, upstreamMs: Math.round(this.upstreamMs) }),
+      ...((this.inputTokens > 0 || this.outputTokens > 0) && { inputTokens: this.inputTokens, outputTokens: this.outputTokens }),
+      ...(this.errorCode && { errorCode: this.errorCode }),
+    }
+  }
+}

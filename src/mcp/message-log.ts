@@ -1,0 +1,152 @@
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
+import type { FastifyBaseLogger } from 'fastify'
+import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
+import type { BodyLogging } from '../observability/log-bodies.js'
+import type { RouterMetrics } from '../observability/metrics.js'
+import { traceContextOf } from '../observability/tracing.js'
+import { CallRecord } from './call-record.js'
+
+export interface MessageLogDependencies {
+  log: FastifyBaseLogger
+  metrics: RouterMetrics
+  tracer: Tracer
+  bodies: BodyLogging
+}
+
+interface PendingRequest {
+  method: string
+  requestId: string
+  started: number
+  span: Span
+  arguments: unknown
+  record?: CallRecord
+}
+
+// JSON-RPC's reserved internal error: a failure of the router itself, worth an error-level line.
+const INTERNAL_ERROR = -32603
+
+/**
+ * One log line, one metric and one span per MCP message an MCP server handles (requests when their
+ * response leaves, notifications as they arrive), carrying what a `tools/call` did. One per server,
+ * fed by its {@link ObservedTransport}.
+ */
+export class McpMessageLog {
+  readonly #pending = new Map<RequestId, PendingRequest>()
+
+  constructor (private readonly deps: MessageLogDependencies) {}
+
+  /** A message arrived, in an HTTP request with these headers (the request id, the trace parent). */
+  received (message: JSONRPCMessage, headers: Headers): void {
+    const requestId = headers.get(REQUEST_ID_HEADER) ?? 'none'
+    if (!('method' in message) || !('id' in message)) {
+      this.#write({ requestId, method: 'method' in message ? message.method : 'response', outcome: 'ok', durationMs: 0, arguments: 'params' in message ? message.params : undefined })
+      return
+    }
+    const params = message.params as { name?: unknown, arguments?: unknown } | undefined
+    const tool = message.method === 'tools/call' && typeof params?.name === 'string' ? params.name : undefined
+    const parent = traceContextOf(headers)
+    const span = this.deps.tracer.startSpan(tool ? `tools/call ${tool}` : message.method, {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'mcp.method.name': message.method,
+        'jsonrpc.request.id': String(message.id),
+        ...(tool && { 'gen_ai.tool.name': tool, 'gen_ai.operation.name': 'execute_tool' }),
+      },
+    }, parent)
+    this.#pending.set(message.id, {
+      method: message.method,
+      requestId,
+      started: performance.now(),
+      span,
+      arguments: tool ? params?.arguments : message.params,
+      ...(tool && { record: new CallRecord(tool, trace.setSpan(parent, span)) }),
+    })
+  }
+
+  /** The record the `tools/call` handler fills for the request `id`. */
+  callRecord (id: RequestId, tool: string): CallRecord {
+    return this.#pending.get(id)?.record ?? new CallRecord(tool)
+  }
+
+  /** A message is leaving; a response or error ends its request. */
+  sent (message: JSONRPCMessage, sessionId: string | undefined): void {
+    if (!('id' in message) || message.id === undefined || message.id === null || !('result' in message || 'error' in message)) return
+    const pending = this.#pending.get(message.id)
+    if (!pending) return
+    this.#pending.delete(message.id)
+    if ('error' in message) {
+      this.#finish(pending, sessionId, String(message.error.code), { rpcErrorCode: message.error.code, error: message.error.message })
+      return
+    }
+    const result = message.result as { isError?: unknown, task?: { taskId?: unknown } }
+    this.#finish(pending, sessionId, result.isError === true ? 'tool_error' : 'ok', {
+      ...(typeof result.task?.taskId === 'string' && { taskId: result.task.taskId }),
+      result: message.result,
+    })
+  }
+
+  /** The transport refused the message with this HTTP status (a wrong header, an unknown session). */
+  refused (message: JSONRPCMessage, status: number, sessionId: string | undefined): void {
+    if (!('id' in message) || !('method' in message)) return
+    const pending = this.#pending.get(message.id)
+    if (!pending) return
+    this.#pending.delete(message.id)
+    this.#finish(pending, sessionId, `http_${status}`, {})
+  }
+
+  /** The server is closing: requests still waiting for their response will never get one. */
+  abandonAll (sessionId: string | undefined): void {
+    for (const pending of this.#pending.values()) this.#finish(pending, sessionId, 'abandoned', {})
+    this.#pending.clear()
+  }
+
+  #finish (pending: PendingRequest, sessionId: string | undefined, outcome: string, extra: { rpcErrorCode?: number, error?: string, taskId?: string, result?: unknown }): void {
+    const { span, record } = pending
+    const { result, ...fields } = extra
+    const failed = outcome !== 'ok'
+    if (sessionId) span.setAttribute('mcp.session.id', sessionId)
+    if (failed) {
+      span.setAttribute('error.type', record?.errorCode ?? outcome)
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(extra.error && { message: extra.error }) })
+    }
+    span.end()
+    this.#write({
+      requestId: pending.requestId,
+      method: pending.method,
+      sessionId,
+      outcome,
+      durationMs: performance.now() - pending.started,
+      arguments: pending.arguments,
+      result,
+      fields: { ...record?.logFields(), ...fields },
+      level: extra.rpcErrorCode === INTERNAL_ERROR || record?.errorCode === 'internal_error' ? 'error' : failed ? 'warn' : 'info',
+    })
+  }
+
+  #write ({ requestId, method, sessionId, outcome, durationMs, arguments: args, result, fields = {}, level = 'info' }: {
+    requestId: string
+    method: string
+    sessionId?: string | undefined
+    outcome: string
+    durationMs: number
+    arguments?: unknown
+    result?: unknown
+    fields?: Record<string, unknown>
+    level?: 'info' | 'warn' | 'error'
+  }): void {
+    this.deps.metrics.mcpMessage(method, outcome)
+    const { bodies, log } = this.deps
+    const tool = typeof fields.tool === 'string' ? ` ${fields.tool}` : ''
+    log[level]({
+      reqId: requestId,
+      ...(sessionId && { sessionId }),
+      rpcMethod: method,
+      ...fields,
+      outcome,
+      durationMs: Math.round(durationMs),
+      ...(bodies.enabled && args !== undefined && { arguments: bodies.render(args) }),
+      ...(bodies.enabled && result !== undefined && { result: bodies.render(result) }),
+    }, `${method}${tool}: ${outcome}`)
+  }
+}

@@ -1,0 +1,56 @@
+export type LogBodies = 'none' | 'truncated' | 'full'
+
+export interface BodyLoggingOptions {
+  mode: LogBodies
+  maxChars: number
+  /** Values that must never reach a log whatever field they hide in: the router's own keys. */
+  secrets: string[]
+}
+
+const REDACTED = '[redacted]'
+
+// Field names that hold credentials. `max_tokens` and token counts are not credentials, so no bare /token/.
+const secretKey = /^(authorization|proxy-authorization|cookie|set-cookie|password|passwd|secret|token|bearer)$|api[-_]?key|client[-_]?secret|(access|refresh|id|auth|session|bearer)[-_]?token|private[-_]?key/i
+
+// Credentials pasted into free text: OpenAI-style keys and HTTP bearer credentials.
+const secretInText = /\bsk-[\w-]{16,}|\bBearer\s+[\w.~+/-]{8,}=*/g
+
+// Base64 payloads (images) are useless in a log and can be megabytes long.
+const base64Payload = /^(data:[\w/+.-]+;base64,)?[A-Za-z0-9+/]{512,}={0,2}$/
+
+/**
+ * Request arguments and tool results as they may appear in a log line (LOG_BODIES): nothing with
+ * `none`; otherwise JSON text with credentials replaced, base64 payloads summarized, and with
+ * `truncated` cut to LOG_BODY_MAX_CHARS.
+ */
+export class BodyLogging {
+  readonly #options: BodyLoggingOptions
+  readonly #secrets: string[]
+
+  constructor (options: BodyLoggingOptions) {
+    this.#options = options
+    // A very short "secret" would redact ordinary words; keys are long.
+    this.#secrets = options.secrets.filter((secret) => secret.length >= 8)
+  }
+
+  get enabled (): boolean {
+    return this.#options.mode !== 'none'
+  }
+
+  /** The loggable text of `body`, or `undefined` when bodies are not logged. */
+  render (body: unknown): string | undefined {
+    if (!this.enabled || body === undefined) return undefined
+    const text = JSON.stringify(body, (key, value: unknown) => this.#clean(key, value)) ?? ''
+    const { mode, maxChars } = this.#options
+    return mode === 'truncated' && text.length > maxChars ? `${text.slice(0, maxChars)}… [${text.length - maxChars} more characters]` : text
+  }
+
+  #clean (key: string, value: unknown): unknown {
+    if (key && secretKey.test(key) && value !== null && typeof value !== 'object') return REDACTED
+    if (typeof value !== 'string') return value
+    if (base64Payload.test(value)) return `[${value.length} characters of base64]`
+    let text = value.replace(secretInText, REDACTED)
+    for (const secret of this.#secrets) text = text.replaceAll(secret, REDACTED)
+    return text
+  }
+}

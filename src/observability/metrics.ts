@@ -1,0 +1,114 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { CallRecord } from '../mcp/call-record.js'
+import type { PriceTable } from './prices.js'
+
+export interface MetricsSources {
+  openSessions: () => number
+  inFlightCalls: () => number
+}
+
+export interface UpstreamCallMetric {
+  provider: string
+  operation: string
+  /** `ok`, or the tool error code the failure became. */
+  outcome: string
+  /** The upstream's HTTP status when it answered with an error. */
+  status?: number
+  seconds: number
+}
+
+export interface RouterMetricsOptions {
+  prices: PriceTable
+  /** Models that are labelled by name from the start: the configured defaults and the priced ones. */
+  knownModels: string[]
+  sources: MetricsSources
+}
+
+/** Model names from clients are unbounded; past this many distinct names, new ones fold into `other`. */
+const MAX_MODEL_LABELS = 200
+
+// The methods this router serves or receives; anything else a client sends is counted as `other`.
+const mcpMethods = new Set([
+  'initialize', 'ping', 'tools/list', 'tools/call', 'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel',
+  'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/roots/list_changed',
+])
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+
+let processRegistry: Registry | undefined
+
+/**
+ * The router's Prometheus metrics. Every label has a bounded set of values: models are named only
+ * once an upstream has answered with them (or they are configured or priced), MCP methods only
+ * when the router knows them, and no label ever holds a session or request id.
+ */
+export class RouterMetrics {
+  readonly #registry = new Registry()
+  readonly #prices: PriceTable
+  readonly #modelLabels: Set<string>
+  readonly #httpDuration: Histogram<'method' | 'route' | 'status_code'>
+  readonly #mcpMessages: Counter<'method' | 'outcome'>
+  readonly #toolDuration: Histogram<'tool' | 'model' | 'outcome'>
+  readonly #upstreamDuration: Histogram<'provider' | 'operation' | 'outcome'>
+  readonly #upstreamErrors: Counter<'provider' | 'operation' | 'status' | 'code'>
+  readonly #tokens: Counter<'model' | 'type'>
+  readonly #cost: Counter<'model'>
+
+  constructor ({ prices, knownModels, sources }: RouterMetricsOptions) {
+    this.#prices = prices
+    this.#modelLabels = new Set(knownModels)
+    const registers = [this.#registry]
+    this.#httpDuration = new Histogram({ name: 'mcp_router_http_request_duration_seconds', help: 'HTTP requests by route and status.', labelNames: ['method', 'route', 'status_code'], buckets: latencyBuckets, registers })
+    this.#mcpMessages = new Counter({ name: 'mcp_router_mcp_messages_total', help: 'MCP messages handled, by JSON-RPC method and outcome (ok, tool_error, a JSON-RPC error code, or abandoned).', labelNames: ['method', 'outcome'], registers })
+    this.#toolDuration = new Histogram({ name: 'mcp_router_tool_call_duration_seconds', help: 'Tool calls by tool, model and outcome (ok or the error code).', labelNames: ['tool', 'model', 'outcome'], buckets: latencyBuckets, registers })
+    this.#upstreamDuration = new Histogram({ name: 'mcp_router_upstream_request_duration_seconds', help: 'Upstream calls by provider, operation and outcome.', labelNames: ['provider', 'operation', 'outcome'], buckets: latencyBuckets, registers })
+    this.#upstreamErrors = new Counter({ name: 'mcp_router_upstream_errors_total', help: 'Failed upstream calls by provider, operation, HTTP status (none when no answer came) and error code.', labelNames: ['provider', 'operation', 'status', 'code'], registers })
+    this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model and type (input or output).', labelNames: ['model', 'type'], registers })
+    this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model'], registers })
+    // Read at scrape time from their sources, never updated in between.
+    this.#registry.registerMetric(new Gauge({ name: 'mcp_router_mcp_sessions', help: 'Open MCP sessions (stateful mode).', registers: [], collect () { this.set(sources.openSessions()) } }))
+    this.#registry.registerMetric(new Gauge({ name: 'mcp_router_in_flight_tool_calls', help: 'Tool calls running now.', registers: [], collect () { this.set(sources.inFlightCalls()) } }))
+    // Process metrics describe the process, not one app: one collector however many apps it holds.
+    if (!processRegistry) {
+      processRegistry = new Registry()
+      collectDefaultMetrics({ register: processRegistry })
+    }
+  }
+
+  get contentType (): string {
+    return this.#registry.contentType
+  }
+
+  async exposition (): Promise<string> {
+    const [own, process] = await Promise.all([this.#registry.metrics(), processRegistry?.metrics() ?? ''])
+    return `${own}\n${process}`
+  }
+
+  httpRequest (method: string, route: string, statusCode: number, seconds: number): void {
+    this.#httpDuration.observe({ method, route, status_code: statusCode }, seconds)
+  }
+
+  mcpMessage (method: string, outcome: string): void {
+    this.#mcpMessages.inc({ method: mcpMethods.has(method) ? method : 'other', outcome })
+  }
+
+  toolCall (record: CallRecord): void {
+    if (record.modelAnswered && this.#modelLabels.size < MAX_MODEL_LABELS) this.#modelLabels.add(record.modelAnswered)
+    const model = this.#modelLabel(record.modelAnswered ?? record.modelRequested)
+    this.#toolDuration.observe({ tool: record.tool, model, outcome: record.errorCode ?? record.outcome ?? 'ok' }, record.durationMs / 1000)
+    if (record.inputTokens > 0) this.#tokens.inc({ model, type: 'input' }, record.inputTokens)
+    if (record.outputTokens > 0) this.#tokens.inc({ model, type: 'output' }, record.outputTokens)
+    const cost = record.modelAnswered && this.#prices.costOf(record.modelAnswered, record.inputTokens, record.outputTokens)
+    if (cost) this.#cost.inc({ model }, cost)
+  }
+
+  upstreamCall ({ provider, operation, outcome, status, seconds }: UpstreamCallMetric): void {
+    this.#upstreamDuration.observe({ provider, operation, outcome }, seconds)
+    if (outcome !== 'ok') this.#upstreamErrors.inc({ provider, operation, status: status ?? 'none', code: outcome })
+  }
+
+  #modelLabel (model: string | undefined): string {
+    if (model === undefined) return 'none'
+    return this.#modelLabels.has(model) ? model : 'other'
+  }
+}

@@ -60,6 +60,12 @@ describe('configuration', () => {
     ['a base URL that is not one', { ...valid, OPENAI_BASE_URL: 'not a url' }, /^Invalid configuration: OPENAI_BASE_URL must be an http:\/\/ or https:\/\/ URL$/],
     ['an unknown session mode', { ...valid, MCP_SESSIONS: 'sticky' }, /^Invalid configuration: MCP_SESSIONS must be one of: stateless, stateful$/],
     ['an unknown upstream API', { ...valid, UPSTREAM_API: 'completions' }, /^Invalid configuration: UPSTREAM_API must be one of: responses, chat_completions$/],
+    ['prices that are not JSON', { ...valid, MODEL_PRICES: '{gpt: 1}' }, /^Invalid configuration: MODEL_PRICES is not JSON; expected \{"model": \{"input": 0\.4, "output": 1\.6\}\}/],
+    ['a negative price', { ...valid, MODEL_PRICES: '{"gpt-x": {"input": -1, "output": 2}}' }, /^Invalid configuration: MODEL_PRICES gpt-x\.input must be >= 0; expected/],
+    ['a misspelt price field', { ...valid, MODEL_PRICES: '{"gpt-x": {"input": 1, "ouput": 2}}' }, /^Invalid configuration: MODEL_PRICES gpt-x\.output is required; gpt-x\.ouput is not a known field; expected/],
+    ['a short metrics token', { ...valid, METRICS_TOKEN: 'short' }, /^Invalid configuration: METRICS_TOKEN must NOT have fewer than 16 characters$/],
+    ['an OTLP endpoint that is not a URL', { ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /^Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:\/\/ or https:\/\/ URL$/],
+    ['an unknown LOG_BODIES mode', { ...valid, LOG_BODIES: 'some' }, /^Invalid configuration: LOG_BODIES must be one of: none, truncated, full$/],
     ['two bad settings', { ...valid, PORT: 'x', LOG_LEVEL: 'loud' }, /^Invalid configuration: PORT must be integer; LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent$/],
   ]
   for (const [name, env, message] of failures) {

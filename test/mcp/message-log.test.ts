@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { errorBody, FakeOpenAI } from '../support/fake-openai.js'
+import { errorBody, FakeOpenAI, type ScriptedReply } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
+import { waitFor } from '../support/wait-for.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
 
 const WARN = 40
@@ -85,6 +86,45 @@ describe('MCP message log lines', () => {
     assert.equal(line.outcome, 'tool_error')
     assert.equal(line.modelRequested, 'gpt-4.1')
     assert.equal(line.modelAnswered, undefined)
+  })
+
+  const failures: Array<[string, ScriptedReply | undefined, Record<string, unknown>, string]> = [
+    ['refused credentials', { status: 401, json: errorBody('Bad key', 'invalid_request_error', 'invalid_api_key') }, {}, 'upstream_auth'],
+    ['an unknown model', { status: 404, json: errorBody('No such model', 'invalid_request_error', 'model_not_found') }, {}, 'model_not_found'],
+    ['a server error', { status: 500, json: errorBody('Boom', 'server_error') }, {}, 'upstream_unavailable'],
+    ['a dropped connection', { drop: true }, {}, 'upstream_unavailable'],
+    ['a timeout', { delayMs: 500 }, { timeout_ms: 50 }, 'timeout'],
+    ['invalid arguments', undefined, { temperature: 'hot' }, 'invalid_arguments'],
+  ]
+  for (const [kind, reply, args, errorCode] of failures) {
+    test(`${kind}: a warn line with errorCode ${errorCode}`, async () => {
+      if (reply) upstream.script('POST /v1/responses', reply)
+      const requestId = `failure-${errorCode}-${kind.replaceAll(' ', '-')}`
+      const response = await postMcp(router, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'Hello', ...args } } }, { 'x-request-id': requestId })
+      await response.text()
+      const [line] = logs.find({ reqId: requestId, rpcMethod: 'tools/call' })
+      assert.ok(line)
+      assert.equal(line.level, WARN)
+      assert.equal(line.outcome, 'tool_error')
+      assert.equal(line.errorCode, errorCode)
+      assert.equal(line.msg, 'tools/call chat: tool_error')
+    })
+  }
+
+  test('a call whose client hung up is logged as abandoned', async () => {
+    upstream.script('POST /v1/responses', { delayMs: 2000 })
+    const hangUp = new AbortController()
+    const response = fetch(router.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-request-id': 'hung-up' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'slow' } } }),
+      signal: hangUp.signal,
+    })
+    await waitFor(() => upstream.received('POST /v1/responses').length === 1, 'the upstream call')
+    hangUp.abort()
+    await assert.rejects(response)
+    await waitFor(() => logs.find({ reqId: 'hung-up', rpcMethod: 'tools/call' }).length === 1, 'the message line')
+    assert.equal(logs.find({ reqId: 'hung-up', rpcMethod: 'tools/call' })[0]?.outcome, 'abandoned')
   })
 
   test('a JSON-RPC error: the error code is the outcome', async () => {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { CallToolResultSchema, type CallToolResult, type Task } from '@modelcontextprotocol/sdk/types.js'
+import { LogCapture } from '../support/logs.js'
 import { errorMeta, textOf } from '../support/results.js'
 import { startStack } from '../support/router.js'
 import { waitFor } from '../support/wait-for.js'
@@ -105,6 +106,28 @@ describe('task failures', () => {
       const { created } = await callAsTask(stack.client, 'chat', { prompt: 'x' })
       assert.equal(created?.ttl, 5000)
       await assert.rejects(stack.client.experimental.tasks.getTask('no-such-task'), /Task not found/)
+    } finally {
+      await stack.close()
+    }
+  })
+})
+
+describe('tool calls as MCP tasks in the logs', () => {
+  test('the tools/call line names the task; the task logs its own line with tokens when its work ends', async () => {
+    const logs = new LogCapture()
+    const stack = await startStack({ LOG_LEVEL: 'info', MODEL: 'gpt-4.1-mini', POLL_INTERVAL_MS: '20' }, { logs })
+    try {
+      const { created } = await callAsTask(stack.client, 'chat', { prompt: 'as a task' })
+      assert.ok(created?.taskId)
+      const [call] = logs.find({ rpcMethod: 'tools/call', tool: 'chat' })
+      assert.equal(call?.taskId, created.taskId)
+      assert.equal(call?.outcome, 'ok')
+      await waitFor(() => logs.find({ msg: 'task chat: ok' }).length === 1, 'the task line')
+      const [task] = logs.find({ msg: 'task chat: ok' })
+      assert.equal(task?.taskId, created.taskId)
+      assert.equal(task?.modelAnswered, 'gpt-4.1-mini')
+      assert.equal(task?.inputTokens, 11)
+      assert.equal(typeof task?.durationMs, 'number')
     } finally {
       await stack.close()
     }

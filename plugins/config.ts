@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import fastifyEnv from '@fastify/env'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
@@ -45,6 +45,8 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
   READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
   READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
+  READ_FILE_ROOT: Type.Optional(Type.String({ minLength: 1, description: 'directory the read_file tool may read from (unset: no read_file tool)' })),
+  READ_FILE_MAX_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'read_file: most bytes one call returns' }),
   LOG_BODIES: StringEnum(['none', 'truncated', 'full'] as const, { default: 'none', description: 'whether MCP log lines carry tool arguments and results (credentials are always removed)' }),
   LOG_BODY_MAX_CHARS: Type.Integer({ minimum: 100, default: 2000, description: 'LOG_BODIES=truncated: longest logged argument or result text' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token GET /metrics requires (unset: /metrics is open)' })),
@@ -109,6 +111,7 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
     ALLOWED_HOSTS: splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase()),
     MODEL_PRICES: parseModelPrices(validated.MODEL_PRICES),
   })
+  if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.
   fastify.log.level = validated.LOG_LEVEL
 }
@@ -144,6 +147,13 @@ function parseModelPrices (json: string): Record<string, ModelPrice> {
     throw new ConfigError(`Invalid configuration: MODEL_PRICES ${describeValidationErrors(validModelPrices.errors)}; expected ${example}`)
   }
   return prices
+}
+
+async function checkDirectory (name: string, path: string): Promise<void> {
+  const stats = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`Invalid configuration: ${name} cannot be read (${err.code ?? 'error'}: ${path})`)
+  })
+  if (!stats.isDirectory()) throw new ConfigError(`Invalid configuration: ${name} is not a directory (${path})`)
 }
 
 function splitList (value: string): string[] {

@@ -9,7 +9,7 @@ import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRp
 import { McpMessageLog } from '../src/mcp/message-log.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
-import { CONNECTION_KEY_HEADER, createMcpServer } from '../src/mcp/server.js'
+import { CONNECTION_KEY_HEADER, createMcpServer, ToolCatalog } from '../src/mcp/server.js'
 import { clientFingerprint, StatelessCalls } from '../src/mcp/stateless-calls.js'
 import { BodyLogging } from '../src/observability/log-bodies.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
@@ -55,6 +55,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   // Each POST's connection, by connection key: a tool call stops when the connection that carried it closes.
   const connections = new Map<string, AbortSignal>()
   const statelessCalls = new StatelessCalls()
+  const catalog = new ToolCatalog(config)
   const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: [config.OPENAI_API_KEY] })
   /** An MCP server and the message log its transport will feed. */
   const newServer = () => {
@@ -63,6 +64,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     const server = createMcpServer({
       openai: fastify.openai,
       config,
+      catalog,
       log: fastify.log,
       metrics,
       tracer,

@@ -1,5 +1,5 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import type OpenAI from 'openai'
@@ -13,7 +13,7 @@ import { CallProgress } from './progress.js'
 import type { RouterTool, ToolContext } from './tool.js'
 import { ToolError, toolErrorResult } from './tool-error.js'
 import type { ToolTasks } from './tool-tasks.js'
-import { tools } from './tools/index.js'
+import { enabledTools } from './tools/index.js'
 
 /** The header through which the HTTP layer names the connection that carried a request. */
 export const CONNECTION_KEY_HEADER = 'x-mcp-router-connection'
@@ -26,6 +26,7 @@ export interface CallTracker {
 export interface McpServerDependencies {
   openai: OpenAI
   config: RouterConfig
+  catalog: ToolCatalog
   log: FastifyBaseLogger
   metrics: RouterMetrics
   tracer: Tracer
@@ -37,8 +38,19 @@ export interface McpServerDependencies {
   connectionSignal: (connectionKey: string) => AbortSignal | undefined
 }
 
-const toolsByName = new Map(tools.map((tool) => [tool.name, tool]))
-const toolDefinitions = tools.map((tool) => tool.definition)
+/** The tools a configuration offers, indexed once per app rather than once per MCP server. */
+export class ToolCatalog {
+  readonly byName: ReadonlyMap<string, RouterTool>
+  readonly definitions: Tool[]
+  readonly instructions: string
+
+  constructor (config: RouterConfig) {
+    const tools = enabledTools(config)
+    this.byName = new Map(tools.map((tool) => [tool.name, tool]))
+    this.definitions = tools.map((tool) => tool.definition)
+    this.instructions = this.byName.has('read_file') ? `${instructions} ${readFileInstructions}` : instructions
+  }
+}
 
 const instructions = [
   'This server forwards requests to OpenAI models.',
@@ -47,11 +59,13 @@ const instructions = [
   '`list_models` to see which models exist, and `echo` to test the connection without spending tokens.',
 ].join(' ')
 
+const readFileInstructions = '`read_file` reads text files from the directory the operator shared.'
+
 /**
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ openai, config, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ openai, config, catalog, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -59,18 +73,18 @@ export function createMcpServer ({ openai, config, log, metrics, tracer, message
         tools: { listChanged: false },
         tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
       },
-      instructions,
+      instructions: catalog.instructions,
       taskStore: tasks,
     }
   )
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolDefinitions }))
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.definitions }))
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult | CreateTaskResult> => {
     const { name, arguments: args, task: taskParams } = request.params
-    const tool = toolsByName.get(name)
+    const tool = catalog.byName.get(name)
     if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...toolsByName.keys()].join(', ')}.`)
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })

@@ -1,0 +1,74 @@
+import { constants } from 'node:fs'
+import { open, realpath } from 'node:fs/promises'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../tool.js'
+import { ToolError } from '../tool-error.js'
+
+/**
+ * Reads a text file under READ_FILE_ROOT. The tool exists only when that is set. Every way out
+ * of the root is refused: absolute paths, `..`, and symlinks that resolve outside it.
+ */
+export const readFileTool = defineTool({
+  name: 'read_file',
+  title: 'Read a file',
+  description: 'Reads a UTF-8 text file from the directory the router operator shared (READ_FILE_ROOT). Give a path relative to that directory; at most `max_bytes` are returned.',
+  inputSchema: Type.Object({
+    path: Type.String({ minLength: 1, maxLength: 4096, description: 'Path relative to the shared directory, e.g. "notes/todo.md".' }),
+    max_bytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Read at most this many bytes (capped at READ_FILE_MAX_BYTES).' })),
+  }, { additionalProperties: false }),
+  outputSchema: Type.Object({
+    path: Type.String(),
+    text: Type.String(),
+    size: Type.Integer({ description: 'The file size in bytes.' }),
+    truncated: Type.Boolean({ description: 'Whether the file is longer than what was read.' }),
+  }),
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async run ({ path, max_bytes: maxBytes }, { config }) {
+    const root = config.READ_FILE_ROOT
+    if (!root) throw refused(path, 'reading files is not enabled on this router')
+    if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) throw refused(path, 'give a path relative to the shared directory, not an absolute one')
+    if (path.split(/[\\/]/).includes('..')) throw refused(path, '".." is not allowed; give a path inside the shared directory')
+    const realRoot = await realpath(root)
+    let target: string
+    try {
+      target = await realpath(resolve(realRoot, path))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw refused(path, 'no such file', 'not_found')
+      throw refused(path, 'it cannot be opened')
+    }
+    const inside = relative(realRoot, target)
+    if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) {
+      throw refused(path, inside === '' ? 'it is a directory' : 'it leads outside the shared directory (a symlink)')
+    }
+    // O_NONBLOCK: opening a FIFO must not wait for a writer. The type is checked on the opened file, not the path.
+    const file = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+    try {
+      const stats = await file.stat()
+      if (stats.isDirectory()) throw refused(path, 'it is a directory')
+      if (!stats.isFile()) throw refused(path, 'it is not a regular file (a device, socket or pipe)')
+      const limit = Math.min(maxBytes ?? config.READ_FILE_MAX_BYTES, config.READ_FILE_MAX_BYTES)
+      const buffer = Buffer.alloc(Math.min(limit, stats.size))
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0)
+      let text: string
+      try {
+        // `stream` holds back a character cut in half at the limit instead of calling it invalid.
+        text = new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, bytesRead), { stream: true })
+      } catch {
+        throw refused(path, 'it is not UTF-8 text')
+      }
+      const truncated = stats.size > bytesRead
+      const note = truncated ? `\n\n[read ${bytesRead} of ${stats.size} bytes; ask for more with max_bytes, up to ${config.READ_FILE_MAX_BYTES}]` : ''
+      return {
+        content: [{ type: 'text', text: text + note }],
+        structuredContent: { path, text, size: stats.size, truncated },
+      }
+    } finally {
+      await file.close()
+    }
+  },
+})
+
+function refused (path: string, why: string, code: 'invalid_arguments' | 'not_found' = 'invalid_arguments'): ToolError {
+  return new ToolError(code, `Cannot read "${path}": ${why}.`, { retryable: false })
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { buildApp } from '../../../src/app.js'
+import { errorMeta, textOf } from '../../support/results.js'
+import { startStack, type TestStack, TEST_API_KEY } from '../../support/router.js'
+
+describe('read_file', () => {
+  let sandbox: string
+  let root: string
+  let stack: TestStack
+
+  before(async () => {
+    sandbox = await mkdtemp(join(tmpdir(), 'read-file-'))
+    root = join(sandbox, 'shared')
+    await mkdir(join(root, 'notes'), { recursive: true })
+    await writeFile(join(root, 'notes', 'todo.md'), '# Todo\n- ship ✓\n')
+    await writeFile(join(sandbox, 'secret.txt'), 'outside the root')
+    await writeFile(join(root, 'big.txt'), 'é'.repeat(3000))
+    await writeFile(join(root, 'binary.bin'), Buffer.from([0xff, 0xfe, 0x00, 0x81]))
+    await symlink(join(root, 'notes', 'todo.md'), join(root, 'inside-link.md'))
+    await symlink(join(sandbox, 'secret.txt'), join(root, 'escape-link.txt'))
+    await symlink(sandbox, join(root, 'escape-dir'))
+    execFileSync('mkfifo', [join(root, 'pipe')])
+    stack = await startStack({ READ_FILE_ROOT: root, READ_FILE_MAX_BYTES: '4096' })
+  })
+  after(async () => {
+    await stack.close()
+    await rm(sandbox, { recursive: true, force: true })
+  })
+
+  test('is listed, and reads a text file by its relative path', async () => {
+    const { tools } = await stack.client.listTools()
+    assert.ok(tools.some((tool) => tool.name === 'read_file'))
+    const result = await stack.client.callTool({ name: 'read_file', arguments: { path: 'notes/todo.md' } })
+    assert.equal(result.isError, undefined)
+    assert.equal(textOf(result), '# Todo\n- ship ✓\n')
+    assert.deepEqual(result.structuredContent, { path: 'notes/todo.md', text: '# Todo\n- ship ✓\n', size: 18, truncated: false })
+  })
+
+  test('follows a symlink that stays inside the root', async () => {
+    const result = await stack.client.callTool({ name: 'read_file', arguments: { path: 'inside-link.md' } })
+    assert.equal((result.structuredContent as { text: string }).text, '# Todo\n- ship ✓\n')
+  })
+
+  test('cuts a file longer than max_bytes, never in the middle of a character', async () => {
+    const result = await stack.client.callTool({ name: 'read_file', arguments: { path: 'big.txt', max_bytes: 101 } })
+    const structured = result.structuredContent as { text: string, size: number, truncated: boolean }
+    assert.equal(structured.size, 6000)
+    assert.equal(structured.truncated, true)
+    assert.equal(structured.text, 'é'.repeat(50))
+    assert.match(textOf(result), /\[read 101 of 6000 bytes/)
+    const capped = await stack.client.callTool({ name: 'read_file', arguments: { path: 'big.txt', max_bytes: 1_000_000 } })
+    assert.equal((capped.structuredContent as { text: string }).text.length, 2048, 'READ_FILE_MAX_BYTES caps max_bytes')
+  })
+
+  const refusals: Array<[string, string, RegExp, string]> = [
+    ['an absolute path', join(tmpdir(), 'secret.txt'), /not an absolute one/, 'invalid_arguments'],
+    ['/etc/passwd', '/etc/passwd', /not an absolute one/, 'invalid_arguments'],
+    ['a path with ..', '../secret.txt', /"\.\." is not allowed/, 'invalid_arguments'],
+    ['a sneaky ..', 'notes/../../secret.txt', /"\.\." is not allowed/, 'invalid_arguments'],
+    ['a symlink out of the root', 'escape-link.txt', /outside the shared directory/, 'invalid_arguments'],
+    ['a path through a symlinked directory out of the root', 'escape-dir/secret.txt', /outside the shared directory/, 'invalid_arguments'],
+    ['a directory', 'notes', /is a directory/, 'invalid_arguments'],
+    ['the root itself', '.', /is a directory/, 'invalid_arguments'],
+    ['a named pipe', 'pipe', /not a regular file/, 'invalid_arguments'],
+    ['a binary file', 'binary.bin', /not UTF-8 text/, 'invalid_arguments'],
+    ['a missing file', 'notes/missing.md', /no such file/, 'not_found'],
+  ]
+  for (const [what, path, message, code] of refusals) {
+    test(`refuses ${what}`, async () => {
+      const result = await stack.client.callTool({ name: 'read_file', arguments: { path } })
+      assert.equal(result.isError, true)
+      assert.match(textOf(result), message)
+      assert.equal(errorMeta(result).code, code)
+      assert.doesNotMatch(textOf(result), /outside the root/, 'no content from outside the root')
+    })
+  }
+})
+
+describe('read_file when READ_FILE_ROOT is not set', () => {
+  test('does not exist', async () => {
+    const stack = await startStack()
+    try {
+      const { tools } = await stack.client.listTools()
+      assert.ok(!tools.some((tool) => tool.name === 'read_file'))
+      await assert.rejects(stack.client.callTool({ name: 'read_file', arguments: { path: 'x' } }), /Unknown tool: read_file/)
+    } finally {
+      await stack.close()
+    }
+  })
+
+  test('a READ_FILE_ROOT that is not a directory stops start-up', async () => {
+    await assert.rejects(
+      buildApp({ env: { OPENAI_API_KEY: TEST_API_KEY, LOG_LEVEL: 'silent', READ_FILE_ROOT: '/nonexistent/shared' } }),
+      /^ConfigError: Invalid configuration: READ_FILE_ROOT cannot be read \(ENOENT: \/nonexistent\/shared\)$/
+    )
+  })
+})

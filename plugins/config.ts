@@ -1,9 +1,10 @@
 import { readFile, stat } from 'node:fs/promises'
 import fastifyEnv from '@fastify/env'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { type DownstreamEntry, DownstreamListSchema, type DownstreamSettings } from '../src/downstream/settings.js'
 import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.js'
 import { StringEnum } from '../src/schemas.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
@@ -45,6 +46,10 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
   READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
   READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
+  DOWNSTREAM_MCP: Type.String({ default: '', description: 'JSON list of downstream MCP servers whose tools chat can run for the model: [{"name": "search", "url": "http://search:8000/mcp", "tokenEnv": "SEARCH_TOKEN", "timeoutMs": 30000, "tools": ["*"]}]' }),
+  THINK_TOOL_URL: Type.Optional(HttpUrl({ description: 'URL of a think-tool MCP server; adds the downstream "think" with its think tool' })),
+  AGENT_MAX_TURNS: Type.Integer({ minimum: 1, maximum: 100, default: 15, description: 'chat with use_tools: the most model turns one call may take (a call\'s max_turns can only lower it)' }),
+  DOWNSTREAM_RECONNECT_MS: Milliseconds({ minimum: 10, default: 1000, description: 'first wait before reconnecting to a downstream MCP server; doubles up to 30 s' }),
   READ_FILE_ROOT: Type.Optional(Type.String({ minLength: 1, description: 'directory the read_file tool may read from (unset: no read_file tool)' })),
   READ_FILE_MAX_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'read_file: most bytes one call returns' }),
   LOG_BODIES: StringEnum(['none', 'truncated', 'full'] as const, { default: 'none', description: 'whether MCP log lines carry tool arguments and results (credentials are always removed)' }),
@@ -57,11 +62,12 @@ export const ConfigSchema = Type.Object({
 
 type ValidatedEnv = Static<typeof ConfigSchema>
 
-export type RouterConfig = Omit<ValidatedEnv, 'OPENAI_API_KEY' | 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES'> & {
+export type RouterConfig = Omit<ValidatedEnv, 'OPENAI_API_KEY' | 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP'> & {
   OPENAI_API_KEY: string
   ALLOWED_ORIGINS: string[]
   ALLOWED_HOSTS: string[]
   MODEL_PRICES: Record<string, ModelPrice>
+  DOWNSTREAM_MCP: DownstreamSettings[]
 }
 
 declare module 'fastify' {
@@ -82,8 +88,12 @@ const configAjv = new Ajv({
   useDefaults: true,
   removeAdditional: true,
   verbose: true,
-  formats: { 'http-url': (value: string) => /^https?:\/\//i.test(value) && URL.canParse(value) },
+  formats: { 'http-url': isHttpUrl },
 })
+
+function isHttpUrl (value: string): boolean {
+  return /^https?:\/\//i.test(value) && URL.canParse(value)
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -110,6 +120,7 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
     ALLOWED_ORIGINS: splitList(validated.ALLOWED_ORIGINS),
     ALLOWED_HOSTS: splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase()),
     MODEL_PRICES: parseModelPrices(validated.MODEL_PRICES),
+    DOWNSTREAM_MCP: await parseDownstreams(validated, env),
   })
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.
@@ -132,21 +143,53 @@ async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: Validated
 }
 
 // Strict, unlike the environment's compiler: a misspelt field must be reported, not dropped.
-const validModelPrices = new Ajv({ allErrors: true }).compile<Record<string, ModelPrice>>(ModelPricesSchema)
+const strictAjv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, formats: { 'http-url': isHttpUrl } })
+const validModelPrices = strictAjv.compile<Record<string, ModelPrice>>(ModelPricesSchema)
+const validDownstreams = strictAjv.compile<DownstreamEntry[]>(DownstreamListSchema)
+
+/** A setting holding JSON, parsed and checked against its schema; errors name the path inside it. */
+function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunction<T>, example: string): T | undefined {
+  if (!json.trim()) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(json)
+  } catch {
+    throw new ConfigError(`Invalid configuration: ${name} is not JSON; expected ${example}`)
+  }
+  if (!validate(value)) {
+    const problems = describeValidationErrors(validate.errors)
+    // Paths inside a list read as DOWNSTREAM_MCP[1].url, inside an object as MODEL_PRICES gpt-x.input.
+    throw new ConfigError(`Invalid configuration: ${name}${problems.startsWith('[') ? '' : ' '}${problems}; expected ${example}`)
+  }
+  return value
+}
 
 function parseModelPrices (json: string): Record<string, ModelPrice> {
-  if (!json.trim()) return {}
-  const example = '{"model": {"input": 0.4, "output": 1.6}} (USD per million tokens)'
-  let prices: unknown
-  try {
-    prices = JSON.parse(json)
-  } catch {
-    throw new ConfigError(`Invalid configuration: MODEL_PRICES is not JSON; expected ${example}`)
+  return parseJsonSetting('MODEL_PRICES', json, validModelPrices, '{"model": {"input": 0.4, "output": 1.6}} (USD per million tokens)') ?? {}
+}
+
+async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEnv, env: Record<string, string | undefined>): Promise<DownstreamSettings[]> {
+  const entries = parseJsonSetting('DOWNSTREAM_MCP', DOWNSTREAM_MCP, validDownstreams, '[{"name": "search", "url": "http://search:8000/mcp"}]') ?? []
+  const names = new Set<string>()
+  for (const [index, entry] of entries.entries()) {
+    if (names.has(entry.name)) throw new ConfigError(`Invalid configuration: DOWNSTREAM_MCP[${index}].name "${entry.name}" is used twice`)
+    names.add(entry.name)
   }
-  if (!validModelPrices(prices)) {
-    throw new ConfigError(`Invalid configuration: MODEL_PRICES ${describeValidationErrors(validModelPrices.errors)}; expected ${example}`)
-  }
-  return prices
+  // The original router's think tool, by its old setting.
+  if (THINK_TOOL_URL && !names.has('think')) entries.push({ name: 'think', url: THINK_TOOL_URL, tools: ['think'], timeoutMs: 30_000 })
+  return Promise.all(entries.map(async ({ tokenEnv, tokenFile, ...entry }, index) => {
+    const field = `DOWNSTREAM_MCP[${index}]`
+    let token: string | undefined
+    if (tokenEnv) {
+      token = env[tokenEnv]
+      if (!token) throw new ConfigError(`Invalid configuration: ${field}.tokenEnv names ${tokenEnv}, which is not set`)
+    } else if (tokenFile) {
+      token = (await readFile(tokenFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new ConfigError(`Invalid configuration: ${field}.tokenFile cannot be read (${err.code ?? 'error'}: ${tokenFile})`)
+      })).trim()
+    }
+    return { ...entry, ...(token && { token }) }
+  }))
 }
 
 async function checkDirectory (name: string, path: string): Promise<void> {

@@ -12,12 +12,21 @@ const UpstreamCheck = Type.Object({
   error: Type.Optional(Type.String()),
 })
 
+const DownstreamCheck = Type.Object({
+  status: StringEnum(['connecting', 'ready', 'failing', 'closed'] as const),
+  url: Type.String(),
+  tools: Type.Array(Type.String()),
+  since: Type.String({ description: 'When it entered this state.' }),
+  lastError: Type.Optional(Type.String()),
+})
+
 const Readiness = Type.Object({
   status: StringEnum(['ready', 'not_ready', 'shutting_down'] as const),
   reason: Type.Optional(Type.String()),
   checks: Type.Object({
     config: Type.Literal('ok'),
     upstream: UpstreamCheck,
+    downstream: Type.Optional(Type.Record(Type.String(), DownstreamCheck, { description: 'Downstream MCP servers; informative only: a failing one does not make the router unready.' })),
   }),
   inFlightCalls: Type.Integer(),
   sessions: Type.Optional(Type.Integer({ description: 'Open MCP sessions (stateful mode).' })),
@@ -48,7 +57,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
       status: shuttingDown ? 'shutting_down' as const : upstream.status === 'failing' ? 'not_ready' as const : 'ready' as const,
       ...(shuttingDown && { reason: 'the router is shutting down' }),
       ...(upstream.status === 'failing' && !shuttingDown && { reason: `upstream check failed: ${upstream.error}` }),
-      checks: { config: 'ok' as const, upstream },
+      checks: { config: 'ok' as const, upstream, ...(fastify.downstream.configured && { downstream: fastify.downstream.status() }) },
       inFlightCalls: inFlightCalls.size,
       ...(config.MCP_SESSIONS === 'stateful' && { sessions: fastify.mcpSessions.size }),
     }

@@ -65,6 +65,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       openai: fastify.openai,
       config,
       catalog,
+      downstream: fastify.downstream,
       log: fastify.log,
       metrics,
       tracer,

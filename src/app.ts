@@ -1,6 +1,7 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import configPlugin from '../plugins/config.js'
+import downstreamPlugin from '../plugins/downstream.js'
 import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
 import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
 import mcpTasksPlugin from '../plugins/mcp-tasks.js'
@@ -44,6 +45,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(metricsPlugin)
   await app.register(mcpTasksPlugin)
   await app.register(upstreamProbePlugin)
+  await app.register(downstreamPlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)

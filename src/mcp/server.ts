@@ -6,6 +6,7 @@ import type OpenAI from 'openai'
 import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
+import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { CallRecord } from './call-record.js'
 import type { McpMessageLog } from './message-log.js'
@@ -27,6 +28,7 @@ export interface McpServerDependencies {
   openai: OpenAI
   config: RouterConfig
   catalog: ToolCatalog
+  downstream: Downstream
   log: FastifyBaseLogger
   metrics: RouterMetrics
   tracer: Tracer
@@ -65,7 +67,7 @@ const readFileInstructions = '`read_file` reads text files from the directory th
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ openai, config, catalog, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ openai, config, catalog, downstream, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -88,7 +90,7 @@ export function createMcpServer ({ openai, config, catalog, log, metrics, tracer
     }
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
-    const context = { openai, config, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
+    const context = { openai, config, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
       const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)

@@ -15,6 +15,7 @@ export const toolErrorCodes = [
   'upstream_unavailable',
   'upstream_invalid_response',
   'invalid_output',
+  'max_turns',
   'timeout',
   'cancelled',
   'internal_error',

@@ -5,6 +5,7 @@ import { Ajv } from 'ajv'
 import type { FastifyBaseLogger } from 'fastify'
 import type OpenAI from 'openai'
 import type { RouterConfig } from '../../plugins/config.js'
+import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
@@ -17,6 +18,8 @@ export interface ToolContext {
   openai: OpenAI
   config: RouterConfig
   log: FastifyBaseLogger
+  /** Downstream MCP servers whose tools chat can run for the model. */
+  downstream: Downstream
   metrics: RouterMetrics
   tracer: Tracer
   /** What this call did (models, tokens, upstream time), for its log line, metrics and trace. */

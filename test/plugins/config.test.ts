@@ -66,6 +66,12 @@ describe('configuration', () => {
     ['a short metrics token', { ...valid, METRICS_TOKEN: 'short' }, /^Invalid configuration: METRICS_TOKEN must NOT have fewer than 16 characters$/],
     ['an OTLP endpoint that is not a URL', { ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /^Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:\/\/ or https:\/\/ URL$/],
     ['an unknown LOG_BODIES mode', { ...valid, LOG_BODIES: 'some' }, /^Invalid configuration: LOG_BODIES must be one of: none, truncated, full$/],
+    ['downstream servers that are not JSON', { ...valid, DOWNSTREAM_MCP: '[{name: think}]' }, /^Invalid configuration: DOWNSTREAM_MCP is not JSON; expected \[\{"name": "search", "url": "http:\/\/search:8000\/mcp"\}\]$/],
+    ['a downstream without a URL', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "http://a/mcp"}, {"name": "b"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[1\]\.url is required; expected/],
+    ['a downstream name with __', { ...valid, DOWNSTREAM_MCP: '[{"name": "a__b", "url": "http://a/mcp"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[0\]\.name must be letters, digits, - or single _ \(at most 31\); expected/],
+    ['a downstream URL that is not one', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "ftp://a"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[0\]\.url must be an http:\/\/ or https:\/\/ URL; expected/],
+    ['two downstreams with one name', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "http://a/mcp"}, {"name": "a", "url": "http://b/mcp"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[1\]\.name "a" is used twice$/],
+    ['a downstream token variable that is not set', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "http://a/mcp", "tokenEnv": "A_TOKEN"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[0\]\.tokenEnv names A_TOKEN, which is not set$/],
     ['two bad settings', { ...valid, PORT: 'x', LOG_LEVEL: 'loud' }, /^Invalid configuration: PORT must be integer; LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent$/],
   ]
   for (const [name, env, message] of failures) {

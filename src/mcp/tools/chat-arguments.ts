@@ -99,6 +99,9 @@ export const ChatArguments = Type.Object({
   reasoning_effort: Type.Optional(StringEnum(['minimal', 'low', 'medium', 'high'] as const, { description: 'Reasoning models only: how hard to think.' })),
   verbosity: Type.Optional(StringEnum(['low', 'medium', 'high'] as const, { description: 'GPT-5 family only: how long the answer is.' })),
   background: Type.Optional(Type.Boolean({ description: 'Responses API: run the response detached and poll it (POLL_INTERVAL_MS, POLL_MAX_MS); if it outlasts the wait, the result carries its id for get_response.' })),
+  use_tools: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Downstream MCP tools the router runs for the model, looping until it answers: server names ("think") or globs over <server>__<tool> function names ("search__*").' })),
+  agent: Type.Optional(Type.Boolean({ description: 'Like use_tools, with every configured downstream tool.' })),
+  max_turns: Type.Optional(Type.Integer({ minimum: 1, description: 'use_tools/agent: most model turns (default 8, capped at AGENT_MAX_TURNS).' })),
   timeout_ms: TimeoutArgument,
 }, { additionalProperties: false })
 
@@ -120,6 +123,7 @@ export function toChatRequest (args: ChatArgumentsType, config: RouterConfig): C
     }
   }
   if (args.background && args.store === false) throw invalid('background needs store: the upstream must keep the response to be fetched later')
+  if (args.background && (args.use_tools || args.agent)) throw invalid('background cannot be combined with use_tools or agent: the router runs the tools between turns, so it must wait for each one')
   return {
     model: args.model ?? config.MODEL,
     messages,

@@ -2,6 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat.js'
 import { StringEnum } from '../../schemas.js'
+import { AgentTrace, type AgentTurn } from './agent-loop.js'
 
 /** What chat, get_response and cancel_response return in `structuredContent`. */
 export const ChatOutput = Type.Object({
@@ -22,15 +23,17 @@ export const ChatOutput = Type.Object({
   })),
   responseId: Type.String({ description: 'The upstream response id: previous_response_id, get_response and cancel_response take it.' }),
   droppedParameters: Type.Optional(Type.Array(Type.String(), { description: 'Arguments not sent because the model family refuses them (e.g. temperature on reasoning models).' })),
+  trace: Type.Optional(AgentTrace),
 })
 
 export interface ChatResultExtras {
   api: UpstreamApi
   json?: unknown
   droppedParameters?: string[]
+  trace?: AgentTurn[]
 }
 
-export function chatToolResult (result: ChatResult, { api, json, droppedParameters = [] }: ChatResultExtras): CallToolResult {
+export function chatToolResult (result: ChatResult, { api, json, droppedParameters = [], trace }: ChatResultExtras): CallToolResult {
   const notes: string[] = []
   if (!terminalStatuses.has(result.status)) {
     notes.push(`The response ${result.responseId} is still ${result.status}. Fetch its answer later with get_response {"response_id": "${result.responseId}"}, or stop it with cancel_response.`)
@@ -47,6 +50,7 @@ export function chatToolResult (result: ChatResult, { api, json, droppedParamete
       toolCalls: result.toolCalls.map(({ id, name, arguments: raw }) => ({ id, name, arguments: parseArguments(raw) })),
       ...(json !== undefined && { json }),
       ...(droppedParameters.length > 0 && { droppedParameters }),
+      ...(trace && { trace }),
     },
   }
 }

@@ -1,6 +1,9 @@
-import { createChat, withoutUnsupportedParameters } from '../../upstream/chat.js'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { type ChatRequest, type ChatResult, createChat, withoutUnsupportedParameters } from '../../upstream/chat.js'
 import { checkResponseFormat, parseStructuredOutput } from '../structured-output.js'
 import { defineTool, upstreamCall } from '../tool.js'
+import { ToolError, toolErrorResult } from '../tool-error.js'
+import { runAgentLoop } from './agent-loop.js'
 import { waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
@@ -25,6 +28,15 @@ export const chatTool = defineTool({
     if (dropped.length > 0) context.log.info({ model: request.model, dropped }, 'parameters the model family refuses were not sent')
     // A background response is polled, not streamed: its text arrives all at once.
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
+    if (args.use_tools || args.agent) {
+      const functions = context.downstream.select(args.agent ? 'all' : args.use_tools ?? [])
+      const maxTurns = Math.min(args.max_turns ?? DEFAULT_MAX_TURNS, config.AGENT_MAX_TURNS)
+      const run = await runAgentLoop(context, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
+      // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
+      const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
+      const toolResult = chatToolResult(result, { api: config.UPSTREAM_API, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: dropped, trace: run.trace })
+      return run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId)
+    }
     let result = await upstreamCall(
       context,
       { name: 'chat', operation: `chat with ${request.model}`, model: request.model, timeoutMs: args.timeout_ms },
@@ -32,10 +44,23 @@ export const chatTool = defineTool({
     )
     if (request.background) result = await waitForResponse(context, result, { cancelIfAbandoned: true })
     context.record.answered(result.model, result.usage)
-    const answered = result.status === 'completed' || result.status === 'incomplete'
-    const json = request.responseFormat && answered && result.toolCalls.length === 0
-      ? parseStructuredOutput(result.text, request.responseFormat, result.finishReason)
-      : undefined
-    return chatToolResult(result, { api: config.UPSTREAM_API, json, droppedParameters: dropped })
+    return chatToolResult(result, { api: config.UPSTREAM_API, json: jsonAnswer(request, result), droppedParameters: dropped })
   },
 })
+
+const DEFAULT_MAX_TURNS = 8
+
+/** The parsed answer, when the call asked for JSON and the model answered in text. */
+function jsonAnswer (request: ChatRequest, result: ChatResult): unknown {
+  const answered = result.status === 'completed' || result.status === 'incomplete'
+  return request.responseFormat && answered && result.toolCalls.length === 0
+    ? parseStructuredOutput(result.text, request.responseFormat, result.finishReason)
+    : undefined
+}
+
+/** The partial answer of a loop the model did not finish within max_turns: an error, with the trace. */
+function stoppedAtMaxTurns (partial: CallToolResult, maxTurns: number, requestId: string): CallToolResult {
+  const error = new ToolError('max_turns', `The model was still calling tools after ${maxTurns} turns (max_turns), so the loop stopped; the answer so far and the trace are in the result. Allow more turns, or ask for less.`, { retryable: false })
+  const failure = toolErrorResult(error, requestId)
+  return { ...partial, isError: true, content: [...partial.content, ...failure.content], ...(failure._meta && { _meta: failure._meta }) }
+}

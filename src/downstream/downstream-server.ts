@@ -1,0 +1,156 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { type CallToolResult, ErrorCode, McpError, type Tool, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import type { FastifyBaseLogger } from 'fastify'
+import pkg from '../../package.json' with { type: 'json' }
+import { globToRegExp, matchesAny } from '../glob.js'
+import type { DownstreamSettings } from './settings.js'
+
+export type DownstreamState = 'connecting' | 'ready' | 'failing' | 'closed'
+
+export interface DownstreamStatus {
+  status: DownstreamState
+  url: string
+  tools: string[]
+  since: string
+  lastError?: string
+}
+
+const MAX_RECONNECT_MS = 30_000
+
+/**
+ * One downstream MCP server, through the official SDK client: connected in the background, its
+ * tools listed (again on `tools/list_changed`), and reconnected with exponential backoff
+ * whenever it stops answering. A failing downstream never blocks the router.
+ */
+export class DownstreamServer {
+  #client: Client | undefined
+  #tools: Tool[] = []
+  #state: DownstreamState = 'connecting'
+  #since = new Date().toISOString()
+  #lastError: string | undefined
+  #attempt = 0
+  #retryTimer: NodeJS.Timeout | undefined
+  readonly #toolGlobs: RegExp[]
+
+  constructor (
+    readonly settings: DownstreamSettings,
+    private readonly reconnectMs: number,
+    private readonly log: FastifyBaseLogger
+  ) {
+    this.#toolGlobs = settings.tools.map(globToRegExp)
+  }
+
+  get name (): string {
+    return this.settings.name
+  }
+
+  /** The tools offered to models: those the server lists that the configuration's globs select. */
+  get tools (): Tool[] {
+    return this.#state === 'ready' ? this.#tools : []
+  }
+
+  status (): DownstreamStatus {
+    return {
+      status: this.#state,
+      url: this.settings.url,
+      tools: this.tools.map((tool) => tool.name),
+      since: this.#since,
+      ...(this.#lastError && { lastError: this.#lastError }),
+    }
+  }
+
+  /** Starts connecting; resolves after the first attempt, whatever its outcome. */
+  async start (): Promise<void> {
+    await this.#connect()
+  }
+
+  async call (tool: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult> {
+    const client = this.#client
+    if (this.#state !== 'ready' || !client) {
+      throw new Error(`the MCP server "${this.name}" is not connected (${this.#lastError ?? this.#state}); the router keeps trying to reconnect`)
+    }
+    try {
+      return await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: this.settings.timeoutMs }) as CallToolResult
+    } catch (err) {
+      // A JSON-RPC error is the server answering; anything else means the connection is gone.
+      if (!(err instanceof McpError) && !signal.aborted) this.#failed(err)
+      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
+        throw new Error(`${this.name}__${tool} did not answer within ${this.settings.timeoutMs} ms`, { cause: err })
+      }
+      throw err
+    }
+  }
+
+  async close (): Promise<void> {
+    this.#state = 'closed'
+    clearTimeout(this.#retryTimer)
+    const client = this.#client
+    this.#client = undefined
+    await client?.close().catch(() => {})
+  }
+
+  async #connect (): Promise<void> {
+    if (this.#state === 'closed') return
+    const client = new Client({ name: pkg.name, version: pkg.version })
+    const headers: Record<string, string> = this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {}
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      await this.#listTools(client).catch((err: unknown) => this.#failed(err))
+    })
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(this.settings.url), { requestInit: { headers } }), { timeout: this.settings.timeoutMs })
+      await this.#listTools(client)
+    } catch (err) {
+      await client.close().catch(() => {})
+      this.#failed(err)
+      return
+    }
+    // close() may have run while connecting.
+    if (this.#isClosed()) {
+      await client.close().catch(() => {})
+      return
+    }
+    this.#client = client
+    this.#attempt = 0
+    this.#setState('ready', undefined)
+    this.log.info({ downstream: this.name, tools: this.#tools.map((tool) => tool.name) }, 'downstream MCP server connected')
+  }
+
+  async #listTools (client: Client): Promise<void> {
+    const tools: Tool[] = []
+    let cursor: string | undefined
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: this.settings.timeoutMs })
+      tools.push(...page.tools)
+      cursor = page.nextCursor
+    } while (cursor)
+    this.#tools = tools.filter((tool) => matchesAny(tool.name, this.#toolGlobs))
+  }
+
+  #failed (err: unknown): void {
+    if (this.#state === 'closed' || this.#retryTimer) return
+    const message = err instanceof Error ? err.message : String(err)
+    const client = this.#client
+    this.#client = undefined
+    client?.close().catch(() => {})
+    this.#setState('failing', message)
+    // Full jitter: replicas that lost the same downstream do not all come back at the same moment.
+    const delay = Math.random() * Math.min(this.reconnectMs * 2 ** this.#attempt++, MAX_RECONNECT_MS)
+    this.log.warn({ downstream: this.name, err: message, retryInMs: Math.round(delay) }, 'downstream MCP server unavailable')
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      this.#connect().catch((connectErr: unknown) => this.#failed(connectErr))
+    }, delay)
+    this.#retryTimer.unref()
+  }
+
+  #isClosed (): boolean {
+    return this.#state === 'closed'
+  }
+
+  #setState (state: DownstreamState, lastError: string | undefined): void {
+    if (state !== this.#state) this.#since = new Date().toISOString()
+    this.#state = state
+    this.#lastError = lastError
+  }
+}

@@ -1,0 +1,86 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { FastifyBaseLogger } from 'fastify'
+import { globToRegExp } from '../glob.js'
+import { ToolError } from '../mcp/tool-error.js'
+import type { FunctionTool } from '../upstream/chat.js'
+import { DownstreamServer, type DownstreamStatus } from './downstream-server.js'
+import type { DownstreamSettings } from './settings.js'
+
+/** A downstream tool as the model sees it: a function named `<server>__<tool>`. */
+export interface DownstreamFunction {
+  definition: FunctionTool
+  server: DownstreamServer
+  tool: string
+}
+
+/** The configured downstream MCP servers (DOWNSTREAM_MCP, THINK_TOOL_URL), by name. */
+export class Downstream {
+  readonly #servers: Map<string, DownstreamServer>
+
+  constructor (settings: DownstreamSettings[], reconnectMs: number, log: FastifyBaseLogger) {
+    this.#servers = new Map(settings.map((server) => [server.name, new DownstreamServer(server, reconnectMs, log)]))
+  }
+
+  get configured (): boolean {
+    return this.#servers.size > 0
+  }
+
+  /** Connects to every server; resolves once each has tried once (failures retry in the background). */
+  async start (): Promise<void> {
+    await Promise.all([...this.#servers.values()].map((server) => server.start()))
+  }
+
+  status (): Record<string, DownstreamStatus> {
+    return Object.fromEntries([...this.#servers].map(([name, server]) => [name, server.status()]))
+  }
+
+  /**
+   * The functions a `chat` call asked for: `all`, or selectors that are server names (all of
+   * that server's tools) or globs over function names (`search__*`).
+   */
+  select (selectors: string[] | 'all'): Map<string, DownstreamFunction> {
+    const available = new Map<string, DownstreamFunction>()
+    for (const server of this.#servers.values()) {
+      for (const tool of server.tools) available.set(functionName(server.name, tool.name), toFunction(server, tool))
+    }
+    if (selectors === 'all') return available
+    const selected = new Map<string, DownstreamFunction>()
+    for (const selector of selectors) {
+      const server = this.#servers.get(selector)
+      if (server && server.tools.length === 0) {
+        const { status, lastError } = server.status()
+        throw new ToolError('upstream_unavailable', `The MCP server "${selector}" that use_tools names is ${status}${lastError ? ` (${lastError})` : ''}; the router keeps reconnecting, retry shortly.`, { retryable: true })
+      }
+      const glob = server ? undefined : globToRegExp(selector)
+      const matches = [...available].filter(([name, fn]) => server ? fn.server === server : glob?.test(name))
+      if (matches.length === 0) {
+        const names = [...this.#servers.keys(), ...available.keys()]
+        throw new ToolError('invalid_arguments', `Invalid arguments for chat: use_tools entry "${selector}" names no downstream tool. Available: ${names.length ? names.join(', ') : 'none (no DOWNSTREAM_MCP configured)'}.`, { retryable: false })
+      }
+      for (const [name, fn] of matches) selected.set(name, fn)
+    }
+    return selected
+  }
+
+  async close (): Promise<void> {
+    await Promise.all([...this.#servers.values()].map((server) => server.close()))
+  }
+}
+
+// Function names allow letters, digits, _ and - up to 64 characters; MCP tool names allow more.
+function functionName (server: string, tool: string): string {
+  return `${server}__${tool.replace(/[^\w-]/g, '_')}`.slice(0, 64)
+}
+
+function toFunction (server: DownstreamServer, tool: Tool): DownstreamFunction {
+  return {
+    server,
+    tool: tool.name,
+    definition: {
+      type: 'function',
+      name: functionName(server.name, tool.name),
+      description: tool.description ?? tool.title ?? tool.name,
+      parameters: tool.inputSchema as Record<string, unknown>,
+    },
+  }
+}

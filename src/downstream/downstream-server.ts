@@ -97,6 +97,8 @@ export class DownstreamServer {
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       await this.#listTools(client).catch((err: unknown) => this.#failed(err))
     })
+    // The transport reports a lost notification stream or session here, often before any call would notice.
+    client.onerror = (err) => { if (this.#client === client) this.#failed(err) }
     try {
       await client.connect(new StreamableHTTPClientTransport(new URL(this.settings.url), { requestInit: { headers } }), { timeout: this.settings.timeoutMs })
       await this.#listTools(client)

@@ -27,6 +27,8 @@ export class FakeDownstream {
   #server: Server | undefined
   #port = 0
   readonly #sessions = new Map<string, StreamableHTTPServerTransport>()
+  readonly #servers = new Set<McpServer>()
+  readonly #extraTools: string[] = []
 
   static async start (): Promise<FakeDownstream> {
     const downstream = new FakeDownstream()
@@ -47,6 +49,12 @@ export class FakeDownstream {
     await once(server, 'listening')
     this.#port = (server.address() as AddressInfo).port
     this.#server = server
+  }
+
+  /** Adds a tool to every session (which tells its client with notifications/tools/list_changed) and to later ones. */
+  addTool (name: string): void {
+    this.#extraTools.push(name)
+    for (const mcp of this.#servers) registerConstant(mcp, name)
   }
 
   async stop (): Promise<void> {
@@ -77,8 +85,13 @@ export class FakeDownstream {
       enableJsonResponse: true,
       onsessioninitialized: (id) => { this.#sessions.set(id, transport) },
     })
-    transport.onclose = () => { if (transport.sessionId) this.#sessions.delete(transport.sessionId) }
-    await this.#mcpServer(req.headers.authorization).connect(transport)
+    const mcp = this.#mcpServer(req.headers.authorization)
+    transport.onclose = () => {
+      if (transport.sessionId) this.#sessions.delete(transport.sessionId)
+      this.#servers.delete(mcp)
+    }
+    this.#servers.add(mcp)
+    await mcp.connect(transport)
     await transport.handleRequest(req, res)
   }
 
@@ -122,6 +135,11 @@ export class FakeDownstream {
       call.endedAt = Date.now()
       return { content: [{ type: 'text', text: 'woke up' }] }
     })
+    for (const name of this.#extraTools) registerConstant(mcp, name)
     return mcp
   }
+}
+
+function registerConstant (mcp: McpServer, name: string): void {
+  mcp.registerTool(name, { description: `The added tool ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: `${name} ran` }] }))
 }

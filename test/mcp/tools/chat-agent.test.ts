@@ -204,6 +204,16 @@ describe('chat with downstream tools: cancellation, progress, restarts and readi
     assert.equal((afterRestart.structuredContent as { trace: TracedTurn[] }).trace[0]?.toolCalls[0]?.outcome, 'ok')
   })
 
+  test('a tool the downstream adds later is offered once it says its list changed', async () => {
+    const ready = async () => (await (await fetch(`${stack.router.url}/ready`)).json()) as { checks: { downstream: Record<string, { tools: string[] }> } }
+    downstream.addTool('added_later')
+    await waitFor(async () => (await ready()).checks.downstream.tools?.tools.includes('added_later') === true, 'the new tool to be listed')
+    stack.upstream.script('POST /v1/responses', { json: stack.upstream.functionCallResponse('gpt-4.1-mini', [{ id: 'c1', name: 'tools__added_later', arguments: '{}' }]) })
+    const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'Use it', use_tools: ['tools__added_*'] } })
+    assert.equal((result.structuredContent as { trace: TracedTurn[] }).trace[0]?.toolCalls[0]?.outcome, 'ok')
+    assert.deepEqual(stack.upstream.received('POST /v1/responses')[1]?.body.input.at(-1), { type: 'function_call_output', call_id: 'c1', output: 'added_later ran' })
+  })
+
   test('background cannot be combined with use_tools', async () => {
     const response = await postMcp(stack.router, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'x', agent: true, background: true } } })
     const body = await response.json() as { result: object }

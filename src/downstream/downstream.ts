@@ -47,8 +47,9 @@ export class Downstream {
     const selected = new Map<string, DownstreamFunction>()
     for (const selector of selectors) {
       const server = this.#servers.get(selector)
-      if (server && server.tools.length === 0) {
-        const { status, lastError } = server.status()
+      const state = server?.status()
+      if (state && state.status !== 'ready') {
+        const { status, lastError } = state
         throw new ToolError('upstream_unavailable', `The MCP server "${selector}" that use_tools names is ${status}${lastError ? ` (${lastError})` : ''}; the router keeps reconnecting, retry shortly.`, { retryable: true })
       }
       const glob = server ? undefined : globToRegExp(selector)

@@ -186,16 +186,15 @@ describe('chat with downstream tools: cancellation, progress, restarts and readi
     const ready = async () => (await (await fetch(`${stack.router.url}/ready`)).json()) as { status: string, checks: { downstream: Record<string, { status: string, tools: string[] }> } }
     assert.deepEqual((await ready()).checks.downstream.think?.tools, ['think'])
     await downstream.stop()
-
-    stack.upstream.script('POST /v1/responses', { json: stack.upstream.functionCallResponse('gpt-4.1-mini', [{ id: 'c1', name: 'think__think', arguments: '{"thought":"x"}' }]) })
-    const during = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'Hi', use_tools: ['think'] } })
-    assert.equal(during.isError, undefined)
-    const [turn] = (during.structuredContent as { trace: TracedTurn[] }).trace
-    assert.equal(turn?.toolCalls[0]?.outcome, 'error', 'the model was told the tool failed')
-
+    // The lost session is noticed without waiting for a call; until the server is back, use_tools naming it fails fast.
+    await waitFor(async () => (await ready()).checks.downstream.think?.status === 'failing', 'the downstream to be seen failing')
     const unready = await ready()
     assert.equal(unready.status, 'ready', 'an optional downstream does not make the router unready')
-    assert.notEqual(unready.checks.downstream.think?.status, 'ready')
+    const during = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'Hi', use_tools: ['think'] } })
+    assert.equal(during.isError, true)
+    assert.equal(errorMeta(during).code, 'upstream_unavailable')
+    assert.match(textOf(during), /The MCP server "think" that use_tools names is failing .*retry shortly/)
+    assert.equal(stack.upstream.received('POST /v1/responses').length, 0)
 
     await downstream.listen()
     await waitFor(async () => (await ready()).checks.downstream.think?.status === 'ready', 'the reconnection', 5000)

@@ -15,7 +15,8 @@ async function openaiPlugin (fastify: FastifyInstance) {
     apiKey: config.OPENAI_API_KEY,
     baseURL: config.OPENAI_BASE_URL,
     timeout: config.UPSTREAM_TIMEOUT_MS,
-    maxRetries: config.UPSTREAM_MAX_RETRIES,
+    // Retries are the router's own (callUpstream), in one place, aware of what the client has already seen.
+    maxRetries: 0,
     // The SDK logs to the console by default; the router's own log lines already cover each call.
     logLevel: 'off',
   }))

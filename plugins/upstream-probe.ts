@@ -67,7 +67,7 @@ async function upstreamProbePlugin (fastify: FastifyInstance) {
   const check = async () => {
     await callUpstream(
       { operation: 'the readiness check', baseURL: config.OPENAI_BASE_URL, timeoutMs: PROBE_TIMEOUT_MS, signal: uncancelled },
-      (signal) => listModels(openai, { signal, requestId: `readiness-${randomUUID()}`, maxRetries: 0 })
+      (signal) => listModels(openai, { signal, requestId: `readiness-${randomUUID()}` })
     )
   }
   const probe = config.READY_CHECK_UPSTREAM ? new UpstreamProbe(check, config.READY_CHECK_TTL_MS) : undefined

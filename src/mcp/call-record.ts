@@ -18,6 +18,8 @@ export class CallRecord {
   outputTokens = 0
   upstreamCalls = 0
   upstreamMs = 0
+  /** Upstream attempts repeated after a transient failure. */
+  retries = 0
   durationMs = 0
   outcome: CallOutcome | undefined
   errorCode: ToolErrorCode | undefined
@@ -51,6 +53,7 @@ export class CallRecord {
       ...(this.modelRequested && { modelRequested: this.modelRequested }),
       ...(this.modelAnswered && { modelAnswered: this.modelAnswered }),
       ...(this.upstreamCalls > 0 && { upstreamCalls: this.upstreamCalls, upstreamMs: Math.round(this.upstreamMs) }),
+      ...(this.retries > 0 && { retries: this.retries }),
       ...((this.inputTokens > 0 || this.outputTokens > 0) && { inputTokens: this.inputTokens, outputTokens: this.outputTokens }),
       ...(this.errorCode && { errorCode: this.errorCode }),
     }

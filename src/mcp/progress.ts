@@ -27,6 +27,7 @@ export class CallProgress {
   readonly #heartbeatMs: number
   readonly #log: FastifyBaseLogger
   #sequence = 0
+  #streamedCharacters = 0
   #pendingText = ''
   #lastTextAt = 0
   #flushTimer: NodeJS.Timeout | undefined
@@ -52,8 +53,14 @@ export class CallProgress {
     return this.#send !== undefined
   }
 
+  /** Characters of answer text handed over for the client so far: what it has seen, or is about to. */
+  get streamedCharacters (): number {
+    return this.#streamedCharacters
+  }
+
   text (delta: string): void {
     if (!this.wanted || this.#finished || !delta) return
+    this.#streamedCharacters += delta.length
     this.#pendingText += delta
     if (this.#flushTimer) return
     const wait = this.#lastTextAt + this.#intervalMs - performance.now()

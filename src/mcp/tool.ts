@@ -75,6 +75,16 @@ export async function upstreamCall<T> (context: ToolContext, { timeoutMs, name, 
       baseURL: config.OPENAI_BASE_URL,
       timeoutMs: Math.min(timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS),
       signal,
+      retry: {
+        maxRetries: config.UPSTREAM_MAX_RETRIES,
+        baseDelayMs: config.UPSTREAM_RETRY_BASE_MS,
+        shownToClient: () => context.progress.streamedCharacters,
+        onRetry: ({ attempt, delayMs, error }) => {
+          record.retries++
+          metrics.upstreamRetry({ provider, operation: name, code: error.code })
+          log.info({ provider, operation: name, model: what.model, attempt, delayMs, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `retrying the upstream call in ${delayMs} ms: ${error.code}`)
+        },
+      },
     }, call)
     finish('ok')
     if (isAnswer(result)) {

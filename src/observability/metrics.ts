@@ -51,6 +51,7 @@ export class RouterMetrics {
   readonly #toolDuration: Histogram<'tool' | 'model' | 'outcome'>
   readonly #upstreamDuration: Histogram<'provider' | 'operation' | 'outcome'>
   readonly #upstreamErrors: Counter<'provider' | 'operation' | 'status' | 'code'>
+  readonly #upstreamRetries: Counter<'provider' | 'operation' | 'code'>
   readonly #tokens: Counter<'model' | 'type'>
   readonly #cost: Counter<'model'>
 
@@ -63,6 +64,7 @@ export class RouterMetrics {
     this.#toolDuration = new Histogram({ name: 'mcp_router_tool_call_duration_seconds', help: 'Tool calls by tool, model and outcome (ok or the error code).', labelNames: ['tool', 'model', 'outcome'], buckets: latencyBuckets, registers })
     this.#upstreamDuration = new Histogram({ name: 'mcp_router_upstream_request_duration_seconds', help: 'Upstream calls by provider, operation and outcome.', labelNames: ['provider', 'operation', 'outcome'], buckets: latencyBuckets, registers })
     this.#upstreamErrors = new Counter({ name: 'mcp_router_upstream_errors_total', help: 'Failed upstream calls by provider, operation, HTTP status (none when no answer came) and error code.', labelNames: ['provider', 'operation', 'status', 'code'], registers })
+    this.#upstreamRetries = new Counter({ name: 'mcp_router_upstream_retries_total', help: 'Upstream attempts repeated after a rate limit or transient failure, by provider, operation and the failure\'s code.', labelNames: ['provider', 'operation', 'code'], registers })
     this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model and type (input or output).', labelNames: ['model', 'type'], registers })
     this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model'], registers })
     // Read at scrape time from their sources, never updated in between.
@@ -105,6 +107,10 @@ export class RouterMetrics {
   upstreamCall ({ provider, operation, outcome, status, seconds }: UpstreamCallMetric): void {
     this.#upstreamDuration.observe({ provider, operation, outcome }, seconds)
     if (outcome !== 'ok') this.#upstreamErrors.inc({ provider, operation, status: status ?? 'none', code: outcome })
+  }
+
+  upstreamRetry ({ provider, operation, code }: { provider: string, operation: string, code: string }): void {
+    this.#upstreamRetries.inc({ provider, operation, code })
   }
 
   #modelLabel (model: string | undefined): string {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { ToolError } from '../mcp/tool-error.js'
 
@@ -9,21 +10,61 @@ export interface UpstreamCallContext {
   /** The stored object the call names, when it names one: a 404 then means it does not exist ("response resp_1"). */
   resource?: string
   baseURL: string
+  /** The limit for the whole call, every attempt and every wait between them included. */
   timeoutMs: number
   signal: AbortSignal
+  retry?: RetryPolicy
 }
+
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  maxRetries: number
+  /** The first backoff; each retry doubles it, up to {@link MAX_BACKOFF_MS}, and waits a random part of it. */
+  baseDelayMs: number
+  /**
+   * How much the client has been shown of this call so far (streamed characters): a failed attempt
+   * after the client saw part of its answer is not repeated, as the client cannot unsee it.
+   */
+  shownToClient: () => number
+  onRetry: (retry: { attempt: number, delayMs: number, error: ToolError }) => void
+}
+
+const MAX_BACKOFF_MS = 10_000
 
 /**
  * Runs one upstream call within `timeoutMs` (the whole call, a streamed body included) and turns
  * whatever it throws into a {@link ToolError} a person can act on. `call` gets the signal to pass on.
+ * Rate limits and transient failures are retried, the one retry policy of the router: exponential
+ * backoff with full jitter, or the upstream's own `Retry-After`, never past the call's deadline.
  */
 export async function callUpstream<T> (context: UpstreamCallContext, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const startedAt = Date.now()
   const deadline = AbortSignal.timeout(context.timeoutMs)
-  try {
-    return await call(AbortSignal.any([context.signal, deadline]))
-  } catch (err) {
-    throw toToolError(err, context, deadline.aborted && !context.signal.aborted)
+  const signal = AbortSignal.any([context.signal, deadline])
+  for (let attempt = 0; ; attempt++) {
+    const shownBefore = context.retry?.shownToClient() ?? 0
+    try {
+      return await call(signal)
+    } catch (err) {
+      const error = toToolError(err, context, deadline.aborted && !context.signal.aborted)
+      const delayMs = retryDelay(err, error, attempt, context, shownBefore)
+      if (delayMs === undefined || Date.now() + delayMs >= startedAt + context.timeoutMs) throw error
+      context.retry?.onRetry({ attempt: attempt + 1, delayMs, error })
+      await sleep(delayMs, undefined, { signal }).catch(() => {
+        throw toToolError(signal.reason, context, deadline.aborted && !context.signal.aborted)
+      })
+    }
   }
+}
+
+/** How long to wait before the next attempt, or `undefined` when the failure is not worth another. */
+function retryDelay (err: unknown, error: ToolError, attempt: number, context: UpstreamCallContext, shownBefore: number): number | undefined {
+  const { retry } = context
+  if (!retry || attempt >= retry.maxRetries || context.signal.aborted) return undefined
+  if (error.code !== 'rate_limited' && error.code !== 'upstream_unavailable') return undefined
+  if (!error.details.retryable || retry.shownToClient() !== shownBefore) return undefined
+  const requested = err instanceof APIError ? retryAfterMs(err.headers) : undefined
+  return requested ?? Math.round(Math.random() * Math.min(retry.baseDelayMs * 2 ** attempt, MAX_BACKOFF_MS))
 }
 
 function toToolError (err: unknown, context: UpstreamCallContext, pastDeadline: boolean): ToolError {
@@ -95,14 +136,19 @@ function describeCause (cause: unknown): string | undefined {
 
 /** `retry-after-ms` (OpenAI's) or `retry-after` (seconds or an HTTP date), in whole seconds. */
 export function retryAfter (headers: Headers | undefined): number | undefined {
+  const milliseconds = retryAfterMs(headers)
+  return milliseconds === undefined ? undefined : Math.ceil(milliseconds / 1000)
+}
+
+function retryAfterMs (headers: Headers | undefined): number | undefined {
   const milliseconds = Number(headers?.get('retry-after-ms'))
-  if (headers?.get('retry-after-ms') && Number.isFinite(milliseconds) && milliseconds >= 0) return Math.ceil(milliseconds / 1000)
+  if (headers?.get('retry-after-ms') && Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds
   const value = headers?.get('retry-after')
   if (!value) return undefined
   const seconds = Number(value)
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds)
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
   const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
 /**

@@ -8,13 +8,9 @@ export interface UpstreamModel {
 }
 
 /** The upstream's `/models`, every page of it, sorted by id. */
-export async function listModels (openai: OpenAI, context: UpstreamRequestContext & { maxRetries?: number }): Promise<UpstreamModel[]> {
+export async function listModels (openai: OpenAI, context: UpstreamRequestContext): Promise<UpstreamModel[]> {
   const models: UpstreamModel[] = []
-  const options = {
-    ...upstreamRequestOptions(context),
-    ...(context.maxRetries !== undefined && { maxRetries: context.maxRetries }),
-  }
-  for await (const model of openai.models.list(options)) {
+  for await (const model of openai.models.list(upstreamRequestOptions(context))) {
     models.push({
       id: model.id,
       ...(model.owned_by && { ownedBy: model.owned_by }),

@@ -11,6 +11,8 @@ export interface RecordedRequest {
   body: any
   /** Set when the client closed the connection before the answer was sent. */
   closedEarly: boolean
+  /** When the request arrived (performance.now()). */
+  at: number
 }
 
 /**
@@ -111,7 +113,7 @@ export class FakeOpenAI {
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const text = Buffer.concat(chunks).toString('utf8')
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
-    const recorded: RecordedRequest = { method: req.method ?? '', path, headers: req.headers, body: text ? JSON.parse(text) : undefined, closedEarly: false }
+    const recorded: RecordedRequest = { method: req.method ?? '', path, headers: req.headers, body: text ? JSON.parse(text) : undefined, closedEarly: false, at: performance.now() }
     this.requests.push(recorded)
     const closed = new AbortController()
     res.once('close', () => {

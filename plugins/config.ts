@@ -4,7 +4,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { type DownstreamEntry, DownstreamListSchema, type DownstreamSettings } from '../src/downstream/settings.js'
+import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, type DownstreamEntry, DownstreamListSchema, type DownstreamSettings } from '../src/downstream/settings.js'
 import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.js'
 import { StringEnum } from '../src/schemas.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
@@ -133,12 +133,7 @@ async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: Validated
   if (!OPENAI_API_KEY_FILE) {
     throw new ConfigError('Invalid configuration: OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it)')
   }
-  let key: string
-  try {
-    key = (await readFile(OPENAI_API_KEY_FILE, 'utf8')).trim()
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${OPENAI_API_KEY_FILE})`)
-  }
+  const key = await readSecretFile('OPENAI_API_KEY_FILE', OPENAI_API_KEY_FILE)
   if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
   return key
 }
@@ -177,7 +172,7 @@ async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEn
     names.add(entry.name)
   }
   // The original router's think tool, by its old setting.
-  if (THINK_TOOL_URL && !names.has('think')) entries.push({ name: 'think', url: THINK_TOOL_URL, tools: ['think'], timeoutMs: 30_000 })
+  if (THINK_TOOL_URL && !names.has('think')) entries.push({ name: 'think', url: THINK_TOOL_URL, tools: ['think'], timeoutMs: DEFAULT_DOWNSTREAM_TIMEOUT_MS })
   return Promise.all(entries.map(async ({ tokenEnv, tokenFile, ...entry }, index) => {
     const field = `DOWNSTREAM_MCP[${index}]`
     let token: string | undefined
@@ -185,19 +180,28 @@ async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEn
       token = env[tokenEnv]
       if (!token) throw new ConfigError(`Invalid configuration: ${field}.tokenEnv names ${tokenEnv}, which is not set`)
     } else if (tokenFile) {
-      token = (await readFile(tokenFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw new ConfigError(`Invalid configuration: ${field}.tokenFile cannot be read (${err.code ?? 'error'}: ${tokenFile})`)
-      })).trim()
+      token = await readSecretFile(`${field}.tokenFile`, tokenFile)
     }
     return { ...entry, ...(token && { token }) }
   }))
 }
 
 async function checkDirectory (name: string, path: string): Promise<void> {
-  const stats = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(`Invalid configuration: ${name} cannot be read (${err.code ?? 'error'}: ${path})`)
-  })
+  const stats = await stat(path).catch((err: unknown) => { throw cannotRead(name, path, err) })
   if (!stats.isDirectory()) throw new ConfigError(`Invalid configuration: ${name} is not a directory (${path})`)
+}
+
+/** A secret held in a file (Docker and Kubernetes secrets), without the trailing newline. */
+async function readSecretFile (setting: string, path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim()
+  } catch (err) {
+    throw cannotRead(setting, path, err)
+  }
+}
+
+function cannotRead (setting: string, path: string, err: unknown): ConfigError {
+  return new ConfigError(`Invalid configuration: ${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${path})`)
 }
 
 function splitList (value: string): string[] {

@@ -72,9 +72,8 @@ export class McpMessageLog {
   /** A message is leaving; a response or error ends its request. */
   sent (message: JSONRPCMessage, sessionId: string | undefined): void {
     if (!('id' in message) || message.id === undefined || message.id === null || !('result' in message || 'error' in message)) return
-    const pending = this.#pending.get(message.id)
+    const pending = this.#take(message.id)
     if (!pending) return
-    this.#pending.delete(message.id)
     if ('error' in message) {
       this.#finish(pending, sessionId, String(message.error.code), { rpcErrorCode: message.error.code, error: message.error.message })
       return
@@ -89,16 +88,21 @@ export class McpMessageLog {
   /** The transport refused the message with this HTTP status (a wrong header, an unknown session). */
   refused (message: JSONRPCMessage, status: number, sessionId: string | undefined): void {
     if (!('id' in message) || !('method' in message)) return
-    const pending = this.#pending.get(message.id)
-    if (!pending) return
-    this.#pending.delete(message.id)
-    this.#finish(pending, sessionId, `http_${status}`, {})
+    const pending = this.#take(message.id)
+    if (pending) this.#finish(pending, sessionId, `http_${status}`, {})
   }
 
   /** The server is closing: requests still waiting for their response will never get one. */
   abandonAll (sessionId: string | undefined): void {
     for (const pending of this.#pending.values()) this.#finish(pending, sessionId, 'abandoned', {})
     this.#pending.clear()
+  }
+
+  /** The request `id` still waiting for its end, now ended: it is no longer pending. */
+  #take (id: RequestId): PendingRequest | undefined {
+    const pending = this.#pending.get(id)
+    this.#pending.delete(id)
+    return pending
   }
 
   #finish (pending: PendingRequest, sessionId: string | undefined, outcome: string, extra: { rpcErrorCode?: number, error?: string, taskId?: string, result?: unknown }): void {

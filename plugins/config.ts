@@ -1,12 +1,14 @@
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import fastifyEnv from '@fastify/env'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, type DownstreamEntry, DownstreamListSchema, type DownstreamSettings } from '../src/downstream/settings.js'
+import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamSettings } from '../src/downstream/settings.js'
 import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.js'
+import { loadRoutingSettings, type RoutingSettings } from '../src/routing/settings.js'
 import { StringEnum } from '../src/schemas.js'
+import { cannotRead, checkSettings, compileSettings, ConfigError, isHttpUrl, readSecretFile } from '../src/settings.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 function HttpUrl (options: { default?: string, description: string }) {
@@ -23,6 +25,9 @@ export const ConfigSchema = Type.Object({
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1, description: 'API key sent to the upstream' })),
   OPENAI_API_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'path to a file holding the API key (Docker/Kubernetes secrets)' })),
   OPENAI_BASE_URL: HttpUrl({ default: 'https://api.openai.com/v1', description: 'upstream base URL' }),
+  ROUTER_CONFIG: Type.Optional(Type.String({ minLength: 1, description: 'routing file (YAML or JSON): several providers, aliases, fallbacks, allow/deny lists, circuit breakers, concurrency limits; unset: OPENAI_* describe the one provider' })),
+  ROUTER_CONFIG_WATCH: Type.Boolean({ default: false, description: 'reload ROUTER_CONFIG when the file changes (SIGHUP always reloads it)' }),
+  MODELS_CACHE_TTL_MS: Milliseconds({ minimum: 0, default: 300_000, description: 'how long a provider\'s /models list is fresh; older lists are served while a new one is fetched' }),
   UPSTREAM_API: StringEnum(['responses', 'chat_completions'] as const, { default: 'responses', description: 'upstream API used by chat' }),
   MODEL: Type.String({ minLength: 1, default: 'gpt-4.1-mini', description: 'model used when a call names none' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'port to listen on' }),
@@ -63,12 +68,13 @@ export const ConfigSchema = Type.Object({
 
 type ValidatedEnv = Static<typeof ConfigSchema>
 
-export type RouterConfig = Omit<ValidatedEnv, 'OPENAI_API_KEY' | 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP'> & {
-  OPENAI_API_KEY: string
+export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP'> & {
   ALLOWED_ORIGINS: string[]
   ALLOWED_HOSTS: string[]
   MODEL_PRICES: Record<string, ModelPrice>
   DOWNSTREAM_MCP: DownstreamSettings[]
+  /** The providers and how model names reach them, as loaded at start-up (ROUTER_CONFIG or the OPENAI_* settings). */
+  routing: RoutingSettings
 }
 
 declare module 'fastify' {
@@ -92,14 +98,6 @@ const configAjv = new Ajv({
   formats: { 'http-url': isHttpUrl },
 })
 
-function isHttpUrl (value: string): boolean {
-  return /^https?:\/\//i.test(value) && URL.canParse(value)
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
-
 async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOptions) {
   try {
     await fastify.register(fastifyEnv, {
@@ -116,32 +114,30 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
 
   // @fastify/env decorated `config` with the validated environment; derived values complete it in place.
   const validated = { ...fastify.config as unknown as ValidatedEnv }
+  const apiKey = await resolveApiKey(validated)
   Object.assign(fastify.config, {
-    OPENAI_API_KEY: await resolveApiKey(validated),
+    OPENAI_API_KEY: apiKey,
     ALLOWED_ORIGINS: splitList(validated.ALLOWED_ORIGINS),
     ALLOWED_HOSTS: splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase()),
     MODEL_PRICES: parseModelPrices(validated.MODEL_PRICES),
     DOWNSTREAM_MCP: await parseDownstreams(validated, env),
+    routing: await loadRoutingSettings({ ...validated, OPENAI_API_KEY: apiKey }, env),
   })
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.
   fastify.log.level = validated.LOG_LEVEL
 }
 
-async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string> {
-  if (OPENAI_API_KEY) return OPENAI_API_KEY
-  if (!OPENAI_API_KEY_FILE) {
-    throw new ConfigError('Invalid configuration: OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it)')
-  }
+/** The key of the environment's provider; required unless ROUTER_CONFIG names the providers (checked with them). */
+async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string | undefined> {
+  if (OPENAI_API_KEY || !OPENAI_API_KEY_FILE) return OPENAI_API_KEY
   const key = await readSecretFile('OPENAI_API_KEY_FILE', OPENAI_API_KEY_FILE)
   if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
   return key
 }
 
-// Strict, unlike the environment's compiler: a misspelt field must be reported, not dropped.
-const strictAjv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, formats: { 'http-url': isHttpUrl } })
-const validModelPrices = strictAjv.compile<Record<string, ModelPrice>>(ModelPricesSchema)
-const validDownstreams = strictAjv.compile<DownstreamEntry[]>(DownstreamListSchema)
+const validModelPrices = compileSettings(ModelPricesSchema)
+const validDownstreams = compileSettings(DownstreamListSchema)
 
 /** A setting holding JSON, parsed and checked against its schema; errors name the path inside it. */
 function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunction<T>, example: string): T | undefined {
@@ -152,12 +148,8 @@ function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunc
   } catch {
     throw new ConfigError(`Invalid configuration: ${name} is not JSON; expected ${example}`)
   }
-  if (!validate(value)) {
-    const problems = describeValidationErrors(validate.errors)
-    // Paths inside a list read as DOWNSTREAM_MCP[1].url, inside an object as MODEL_PRICES gpt-x.input.
-    throw new ConfigError(`Invalid configuration: ${name}${problems.startsWith('[') ? '' : ' '}${problems}; expected ${example}`)
-  }
-  return value
+  // Paths inside a list read as DOWNSTREAM_MCP[1].url, inside an object as MODEL_PRICES gpt-x.input.
+  return checkSettings(name, value, validate, example)
 }
 
 function parseModelPrices (json: string): Record<string, ModelPrice> {
@@ -189,19 +181,6 @@ async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEn
 async function checkDirectory (name: string, path: string): Promise<void> {
   const stats = await stat(path).catch((err: unknown) => { throw cannotRead(name, path, err) })
   if (!stats.isDirectory()) throw new ConfigError(`Invalid configuration: ${name} is not a directory (${path})`)
-}
-
-/** A secret held in a file (Docker and Kubernetes secrets), without the trailing newline. */
-async function readSecretFile (setting: string, path: string): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).trim()
-  } catch (err) {
-    throw cannotRead(setting, path, err)
-  }
-}
-
-function cannotRead (setting: string, path: string, err: unknown): ConfigError {
-  return new ConfigError(`Invalid configuration: ${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${path})`)
 }
 
 function splitList (value: string): string[] {

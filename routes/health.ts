@@ -12,6 +12,18 @@ const UpstreamCheck = Type.Object({
   error: Type.Optional(Type.String()),
 })
 
+const ProviderReadiness = Type.Object({
+  ready: Type.Boolean({ description: 'Whether calls can go to it: its upstream check did not fail and its circuit is not open.' }),
+  baseURL: Type.String(),
+  api: StringEnum(['responses', 'chat_completions'] as const),
+  check: UpstreamCheck,
+  circuit: StringEnum(['closed', 'half_open', 'open', 'disabled'] as const),
+  modelCircuits: Type.Optional(Type.Record(Type.String(), StringEnum(['closed', 'half_open', 'open'] as const), { description: 'Models whose own circuit is not closed (after overload or rate limits).' })),
+  lastFailure: Type.Optional(Type.String({ description: 'The failure that opened the circuit.' })),
+  inFlight: Type.Optional(Type.Integer({ description: 'Calls running now (providers with maxConcurrency).' })),
+  queued: Type.Optional(Type.Integer({ description: 'Calls waiting for a slot.' })),
+})
+
 const DownstreamCheck = Type.Object({
   status: StringEnum(['connecting', 'ready', 'failing', 'closed'] as const),
   url: Type.String(),
@@ -26,6 +38,7 @@ const Readiness = Type.Object({
   checks: Type.Object({
     config: Type.Literal('ok'),
     upstream: UpstreamCheck,
+    providers: Type.Record(Type.String(), ProviderReadiness),
     downstream: Type.Optional(Type.Record(Type.String(), DownstreamCheck, { description: 'Downstream MCP servers; informative only: a failing one does not make the router unready.' })),
   }),
   inFlightCalls: Type.Integer(),
@@ -34,7 +47,8 @@ const Readiness = Type.Object({
 
 /**
  * Probes. `/health` is liveness: 200 while the process serves. `/ready` is readiness: 200 when the
- * configuration is loaded and the upstream answered recently, 503 with the reason otherwise.
+ * configuration is loaded and at least one provider can serve (its upstream answered its last
+ * check and its circuit is not open), 503 with the reason otherwise.
  */
 export default async function healthRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -48,16 +62,26 @@ export default async function healthRoutes (fastify: FastifyInstance) {
     schema: { response: { 200: Readiness, 503: Readiness } },
     logLevel: 'warn',
   }, async (_request, reply) => {
-    const { inFlightCalls, upstreamProbe, config } = fastify
+    const { inFlightCalls, modelRouter, config } = fastify
     const shuttingDown = inFlightCalls.draining
-    const upstream = upstreamProbe
-      ? (shuttingDown ? { status: 'not_checked' as const } : await upstreamProbe.status())
-      : { status: 'disabled' as const }
+    const providers = await Promise.all([...modelRouter.table.providers.values()].map(async (provider) => {
+      const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.check()
+      const ready = provider.available && check.status !== 'failing'
+      return { name: provider.name, readiness: { ready, ...provider.status(), check } }
+    }))
+    const serving = shuttingDown || providers.some(({ readiness }) => readiness.ready)
+    const checks = providers.map(({ readiness }) => readiness.check)
+    const upstream = checks.find((check) => check.status === 'ok') ?? checks.find((check) => check.status === 'failing') ?? checks[0] ?? { status: 'not_checked' as const }
     const body = {
-      status: shuttingDown ? 'shutting_down' as const : upstream.status === 'failing' ? 'not_ready' as const : 'ready' as const,
+      status: shuttingDown ? 'shutting_down' as const : serving ? 'ready' as const : 'not_ready' as const,
       ...(shuttingDown && { reason: 'the router is shutting down' }),
-      ...(upstream.status === 'failing' && !shuttingDown && { reason: `upstream check failed: ${upstream.error}` }),
-      checks: { config: 'ok' as const, upstream, ...(fastify.downstream.configured && { downstream: fastify.downstream.status() }) },
+      ...(!serving && { reason: `no provider can serve: ${providers.map(({ name, readiness }) => `${name} (${readiness.check.status === 'failing' ? `upstream check failed: ${readiness.check.error}` : `circuit open: ${readiness.lastFailure}`})`).join('; ')}` }),
+      checks: {
+        config: 'ok' as const,
+        upstream,
+        providers: Object.fromEntries(providers.map(({ name, readiness }) => [name, readiness])),
+        ...(fastify.downstream.configured && { downstream: fastify.downstream.status() }),
+      },
       inFlightCalls: inFlightCalls.size,
       ...(config.MCP_SESSIONS === 'stateful' && { sessions: fastify.mcpSessions.size }),
     }

@@ -56,13 +56,13 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const connections = new Map<string, AbortSignal>()
   const statelessCalls = new StatelessCalls()
   const catalog = new ToolCatalog(config)
-  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: [config.OPENAI_API_KEY] })
+  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: config.routing.providers.flatMap((provider) => provider.apiKey ?? []) })
   /** An MCP server and the message log its transport will feed. */
   const newServer = () => {
     const { metrics, tracer } = fastify
     const messages = new McpMessageLog({ log: fastify.log, metrics, tracer, bodies })
     const server = createMcpServer({
-      openai: fastify.openai,
+      router: fastify.modelRouter,
       config,
       catalog,
       downstream: fastify.downstream,

@@ -6,10 +6,9 @@ import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
 import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
 import mcpTasksPlugin from '../plugins/mcp-tasks.js'
 import metricsPlugin from '../plugins/metrics.js'
-import openaiPlugin from '../plugins/openai.js'
+import modelRouterPlugin from '../plugins/model-router.js'
 import requestIdPlugin, { requestIdFor } from '../plugins/request-id.js'
 import tracingPlugin from '../plugins/tracing.js'
-import upstreamProbePlugin from '../plugins/upstream-probe.js'
 import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
 import metricsRoutes from '../routes/metrics.js'
@@ -39,12 +38,11 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(configPlugin, { env })
   await app.register(requestIdPlugin)
   await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })
-  await app.register(openaiPlugin)
   await app.register(inFlightCallsPlugin)
   await app.register(mcpSessionsPlugin)
   await app.register(metricsPlugin)
   await app.register(mcpTasksPlugin)
-  await app.register(upstreamProbePlugin)
+  await app.register(modelRouterPlugin, { env })
   await app.register(downstreamPlugin)
 
   await app.register(healthRoutes)

@@ -7,6 +7,13 @@ export type SpentTokens = Pick<TokenUsage, 'inputTokens'> & Partial<Pick<TokenUs
 
 export type CallOutcome = 'ok' | 'tool_error'
 
+/** One provider and model a call was sent to, and how that went (`ok` or the error code). */
+export interface RouteAttempt {
+  provider: string
+  model: string
+  outcome: 'ok' | ToolErrorCode
+}
+
 /**
  * What one tool call did, gathered while it runs. Its log line, its metrics and its trace are all
  * written from this one record, so they always agree.
@@ -14,6 +21,10 @@ export type CallOutcome = 'ok' | 'tool_error'
 export class CallRecord {
   modelRequested: string | undefined
   modelAnswered: string | undefined
+  /** The provider of the last answer. */
+  providerAnswered: string | undefined
+  /** Every provider and model tried, fallbacks included, in order. */
+  readonly attempts: RouteAttempt[] = []
   inputTokens = 0
   outputTokens = 0
   upstreamCalls = 0
@@ -52,6 +63,9 @@ export class CallRecord {
       tool: this.tool,
       ...(this.modelRequested && { modelRequested: this.modelRequested }),
       ...(this.modelAnswered && { modelAnswered: this.modelAnswered }),
+      ...(this.providerAnswered && { provider: this.providerAnswered }),
+      // Only a call that went to more than one place has a story worth a field: "openai/gpt-4.1:upstream_unavailable local/llama3:ok".
+      ...(this.attempts.some((attempt) => attempt.outcome !== 'ok') && { attempts: this.attempts.map(({ provider, model, outcome }) => `${provider}/${model}:${outcome}`).join(' ') }),
       ...(this.upstreamCalls > 0 && { upstreamCalls: this.upstreamCalls, upstreamMs: Math.round(this.upstreamMs) }),
       ...(this.retries > 0 && { retries: this.retries }),
       ...((this.inputTokens > 0 || this.outputTokens > 0) && { inputTokens: this.inputTokens, outputTokens: this.outputTokens }),

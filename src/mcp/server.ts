@@ -2,12 +2,12 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
-import type OpenAI from 'openai'
 import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
+import type { ModelRouter } from '../routing/model-router.js'
 import { CallRecord } from './call-record.js'
 import type { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
@@ -25,7 +25,7 @@ export interface CallTracker {
 }
 
 export interface McpServerDependencies {
-  openai: OpenAI
+  router: ModelRouter
   config: RouterConfig
   catalog: ToolCatalog
   downstream: Downstream
@@ -67,7 +67,7 @@ const readFileInstructions = '`read_file` reads text files from the directory th
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ openai, config, catalog, downstream, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ router, config, catalog, downstream, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -90,7 +90,8 @@ export function createMcpServer ({ openai, config, catalog, downstream, log, met
     }
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
-    const context = { openai, config, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
+    // The routing table in force now: a reload while the call runs does not move it.
+    const context = { routing: router.table, config, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
       const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)

@@ -3,19 +3,21 @@ import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api'
 import { type Static, type TObject, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyBaseLogger } from 'fastify'
-import type OpenAI from 'openai'
 import type { RouterConfig } from '../../plugins/config.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
+import type { Provider } from '../routing/provider.js'
+import type { RoutingTable } from '../routing/routing-table.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { CallRecord, SpentTokens } from './call-record.js'
 import type { CallProgress } from './progress.js'
 import { ToolError } from './tool-error.js'
 
-/** What a tool may use while it runs: the upstream, the configuration, and the call's own identity. */
+/** What a tool may use while it runs: the providers, the configuration, and the call's own identity. */
 export interface ToolContext {
-  openai: OpenAI
+  /** The routing table in force when the call started; a reload does not change it under the call. */
+  routing: RoutingTable
   config: RouterConfig
   log: FastifyBaseLogger
   /** Downstream MCP servers whose tools chat can run for the model. */
@@ -36,30 +38,40 @@ export interface ToolContext {
 /** What an upstream call does, as metrics and spans name it (GenAI's `gen_ai.operation.name` where it has one). */
 export type UpstreamOperationName = 'chat' | 'embeddings' | 'generate_image' | 'list_models' | 'retrieve_response' | 'cancel_response'
 
-export type UpstreamOperation = Pick<UpstreamCallContext, 'operation' | 'model' | 'resource'> & {
+export type UpstreamOperation = Pick<UpstreamCallContext, 'operation' | 'resource'> & {
   name: UpstreamOperationName
   /** The caller's own limit (a `timeout_ms` argument); never above UPSTREAM_TIMEOUT_MS. */
   timeoutMs?: number
+}
+
+/** Where one upstream call goes: a provider, and the model it names when it names one. */
+export interface UpstreamTarget {
+  provider: Provider
+  model?: string
 }
 
 /** The `timeout_ms` argument of tools whose calls can be long; {@link upstreamCall} applies it. */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
 /**
- * One upstream call on behalf of a tool: cancelled with the tool call, bounded in time, failures
- * explained; timed into the call's record, the metrics, a debug log line and a client span.
+ * One upstream call on behalf of a tool, to one provider: through its circuit breakers and
+ * concurrency limit, cancelled with the tool call, bounded in time, retried by the router's one
+ * policy, failures explained; timed into the call's record, the metrics, a debug log line and a
+ * client span. Calls that name a model go through {@link routedCall}, which adds fallbacks.
  */
-export async function upstreamCall<T> (context: ToolContext, { timeoutMs, name, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function upstreamCall<T> (context: ToolContext, { provider: upstream, model }: UpstreamTarget, { timeoutMs, name, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const { config, signal, record, metrics, tracer, log } = context
-  const provider = new URL(config.OPENAI_BASE_URL).host
-  if (what.model) record.modelRequested ??= what.model
-  const span = tracer.startSpan(what.model ? `${name} ${what.model}` : name, {
+  const provider = upstream.name
+  if (model) record.modelRequested ??= model
+  const span = tracer.startSpan(model ? `${name} ${model}` : name, {
     kind: SpanKind.CLIENT,
     attributes: {
       'gen_ai.operation.name': name,
       'gen_ai.provider.name': 'openai',
-      'server.address': provider,
-      ...(what.model && { 'gen_ai.request.model': what.model }),
+      'server.address': upstream.url.hostname,
+      ...(upstream.url.port && { 'server.port': Number(upstream.url.port) }),
+      'mcp_router.provider': provider,
+      ...(model && { 'gen_ai.request.model': model }),
     },
   }, record.traceContext)
   const started = performance.now()
@@ -67,13 +79,19 @@ export async function upstreamCall<T> (context: ToolContext, { timeoutMs, name, 
     const durationMs = performance.now() - started
     record.upstreamFinished(durationMs)
     metrics.upstreamCall({ provider, operation: name, outcome, ...(status !== undefined && { status }), seconds: durationMs / 1000 })
-    log.debug({ provider, operation: name, model: what.model, durationMs: Math.round(durationMs), outcome, upstreamStatus: status }, 'upstream call finished')
+    log.debug({ provider, operation: name, model, durationMs: Math.round(durationMs), outcome, upstreamStatus: status }, 'upstream call finished')
   }
+  const limitMs = Math.min(upstream.settings.timeoutMs, config.UPSTREAM_TIMEOUT_MS)
+  const callTimeoutMs = Math.min(timeoutMs ?? limitMs, limitMs)
   try {
     const result = await callUpstream({
       ...what,
-      baseURL: config.OPENAI_BASE_URL,
-      timeoutMs: Math.min(timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS),
+      ...(model && { model }),
+      baseURL: upstream.settings.baseURL,
+      settingNames: upstream.settingNames,
+      // A deadline shorter than the provider's own (the client's timeout_ms) says nothing about the provider's health.
+      gate: upstream.gate(model, { countTimeouts: callTimeoutMs === upstream.settings.timeoutMs }),
+      timeoutMs: callTimeoutMs,
       signal,
       retry: {
         maxRetries: config.UPSTREAM_MAX_RETRIES,
@@ -82,7 +100,7 @@ export async function upstreamCall<T> (context: ToolContext, { timeoutMs, name, 
         onRetry: ({ attempt, delayMs, error }) => {
           record.retries++
           metrics.upstreamRetry({ provider, operation: name, code: error.code })
-          log.info({ provider, operation: name, model: what.model, attempt, delayMs, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `retrying the upstream call in ${delayMs} ms: ${error.code}`)
+          log.info({ provider, operation: name, model, attempt, delayMs, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `retrying the upstream call in ${delayMs} ms: ${error.code}`)
         },
       },
     }, call)

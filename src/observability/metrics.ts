@@ -52,6 +52,8 @@ export class RouterMetrics {
   readonly #upstreamDuration: Histogram<'provider' | 'operation' | 'outcome'>
   readonly #upstreamErrors: Counter<'provider' | 'operation' | 'status' | 'code'>
   readonly #upstreamRetries: Counter<'provider' | 'operation' | 'code'>
+  readonly #fallbacks: Counter<'from_provider' | 'to_provider' | 'reason'>
+  readonly #circuitState: Gauge<'provider'>
   readonly #tokens: Counter<'model' | 'type'>
   readonly #cost: Counter<'model'>
 
@@ -65,6 +67,8 @@ export class RouterMetrics {
     this.#upstreamDuration = new Histogram({ name: 'mcp_router_upstream_request_duration_seconds', help: 'Upstream calls by provider, operation and outcome.', labelNames: ['provider', 'operation', 'outcome'], buckets: latencyBuckets, registers })
     this.#upstreamErrors = new Counter({ name: 'mcp_router_upstream_errors_total', help: 'Failed upstream calls by provider, operation, HTTP status (none when no answer came) and error code.', labelNames: ['provider', 'operation', 'status', 'code'], registers })
     this.#upstreamRetries = new Counter({ name: 'mcp_router_upstream_retries_total', help: 'Upstream attempts repeated after a rate limit or transient failure, by provider, operation and the failure\'s code.', labelNames: ['provider', 'operation', 'code'], registers })
+    this.#fallbacks = new Counter({ name: 'mcp_router_fallbacks_total', help: 'Calls passed on to the next model of a fallback list, by the provider that failed, the provider tried next, and the failure\'s code.', labelNames: ['from_provider', 'to_provider', 'reason'], registers })
+    this.#circuitState = new Gauge({ name: 'mcp_router_provider_circuit_state', help: 'Circuit breaker of each provider: 0 closed, 1 half-open (probing), 2 open (failing fast).', labelNames: ['provider'], registers })
     this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model and type (input or output).', labelNames: ['model', 'type'], registers })
     this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model'], registers })
     // Read at scrape time from their sources, never updated in between.
@@ -111,6 +115,14 @@ export class RouterMetrics {
 
   upstreamRetry ({ provider, operation, code }: { provider: string, operation: string, code: string }): void {
     this.#upstreamRetries.inc({ provider, operation, code })
+  }
+
+  fallback ({ from, to, reason }: { from: string, to: string, reason: string }): void {
+    this.#fallbacks.inc({ from_provider: from, to_provider: to, reason })
+  }
+
+  circuitState (provider: string, state: 'closed' | 'half_open' | 'open'): void {
+    this.#circuitState.set({ provider }, state === 'closed' ? 0 : state === 'half_open' ? 1 : 2)
   }
 
   #modelLabel (model: string | undefined): string {

@@ -10,6 +10,10 @@ export interface UpstreamCallContext {
   /** The stored object the call names, when it names one: a 404 then means it does not exist ("response resp_1"). */
   resource?: string
   baseURL: string
+  /** How the router's settings name this upstream's key and URL, for messages an operator acts on. */
+  settingNames?: { key: string, baseURL: string }
+  /** What each attempt must pass first (a circuit breaker, a concurrency limit); it is told how the attempt ended. */
+  gate?: AttemptGate
   /** The limit for the whole call, every attempt and every wait between them included. */
   timeoutMs: number
   signal: AbortSignal
@@ -29,7 +33,18 @@ export interface RetryPolicy {
   onRetry: (retry: { attempt: number, delayMs: number, error: ToolError }) => void
 }
 
+/**
+ * The way into an upstream for one attempt. `enter` resolves when the attempt may go, or throws
+ * the {@link ToolError} saying why it may not (circuit open, provider saturated); what it resolves
+ * with is called once with how the attempt ended (`undefined`: it succeeded).
+ */
+export interface AttemptGate {
+  enter: (signal: AbortSignal) => Promise<(error: ToolError | undefined) => void>
+}
+
 const MAX_BACKOFF_MS = 10_000
+
+const ENVIRONMENT_SETTINGS = { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
 
 /**
  * Runs one upstream call within `timeoutMs` (the whole call, a streamed body included) and turns
@@ -43,10 +58,15 @@ export async function callUpstream<T> (context: UpstreamCallContext, call: (sign
   const signal = AbortSignal.any([context.signal, deadline])
   for (let attempt = 0; ; attempt++) {
     const shownBefore = context.retry?.shownToClient() ?? 0
+    let leave: ((error: ToolError | undefined) => void) | undefined
     try {
-      return await call(signal)
+      leave = await context.gate?.enter(signal)
+      const result = await call(signal)
+      leave?.(undefined)
+      return result
     } catch (err) {
       const error = toToolError(err, context, deadline.aborted && !context.signal.aborted)
+      leave?.(error)
       const delayMs = retryDelay(err, error, attempt, context, shownBefore)
       if (delayMs === undefined || Date.now() + delayMs >= startedAt + context.timeoutMs) throw error
       context.retry?.onRetry({ attempt: attempt + 1, delayMs, error })
@@ -75,7 +95,7 @@ function toToolError (err: unknown, context: UpstreamCallContext, pastDeadline: 
   if (err instanceof APIUserAbortError || context.signal.aborted) return cancelledError(context.operation, context.signal)
   if (err instanceof APIConnectionError) {
     const cause = describeCause(err.cause)
-    return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${context.baseURL} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's OPENAI_BASE_URL or network needs checking.`, { retryable: true })
+    return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${context.baseURL} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's ${(context.settingNames ?? ENVIRONMENT_SETTINGS).baseURL} or network needs checking.`, { retryable: true })
   }
   if (err instanceof APIError && typeof err.status === 'number') return statusError(err, err.status, context)
   return new ToolError('internal_error', `The router failed while ${context.operation}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
@@ -92,8 +112,9 @@ function statusError (err: APIError, status: number, context: UpstreamCallContex
   const said = `HTTP ${status}: ${upstreamMessage(err)}`
   const upstream = { upstreamStatus: status, ...(err.requestID && { upstreamRequestId: err.requestID }) }
   const subject = context.model ? `model "${context.model}"` : 'the request'
+  const settings = context.settingNames ?? ENVIRONMENT_SETTINGS
   if (status === 401 || status === 403) {
-    return new ToolError('upstream_auth', `The upstream refused the router's credentials for ${context.operation} (${said}). The router's OPENAI_API_KEY needs fixing by its operator; retrying will not help.`, { retryable: false, ...upstream })
+    return new ToolError('upstream_auth', `The upstream refused the router's credentials for ${context.operation} (${said}). The router's ${settings.key} needs fixing by its operator; retrying will not help.`, { retryable: false, ...upstream })
   }
   if (status === 404) {
     if (context.resource) {
@@ -101,7 +122,7 @@ function statusError (err: APIError, status: number, context: UpstreamCallContex
     }
     return context.model
       ? new ToolError('model_not_found', `The upstream does not know ${subject} (${said}). Call list_models to see the models you can use.`, { retryable: false, ...upstream })
-      : new ToolError('upstream_rejected', `The upstream has no endpoint for ${context.operation} (${said}). The router's OPENAI_BASE_URL may be wrong.`, { retryable: false, ...upstream })
+      : new ToolError('upstream_rejected', `The upstream has no endpoint for ${context.operation} (${said}). The router's ${settings.baseURL} may be wrong.`, { retryable: false, ...upstream })
   }
   if (status === 429) {
     if (err.code === 'insufficient_quota') {

@@ -69,7 +69,7 @@ describe('MCP message log lines', () => {
     const line = logs.find({ msg: 'upstream call finished', model: 'gpt-4.1' }).at(-1)
     assert.ok(line)
     assert.equal(line.level, 20)
-    assert.equal(line.provider, new URL(upstream.baseURL).host)
+    assert.equal(line.provider, 'openai')
     assert.equal(line.operation, 'chat')
     assert.equal(line.outcome, 'upstream_unavailable')
     assert.equal(line.upstreamStatus, 503)

@@ -20,7 +20,7 @@ describe('configuration', () => {
       assert.equal(app.config.MCP_SESSIONS, 'stateless')
       assert.equal(app.config.MAX_BODY_BYTES, 4 * 1024 * 1024)
       assert.deepEqual(app.config.ALLOWED_ORIGINS, [])
-      assert.equal(app.openai.baseURL, 'https://api.openai.com/v1')
+      assert.equal(app.modelRouter.table.defaultProvider.client.baseURL, 'https://api.openai.com/v1')
     } finally {
       await app.close()
     }
@@ -45,7 +45,7 @@ describe('configuration', () => {
     const app = await buildApp({ env: { LOG_LEVEL: 'silent', OPENAI_API_KEY_FILE: file } })
     try {
       assert.equal(app.config.OPENAI_API_KEY, 'sk-from-file')
-      assert.equal(app.openai.apiKey, 'sk-from-file')
+      assert.equal(app.modelRouter.table.defaultProvider.client.apiKey, 'sk-from-file')
     } finally {
       await app.close()
     }

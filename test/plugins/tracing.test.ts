@@ -58,7 +58,9 @@ describe('tracing', () => {
       assert.equal(upstream.attributes['gen_ai.response.model'], 'gpt-4.1-mini-2025-04-14')
       assert.equal(upstream.attributes['gen_ai.usage.input_tokens'], 11)
       assert.equal(upstream.attributes['gen_ai.usage.output_tokens'], 7)
-      assert.equal(upstream.attributes['server.address'], new URL(stack.upstream.baseURL).host)
+      assert.equal(upstream.attributes['server.address'], new URL(stack.upstream.baseURL).hostname)
+      assert.equal(upstream.attributes['server.port'], Number(new URL(stack.upstream.baseURL).port))
+      assert.equal(upstream.attributes['mcp_router.provider'], 'openai')
     } finally {
       await stack.close()
     }

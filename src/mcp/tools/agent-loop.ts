@@ -1,8 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import type { DownstreamFunction } from '../../downstream/downstream.js'
-import { type ChatMessage, type ChatRequest, type ChatResult, createChat, type FunctionCall, type TokenUsage } from '../../upstream/chat.js'
+import type { Route, RouteTarget } from '../../routing/routing-table.js'
+import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../upstream/chat.js'
 import { cancelledError } from '../../upstream/errors.js'
-import { type ToolContext, upstreamCall } from '../tool.js'
+import type { ToolContext } from '../tool.js'
+import { routedChat } from './routed-chat.js'
 
 /** `structuredContent.trace` of a chat that ran downstream tools: what happened in each turn. */
 export const AgentTrace = Type.Array(Type.Object({
@@ -26,6 +28,10 @@ type TracedCall = AgentTurn['toolCalls'][number]
 export interface AgentRun {
   /** The last turn's answer. */
   result: ChatResult
+  /** Where the last turn's answer came from. */
+  target: RouteTarget
+  /** Parameters the last turn's model refused. */
+  dropped: string[]
   trace: AgentTurn[]
   /** Tokens of every turn together. */
   usage: TokenUsage
@@ -45,8 +51,8 @@ export interface AgentOptions {
  * parallel), hand it their outputs and ask again, up to `maxTurns`. A call to a function the
  * router does not own ends the loop, and goes back to the client as in a plain chat.
  */
-export async function runAgentLoop (context: ToolContext, first: ChatRequest, { functions, maxTurns, timeoutMs, onText }: AgentOptions): Promise<AgentRun> {
-  const { openai, config, requestId, progress, record } = context
+export async function runAgentLoop (context: ToolContext, route: Route, first: ChatRequest, { functions, maxTurns, timeoutMs, onText }: AgentOptions): Promise<AgentRun> {
+  const { progress, record } = context
   let request: ChatRequest = { ...first, tools: [...(first.tools ?? []), ...[...functions.values()].map((fn) => fn.definition)] }
   const trace: AgentTurn[] = []
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
@@ -54,18 +60,14 @@ export async function runAgentLoop (context: ToolContext, first: ChatRequest, { 
     progress.status(`turn ${turn}: asking ${request.model}`)
     const started = performance.now()
     const current = request
-    const result = await upstreamCall(
-      context,
-      { name: 'chat', operation: `chat with ${current.model} (turn ${turn})`, model: current.model, timeoutMs },
-      (signal) => createChat(openai, config.UPSTREAM_API, current, { signal, requestId, ...(onText && { onText }) })
-    )
+    const { result, target, dropped } = await routedChat(context, route, current, { operation: `chat with ${current.model} (turn ${turn})`, timeoutMs, onText })
     record.answered(result.model, result.usage)
     for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) usage[key] += result.usage?.[key] ?? 0
     const ownsEveryCall = result.toolCalls.length > 0 && result.toolCalls.every((call) => functions.has(call.name))
     const turnTrace = { turn, model: result.model, ...(result.usage && { usage: result.usage }) }
     if (!ownsEveryCall || turn >= maxTurns) {
       trace.push({ ...turnTrace, durationMs: elapsed(started), toolCalls: [] })
-      return { result, trace, usage, completed: !ownsEveryCall }
+      return { result, target, dropped, trace, usage, completed: !ownsEveryCall }
     }
     const outputs = await Promise.all(result.toolCalls.map(async (call) => runDownstreamCall(context, turn, call, functions.get(call.name) as DownstreamFunction)))
     trace.push({ ...turnTrace, durationMs: elapsed(started), toolCalls: outputs.map(({ traced }) => traced) })

@@ -2,15 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type ChatResult, terminalStatuses } from '../../upstream/chat.js'
 import { cancelledError } from '../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../upstream/responses-api.js'
+import type { Provider } from '../../routing/provider.js'
 import { type ToolContext, upstreamCall } from '../tool.js'
 
 /**
- * Polls a background response until it finishes or the call's wait limit has passed, reporting its status
+ * Polls a background response (at the provider that holds it) until it finishes or the call's wait limit has passed, reporting its status
  * as progress. A response still running at the end is returned as it stands, id and status,
  * for get_response to fetch later.
  */
-export async function waitForResponse (context: ToolContext, first: ChatResult, { cancelIfAbandoned }: { cancelIfAbandoned: boolean }): Promise<ChatResult> {
-  const { config, openai, requestId, signal, progress, waitLimitMs } = context
+export async function waitForResponse (context: ToolContext, provider: Provider, first: ChatResult, { cancelIfAbandoned }: { cancelIfAbandoned: boolean }): Promise<ChatResult> {
+  const { config, requestId, signal, progress, waitLimitMs } = context
   const started = performance.now()
   let result = first
   try {
@@ -22,19 +23,19 @@ export async function waitForResponse (context: ToolContext, first: ChatResult, 
       await sleep(Math.min(config.POLL_INTERVAL_MS, remaining), undefined, { signal })
         .catch(() => { throw cancelledError(`waiting for response ${result.responseId}`, signal) })
       const { responseId } = result
-      result = await upstreamCall(context, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(openai, responseId, { signal: callSignal, requestId }))
+      result = await upstreamCall(context, { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(provider.client, responseId, { signal: callSignal, requestId }))
     }
   } catch (err) {
     // A chat call stopped while waiting: nobody else knows the id, so the upstream should stop working too.
-    if (signal.aborted && cancelIfAbandoned) await cancelAbandoned(context, result.responseId)
+    if (signal.aborted && cancelIfAbandoned) await cancelAbandoned(context, provider, result.responseId)
     throw err
   }
   return result
 }
 
-async function cancelAbandoned ({ openai, requestId, log }: ToolContext, responseId: string): Promise<void> {
+async function cancelAbandoned ({ requestId, log }: ToolContext, provider: Provider, responseId: string): Promise<void> {
   try {
-    await cancelResponse(openai, responseId, { signal: AbortSignal.timeout(5000), requestId })
+    await cancelResponse(provider.client, responseId, { signal: AbortSignal.timeout(5000), requestId })
     log.info({ responseId }, 'background response cancelled: its call was abandoned')
   } catch (err) {
     log.warn({ err, responseId }, 'background response of an abandoned call could not be cancelled')

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { cancelResponse } from '../../upstream/responses-api.js'
 import { defineTool, upstreamCall } from '../tool.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
-import { ResponseId } from './get-response.js'
+import { ResponseId, ResponseProvider } from './get-response.js'
 
 export const cancelResponseTool = defineTool({
   name: 'cancel_response',
@@ -10,16 +10,20 @@ export const cancelResponseTool = defineTool({
   description: 'Stops a background response (a chat with `background: true`) at the upstream. Returns the response as it stands; a response that already finished cannot be cancelled.',
   inputSchema: Type.Object({
     response_id: ResponseId,
+    provider: ResponseProvider,
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ response_id: responseId }, context) {
-    const { openai, requestId, config } = context
+  async run ({ response_id: responseId, provider: providerName }, context) {
+    const { requestId } = context
+    const provider = context.routing.provider(providerName)
     const result = await upstreamCall(
       context,
+      { provider },
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
-      (signal) => cancelResponse(openai, responseId, { signal, requestId })
+      (signal) => cancelResponse(provider.client, responseId, { signal, requestId })
     )
-    return chatToolResult(result, { api: config.UPSTREAM_API })
+    context.record.providerAnswered = provider.name
+    return chatToolResult(result, { api: provider.settings.api, record: context.record })
   },
 })

@@ -1,6 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import type { RouterConfig } from '../../../plugins/config.js'
-import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition } from '../../upstream/chat.js'
+import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition, UpstreamApi } from '../../upstream/chat.js'
 import { StringEnum } from '../../schemas.js'
 import { TimeoutArgument } from '../tool.js'
 import { ToolError } from '../tool-error.js'
@@ -108,24 +107,25 @@ export const ChatArguments = Type.Object({
 export type ChatArgumentsType = Static<typeof ChatArguments>
 
 /** The arguments as one upstream request; what a schema cannot say is checked here, with the same kind of message. */
-export function toChatRequest (args: ChatArgumentsType, config: RouterConfig): ChatRequest {
+/** `api` is the API of the provider the model routes to; `model` the name the client asked for (or the default). */
+export function toChatRequest (args: ChatArgumentsType, api: UpstreamApi, model: string): ChatRequest {
   const messages = (args.messages ?? []).map(toChatMessage)
   if (args.prompt !== undefined) messages.push({ role: 'user', content: args.prompt })
   if (messages.length === 0 && !args.tool_outputs) {
     throw invalid('give `prompt` (a string) or `messages` (a list of {role, content})')
   }
   const tools = args.tools?.map(toToolDefinition)
-  if (config.UPSTREAM_API === 'chat_completions') {
+  if (api === 'chat_completions') {
     const hosted = tools?.find((tool) => tool.type !== 'function')
-    if (hosted) throw invalid(`tools: "${hosted.type}" is a hosted tool of the Responses API; this router uses Chat Completions (UPSTREAM_API=chat_completions), which takes function tools only`)
+    if (hosted) throw invalid(`tools: "${hosted.type}" is a hosted tool of the Responses API; this model's provider uses Chat Completions, which takes function tools only`)
     for (const name of ['previous_response_id', 'background'] as const) {
-      if (args[name] !== undefined) throw invalid(`${name} needs the Responses API; this router uses Chat Completions (UPSTREAM_API=chat_completions): send the whole conversation in \`messages\` instead`)
+      if (args[name] !== undefined) throw invalid(`${name} needs the Responses API; this model's provider uses Chat Completions: send the whole conversation in \`messages\` instead`)
     }
   }
   if (args.background && args.store === false) throw invalid('background needs store: the upstream must keep the response to be fetched later')
   if (args.background && (args.use_tools || args.agent)) throw invalid('background cannot be combined with use_tools or agent: the router runs the tools between turns, so it must wait for each one')
   return {
-    model: args.model ?? config.MODEL,
+    model,
     messages,
     ...(args.system !== undefined && { instructions: args.system }),
     ...(args.temperature !== undefined && { temperature: args.temperature }),

@@ -2,11 +2,14 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat.js'
 import { StringEnum } from '../../schemas.js'
+import type { CallRecord } from '../call-record.js'
+import { RoutingOutput, routingOutput } from '../routed-call.js'
 import { AgentTrace, type AgentTurn } from './agent-loop.js'
 
 /** What chat, get_response and cancel_response return in `structuredContent`. */
 export const ChatOutput = Type.Object({
   model: Type.String({ description: 'The model that answered, as the upstream names it.' }),
+  ...RoutingOutput,
   text: Type.String(),
   finishReason: Type.String({ description: 'stop, length, content_filter, tool_calls, cancelled, pending, ...' }),
   status: StringEnum(['completed', 'incomplete', 'failed', 'cancelled', 'queued', 'in_progress'] as const, { description: 'queued and in_progress: a background response still running; fetch it with get_response.' }),
@@ -31,9 +34,11 @@ export interface ChatResultExtras {
   json?: unknown
   droppedParameters?: string[]
   trace?: AgentTurn[]
+  /** The call's record, for who answered and what was tried; absent for calls about a stored response. */
+  record?: CallRecord
 }
 
-export function chatToolResult (result: ChatResult, { api, json, droppedParameters = [], trace }: ChatResultExtras): CallToolResult {
+export function chatToolResult (result: ChatResult, { api, json, droppedParameters = [], trace, record }: ChatResultExtras): CallToolResult {
   const notes: string[] = []
   if (!terminalStatuses.has(result.status)) {
     notes.push(`The response ${result.responseId} is still ${result.status}. Fetch its answer later with get_response {"response_id": "${result.responseId}"}, or stop it with cancel_response.`)
@@ -51,6 +56,7 @@ export function chatToolResult (result: ChatResult, { api, json, droppedParamete
       ...(json !== undefined && { json }),
       ...(droppedParameters.length > 0 && { droppedParameters }),
       ...(trace && { trace }),
+      ...(record && routingOutput(record)),
     },
   }
 }

@@ -1,12 +1,13 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { type ChatRequest, type ChatResult, createChat, withoutUnsupportedParameters } from '../../upstream/chat.js'
+import type { ChatRequest, ChatResult } from '../../upstream/chat.js'
 import { checkResponseFormat, parseStructuredOutput } from '../structured-output.js'
-import { defineTool, upstreamCall } from '../tool.js'
+import { defineTool } from '../tool.js'
 import { ToolError, toolErrorResult } from '../tool-error.js'
 import { runAgentLoop } from './agent-loop.js'
 import { waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
+import { routedChat } from './routed-chat.js'
 
 export const chatTool = defineTool({
   name: 'chat',
@@ -22,29 +23,27 @@ export const chatTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   taskSupport: 'optional',
   async run (args, context) {
-    const { openai, config, requestId, progress } = context
+    const { config, requestId, progress, record } = context
     checkResponseFormat(args.response_format)
-    const { request, dropped } = withoutUnsupportedParameters(toChatRequest(args, config))
-    if (dropped.length > 0) context.log.info({ model: request.model, dropped }, 'parameters the model family refuses were not sent')
+    const route = context.routing.route(args.model ?? config.MODEL)
+    const request = toChatRequest(args, route.targets[0]?.provider.settings.api ?? config.UPSTREAM_API, route.requested)
     // A background response is polled, not streamed: its text arrives all at once.
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
     if (args.use_tools || args.agent) {
       const functions = context.downstream.select(args.agent ? 'all' : args.use_tools ?? [])
       const maxTurns = Math.min(args.max_turns ?? DEFAULT_MAX_TURNS, config.AGENT_MAX_TURNS)
-      const run = await runAgentLoop(context, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
+      const run = await runAgentLoop(context, route, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
       // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
       const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
-      const toolResult = chatToolResult(result, { api: config.UPSTREAM_API, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: dropped, trace: run.trace })
+      const toolResult = chatToolResult(result, { api: run.target.provider.settings.api, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
       return run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId)
     }
-    let result = await upstreamCall(
-      context,
-      { name: 'chat', operation: `chat with ${request.model}`, model: request.model, timeoutMs: args.timeout_ms },
-      (signal) => createChat(openai, config.UPSTREAM_API, request, { signal, requestId, ...(onText && { onText }) })
-    )
-    if (request.background) result = await waitForResponse(context, result, { cancelIfAbandoned: true })
-    context.record.answered(result.model, result.usage)
-    return chatToolResult(result, { api: config.UPSTREAM_API, json: jsonAnswer(request, result), droppedParameters: dropped })
+    const answer = await routedChat(context, route, request, { operation: `chat with ${request.model}`, timeoutMs: args.timeout_ms, onText })
+    const { target, dropped } = answer
+    let { result } = answer
+    if (request.background) result = await waitForResponse(context, target.provider, result, { cancelIfAbandoned: true })
+    record.answered(result.model, result.usage)
+    return chatToolResult(result, { api: target.provider.settings.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
   },
 })
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { createEmbeddings } from '../../upstream/embeddings.js'
-import { defineTool, upstreamCall } from '../tool.js'
+import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { defineTool } from '../tool.js'
 
 const Text = Type.String({ minLength: 1 })
 
@@ -15,6 +16,7 @@ export const embedTool = defineTool({
   }, { additionalProperties: false }),
   outputSchema: Type.Object({
     model: Type.String(),
+    ...RoutingOutput,
     dimensions: Type.Integer({ description: 'Length of each vector.' }),
     embeddings: Type.Array(Type.Object({
       index: Type.Integer({ description: 'Position of the input this vector belongs to.' }),
@@ -24,12 +26,13 @@ export const embedTool = defineTool({
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ input, model: requested, dimensions }, context) {
-    const { openai, config, requestId } = context
-    const model = requested ?? config.EMBEDDING_MODEL
-    const result = await upstreamCall(
+    const { config, requestId } = context
+    const route = context.routing.route(requested ?? config.EMBEDDING_MODEL)
+    const { value: result } = await routedCall(
       context,
-      { name: 'embeddings', operation: `embedding with ${model}`, model },
-      (signal) => createEmbeddings(openai, { model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })
+      route,
+      { name: 'embeddings', operation: `embedding with ${route.requested}` },
+      (target, signal) => createEmbeddings(target.provider.client, { model: target.model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })
     )
     context.record.answered(result.model, result.usage)
     const length = result.vectors[0]?.length ?? 0
@@ -40,6 +43,7 @@ export const embedTool = defineTool({
       content: [{ type: 'text', text: summary }],
       structuredContent: {
         model: result.model,
+        ...routingOutput(context.record),
         dimensions: length,
         embeddings: result.vectors.map((embedding, index) => ({ index, embedding })),
         ...(result.usage && { usage: result.usage }),

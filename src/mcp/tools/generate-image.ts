@@ -2,7 +2,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { generateImages } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
-import { defineTool, TimeoutArgument, upstreamCall } from '../tool.js'
+import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { defineTool, TimeoutArgument } from '../tool.js'
 
 export const generateImageTool = defineTool({
   name: 'generate_image',
@@ -19,6 +20,7 @@ export const generateImageTool = defineTool({
   }, { additionalProperties: false }),
   outputSchema: Type.Object({
     model: Type.String(),
+    ...RoutingOutput,
     images: Type.Array(Type.Object({
       index: Type.Integer(),
       mimeType: Type.String(),
@@ -30,13 +32,14 @@ export const generateImageTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   taskSupport: 'optional',
   async run (args, context) {
-    const { openai, config, requestId } = context
-    const model = args.model ?? config.IMAGE_MODEL
-    const result = await upstreamCall(
+    const { config, requestId } = context
+    const route = context.routing.route(args.model ?? config.IMAGE_MODEL)
+    const { value: result } = await routedCall(
       context,
-      { name: 'generate_image', operation: `image generation with ${model}`, model, timeoutMs: args.timeout_ms },
-      (signal) => generateImages(openai, {
-        model,
+      route,
+      { name: 'generate_image', operation: `image generation with ${route.requested}`, timeoutMs: args.timeout_ms },
+      (target, signal) => generateImages(target.provider.client, {
+        model: target.model,
         prompt: args.prompt,
         ...(args.size && { size: args.size }),
         ...(args.quality && { quality: args.quality }),
@@ -54,6 +57,7 @@ export const generateImageTool = defineTool({
       content,
       structuredContent: {
         model: result.model,
+        ...routingOutput(context.record),
         images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
         ...(result.usage && { usage: result.usage }),
       },

@@ -6,26 +6,33 @@ import { ChatOutput, chatToolResult } from './chat-result.js'
 
 export const ResponseId = Type.String({ minLength: 1, pattern: '^[\\w-]+$', title: 'a response id such as resp_abc123', description: 'The responseId a chat result gave.' })
 
+/** Stored responses live at the provider that created them. */
+export const ResponseProvider = Type.Optional(Type.String({ minLength: 1, description: 'The provider a chat result named (structuredContent.provider); the default provider when omitted.' }))
+
 export const getResponseTool = defineTool({
   name: 'get_response',
   title: 'Get a stored response',
   description: 'Fetches a response by id from the upstream (Responses API): the answer of a `background` chat that outlasted its wait, or any stored response. With `wait: true` it keeps polling, up to POLL_MAX_MS, while the response runs.',
   inputSchema: Type.Object({
     response_id: ResponseId,
+    provider: ResponseProvider,
     wait: Type.Optional(Type.Boolean({ description: 'Keep polling while the response is queued or in progress.' })),
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ response_id: responseId, wait }, context) {
-    const { openai, requestId, config } = context
+  async run ({ response_id: responseId, provider: providerName, wait }, context) {
+    const { requestId } = context
+    const provider = context.routing.provider(providerName)
     let result = await upstreamCall(
       context,
+      { provider },
       { name: 'retrieve_response', operation: `fetching response ${responseId}`, resource: `response ${responseId}` },
-      (signal) => retrieveResponse(openai, responseId, { signal, requestId })
+      (signal) => retrieveResponse(provider.client, responseId, { signal, requestId })
     )
-    if (wait) result = await waitForResponse(context, result, { cancelIfAbandoned: false })
+    if (wait) result = await waitForResponse(context, provider, result, { cancelIfAbandoned: false })
     // Its tokens were spent by the chat call that started it, not by this one.
     context.record.answered(result.model)
-    return chatToolResult(result, { api: config.UPSTREAM_API })
+    context.record.providerAnswered = provider.name
+    return chatToolResult(result, { api: provider.settings.api, record: context.record })
   },
 })

@@ -1,0 +1,48 @@
+import { unwatchFile, watchFile } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { ModelRouter } from '../src/routing/model-router.js'
+import { loadRoutingSettings } from '../src/routing/settings.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The providers (their clients hold the keys; clients never see them) and the routing table in force. */
+    modelRouter: ModelRouter
+  }
+}
+
+export interface ModelRouterPluginOptions {
+  /** The environment, read again on reload for the providers' `apiKeyEnv`. */
+  env: Record<string, string | undefined>
+}
+
+// ConfigMaps are swapped in through a symlink: polling the path sees that where fs.watch may not.
+const WATCH_INTERVAL_MS = 1000
+
+async function modelRouterPlugin (fastify: FastifyInstance, { env }: ModelRouterPluginOptions) {
+  const { config, metrics, log } = fastify
+  const router = new ModelRouter(
+    config.routing,
+    { metrics, log, checkTtlMs: config.READY_CHECK_TTL_MS, modelsTtlMs: config.MODELS_CACHE_TTL_MS },
+    async () => loadRoutingSettings(config, env),
+    log
+  )
+  fastify.decorate('modelRouter', router)
+  router.warmUp()
+
+  const file = config.ROUTER_CONFIG
+  if (!file) return
+  const onHangup = () => { router.reload('SIGHUP').catch(() => {}) }
+  // Without the file there is nothing to reload, and SIGHUP keeps its default meaning.
+  process.on('SIGHUP', onHangup)
+  const onChange = (current: { mtimeMs: number }, previous: { mtimeMs: number }) => {
+    if (current.mtimeMs !== previous.mtimeMs) router.reload('file changed').catch(() => {})
+  }
+  if (config.ROUTER_CONFIG_WATCH) watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, onChange)
+  fastify.addHook('onClose', async () => {
+    process.off('SIGHUP', onHangup)
+    if (config.ROUTER_CONFIG_WATCH) unwatchFile(file, onChange)
+  })
+}
+
+export default fp(modelRouterPlugin, { name: 'model-router', dependencies: ['config', 'metrics'] })

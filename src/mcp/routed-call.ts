@@ -1,0 +1,78 @@
+import { Type } from '@sinclair/typebox'
+import type { Route, RouteTarget } from '../routing/routing-table.js'
+import type { CallRecord } from './call-record.js'
+import { type ToolContext, type UpstreamOperation, upstreamCall } from './tool.js'
+import { ToolError, type ToolErrorCode } from './tool-error.js'
+
+/** `structuredContent` fields of every tool that calls a model: who answered, and what was tried. */
+export const RoutingOutput = {
+  provider: Type.Optional(Type.String({ description: 'The provider that answered.' })),
+  attempts: Type.Optional(Type.Array(Type.Object({
+    provider: Type.String(),
+    model: Type.String(),
+    outcome: Type.String({ description: 'ok, or the error code of the failure that passed the call on to the next fallback.' }),
+  }), { description: 'Each provider and model the call went to, in order: the first, then its fallbacks.' })),
+}
+
+/** The routing fields of a result, from what the call did. */
+export function routingOutput (record: CallRecord): { provider?: string, attempts: CallRecord['attempts'] } {
+  return { ...(record.providerAnswered && { provider: record.providerAnswered }), attempts: record.attempts }
+}
+
+// Failures another provider or model may not have: the upstream's state, not the request's content.
+const fallBackOn: ReadonlySet<ToolErrorCode> = new Set([
+  'circuit_open', 'provider_saturated', 'rate_limited', 'upstream_unavailable', 'timeout', 'upstream_auth', 'quota_exceeded', 'upstream_invalid_response',
+])
+
+/**
+ * A call for a model, along its route: the first target, then each fallback in turn when the one
+ * before failed in a way another may not (its retries exhausted, its circuit open, saturated,
+ * overloaded), all within one deadline. Never passed on once the client has seen part of an
+ * answer. `canTake` leaves out fallbacks that cannot serve this request (another API, another
+ * provider's stored response).
+ */
+export async function routedCall<T> (
+  context: ToolContext,
+  route: Route,
+  operation: UpstreamOperation,
+  call: (target: RouteTarget, signal: AbortSignal) => Promise<T>,
+  canTake: (target: RouteTarget) => boolean = () => true
+): Promise<{ value: T, target: RouteTarget }> {
+  const { record, progress, metrics, log, config } = context
+  record.modelRequested ??= route.requested
+  const budgetMs = Math.min(operation.timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS)
+  const started = performance.now()
+  const [first, ...fallbacks] = route.targets as [RouteTarget, ...RouteTarget[]]
+  const targets = [first, ...fallbacks.filter(canTake)]
+  for (const [index, target] of targets.entries()) {
+    const shownBefore = progress.streamedCharacters
+    const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempts.push({ provider: target.provider.name, model: target.model, outcome })
+    try {
+      const remainingMs = Math.max(1, Math.round(budgetMs - (performance.now() - started)))
+      const value = await upstreamCall(context, target, { ...operation, timeoutMs: remainingMs }, (signal) => call(target, signal))
+      attempt('ok')
+      record.providerAnswered = target.provider.name
+      return { value, target }
+    } catch (err) {
+      const error = err as ToolError
+      attempt(error.code)
+      const next = targets[index + 1]
+      const passOn = next && fallBackOn.has(error.code) && !context.signal.aborted &&
+        progress.streamedCharacters === shownBefore && performance.now() - started < budgetMs
+      if (!passOn) throw index === 0 ? error : withAttempts(error, record)
+      const from = `${target.provider.name}/${target.model}`
+      const to = `${next.provider.name}/${next.model}`
+      metrics.fallback({ from: target.provider.name, to: next.provider.name, reason: error.code })
+      log.warn({ provider: target.provider.name, model: target.model, fallbackProvider: next.provider.name, fallbackModel: next.model, errorCode: error.code }, `falling back from ${from} to ${to}: ${error.code}`)
+      progress.status(`${from} failed (${error.code}); trying ${to}`)
+    }
+  }
+  // Unreachable: the last target either answers or throws.
+  throw new Error(`route for ${route.requested} has no targets`)
+}
+
+/** The last failure, saying what was tried before it. */
+function withAttempts (error: ToolError, record: CallRecord): ToolError {
+  const tried = record.attempts.map(({ provider, model, outcome }) => `${provider}/${model} (${outcome})`).join(', ')
+  return new ToolError(error.code, `${error.message} Tried in turn: ${tried}.`, error.details)
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import OpenAI from 'openai'
+import { ToolError } from '../mcp/tool-error.js'
+import type { RouterMetrics } from '../observability/metrics.js'
+import { type AttemptGate, callUpstream } from '../upstream/errors.js'
+import { listModels } from '../upstream/models.js'
+import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
+import { type ProviderCheck, ProviderModels } from './provider-models.js'
+import type { ProviderSettings } from './settings.js'
+
+export interface ProviderDependencies {
+  metrics: RouterMetrics
+  log: FastifyBaseLogger
+  checkTtlMs: number
+  modelsTtlMs: number
+}
+
+/** A provider as `/ready` shows it. */
+export interface ProviderStatus {
+  baseURL: string
+  api: ProviderSettings['api']
+  circuit: CircuitState | 'disabled'
+  /** Models whose own circuit is open or probing (after model-level failures such as overload). */
+  modelCircuits?: Record<string, CircuitState>
+  lastFailure?: string
+  inFlight?: number
+  queued?: number
+}
+
+const LIST_TIMEOUT_MS = 10_000
+// Model-level circuits are kept for the models that failed; past this many, closed ones are dropped first.
+const MAX_MODEL_CIRCUITS = 100
+
+/** Whether a failure says something about the whole provider, one of its models, or neither. */
+function failureScope (error: ToolError, countTimeouts: boolean): 'provider' | 'model' | undefined {
+  switch (error.code) {
+    case 'rate_limited':
+      // OpenAI's rate limits are per model; another model of the same provider may still answer.
+      return 'model'
+    case 'upstream_unavailable':
+      return isOverloaded(error) ? 'model' : 'provider'
+    case 'timeout':
+      // A deadline the client chose (timeout_ms) says nothing about the upstream's health.
+      return countTimeouts ? 'provider' : undefined
+    case 'upstream_auth':
+    case 'quota_exceeded':
+    case 'upstream_invalid_response':
+      return 'provider'
+    default:
+      return undefined
+  }
+}
+
+/** The upstream said the model is overloaded (OpenAI's 503 "overloaded", 529 of others). */
+export function isOverloaded (error: ToolError): boolean {
+  return error.code === 'upstream_unavailable' && (error.details.upstreamStatus === 529 || /overload/i.test(error.message))
+}
+
+/**
+ * One upstream the router can send calls to: its client (its key, URL and headers), its circuit
+ * breakers (one for the provider, one per model after model-level failures), its concurrency
+ * limit, and its model list. Kept across configuration reloads while its settings are unchanged,
+ * so reloading does not reset what the router has learnt about it.
+ */
+export class Provider {
+  readonly client: OpenAI
+  readonly models: ProviderModels
+  readonly breaker: CircuitBreaker | undefined
+  readonly limiter: ConcurrencyLimiter | undefined
+  /** How messages name its settings: the environment's for the one provider, the file's otherwise. */
+  readonly settingNames: { key: string, baseURL: string }
+  readonly url: URL
+  readonly #modelBreakers = new Map<string, CircuitBreaker>()
+
+  constructor (readonly settings: ProviderSettings, private readonly dependencies: ProviderDependencies, fromFile: boolean) {
+    const { name, baseURL, apiKey, headers, timeoutMs } = settings
+    this.client = new OpenAI({
+      // A provider without a key (a local vLLM or Ollama) gets no Authorization header at all.
+      apiKey: apiKey ?? 'none',
+      baseURL,
+      timeout: timeoutMs,
+      defaultHeaders: { ...headers, ...(apiKey === undefined && { Authorization: null }) },
+      // Retries are the router's own (callUpstream), in one place, aware of what the client has already seen.
+      maxRetries: 0,
+      // The SDK logs to the console by default; the router's own log lines already cover each call.
+      logLevel: 'off',
+    })
+    this.settingNames = fromFile
+      ? { key: settings.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)` }
+      : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
+    this.url = new URL(baseURL)
+    this.breaker = settings.circuitBreaker && new CircuitBreaker(settings.circuitBreaker, (state) => this.#circuitChanged(state))
+    this.limiter = settings.concurrency && new ConcurrencyLimiter(settings.concurrency)
+    this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), { checkTtlMs: dependencies.checkTtlMs, listTtlMs: dependencies.modelsTtlMs })
+  }
+
+  get name (): string {
+    return this.settings.name
+  }
+
+  /** Whether calls may go to it now: false only while its provider circuit is open. */
+  get available (): boolean {
+    return this.breaker?.state !== 'open' || Date.now() >= this.breaker.retryAt
+  }
+
+  /**
+   * What a call to `model` passes on each attempt: the circuit breakers, then a concurrency slot;
+   * afterwards the attempt's outcome goes to the breakers it concerns.
+   */
+  gate (model: string | undefined, { countTimeouts }: { countTimeouts: boolean }): AttemptGate {
+    return {
+      enter: async (signal) => {
+        const breakers = [this.breaker, model === undefined ? undefined : this.#modelBreakers.get(model)].filter((breaker) => breaker !== undefined)
+        const entered: CircuitBreaker[] = []
+        for (const breaker of breakers) {
+          if (!breaker.tryEnter()) {
+            for (const other of entered) other.released()
+            throw this.#circuitOpen(breaker, breaker === this.breaker ? undefined : model)
+          }
+          entered.push(breaker)
+        }
+        let releaseSlot = () => {}
+        try {
+          if (this.limiter) releaseSlot = await this.limiter.acquire(signal)
+        } catch (err) {
+          for (const breaker of entered) breaker.released()
+          if (err instanceof SlotRefused) {
+            throw new ToolError('provider_saturated', `Provider "${this.name}" is saturated: ${err.message} (maxConcurrency ${this.limiter?.limits.max}). Retry shortly, or use a model of another provider.`, { retryable: true, retryAfterSeconds: 1 })
+          }
+          throw err
+        }
+        return (error) => {
+          releaseSlot()
+          this.#settle(model, error, countTimeouts)
+        }
+      },
+    }
+  }
+
+  status (): ProviderStatus {
+    const modelCircuits = Object.fromEntries([...this.#modelBreakers].filter(([, breaker]) => breaker.state !== 'closed').map(([model, breaker]) => [model, breaker.state]))
+    const lastFailure = this.breaker?.state === 'closed' ? undefined : this.breaker?.lastFailure
+    return {
+      baseURL: this.settings.baseURL,
+      api: this.settings.api,
+      circuit: this.breaker?.state ?? 'disabled',
+      ...(Object.keys(modelCircuits).length > 0 && { modelCircuits }),
+      ...(lastFailure && { lastFailure }),
+      ...(this.limiter && { inFlight: this.limiter.active, queued: this.limiter.queued }),
+    }
+  }
+
+  async check (): Promise<ProviderCheck> {
+    return this.models.check()
+  }
+
+  #settle (model: string | undefined, error: ToolError | undefined, countTimeouts: boolean): void {
+    const scope = error && failureScope(error, countTimeouts)
+    const modelBreaker = model === undefined ? undefined : this.#modelBreakers.get(model)
+    if (!error) {
+      this.breaker?.succeeded()
+      modelBreaker?.succeeded()
+      if (model !== undefined && modelBreaker?.state === 'closed') this.#modelBreakers.delete(model)
+      return
+    }
+    const reason = `${error.code}: ${error.message}`
+    if (scope === 'provider') this.breaker?.failed(reason)
+    else this.breaker?.released()
+    if (scope === 'model' && model !== undefined && this.settings.circuitBreaker) this.#modelBreaker(model).failed(reason)
+    else modelBreaker?.released()
+  }
+
+  #modelBreaker (model: string): CircuitBreaker {
+    let breaker = this.#modelBreakers.get(model)
+    if (!breaker) {
+      if (this.#modelBreakers.size >= MAX_MODEL_CIRCUITS) {
+        const closed = [...this.#modelBreakers].find(([, candidate]) => candidate.state === 'closed')
+        this.#modelBreakers.delete(closed?.[0] ?? this.#modelBreakers.keys().next().value as string)
+      }
+      breaker = new CircuitBreaker(this.settings.circuitBreaker as NonNullable<ProviderSettings['circuitBreaker']>, (state) => this.#circuitChanged(state, model))
+      this.#modelBreakers.set(model, breaker)
+    }
+    return breaker
+  }
+
+  #circuitOpen (breaker: CircuitBreaker, model: string | undefined): ToolError {
+    const retryAfterSeconds = Math.max(1, Math.ceil((breaker.retryAt - Date.now()) / 1000))
+    const what = model ? `Model "${model}" of provider "${this.name}"` : `Provider "${this.name}"`
+    return new ToolError('circuit_open', `${what} kept failing (last: ${breaker.lastFailure ?? 'unknown'}), so the router stopped calling it for now. Retry after ${retryAfterSeconds} s, or use another model.`, { retryable: true, retryAfterSeconds })
+  }
+
+  #circuitChanged (state: CircuitState, model?: string): void {
+    const { log, metrics } = this.dependencies
+    if (!model) metrics.circuitState(this.name, state)
+    const fields = { provider: this.name, ...(model && { model }), circuit: state }
+    if (state === 'open') log.warn({ ...fields, lastFailure: (model ? this.#modelBreakers.get(model) : this.breaker)?.lastFailure }, `circuit of ${model ? `${this.name}/${model}` : this.name} opened: calls fail fast until it is probed again`)
+    else log.info(fields, `circuit of ${model ? `${this.name}/${model}` : this.name} ${state === 'closed' ? 'closed: calls go through again' : 'half-open: one probe call goes through'}`)
+  }
+
+  async #fetchModels (requestId: string | undefined) {
+    const { metrics, log } = this.dependencies
+    const started = performance.now()
+    // A fetch has no caller to cancel it (many may share it); its only limit is its own deadline.
+    const uncancelled = new AbortController().signal
+    try {
+      const models = await callUpstream(
+        { operation: `listing the models of provider "${this.name}"`, baseURL: this.settings.baseURL, settingNames: this.settingNames, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.settings.timeoutMs), signal: uncancelled },
+        (signal) => listModels(this.client, { signal, requestId: requestId ?? `models-${randomUUID()}` })
+      )
+      metrics.upstreamCall({ provider: this.name, operation: 'list_models', outcome: 'ok', seconds: (performance.now() - started) / 1000 })
+      return models
+    } catch (err) {
+      const error = err as ToolError
+      metrics.upstreamCall({ provider: this.name, operation: 'list_models', outcome: error.code, ...(error.details.upstreamStatus !== undefined && { status: error.details.upstreamStatus }), seconds: (performance.now() - started) / 1000 })
+      log.warn({ provider: this.name, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `listing the models of provider ${this.name} failed: ${error.message}`)
+      throw err
+    }
+  }
+}

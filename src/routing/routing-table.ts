@@ -1,0 +1,134 @@
+import { globToRegExp, matchesAny } from '../glob.js'
+import { ToolError } from '../mcp/tool-error.js'
+import type { UpstreamModel } from '../upstream/models.js'
+import type { Provider } from './provider.js'
+import type { RoutingSettings } from './settings.js'
+
+/** One place a call can go: a provider, and the model id that provider knows. */
+export interface RouteTarget {
+  provider: Provider
+  model: string
+}
+
+/** Where a call for a model name goes: its target first, then its fallbacks in order. */
+export interface Route {
+  requested: string
+  targets: RouteTarget[]
+}
+
+/** A model list_models shows: where it is served, and the aliases that lead to it. */
+export interface RoutableModel extends UpstreamModel {
+  provider: string
+  /** `provider/model`: the name that reaches this model whatever else is configured. */
+  route: string
+  aliases?: string[]
+}
+
+/**
+ * How model names reach providers, for one version of the configuration: aliases, `provider/model`
+ * names, bare names looked up among the providers' models, the allow and deny lists, and fallbacks.
+ * A reload builds a new table; calls keep the table they started with.
+ */
+export class RoutingTable {
+  readonly #allow: RegExp[]
+  readonly #deny: RegExp[]
+
+  constructor (readonly settings: RoutingSettings, readonly providers: ReadonlyMap<string, Provider>) {
+    this.#allow = settings.allowModels.map(globToRegExp)
+    this.#deny = settings.denyModels.map(globToRegExp)
+  }
+
+  /** The first provider: where calls that name no provider go when no model list says otherwise. */
+  get defaultProvider (): Provider {
+    return this.providers.values().next().value as Provider
+  }
+
+  /** A provider by name, for calls about something it holds (a stored response); the default one when none is named. */
+  provider (name: string | undefined): Provider {
+    if (name === undefined) return this.defaultProvider
+    const provider = this.providers.get(name)
+    if (!provider) throw new ToolError('invalid_arguments', `No provider is called "${name}"; the providers are: ${[...this.providers.keys()].join(', ')}.`, { retryable: false })
+    return provider
+  }
+
+  /**
+   * The route for a model name: refused when the allow and deny lists exclude it, before any
+   * upstream call; then its target, then its fallbacks.
+   */
+  route (requested: string): Route {
+    const primary = this.#resolve(requested)
+    if (!this.#allows(requested, primary)) {
+      const allowed = [...this.settings.allowModels, ...Object.keys(this.settings.aliases).filter((alias) => this.#allows(alias, this.#resolve(alias)))]
+      const list = allowed.length > 0 ? `Allowed models: ${[...new Set(allowed)].join(', ')}.` : 'No model is allowed apart from those list_models shows.'
+      throw new ToolError('model_not_allowed', `Model "${requested}" is not allowed on this router. ${list} Call list_models for the full list.`, { retryable: false })
+    }
+    const { fallbacks } = this.settings
+    const chain = fallbacks[requested] ?? fallbacks[`${primary.provider.name}/${primary.model}`] ?? fallbacks[primary.model] ?? []
+    const targets = [primary]
+    for (const name of chain) {
+      const target = this.#resolve(name)
+      if (!targets.some((known) => known.provider === target.provider && known.model === target.model)) targets.push(target)
+    }
+    return { requested, targets }
+  }
+
+  /**
+   * Every model a client may call, with its provider and aliases: the providers' own lists, and
+   * `/models` (cached) for those that serve "*". A provider whose list cannot be fetched is
+   * reported in `unavailable`; only when none answers does the call fail.
+   */
+  async routableModels (requestId: string): Promise<{ models: RoutableModel[], unavailable: Array<{ provider: string, error: string }> }> {
+    const lists = await Promise.all([...this.providers.values()].map(async (provider) => {
+      const { models } = provider.settings
+      if (models !== '*') return { provider, models: models.map((id) => ({ id })) }
+      try {
+        return { provider, models: await provider.models.list(requestId) }
+      } catch (error) {
+        return { provider, error }
+      }
+    }))
+    const failed = lists.filter((list) => list.models === undefined)
+    if (failed.length === lists.length) throw failed[0]?.error
+    const aliasesOf = new Map<string, string[]>()
+    for (const alias of Object.keys(this.settings.aliases)) {
+      const target = this.#resolve(alias)
+      const key = `${target.provider.name}/${target.model}`
+      aliasesOf.set(key, [...(aliasesOf.get(key) ?? []), alias])
+    }
+    const models = lists.flatMap(({ provider, models = [] }) => models.flatMap((model): RoutableModel[] => {
+      const route = `${provider.name}/${model.id}`
+      const aliases = aliasesOf.get(route)
+      const target = { provider, model: model.id }
+      if (!this.#allows(route, target) && !aliases?.some((alias) => this.#allows(alias, target))) return []
+      return [{ ...model, provider: provider.name, route, ...(aliases && { aliases }) }]
+    }))
+    return {
+      models,
+      unavailable: failed.map(({ provider, error }) => ({ provider: provider.name, error: error instanceof Error ? error.message : String(error) })),
+    }
+  }
+
+  /** An alias's target, `provider/model`, or a bare model id and the provider that serves it. */
+  #resolve (name: string): RouteTarget {
+    const target = this.settings.aliases[name] ?? name
+    const slash = target.indexOf('/')
+    const named = slash > 0 ? this.providers.get(target.slice(0, slash)) : undefined
+    if (named) return { provider: named, model: target.slice(slash + 1) }
+    const providers = [...this.providers.values()]
+    const serving = providers.find(({ settings }) => settings.models !== '*' && settings.models.includes(target)) ??
+      providers.find(({ settings, models }) => settings.models === '*' && models.cached?.some((model) => model.id === target)) ??
+      providers.find(({ settings }) => settings.models === '*')
+    if (!serving) {
+      const known = providers.flatMap(({ name, settings }) => settings.models === '*' ? [] : settings.models.map((model) => `${name}/${model}`))
+      throw new ToolError('model_not_found', `No provider serves model "${name}". Models: ${[...Object.keys(this.settings.aliases), ...known].join(', ')}. Call list_models to see them all.`, { retryable: false })
+    }
+    return { provider: serving, model: target }
+  }
+
+  /** Denied when any name of the model matches denyModels; allowed when allowModels is empty or any of its names matches it. */
+  #allows (requested: string, { provider, model }: RouteTarget): boolean {
+    const names = [requested, `${provider.name}/${model}`, model]
+    if (names.some((name) => matchesAny(name, this.#deny))) return false
+    return this.#allow.length === 0 || names.some((name) => matchesAny(name, this.#allow))
+  }
+}

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises'
+import { type Static, type TSchema } from '@sinclair/typebox'
+import { Ajv, type ValidateFunction } from 'ajv'
+import { describeValidationErrors } from './validation-errors.js'
+
+/** A setting the router cannot start (or reload) with; its message names the setting and says what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function isHttpUrl (value: string): boolean {
+  return /^https?:\/\//i.test(value) && URL.canParse(value)
+}
+
+// Strict, unlike the environment's compiler: a misspelt field must be reported, not dropped.
+const strictAjv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, formats: { 'http-url': isHttpUrl } })
+
+/** A validator for structured settings (JSON settings, the routing file); unknown fields are errors. */
+export function compileSettings<T extends TSchema> (schema: T): ValidateFunction<Static<T>> {
+  return strictAjv.compile<Static<T>>(schema)
+}
+
+/**
+ * Checks `value` against its schema; the error names each path inside it after `name`:
+ * `DOWNSTREAM_MCP[1].url is required`, `ROUTER_CONFIG (routing.yaml): providers[0].baseURL ...`.
+ */
+export function checkSettings<T> (name: string, value: unknown, validate: ValidateFunction<T>, example?: string): T {
+  if (validate(value)) return value
+  const problems = describeValidationErrors(validate.errors)
+  const separator = problems.startsWith('[') ? '' : ' '
+  throw new ConfigError(`Invalid configuration: ${name}${separator}${problems}${example ? `; expected ${example}` : ''}`)
+}
+
+/** A secret held in a file (Docker and Kubernetes secrets), without the trailing newline. */
+export async function readSecretFile (setting: string, path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim()
+  } catch (err) {
+    throw cannotRead(setting, path, err)
+  }
+}
+
+export function cannotRead (setting: string, path: string, err: unknown): ConfigError {
+  return new ConfigError(`Invalid configuration: ${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${path})`)
+}

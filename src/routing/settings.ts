@@ -9,6 +9,7 @@ const ProviderName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$',
 const ModelName = Type.String({ minLength: 1 })
 
 const CircuitBreakerSchema = Type.Object({
+  enabled: Type.Optional(Type.Boolean({ description: 'false: no circuit breaking for this provider (or, at the top level, for every provider).' })),
   failureThreshold: Type.Optional(Type.Integer({ minimum: 1, description: 'Consecutive failures that open the circuit.' })),
   failureRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Share of failed calls within windowMs that opens the circuit...' })),
   minimumCalls: Type.Optional(Type.Integer({ minimum: 1, description: '...once the window holds at least this many calls.' })),
@@ -29,7 +30,7 @@ const ProviderSchema = Type.Object({
   maxQueued: Type.Optional(Type.Integer({ minimum: 0, description: 'Most calls waiting for a slot; beyond it a call fails at once as provider_saturated.' })),
   queueTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Longest wait for a slot before provider_saturated.' })),
   models: Type.Optional(Type.Union([Type.Literal('*'), Type.Array(ModelName, { minItems: 1 })])),
-  circuitBreaker: Type.Optional(Type.Union([Type.Literal(false), CircuitBreakerSchema])),
+  circuitBreaker: Type.Optional(CircuitBreakerSchema),
 }, { additionalProperties: false })
 
 export const RoutingFileSchema = Type.Object({
@@ -39,7 +40,7 @@ export const RoutingFileSchema = Type.Object({
   allowModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   denyModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   allowInlineKeys: Type.Optional(Type.Boolean()),
-  circuitBreaker: Type.Optional(Type.Union([Type.Literal(false), CircuitBreakerSchema])),
+  circuitBreaker: Type.Optional(CircuitBreakerSchema),
 }, { additionalProperties: false })
 
 type RoutingFile = Static<typeof RoutingFileSchema>
@@ -168,7 +169,7 @@ async function providerSettings (entry: ProviderEntry, field: string, file: Rout
     if (!file.allowInlineKeys) throw new ConfigError(`Invalid configuration: ${field}.apiKey writes the key into the file; use apiKeyEnv or apiKeyFile, or set allowInlineKeys: true`)
     apiKey = entry.apiKey
   }
-  const breaker = entry.circuitBreaker ?? file.circuitBreaker ?? {}
+  const { enabled = true, ...breaker } = { ...file.circuitBreaker, ...entry.circuitBreaker }
   return {
     name: entry.name,
     baseURL: entry.baseURL,
@@ -181,7 +182,7 @@ async function providerSettings (entry: ProviderEntry, field: string, file: Rout
       ? undefined
       : { max: entry.maxConcurrency, maxQueued: entry.maxQueued ?? entry.maxConcurrency * 4, queueTimeoutMs: entry.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS },
     models: entry.models ?? '*',
-    circuitBreaker: breaker === false ? undefined : { ...DEFAULT_CIRCUIT_BREAKER, ...breaker },
+    circuitBreaker: enabled ? { ...DEFAULT_CIRCUIT_BREAKER, ...breaker } : undefined,
   }
 }
 

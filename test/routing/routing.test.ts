@@ -151,4 +151,30 @@ describe('routing between providers', () => {
       await stack.close()
     }
   })
+
+  test('embed and generate_image route and fall back like chat; stored responses are fetched from the provider that holds them', async () => {
+    const stack = await startRoutedStack({
+      providers: [{ name: 'a' }, { name: 'b' }],
+      aliases: { vectors: 'a/text-embedding-3-small' },
+      fallbacks: { vectors: ['b/text-embedding-3-small'] },
+    }, { POLL_MAX_MS: '0' })
+    try {
+      stack.upstreams.a?.script('POST /v1/embeddings', serverError)
+      const embedded = routedResult(await stack.client.callTool({ name: 'embed', arguments: { input: 'x', model: 'vectors' } }))
+      assert.deepEqual([embedded.provider, embedded.attempts.map((attempt) => attempt.outcome)], ['b', ['upstream_unavailable', 'ok']])
+      const image = routedResult(await stack.client.callTool({ name: 'generate_image', arguments: { prompt: 'a cat', model: 'b/gpt-image-1' } }))
+      assert.equal(image.provider, 'b')
+
+      const started = await stack.client.callTool({ name: 'chat', arguments: { model: 'b/gpt-4.1', prompt: 'slow work', background: true } })
+      const { responseId, provider } = started.structuredContent as { responseId: string, provider: string }
+      assert.equal(provider, 'b')
+      const fetched = await stack.client.callTool({ name: 'get_response', arguments: { response_id: responseId, provider, wait: true } })
+      assert.equal(routedResult(fetched).provider, 'b')
+      assert.equal(stack.upstreams.a?.received('GET /v1/responses/{id}').length, 0)
+      const unknown = await stack.client.callTool({ name: 'cancel_response', arguments: { response_id: responseId, provider: 'nowhere' } })
+      assert.match(textOf(unknown), /No provider is called "nowhere"; the providers are: a, b\./)
+    } finally {
+      await stack.close()
+    }
+  })
 })

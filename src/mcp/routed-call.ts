@@ -44,7 +44,9 @@ export async function routedCall<T> (
   const started = performance.now()
   const [first, ...fallbacks] = route.targets as [RouteTarget, ...RouteTarget[]]
   const targets = [first, ...fallbacks.filter(canTake)]
-  for (const [index, target] of targets.entries()) {
+  // Ends by returning an answer or throwing the last failure.
+  for (let index = 0; ; index++) {
+    const target = targets[index] as RouteTarget
     const shownBefore = progress.streamedCharacters
     const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempts.push({ provider: target.provider.name, model: target.model, outcome })
     try {
@@ -67,8 +69,6 @@ export async function routedCall<T> (
       progress.status(`${from} failed (${error.code}); trying ${to}`)
     }
   }
-  // Unreachable: the last target either answers or throws.
-  throw new Error(`route for ${route.requested} has no targets`)
 }
 
 /** The last failure, saying what was tried before it. */

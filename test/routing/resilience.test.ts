@@ -164,4 +164,20 @@ describe('circuit breakers, fallbacks and saturation', () => {
       await stack.close()
     }
   })
+
+  test('a provider past its own timeoutMs falls back within the call\'s deadline', async () => {
+    const stack = await startRoutedStack({
+      providers: [{ name: 'slow', timeoutMs: 100 }, { name: 'quick' }],
+      fallbacks: { 'slow/gpt-4.1': ['quick/gpt-4.1'] },
+    }, { READY_CHECK_UPSTREAM: 'false' })
+    try {
+      stack.upstreams.slow?.script('POST /v1/responses', { delayMs: 2000, json: stack.upstreams.slow.responseBody('gpt-4.1', 'too late') })
+      const started = performance.now()
+      const result = routedResult(await stack.client.callTool(chatOf('slow/gpt-4.1')))
+      assert.deepEqual(result.attempts.map(({ provider, outcome }) => `${provider}:${outcome}`), ['slow:timeout', 'quick:ok'])
+      assert.ok(performance.now() - started < 1000, 'the slow provider was not waited for')
+    } finally {
+      await stack.close()
+    }
+  })
 })

@@ -177,4 +177,19 @@ describe('routing between providers', () => {
       await stack.close()
     }
   })
+
+  test('list_models names a provider whose /models fails and still lists the others', async () => {
+    // Nothing listens on port 9 of the loopback: connections are refused from the start.
+    const stack = await startRoutedStack({ providers: [{ name: 'up' }, { name: 'down', baseURL: 'http://127.0.0.1:9/v1' }] })
+    try {
+      const result = await stack.client.callTool({ name: 'list_models', arguments: {} })
+      assert.equal(result.isError, undefined)
+      const { models, unavailable } = result.structuredContent as { models: Array<{ provider: string }>, unavailable: Array<{ provider: string, error: string }> }
+      assert.ok(models.length > 0 && models.every((model) => model.provider === 'up'))
+      assert.equal(unavailable[0]?.provider, 'down')
+      assert.match(textOf(result), /Provider down is missing: /)
+    } finally {
+      await stack.close()
+    }
+  })
 })

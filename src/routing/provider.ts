@@ -92,6 +92,7 @@ export class Provider {
       : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
     this.url = new URL(baseURL)
     this.breaker = settings.circuitBreaker && new CircuitBreaker(settings.circuitBreaker, (state) => this.#circuitChanged(state))
+    if (this.breaker) dependencies.metrics.circuitState(name, this.breaker.state)
     this.limiter = settings.concurrency && new ConcurrencyLimiter(settings.concurrency)
     this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), { checkTtlMs: dependencies.checkTtlMs, listTtlMs: dependencies.modelsTtlMs })
   }

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorBody } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
+import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { errorMeta, textOf } from '../support/results.js'
 import { routedResult, startRoutedStack } from '../support/routing.js'
 import { waitFor } from '../support/wait-for.js'
@@ -38,6 +39,8 @@ describe('circuit breakers, fallbacks and saturation', () => {
       assert.equal(whileOpen.status, 503, 'the only provider cannot serve')
       assert.equal(whileOpen.body.checks.providers.flaky?.circuit, 'open')
       assert.match(whileOpen.body.reason ?? '', /no provider can serve: flaky \(circuit open: upstream_unavailable/)
+      const metrics = parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
+      assert.equal(sampleValue(metrics, 'mcp_router_provider_circuit_state', { provider: 'flaky' }), 2)
 
       await sleep(450)
       // Two calls at once after the cool-down: one is the probe, the other still fails fast.

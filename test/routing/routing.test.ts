@@ -14,7 +14,7 @@ describe('routing between providers', () => {
     const stack = await startRoutedStack({
       providers: [
         { name: 'openai' },
-        { name: 'local', api: 'chat_completions', models: ['llama-3.1-8b'] },
+        { name: 'local', api: 'chat_completions', models: ['llama-3.1-8b'], headers: { 'X-Team': 'search' } },
       ],
       aliases: { fast: 'openai/gpt-4.1-mini', small: 'local/llama-3.1-8b' },
     })
@@ -24,6 +24,7 @@ describe('routing between providers', () => {
       assert.deepEqual([prefixed.provider, prefixed.model], ['local', 'llama-3.1-8b'])
       assert.equal(local.received('POST /v1/chat/completions').at(-1)?.body.model, 'llama-3.1-8b', 'the prefix is not sent upstream')
       assert.equal(local.received('POST /v1/chat/completions').at(-1)?.headers.authorization, 'Bearer sk-routed-test')
+      assert.equal(local.received('POST /v1/chat/completions').at(-1)?.headers['x-team'], 'search', 'the provider\'s extra headers')
 
       const aliased = routedResult(await stack.client.callTool(chatOf('fast')))
       assert.deepEqual([aliased.provider, aliased.model], ['openai', 'gpt-4.1-mini'])

@@ -53,7 +53,6 @@ export async function routedCall<T> (
       const remainingMs = Math.max(1, Math.round(budgetMs - (performance.now() - started)))
       const value = await upstreamCall(context, target, { ...operation, timeoutMs: remainingMs }, (signal) => call(target, signal))
       attempt('ok')
-      record.providerAnswered = target.provider.name
       return { value, target }
     } catch (err) {
       const error = err as ToolError

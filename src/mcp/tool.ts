@@ -105,6 +105,7 @@ export async function upstreamCall<T> (context: ToolContext, { provider: upstrea
       },
     }, call)
     finish('ok')
+    record.providerAnswered = provider
     if (isAnswer(result)) {
       span.setAttribute('gen_ai.response.model', result.model)
       if (result.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens ?? 0 })

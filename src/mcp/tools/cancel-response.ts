@@ -23,7 +23,6 @@ export const cancelResponseTool = defineTool({
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(provider.client, responseId, { signal, requestId })
     )
-    context.record.providerAnswered = provider.name
     return chatToolResult(result, { api: provider.settings.api, record: context.record })
   },
 })

@@ -32,7 +32,6 @@ export const getResponseTool = defineTool({
     if (wait) result = await waitForResponse(context, provider, result, { cancelIfAbandoned: false })
     // Its tokens were spent by the chat call that started it, not by this one.
     context.record.answered(result.model)
-    context.record.providerAnswered = provider.name
     return chatToolResult(result, { api: provider.settings.api, record: context.record })
   },
 })

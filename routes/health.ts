@@ -65,7 +65,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
     const { inFlightCalls, modelRouter, config } = fastify
     const shuttingDown = inFlightCalls.draining
     const providers = await Promise.all([...modelRouter.table.providers.values()].map(async (provider) => {
-      const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.check()
+      const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.models.check()
       const ready = provider.available && check.status !== 'failing'
       return { name: provider.name, readiness: { ready, ...provider.status(), check } }
     }))

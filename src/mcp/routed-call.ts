@@ -42,7 +42,7 @@ export async function routedCall<T> (
   record.modelRequested ??= route.requested
   const budgetMs = Math.min(operation.timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS)
   const started = performance.now()
-  const [first, ...fallbacks] = route.targets as [RouteTarget, ...RouteTarget[]]
+  const [first, ...fallbacks] = route.targets
   const targets = [first, ...fallbacks.filter(canTake)]
   // Ends by returning an answer or throwing the last failure.
   for (let index = 0; ; index++) {

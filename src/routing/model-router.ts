@@ -48,7 +48,8 @@ export class ModelRouter {
   warmUp (): void {
     if (this.#table.providers.size < 2) return
     for (const provider of this.#table.providers.values()) {
-      if (provider.settings.models === '*') provider.models.refresh().catch(() => {})
+      // Not awaited: refresh never rejects, and its result lands in the cache.
+      if (provider.settings.models === '*') provider.models.refresh()
     }
   }
 

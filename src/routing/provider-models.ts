@@ -55,7 +55,8 @@ export class ProviderModels {
    */
   async list (requestId?: string): Promise<UpstreamModel[]> {
     if (this.#models) {
-      if (Date.now() - this.#listedAt >= this.options.listTtlMs) this.refresh().catch(() => {})
+      // Not awaited, and nothing to catch: refresh never rejects, and its result lands in the cache.
+      if (Date.now() - this.#listedAt >= this.options.listTtlMs) this.refresh()
       return this.#models
     }
     await this.refresh(requestId)

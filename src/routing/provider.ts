@@ -7,7 +7,7 @@ import { type AttemptGate, callUpstream } from '../upstream/errors.js'
 import { listModels } from '../upstream/models.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
-import { type ProviderCheck, ProviderModels } from './provider-models.js'
+import { ProviderModels } from './provider-models.js'
 import type { ProviderSettings } from './settings.js'
 
 export interface ProviderDependencies {
@@ -151,10 +151,6 @@ export class Provider {
       ...(lastFailure && { lastFailure }),
       ...(this.limiter && { inFlight: this.limiter.active, queued: this.limiter.queued }),
     }
-  }
-
-  async check (): Promise<ProviderCheck> {
-    return this.models.check()
   }
 
   #settle (model: string | undefined, error: ToolError | undefined, countTimeouts: boolean): void {

@@ -2,7 +2,7 @@ import { globToRegExp, matchesAny } from '../glob.js'
 import { ToolError } from '../mcp/tool-error.js'
 import type { UpstreamModel } from '../upstream/models.js'
 import type { Provider } from './provider.js'
-import type { RoutingSettings } from './settings.js'
+import { type RoutingSettings, splitProviderPrefix } from './settings.js'
 
 /** One place a call can go: a provider, and the model id that provider knows. */
 export interface RouteTarget {
@@ -13,7 +13,7 @@ export interface RouteTarget {
 /** Where a call for a model name goes: its target first, then its fallbacks in order. */
 export interface Route {
   requested: string
-  targets: RouteTarget[]
+  targets: [RouteTarget, ...RouteTarget[]]
 }
 
 /** A model list_models shows: where it is served, and the aliases that lead to it. */
@@ -64,7 +64,7 @@ export class RoutingTable {
     }
     const { fallbacks } = this.settings
     const chain = fallbacks[requested] ?? fallbacks[`${primary.provider.name}/${primary.model}`] ?? fallbacks[primary.model] ?? []
-    const targets = [primary]
+    const targets: Route['targets'] = [primary]
     for (const name of chain) {
       const target = this.#resolve(name)
       if (!targets.some((known) => known.provider === target.provider && known.model === target.model)) targets.push(target)
@@ -111,9 +111,8 @@ export class RoutingTable {
   /** An alias's target, `provider/model`, or a bare model id and the provider that serves it. */
   #resolve (name: string): RouteTarget {
     const target = this.settings.aliases[name] ?? name
-    const slash = target.indexOf('/')
-    const named = slash > 0 ? this.providers.get(target.slice(0, slash)) : undefined
-    if (named) return { provider: named, model: target.slice(slash + 1) }
+    const prefixed = splitProviderPrefix(target, (provider) => this.providers.has(provider))
+    if (prefixed) return { provider: this.providers.get(prefixed.provider) as Provider, model: prefixed.model }
     const providers = [...this.providers.values()]
     const serving = providers.find(({ settings }) => settings.models !== '*' && settings.models.includes(target)) ??
       providers.find(({ settings, models }) => settings.models === '*' && models.cached?.some((model) => model.id === target)) ??

@@ -186,6 +186,16 @@ async function providerSettings (entry: ProviderEntry, field: string, file: Rout
   }
 }
 
+/**
+ * `provider/model` split at its first slash, when what comes before it is a provider's name;
+ * otherwise undefined: a bare model id, which may hold slashes of its own (OpenRouter's "openai/gpt-4.1").
+ */
+export function splitProviderPrefix (name: string, isProvider: (provider: string) => boolean): { provider: string, model: string } | undefined {
+  const slash = name.indexOf('/')
+  if (slash <= 0 || !isProvider(name.slice(0, slash))) return undefined
+  return { provider: name.slice(0, slash), model: name.slice(slash + 1) }
+}
+
 /** Names must lead somewhere: unique providers, aliases and fallbacks naming providers that exist. */
 function checkNames (file: RoutingFile, providers: ProviderSettings[], name: string): void {
   const known = new Set<string>()
@@ -201,7 +211,7 @@ function checkNames (file: RoutingFile, providers: ProviderSettings[], name: str
     }
   }
   for (const [alias, target] of Object.entries(file.aliases ?? {})) {
-    if (known.has(alias.split('/')[0] ?? '') && alias.includes('/')) throw new ConfigError(`Invalid configuration: ${name} aliases.${alias} looks like provider/model; an alias is a plain name`)
+    if (splitProviderPrefix(alias, (provider) => known.has(provider))) throw new ConfigError(`Invalid configuration: ${name} aliases.${alias} looks like provider/model; an alias is a plain name`)
     checkTarget(target, `aliases.${alias}`)
   }
   for (const [model, targets] of Object.entries(file.fallbacks ?? {})) {

@@ -18,7 +18,7 @@ export interface RoutedChat {
  * background mode or hosted tools.
  */
 export async function routedChat (context: ToolContext, route: Route, request: ChatRequest, { operation, timeoutMs, onText }: { operation: string, timeoutMs: number | undefined, onText: ChatCallContext['onText'] }): Promise<RoutedChat> {
-  const [first] = route.targets as [RouteTarget]
+  const [first] = route.targets
   const canTake = (target: RouteTarget) => {
     if (request.previousResponseId) return target.provider === first.provider
     return target.provider.settings.api === 'responses' || (!request.background && (request.tools ?? []).every(isFunctionTool))

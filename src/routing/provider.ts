@@ -201,18 +201,19 @@ export class Provider {
     const started = performance.now()
     // A fetch has no caller to cancel it (many may share it); its only limit is its own deadline.
     const uncancelled = new AbortController().signal
+    let failure: ToolError | undefined
     try {
-      const models = await callUpstream(
+      return await callUpstream(
         { operation: `listing the models of provider "${this.name}"`, baseURL: this.settings.baseURL, settingNames: this.settingNames, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.settings.timeoutMs), signal: uncancelled },
         (signal) => listModels(this.client, { signal, requestId: requestId ?? `models-${randomUUID()}` })
       )
-      metrics.upstreamCall({ provider: this.name, operation: 'list_models', outcome: 'ok', seconds: (performance.now() - started) / 1000 })
-      return models
     } catch (err) {
-      const error = err as ToolError
-      metrics.upstreamCall({ provider: this.name, operation: 'list_models', outcome: error.code, ...(error.details.upstreamStatus !== undefined && { status: error.details.upstreamStatus }), seconds: (performance.now() - started) / 1000 })
-      log.warn({ provider: this.name, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `listing the models of provider ${this.name} failed: ${error.message}`)
+      failure = err as ToolError
+      log.warn({ provider: this.name, errorCode: failure.code, upstreamStatus: failure.details.upstreamStatus }, `listing the models of provider ${this.name} failed: ${failure.message}`)
       throw err
+    } finally {
+      const status = failure?.details.upstreamStatus
+      metrics.upstreamCall({ provider: this.name, operation: 'list_models', outcome: failure?.code ?? 'ok', ...(status !== undefined && { status }), seconds: (performance.now() - started) / 1000 })
     }
   }
 }

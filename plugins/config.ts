@@ -4,6 +4,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { type ClientSettings, loadClientSettings } from '../src/access/settings.js'
 import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamSettings } from '../src/downstream/settings.js'
 import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.js'
 import { loadRoutingSettings, type RoutingSettings } from '../src/routing/settings.js'
@@ -62,6 +63,9 @@ export const ConfigSchema = Type.Object({
   LOG_BODY_MAX_CHARS: Type.Integer({ minimum: 100, default: 2000, description: 'LOG_BODIES=truncated: longest logged argument or result text' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token GET /metrics requires (unset: /metrics is open)' })),
   MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),
+  CLIENT_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'clients file (YAML or JSON): each client\'s name, key hash, allowed models, request and token limits; with it (or CLIENT_KEYS) /mcp needs a key' })),
+  CLIENT_KEYS: Type.String({ default: '', description: 'comma-separated name:sha256-hex pairs of client keys (npm run hash-key prints the hash of a key)' }),
+  AUTH_REQUIRED: Type.Boolean({ default: false, description: 'true: refuse to start without client keys (CLIENT_KEYS_FILE or CLIENT_KEYS); false: no keys leaves /mcp open, with a warning' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl({ description: 'OpenTelemetry collector (OTLP over HTTP); spans are sent to its /v1/traces. Unset: no tracing' })),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),
 })
@@ -75,6 +79,8 @@ export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS
   DOWNSTREAM_MCP: DownstreamSettings[]
   /** The providers and how model names reach them, as loaded at start-up (ROUTER_CONFIG or the OPENAI_* settings). */
   routing: RoutingSettings
+  /** The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open. */
+  clients: ClientSettings[]
 }
 
 declare module 'fastify' {
@@ -122,7 +128,11 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
     MODEL_PRICES: parseModelPrices(validated.MODEL_PRICES),
     DOWNSTREAM_MCP: await parseDownstreams(validated, env),
     routing: await loadRoutingSettings({ ...validated, OPENAI_API_KEY: apiKey }, env),
+    clients: await loadClientSettings(validated),
   })
+  if (validated.AUTH_REQUIRED && fastify.config.clients.length === 0) {
+    throw new ConfigError('Invalid configuration: AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS)')
+  }
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.
   fastify.log.level = validated.LOG_LEVEL

@@ -9,6 +9,8 @@ import { ObservedTransport } from '../src/mcp/observed-transport.js'
 export interface McpSession {
   readonly id: string
   readonly transport: WebStandardStreamableHTTPServerTransport
+  /** The client whose key opened it; only that client may use it. Undefined when the router runs open. */
+  readonly client: string | undefined
   /** Marks the session busy until the returned function is called (when the HTTP exchange ends). */
   begin: () => () => void
 }
@@ -49,13 +51,14 @@ export class McpSessions {
   }
 
   /** A new session; the transport assigns its id while it answers the `initialize` request. */
-  async open (server: Server, messages: McpMessageLog): Promise<WebStandardStreamableHTTPServerTransport> {
+  async open (server: Server, messages: McpMessageLog, client: string | undefined): Promise<WebStandardStreamableHTTPServerTransport> {
     const transport: ObservedTransport = new ObservedTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
         const entry: SessionEntry = {
           id,
           transport,
+          client,
           server,
           active: 0,
           lastActivity: Date.now(),
@@ -69,7 +72,7 @@ export class McpSessions {
           },
         }
         this.#sessions.set(id, entry)
-        this.log.info({ sessionId: id, openSessions: this.#sessions.size }, 'MCP session opened')
+        this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session opened')
       },
     }, messages)
     transport.onclose = () => {

@@ -32,11 +32,18 @@ const DownstreamCheck = Type.Object({
   lastError: Type.Optional(Type.String()),
 })
 
+const AccessCheck = Type.Object({
+  mode: StringEnum(['client_keys', 'open'] as const, { description: 'client_keys: /mcp needs a Bearer key; open: anyone who reaches /mcp may call it.' }),
+  clients: Type.Optional(Type.Integer()),
+  warning: Type.Optional(Type.String()),
+})
+
 const Readiness = Type.Object({
   status: StringEnum(['ready', 'not_ready', 'shutting_down'] as const),
   reason: Type.Optional(Type.String()),
   checks: Type.Object({
     config: Type.Literal('ok'),
+    access: AccessCheck,
     upstream: UpstreamCheck,
     providers: Type.Record(Type.String(), ProviderReadiness),
     downstream: Type.Optional(Type.Record(Type.String(), DownstreamCheck, { description: 'Downstream MCP servers; informative only: a failing one does not make the router unready.' })),
@@ -62,7 +69,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
     schema: { response: { 200: Readiness, 503: Readiness } },
     logLevel: 'warn',
   }, async (_request, reply) => {
-    const { inFlightCalls, modelRouter, config } = fastify
+    const { inFlightCalls, modelRouter, config, clientKeys } = fastify
     const shuttingDown = inFlightCalls.draining
     const providers = await Promise.all([...modelRouter.table.providers.values()].map(async (provider) => {
       const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.models.check()
@@ -78,6 +85,9 @@ export default async function healthRoutes (fastify: FastifyInstance) {
       ...(!serving && { reason: `no provider can serve: ${providers.map(({ name, readiness }) => `${name} (${readiness.check.status === 'failing' ? `upstream check failed: ${readiness.check.error}` : `circuit open: ${readiness.lastFailure}`})`).join('; ')}` }),
       checks: {
         config: 'ok' as const,
+        access: clientKeys
+          ? { mode: 'client_keys' as const, clients: clientKeys.size }
+          : { mode: 'open' as const, warning: 'no client keys are configured (CLIENT_KEYS_FILE, CLIENT_KEYS): anyone who reaches /mcp can spend the upstream keys' },
         upstream,
         providers: Object.fromEntries(providers.map(({ name, readiness }) => [name, readiness])),
         ...(fastify.downstream.configured && { downstream: fastify.downstream.status() }),

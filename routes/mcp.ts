@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
+import { type AuthenticationFailure, type Client, isAuthenticationFailure } from '../src/access/client-keys.js'
 import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
 import { McpMessageLog } from '../src/mcp/message-log.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
@@ -22,12 +23,14 @@ const exactValidator = new Ajv({ coerceTypes: false, useDefaults: false, removeA
 
 const errorResponses = {
   400: JsonRpcErrorSchema,
+  401: JsonRpcErrorSchema,
   403: JsonRpcErrorSchema,
   404: JsonRpcErrorSchema,
   405: JsonRpcErrorSchema,
   406: JsonRpcErrorSchema,
   413: JsonRpcErrorSchema,
   415: JsonRpcErrorSchema,
+  429: JsonRpcErrorSchema,
   500: JsonRpcErrorSchema,
   503: JsonRpcErrorSchema,
 }
@@ -57,16 +60,18 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const statelessCalls = new StatelessCalls()
   const catalog = new ToolCatalog(config)
   const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: config.routing.providers.flatMap((provider) => provider.apiKey ?? []) })
-  /** An MCP server and the message log its transport will feed. */
-  const newServer = () => {
+  /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
+  const newServer = (client: Client | undefined) => {
     const { metrics, tracer } = fastify
-    const messages = new McpMessageLog({ log: fastify.log, metrics, tracer, bodies })
+    const log = client ? fastify.log.child({ client: client.name }) : fastify.log
+    const messages = new McpMessageLog({ log, metrics, tracer, bodies })
     const server = createMcpServer({
       router: fastify.modelRouter,
       config,
+      client,
       catalog,
       downstream: fastify.downstream,
-      log: fastify.log,
+      log,
       metrics,
       tracer,
       messages,
@@ -101,6 +106,17 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(503).header('retry-after', '1').header('connection', 'close')
         .send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Service Unavailable: the router is shutting down; send the request again'))
     }
+    const { clientKeys } = fastify
+    if (!clientKeys) return
+    const client = clientKeys.authenticate(request.headers.authorization)
+    if (isAuthenticationFailure(client)) {
+      request.log.info({ reason: client.message }, 'MCP request refused: no valid client key')
+      return reply.code(401).header('www-authenticate', wwwAuthenticate(client))
+        .send(jsonRpcError(JsonRpcErrorCode.ServerError, client.message))
+    }
+    request.client = client
+    // The request's own lines (its completion, its refusals) name the client too.
+    request.log = reply.log = request.log.child({ client: client.name })
   })
 
   app.post('/mcp', {
@@ -128,7 +144,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
     })
     if (!stateful) {
-      const { server, messages } = newServer()
+      const { server, messages } = newServer(request.client)
       const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) }, messages)
       reply.raw.once('close', () => { server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly')) })
       await server.connect(transport)
@@ -144,8 +160,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(503).header('retry-after', '5')
         .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
     }
-    const { server, messages } = newServer()
-    const transport = await fastify.mcpSessions.open(server, messages)
+    const { server, messages } = newServer(request.client)
+    const transport = await fastify.mcpSessions.open(server, messages, request.client?.name)
     return relay(transport, request, reply)
   })
 
@@ -162,7 +178,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
     }
     const session = fastify.mcpSessions.get(sessionId)
-    if (!session) {
+    // Another client's session is not this client's to use: it does not exist for it.
+    if (!session || session.client !== request.client?.name) {
       return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))
     }
     reply.raw.once('close', session.begin())
@@ -192,6 +209,11 @@ function toWebRequest (request: FastifyRequest): Request {
   const connectionKey = connectionKeys.get(request)
   if (connectionKey) headers.set(CONNECTION_KEY_HEADER, connectionKey)
   return new Request(new URL(request.url, 'http://localhost'), { method: request.method, headers })
+}
+
+/** The challenge of a 401 (RFC 6750): the scheme, and what was wrong with the credentials sent. */
+function wwwAuthenticate ({ error, message }: AuthenticationFailure): string {
+  return error ? `Bearer realm="mcp-openai-router", error="${error}", error_description="${message.replace(/^Unauthorized: /, '').replaceAll('"', "'")}"` : 'Bearer realm="mcp-openai-router"'
 }
 
 function methodNotAllowed (reply: FastifyReply) {
@@ -226,6 +248,9 @@ function jsonRpcErrorFor (error: FastifyError, request: FastifyRequest): [number
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]
+  }
+  if (error.statusCode === 429) {
+    return [429, jsonRpcError(JsonRpcErrorCode.ServerError, error.message)]
   }
   if (error.statusCode === 400 && error instanceof SyntaxError) {
     return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]

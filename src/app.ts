@@ -1,5 +1,6 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import clientKeysPlugin from '../plugins/client-keys.js'
 import configPlugin from '../plugins/config.js'
 import downstreamPlugin from '../plugins/downstream.js'
 import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
@@ -36,6 +37,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   })
 
   await app.register(configPlugin, { env })
+  await app.register(clientKeysPlugin)
   await app.register(requestIdPlugin)
   await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })
   await app.register(inFlightCallsPlugin)

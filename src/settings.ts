@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { type Static, type TSchema } from '@sinclair/typebox'
 import { Ajv, type ValidateFunction } from 'ajv'
+import { parse as parseYaml } from 'yaml'
 import { describeValidationErrors } from './validation-errors.js'
 
 /** A setting the router cannot start (or reload) with; its message names the setting and says what is wrong. */
@@ -42,4 +43,20 @@ export async function readSecretFile (setting: string, path: string): Promise<st
 
 export function cannotRead (setting: string, path: string, err: unknown): ConfigError {
   return new ConfigError(`Invalid configuration: ${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${path})`)
+}
+
+/**
+ * A settings file (YAML or JSON: YAML is a superset, so one parser reads both), checked against its
+ * schema; errors read `Invalid configuration: ROUTER_CONFIG (routing.yaml): providers[1].baseURL ...`.
+ */
+export async function readSettingsFile<T> (setting: string, path: string, validate: ValidateFunction<T>): Promise<T> {
+  const name = `${setting} (${path}):`
+  const text = await readFile(path, 'utf8').catch((err: unknown) => { throw cannotRead(setting, path, err) })
+  let parsed: unknown
+  try {
+    parsed = parseYaml(text)
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${name} is neither YAML nor JSON (${(err as Error).message.split('\n')[0]})`)
+  }
+  return checkSettings(name, parsed, validate)
 }

@@ -35,6 +35,9 @@ export class CallRecord {
   outcome: CallOutcome | undefined
   errorCode: ToolErrorCode | undefined
 
+  /** The client that made the call, by name; undefined when the router runs open. */
+  client: string | undefined
+
   /** @param traceContext the trace the call's upstream spans belong to (the MCP message's span). */
   constructor (readonly tool: string, readonly traceContext: Context = ROOT_CONTEXT) {}
 

@@ -4,6 +4,7 @@ import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
+import type { Client } from '../access/client-keys.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
@@ -27,6 +28,8 @@ export interface CallTracker {
 export interface McpServerDependencies {
   router: ModelRouter
   config: RouterConfig
+  /** The client the server answers: the one whose key opened the session, or sent the stateless request. */
+  client: Client | undefined
   catalog: ToolCatalog
   downstream: Downstream
   log: FastifyBaseLogger
@@ -67,7 +70,7 @@ const readFileInstructions = '`read_file` reads text files from the directory th
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ router, config, catalog, downstream, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -91,7 +94,7 @@ export function createMcpServer ({ router, config, catalog, downstream, log, met
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
     // The routing table in force now: a reload while the call runs does not move it.
-    const context = { routing: router.table, config, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
+    const context = { routing: router.table, config, client, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
       const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
@@ -99,6 +102,7 @@ export function createMcpServer ({ router, config, catalog, downstream, log, met
       // The work outlives this request: tasks/result (maybe on another request) reads it from the store.
       // The task's upstream calls belong to the trace of the tools/call that started it.
       const record = new CallRecord(name, messages.callRecord(extra.requestId, name).traceContext)
+      record.client = client?.name
       tasks.run(task, extra.sessionId, async (signal) => {
         const result = await runTool(tool, args, {
           ...context,
@@ -118,10 +122,12 @@ export function createMcpServer ({ router, config, catalog, downstream, log, met
     const connectionKey = extra.requestInfo?.headers[CONNECTION_KEY_HEADER]
     const connection = typeof connectionKey === 'string' ? connectionSignal(connectionKey) : undefined
     const progressToken = request.params._meta?.progressToken
+    const record = messages.callRecord(extra.requestId, name)
+    record.client = client?.name
     return runTool(tool, args, {
       ...context,
       log: callLog,
-      record: messages.callRecord(extra.requestId, name),
+      record,
       signal: connection ? AbortSignal.any([extra.signal, connection]) : extra.signal,
       progress: new CallProgress({
         send: progressToken === undefined

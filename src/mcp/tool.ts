@@ -4,6 +4,7 @@ import { type Static, type TObject, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RouterConfig } from '../../plugins/config.js'
+import type { Client } from '../access/client-keys.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { Provider } from '../routing/provider.js'
@@ -19,6 +20,8 @@ export interface ToolContext {
   /** The routing table in force when the call started; a reload does not change it under the call. */
   routing: RoutingTable
   config: RouterConfig
+  /** The client whose key the call came with; undefined when the router runs open. */
+  client: Client | undefined
   log: FastifyBaseLogger
   /** Downstream MCP servers whose tools chat can run for the model. */
   downstream: Downstream

@@ -24,6 +24,9 @@ export interface RouterMetricsOptions {
   sources: MetricsSources
 }
 
+/** The `client` label of calls made while the router runs open (no client keys). */
+export const ANONYMOUS_CLIENT = 'anonymous'
+
 /** Model names from clients are unbounded; past this many distinct names, new ones fold into `other`. */
 const MAX_MODEL_LABELS = 200
 
@@ -48,14 +51,14 @@ export class RouterMetrics {
   readonly #modelLabels: Set<string>
   readonly #httpDuration: Histogram<'method' | 'route' | 'status_code'>
   readonly #mcpMessages: Counter<'method' | 'outcome'>
-  readonly #toolDuration: Histogram<'tool' | 'model' | 'outcome'>
+  readonly #toolDuration: Histogram<'tool' | 'model' | 'outcome' | 'client'>
   readonly #upstreamDuration: Histogram<'provider' | 'operation' | 'outcome'>
   readonly #upstreamErrors: Counter<'provider' | 'operation' | 'status' | 'code'>
   readonly #upstreamRetries: Counter<'provider' | 'operation' | 'code'>
   readonly #fallbacks: Counter<'from_provider' | 'to_provider' | 'reason'>
   readonly #circuitState: Gauge<'provider'>
-  readonly #tokens: Counter<'model' | 'type'>
-  readonly #cost: Counter<'model'>
+  readonly #tokens: Counter<'model' | 'type' | 'client'>
+  readonly #cost: Counter<'model' | 'client'>
 
   constructor ({ prices, knownModels, sources }: RouterMetricsOptions) {
     this.#prices = prices
@@ -63,14 +66,14 @@ export class RouterMetrics {
     const registers = [this.#registry]
     this.#httpDuration = new Histogram({ name: 'mcp_router_http_request_duration_seconds', help: 'HTTP requests by route and status.', labelNames: ['method', 'route', 'status_code'], buckets: latencyBuckets, registers })
     this.#mcpMessages = new Counter({ name: 'mcp_router_mcp_messages_total', help: 'MCP messages handled, by JSON-RPC method and outcome (ok, tool_error, a JSON-RPC error code, or abandoned).', labelNames: ['method', 'outcome'], registers })
-    this.#toolDuration = new Histogram({ name: 'mcp_router_tool_call_duration_seconds', help: 'Tool calls by tool, model and outcome (ok or the error code).', labelNames: ['tool', 'model', 'outcome'], buckets: latencyBuckets, registers })
+    this.#toolDuration = new Histogram({ name: 'mcp_router_tool_call_duration_seconds', help: 'Tool calls by tool, model, outcome (ok or the error code) and client (anonymous when the router runs open).', labelNames: ['tool', 'model', 'outcome', 'client'], buckets: latencyBuckets, registers })
     this.#upstreamDuration = new Histogram({ name: 'mcp_router_upstream_request_duration_seconds', help: 'Upstream calls by provider, operation and outcome.', labelNames: ['provider', 'operation', 'outcome'], buckets: latencyBuckets, registers })
     this.#upstreamErrors = new Counter({ name: 'mcp_router_upstream_errors_total', help: 'Failed upstream calls by provider, operation, HTTP status (none when no answer came) and error code.', labelNames: ['provider', 'operation', 'status', 'code'], registers })
     this.#upstreamRetries = new Counter({ name: 'mcp_router_upstream_retries_total', help: 'Upstream attempts repeated after a rate limit or transient failure, by provider, operation and the failure\'s code.', labelNames: ['provider', 'operation', 'code'], registers })
     this.#fallbacks = new Counter({ name: 'mcp_router_fallbacks_total', help: 'Calls passed on to the next model of a fallback list, by the provider that failed, the provider tried next, and the failure\'s code.', labelNames: ['from_provider', 'to_provider', 'reason'], registers })
     this.#circuitState = new Gauge({ name: 'mcp_router_provider_circuit_state', help: 'Circuit breaker of each provider: 0 closed, 1 half-open (probing), 2 open (failing fast).', labelNames: ['provider'], registers })
-    this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model and type (input or output).', labelNames: ['model', 'type'], registers })
-    this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model'], registers })
+    this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model, type (input or output) and client.', labelNames: ['model', 'type', 'client'], registers })
+    this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model and client, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model', 'client'], registers })
     // Read at scrape time from their sources, never updated in between.
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_mcp_sessions', help: 'Open MCP sessions (stateful mode).', registers: [], collect () { this.set(sources.openSessions()) } }))
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_in_flight_tool_calls', help: 'Tool calls running now.', registers: [], collect () { this.set(sources.inFlightCalls()) } }))
@@ -101,11 +104,13 @@ export class RouterMetrics {
   toolCall (record: CallRecord): void {
     if (record.modelAnswered && this.#modelLabels.size < MAX_MODEL_LABELS) this.#modelLabels.add(record.modelAnswered)
     const model = this.#modelLabel(record.modelAnswered ?? record.modelRequested)
-    this.#toolDuration.observe({ tool: record.tool, model, outcome: record.errorCode ?? record.outcome ?? 'ok' }, record.durationMs / 1000)
-    if (record.inputTokens > 0) this.#tokens.inc({ model, type: 'input' }, record.inputTokens)
-    if (record.outputTokens > 0) this.#tokens.inc({ model, type: 'output' }, record.outputTokens)
+    // Client names come from the configuration: a bounded set.
+    const client = record.client ?? ANONYMOUS_CLIENT
+    this.#toolDuration.observe({ tool: record.tool, model, outcome: record.errorCode ?? record.outcome ?? 'ok', client }, record.durationMs / 1000)
+    if (record.inputTokens > 0) this.#tokens.inc({ model, type: 'input', client }, record.inputTokens)
+    if (record.outputTokens > 0) this.#tokens.inc({ model, type: 'output', client }, record.outputTokens)
     const cost = record.modelAnswered && this.#prices.costOf(record.modelAnswered, record.inputTokens, record.outputTokens)
-    if (cost) this.#cost.inc({ model }, cost)
+    if (cost) this.#cost.inc({ model, client }, cost)
   }
 
   upstreamCall ({ provider, operation, outcome, status, seconds }: UpstreamCallMetric): void {

@@ -1,3 +1,4 @@
+import type { Client } from '../access/client-keys.js'
 import { globToRegExp, matchesAny } from '../glob.js'
 import { ToolError } from '../mcp/tool-error.js'
 import type { UpstreamModel } from '../upstream/models.js'
@@ -52,11 +53,15 @@ export class RoutingTable {
   }
 
   /**
-   * The route for a model name: refused when the allow and deny lists exclude it, before any
-   * upstream call; then its target, then its fallbacks.
+   * The route for a model name: refused when the allow and deny lists (the router's, then the
+   * client's) exclude it, before any upstream call; then its target, then the fallbacks the client
+   * may call.
    */
-  route (requested: string): Route {
+  route (requested: string, client?: Client): Route {
     const primary = this.#resolve(requested)
+    if (client && !clientAllows(client, requested, primary)) {
+      throw new ToolError('model_not_allowed', `Client "${client.name}" may not call model "${requested}". Its allowed models: ${client.models?.globs.join(', ')}.`, { retryable: false })
+    }
     if (!this.#allows(requested, primary)) {
       const allowed = [...this.settings.allowModels, ...Object.keys(this.settings.aliases).filter((alias) => this.#allows(alias, this.#resolve(alias)))]
       const list = allowed.length > 0 ? `Allowed models: ${[...new Set(allowed)].join(', ')}.` : 'No model is allowed apart from those list_models shows.'
@@ -67,6 +72,7 @@ export class RoutingTable {
     const targets: Route['targets'] = [primary]
     for (const name of chain) {
       const target = this.#resolve(name)
+      if (client && !clientAllows(client, name, target)) continue
       if (!targets.some((known) => known.provider === target.provider && known.model === target.model)) targets.push(target)
     }
     return { requested, targets }
@@ -77,7 +83,7 @@ export class RoutingTable {
    * `/models` (cached) for those that serve "*". A provider whose list cannot be fetched is
    * reported in `unavailable`; only when none answers does the call fail.
    */
-  async routableModels (requestId: string): Promise<{ models: RoutableModel[], unavailable: Array<{ provider: string, error: string }> }> {
+  async routableModels (requestId: string, client?: Client): Promise<{ models: RoutableModel[], unavailable: Array<{ provider: string, error: string }> }> {
     const lists = await Promise.all([...this.providers.values()].map(async (provider) => {
       const { models } = provider.settings
       if (models !== '*') return { provider, models: models.map((id) => ({ id })) }
@@ -99,7 +105,8 @@ export class RoutingTable {
       const route = `${provider.name}/${model.id}`
       const aliases = aliasesOf.get(route)
       const target = { provider, model: model.id }
-      if (!this.#allows(route, target) && !aliases?.some((alias) => this.#allows(alias, target))) return []
+      const callable = (name: string) => this.#allows(name, target) && (!client || clientAllows(client, name, target))
+      if (!callable(route) && !aliases?.some(callable)) return []
       return [{ ...model, provider: provider.name, route, ...(aliases && { aliases }) }]
     }))
     return {
@@ -130,4 +137,9 @@ export class RoutingTable {
     if (names.some((name) => matchesAny(name, this.#deny))) return false
     return this.#allow.length === 0 || names.some((name) => matchesAny(name, this.#allow))
   }
+}
+
+/** Whether any name of the model matches the client's allow-list; a client without one may call any model. */
+function clientAllows ({ models }: Client, requested: string, { provider, model }: RouteTarget): boolean {
+  return !models || [requested, `${provider.name}/${model}`, model].some((name) => matchesAny(name, models.patterns))
 }

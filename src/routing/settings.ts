@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { type Static, Type } from '@sinclair/typebox'
-import { parse as parseYaml } from 'yaml'
 import type { UpstreamApi } from '../upstream/chat.js'
 import { StringEnum } from '../schemas.js'
-import { cannotRead, checkSettings, compileSettings, ConfigError, readSecretFile } from '../settings.js'
+import { compileSettings, ConfigError, readSecretFile, readSettingsFile } from '../settings.js'
 
 const ProviderName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', title: 'letters, digits, _, . or - (at most 63)' })
 const ModelName = Type.String({ minLength: 1 })
@@ -131,15 +129,7 @@ export async function loadRoutingSettings (config: RoutingEnvironment, env: Reco
   }
   const path = config.ROUTER_CONFIG
   const name = `ROUTER_CONFIG (${path}):`
-  const text = await readFile(path, 'utf8').catch((err: unknown) => { throw cannotRead('ROUTER_CONFIG', path, err) })
-  let parsed: unknown
-  try {
-    parsed = parseYaml(text)
-  } catch (err) {
-    // YAML is a superset of JSON: one parser reads both.
-    throw new ConfigError(`Invalid configuration: ${name} is neither YAML nor JSON (${(err as Error).message.split('\n')[0]})`)
-  }
-  const file = checkSettings(name, parsed, validRoutingFile)
+  const file = await readSettingsFile('ROUTER_CONFIG', path, validRoutingFile)
   const providers = await Promise.all(file.providers.map(async (entry, index) => providerSettings(entry, `${name} providers[${index}]`, file, config, env)))
   checkNames(file, providers, name)
   return {

@@ -25,7 +25,7 @@ export const chatTool = defineTool({
   async run (args, context) {
     const { config, requestId, progress, record } = context
     checkResponseFormat(args.response_format)
-    const route = context.routing.route(args.model ?? config.MODEL)
+    const route = context.routing.route(args.model ?? config.MODEL, context.client)
     const request = toChatRequest(args, route.targets[0].provider.settings.api, route.requested)
     // A background response is polled, not streamed: its text arrives all at once.
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined

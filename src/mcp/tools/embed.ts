@@ -27,7 +27,7 @@ export const embedTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ input, model: requested, dimensions }, context) {
     const { config, requestId } = context
-    const route = context.routing.route(requested ?? config.EMBEDDING_MODEL)
+    const route = context.routing.route(requested ?? config.EMBEDDING_MODEL, context.client)
     const { value: result } = await routedCall(
       context,
       route,

@@ -33,7 +33,7 @@ export const generateImageTool = defineTool({
   taskSupport: 'optional',
   async run (args, context) {
     const { config, requestId } = context
-    const route = context.routing.route(args.model ?? config.IMAGE_MODEL)
+    const route = context.routing.route(args.model ?? config.IMAGE_MODEL, context.client)
     const { value: result } = await routedCall(
       context,
       route,

@@ -24,7 +24,7 @@ export const listModelsTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ contains }, context) {
     const { config, requestId, routing } = context
-    const { models: all, unavailable } = await routing.routableModels(requestId)
+    const { models: all, unavailable } = await routing.routableModels(requestId, context.client)
     const needle = contains?.toLowerCase()
     const models = needle
       ? all.filter((model) => [model.id, model.route, ...(model.aliases ?? [])].some((name) => name.toLowerCase().includes(needle)))

@@ -1,0 +1,65 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { globToRegExp } from '../glob.js'
+import type { ClientSettings, TokenLimits } from './settings.js'
+
+/** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
+export interface Client {
+  name: string
+  /** The globs of its allow-list, as configured, and compiled; undefined: any model the router allows. */
+  models: { globs: string[], patterns: RegExp[] } | undefined
+  requestsPerMinute: number | undefined
+  tokens: TokenLimits
+}
+
+/** Why a request was refused: the `error` of its `WWW-Authenticate` header (RFC 6750), and a message for a person. */
+export interface AuthenticationFailure {
+  error: 'invalid_request' | 'invalid_token' | undefined
+  message: string
+}
+
+export function hashKey (key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest()
+}
+
+// RFC 6750's b64token, after the scheme.
+const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+/** The clients allowed to call the router, recognised by the SHA-256 of their bearer key. */
+export class ClientKeys {
+  readonly #clients: Array<{ client: Client, keyHashes: Buffer[] }>
+
+  constructor (clients: ClientSettings[]) {
+    this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
+      client: { ...client, models: models && { globs: models, patterns: models.map(globToRegExp) } },
+      keyHashes,
+    }))
+  }
+
+  get size (): number {
+    return this.#clients.length
+  }
+
+  /** The client whose key the `Authorization` header carries, or why there is none. */
+  authenticate (authorization: string | undefined): Client | AuthenticationFailure {
+    if (authorization === undefined || authorization === '') {
+      return { error: undefined, message: 'Unauthorized: send your client key as "Authorization: Bearer <key>"' }
+    }
+    const key = bearer.exec(authorization)?.[1]
+    if (key === undefined) {
+      return { error: 'invalid_request', message: 'Unauthorized: the Authorization header must be "Bearer <key>"' }
+    }
+    const presented = hashKey(key)
+    let found: Client | undefined
+    // Every hash is compared, whichever matches: the time taken says nothing about which key is close.
+    for (const { client, keyHashes } of this.#clients) {
+      for (const hash of keyHashes) {
+        if (timingSafeEqual(hash, presented)) found = client
+      }
+    }
+    return found ?? { error: 'invalid_token', message: 'Unauthorized: the key is not one of this router\'s client keys' }
+  }
+}
+
+export function isAuthenticationFailure (value: Client | AuthenticationFailure): value is AuthenticationFailure {
+  return 'message' in value
+}

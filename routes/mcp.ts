@@ -76,6 +76,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       tracer,
       messages,
       calls: fastify.inFlightCalls,
+      budgets: fastify.tokenBudgets,
       tasks: fastify.toolTasks,
       connectionSignal: (connectionKey) => connections.get(connectionKey),
     })
@@ -119,8 +120,10 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     request.log = reply.log = request.log.child({ client: client.name })
   })
 
+  const rateLimit = fastify.mcpRateLimit
   app.post('/mcp', {
     bodyLimit: config.MAX_BODY_BYTES,
+    config: { rateLimit },
     schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
     const message = request.body
@@ -166,10 +169,12 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   })
 
   app.get('/mcp', {
+    config: { rateLimit },
     schema: { headers: McpHeaders, response: { 200: transportResponses[200], ...errorResponses } },
   }, async (request, reply) => stateful ? relayToSession(request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
 
   app.delete('/mcp', {
+    config: { rateLimit },
     schema: { headers: McpHeaders, response: { 200: Type.Null(), ...errorResponses } },
   }, async (request, reply) => stateful ? relayToSession(request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
 

@@ -9,7 +9,9 @@ import mcpTasksPlugin from '../plugins/mcp-tasks.js'
 import metricsPlugin from '../plugins/metrics.js'
 import modelRouterPlugin from '../plugins/model-router.js'
 import requestIdPlugin, { requestIdFor } from '../plugins/request-id.js'
+import redisPlugin from '../plugins/redis.js'
 import tracingPlugin from '../plugins/tracing.js'
+import usageLimitsPlugin from '../plugins/usage-limits.js'
 import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
 import metricsRoutes from '../routes/metrics.js'
@@ -38,11 +40,13 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
 
   await app.register(configPlugin, { env })
   await app.register(clientKeysPlugin)
+  await app.register(redisPlugin)
   await app.register(requestIdPlugin)
   await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })
   await app.register(inFlightCallsPlugin)
   await app.register(mcpSessionsPlugin)
   await app.register(metricsPlugin)
+  await app.register(usageLimitsPlugin)
   await app.register(mcpTasksPlugin)
   await app.register(modelRouterPlugin, { env })
   await app.register(downstreamPlugin)

@@ -4,8 +4,9 @@ import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
-import type { Client } from '../access/client-keys.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
+import type { Client } from '../access/client-keys.js'
+import type { TokenBudgets } from '../access/token-budgets.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
@@ -38,6 +39,8 @@ export interface McpServerDependencies {
   /** The message log of this server's transport, which tool calls add what they did to. */
   messages: McpMessageLog
   calls: CallTracker
+  /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
+  budgets: TokenBudgets
   tasks: ToolTasks
   /** Aborted when the HTTP connection that carried the request (by its connection key) closes before its answer. */
   connectionSignal: (connectionKey: string) => AbortSignal | undefined
@@ -70,7 +73,7 @@ const readFileInstructions = '`read_file` reads text files from the directory th
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -111,7 +114,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
           signal,
           waitLimitMs: task.ttl ?? config.POLL_MAX_MS,
           progress: CallProgress.inert(taskLog),
-        }, calls)
+        }, calls, budgets)
         // The tools/call request was answered long ago (with the task): the task's work gets its own line.
         taskLog[record.errorCode === 'internal_error' ? 'error' : 'info']({ ...record.logFields(), outcome: record.outcome, durationMs: Math.round(record.durationMs) }, `task ${name}: ${record.outcome ?? 'ok'}`)
         return result
@@ -137,7 +140,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
         heartbeatMs: config.PROGRESS_HEARTBEAT_MS,
         log: callLog,
       }),
-    }, calls)
+    }, calls, budgets)
   })
 
   return server
@@ -147,11 +150,12 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
  * One tool call to its result: failures become `isError` results, never exceptions. Every call
  * is tracked so that shutdown can wait for it, and its record completed and counted in the metrics.
  */
-async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker): Promise<CallToolResult> {
+async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker, budgets: TokenBudgets): Promise<CallToolResult> {
   const started = performance.now()
   const call = calls.start(context.signal)
-  const { record } = context
+  const { record, client } = context
   try {
+    if (client && tool.spendsTokens) await budgets.check(client)
     const result = await tool.call(args, { ...context, signal: call.signal })
     record.finished(result.isError ? 'tool_error' : 'ok', performance.now() - started)
     return result
@@ -162,6 +166,8 @@ async function runTool (tool: RouterTool, args: unknown, context: ToolContext, c
     record.finished('tool_error', performance.now() - started, error.code)
     return toolErrorResult(error, context.requestId)
   } finally {
+    const spent = record.inputTokens + record.outputTokens
+    if (client && spent > 0) await budgets.spend(client, spent)
     context.metrics.toolCall(record)
     await context.progress.finish()
     call.end()

@@ -16,6 +16,7 @@ export const toolErrorCodes = [
   'upstream_unavailable',
   'circuit_open',
   'provider_saturated',
+  'token_limit_reached',
   'upstream_invalid_response',
   'invalid_output',
   'max_turns',

@@ -140,12 +140,15 @@ export interface ToolSpec<Input extends TObject> {
   annotations?: ToolAnnotations
   /** Whether a client may run the call as an MCP task (`tools/call` with `task`). */
   taskSupport?: 'optional'
+  /** Whether the tool has models spend tokens, so a client's token limits apply to it. */
+  spendsTokens?: boolean
   run: (args: Static<Input>, context: ToolContext) => Promise<CallToolResult>
 }
 
 export interface RouterTool {
   name: string
   taskSupport: boolean
+  spendsTokens: boolean
   /** The entry published by `tools/list`. */
   definition: Tool
   /** Validates `args` against the input schema, then runs the tool; invalid arguments throw `invalid_arguments`. */
@@ -160,6 +163,7 @@ export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): Route
   return {
     name: spec.name,
     taskSupport: spec.taskSupport !== undefined,
+    spendsTokens: spec.spendsTokens ?? false,
     definition: {
       name: spec.name,
       title: spec.title,

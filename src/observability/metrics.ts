@@ -59,6 +59,7 @@ export class RouterMetrics {
   readonly #circuitState: Gauge<'provider'>
   readonly #tokens: Counter<'model' | 'type' | 'client'>
   readonly #cost: Counter<'model' | 'client'>
+  readonly #limitRefusals: Counter<'client' | 'limit'>
 
   constructor ({ prices, knownModels, sources }: RouterMetricsOptions) {
     this.#prices = prices
@@ -74,6 +75,7 @@ export class RouterMetrics {
     this.#circuitState = new Gauge({ name: 'mcp_router_provider_circuit_state', help: 'Circuit breaker of each provider: 0 closed, 1 half-open (probing), 2 open (failing fast).', labelNames: ['provider'], registers })
     this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model, type (input or output) and client.', labelNames: ['model', 'type', 'client'], registers })
     this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model and client, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model', 'client'], registers })
+    this.#limitRefusals = new Counter({ name: 'mcp_router_limit_refusals_total', help: 'Requests and calls refused by a client\'s limit: requests_per_minute (HTTP 429), tokens_per_minute, tokens_per_day or tokens_per_month.', labelNames: ['client', 'limit'], registers })
     // Read at scrape time from their sources, never updated in between.
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_mcp_sessions', help: 'Open MCP sessions (stateful mode).', registers: [], collect () { this.set(sources.openSessions()) } }))
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_in_flight_tool_calls', help: 'Tool calls running now.', registers: [], collect () { this.set(sources.inFlightCalls()) } }))
@@ -124,6 +126,10 @@ export class RouterMetrics {
 
   fallback ({ from, to, reason }: { from: string, to: string, reason: string }): void {
     this.#fallbacks.inc({ from_provider: from, to_provider: to, reason })
+  }
+
+  limitRefused (client: string, limit: string): void {
+    this.#limitRefusals.inc({ client, limit })
   }
 
   circuitState (provider: string, state: 'closed' | 'half_open' | 'open'): void {

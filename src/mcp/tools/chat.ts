@@ -20,6 +20,7 @@ export const chatTool = defineTool({
   ].join(' '),
   inputSchema: ChatArguments,
   outputSchema: ChatOutput,
+  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   taskSupport: 'optional',
   async run (args, context) {

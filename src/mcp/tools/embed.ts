@@ -24,6 +24,7 @@ export const embedTool = defineTool({
     })),
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
+  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ input, model: requested, dimensions }, context) {
     const { config, requestId } = context

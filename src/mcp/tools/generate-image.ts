@@ -29,6 +29,7 @@ export const generateImageTool = defineTool({
     }), { description: 'One entry per image, in the order of the image content blocks.' }),
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
+  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   taskSupport: 'optional',
   async run (args, context) {

@@ -1,0 +1,61 @@
+import rateLimit, { type RateLimitOptions, type RateLimitPluginOptions } from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { TokenBudgets } from '../src/access/token-budgets.js'
+import { ANONYMOUS_CLIENT } from '../src/observability/metrics.js'
+import { type WindowCount, WindowCounters } from '../src/shared-state/window-counters.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Token limits per client (tokensPerMinute, tokensPerDay, tokensPerMonth). */
+    tokenBudgets: TokenBudgets
+    /** The request-rate limit of the /mcp routes; undefined when no client and no IP is limited. */
+    mcpRateLimit: RateLimitOptions | undefined
+  }
+}
+
+const MINUTE_MS = 60_000
+
+/**
+ * What each client may spend: HTTP requests per minute on /mcp (per client key, or per IP when the
+ * router is open), answered with 429 before any work; and tokens per minute, day and month, checked
+ * by the tools. Counters live in Redis when REDIS_URL is set, so every replica enforces one total.
+ */
+async function usageLimitsPlugin (fastify: FastifyInstance) {
+  const { config, metrics } = fastify
+  const counters = new WindowCounters(fastify.redis)
+  fastify.decorate('tokenBudgets', new TokenBudgets(counters, (client, limit) => metrics.limitRefused(client, limit)))
+
+  const limitOf = (request: FastifyRequest) => request.client?.requestsPerMinute ?? config.RATE_LIMIT_RPM
+  const limited = config.RATE_LIMIT_RPM > 0 || config.clients.some((client) => client.requestsPerMinute !== undefined)
+  fastify.decorate('mcpRateLimit', limited ? { max: limitOf, timeWindow: MINUTE_MS } : undefined)
+  if (!limited) return
+
+  // One store for every /mcp route (POST, GET and DELETE count together), in the shared counters.
+  class RequestCounts {
+    incr (key: string, done: (err: Error | null, result?: { current: number, ttl: number }) => void, windowMs: number): void {
+      counters.add(`requests:${key}`, 1, windowMs).then(({ count, resetMs }: WindowCount) => done(null, { current: count, ttl: resetMs }), done)
+    }
+
+    child (): RequestCounts {
+      return this
+    }
+  }
+
+  await fastify.register(rateLimit, {
+    global: false,
+    store: RequestCounts as unknown as RateLimitPluginOptions['store'],
+    // The IETF draft's RateLimit-Limit, -Remaining and -Reset, and Retry-After on a 429.
+    enableDraftSpec: true,
+    keyGenerator: (request) => request.client ? `client:${request.client.name}` : `ip:${request.ip}`,
+    allowList: (request) => limitOf(request) === 0,
+    onExceeded: (request) => metrics.limitRefused(request.client?.name ?? ANONYMOUS_CLIENT, 'requests_per_minute'),
+    errorResponseBuilder: (request, { max, after }) => {
+      const who = request.client ? `client "${request.client.name}"` : `address ${request.ip}`
+      const setting = request.client?.requestsPerMinute !== undefined ? 'its requestsPerMinute' : 'RATE_LIMIT_RPM'
+      return Object.assign(new Error(`Too Many Requests: ${who} may send ${max} requests per minute to /mcp (${setting}); retry in ${after}`), { statusCode: 429 })
+    },
+  })
+}
+
+export default fp(usageLimitsPlugin, { name: 'usage-limits', dependencies: ['config', 'client-keys', 'redis', 'metrics'] })

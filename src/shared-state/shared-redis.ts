@@ -1,0 +1,69 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { Redis } from 'ioredis'
+
+/** How long one Redis command may take before the caller gives up on it and uses local state. */
+const COMMAND_TIMEOUT_MS = 500
+
+/**
+ * The Redis that replicas share counters and cached answers through. Redis is a help, never a
+ * dependency: while it is unreachable every operation runs on this process's own state instead,
+ * one error line says so, and one line says when Redis is back and shared state resumes.
+ */
+export class SharedRedis {
+  readonly client: Redis
+  #down = false
+
+  constructor (url: string, readonly prefix: string, private readonly log: FastifyBaseLogger) {
+    this.client = new Redis(url, {
+      lazyConnect: true,
+      // Commands fail at once while disconnected instead of queueing behind a reconnect.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      connectTimeout: 2000,
+      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+    })
+    this.client.on('ready', () => {
+      if (!this.#down) return
+      this.#down = false
+      this.log.info('Redis is reachable again: rate limits, budgets and the cache are shared again')
+    })
+    // Reconnection errors repeat every few seconds; the outage itself is logged once, by #lost.
+    this.client.on('error', (err) => this.#lost(err))
+  }
+
+  /** Connects, or logs why not and goes on: the router serves with local state until Redis answers. */
+  async connect (): Promise<void> {
+    await this.client.connect().catch((err: unknown) => this.#lost(err))
+  }
+
+  /** A key in the router's namespace. */
+  key (...parts: Array<string | number>): string {
+    return `${this.prefix}${parts.join(':')}`
+  }
+
+  /** `remote` on Redis when it is reachable; `local` when it is not, or when the command fails. */
+  async orLocal<T> (remote: (redis: Redis) => Promise<T>, local: () => T): Promise<T> {
+    if (this.client.status !== 'ready') {
+      this.#lost(new Error(`Redis connection is ${this.client.status}`))
+      return local()
+    }
+    try {
+      return await remote(this.client)
+    } catch (err) {
+      this.#lost(err)
+      return local()
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect())
+    else this.client.disconnect()
+  }
+
+  #lost (err: unknown): void {
+    if (this.#down) return
+    this.#down = true
+    this.log.error({ err }, 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns')
+  }
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { WindowCounters } from '../../src/shared-state/window-counters.js'
+import { budgetResetCases } from '../support/budget-cases.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { FakeOpenAI } from '../support/fake-openai.js'
+import { parseExposition, sampleValue } from '../support/prometheus.js'
+import { errorMeta, textOf } from '../support/results.js'
+import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+
+describe('request rate per client key', () => {
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 4 }) })
+  })
+  after(async () => {
+    await router.close()
+    await upstream.close()
+  })
+
+  test('over its requestsPerMinute a key gets 429 with Retry-After and RateLimit headers; other keys go on', async () => {
+    const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
+    for (let request = 1; request <= 4; request++) {
+      const response = await postMcp(router, initializeMessage, teamA)
+      assert.equal(response.status, 200)
+      assert.equal(response.headers.get('ratelimit-limit'), '4')
+      assert.equal(response.headers.get('ratelimit-remaining'), String(4 - request))
+      await response.body?.cancel()
+    }
+    const refused = await postMcp(router, initializeMessage, teamA)
+    assert.equal(refused.status, 429)
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${retryAfter}`)
+    assert.equal(refused.headers.get('ratelimit-remaining'), '0')
+    const body = await refused.json() as { error: { message: string } }
+    assert.match(body.error.message, /^Too Many Requests: client "team-a" may send 4 requests per minute to \/mcp \(its requestsPerMinute\); retry in/)
+
+    // team-b has no requestsPerMinute and RATE_LIMIT_RPM is 0: no limit, no headers.
+    const other = await connectClient(router, bearer(TEAM_B_KEY))
+    assert.equal((await other.callTool({ name: 'echo', arguments: { text: 'still here' } })).isError, undefined)
+    await other.close()
+
+    const metrics = parseExposition(await (await fetch(`${router.url}/metrics`)).text())
+    assert.equal(sampleValue(metrics, 'mcp_router_limit_refusals_total', { client: 'team-a', limit: 'requests_per_minute' }), 1)
+  })
+})
+
+describe('request rate per address when the router is open', () => {
+  test('RATE_LIMIT_RPM limits each address', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { RATE_LIMIT_RPM: '2' })
+    try {
+      for (let request = 0; request < 2; request++) assert.equal((await postMcp(router, initializeMessage)).status, 200)
+      const refused = await postMcp(router, initializeMessage)
+      assert.equal(refused.status, 429)
+      assert.match((await refused.json() as { error: { message: string } }).error.message, /address 127\.0\.0\.1 may send 2 requests per minute to \/mcp \(RATE_LIMIT_RPM\)/)
+      assert.equal((await fetch(`${router.url}/health`)).status, 200, 'probes are never limited')
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+})
+
+describe('tokens per minute', () => {
+  test('a client past its tokensPerMinute gets token_limit_reached with the reset time, without an upstream call', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerMinute: 30 }) })
+    const client = await connectClient(router, bearer(TEAM_A_KEY))
+    try {
+      // Each answer of the fake upstream spends 18 tokens: the second call crosses 30 and finishes.
+      for (let call = 0; call < 2; call++) assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).isError, undefined)
+      const before = upstream.received('POST /v1/responses').length
+      const refused = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })
+      assert.equal(refused.isError, true)
+      const error = errorMeta(refused)
+      assert.equal(error.code, 'token_limit_reached')
+      assert.equal(error.retryable, true)
+      assert.ok(Number(error.retryAfterSeconds) >= 1 && Number(error.retryAfterSeconds) <= 60)
+      assert.match(textOf(refused), /Client "team-a" has used its 30 tokens per minute; the limit resets at \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z/)
+      assert.equal(upstream.received('POST /v1/responses').length, before, 'no upstream call')
+      // Tools that spend no tokens still work.
+      assert.equal((await client.callTool({ name: 'echo', arguments: { text: 'x' } })).isError, undefined)
+      const metrics = parseExposition(await (await fetch(`${router.url}/metrics`)).text())
+      assert.equal(sampleValue(metrics, 'mcp_router_limit_refusals_total', { client: 'team-a', limit: 'tokens_per_minute' }), 1)
+    } finally {
+      await client.close()
+      await router.close()
+      await upstream.close()
+    }
+  })
+})
+
+describe('token budgets in memory', () => {
+  budgetResetCases(() => new WindowCounters(undefined))
+})

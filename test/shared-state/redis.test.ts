@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { pino } from 'pino'
+import { SharedRedis } from '../../src/shared-state/shared-redis.js'
+import { WindowCounters } from '../../src/shared-state/window-counters.js'
+import { budgetResetCases } from '../support/budget-cases.js'
+import { bearer, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
+import { FakeOpenAI } from '../support/fake-openai.js'
+import { LogCapture } from '../support/logs.js'
+import { initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+import { RedisServer, skipWithoutRedis } from '../support/redis.js'
+import { waitFor } from '../support/wait-for.js'
+
+const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
+
+/** The status of one raw initialize request from team-a. */
+async function statusOf (router: RunningRouter): Promise<number> {
+  const response = await postMcp(router, initializeMessage, teamA)
+  await response.body?.cancel()
+  return response.status
+}
+
+describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
+  let redis: RedisServer
+  let upstream: FakeOpenAI
+
+  before(async () => {
+    redis = await RedisServer.start()
+    upstream = await FakeOpenAI.start()
+  })
+  after(async () => {
+    await upstream.close()
+    await redis.stop()
+  })
+
+  describe('token budgets', () => {
+    const shared: SharedRedis[] = []
+    after(async () => { await Promise.all(shared.map((client) => client.close())) })
+    budgetResetCases(() => {
+      const client = new SharedRedis(redis.url, 'budget-test:', pino({ level: 'silent' }))
+      shared.push(client)
+      return new WindowCounters(client)
+    }, 'redis-budget-team')
+  })
+
+  test('two routers sharing one Redis enforce one combined request limit', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 5 }), REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'combined:' }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    try {
+      const statuses = []
+      for (let request = 0; request < 6; request++) statuses.push(await statusOf(request % 2 === 0 ? first : second))
+      // Five requests in all, whichever replica took them; the sixth is refused.
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429])
+      assert.equal(await statusOf(first), 429)
+      assert.equal(await statusOf(second), 429)
+    } finally {
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('with Redis stopped the routers keep answering on local counters, and share them again once it is back', async () => {
+    const logs = new LogCapture()
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 4 }), REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'outage:', LOG_LEVEL: 'info' }
+    const first = await startRouter(upstream, env, { logs })
+    const second = await startRouter(upstream, env)
+    try {
+      await redis.stop()
+      // Each router now counts on its own: four requests each pass, the fifth on each is refused.
+      for (const router of [first, second]) {
+        for (let request = 0; request < 4; request++) assert.equal(await statusOf(router), 200)
+        assert.equal(await statusOf(router), 429)
+      }
+      assert.equal(logs.find({ msg: 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns' }).length, 1, 'the outage is logged once')
+
+      await redis.start()
+      await waitFor(() => logs.find({ msg: 'Redis is reachable again: rate limits, budgets and the cache are shared again' }).length === 1, 'the router to reconnect', 10_000)
+      await waitFor(() => second.app.redis?.client.status === 'ready', 'the second router to reconnect', 10_000)
+      // The fresh Redis has new counters, shared again: four requests across both routers, then 429 on either.
+      const statuses = []
+      for (let request = 0; request < 5; request++) statuses.push(await statusOf(request % 2 === 0 ? second : first))
+      assert.deepEqual(statuses, [200, 200, 200, 200, 429])
+    } finally {
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('a router starts while Redis is down, serves, and uses Redis once it answers', async () => {
+    await redis.stop()
+    const logs = new LogCapture()
+    const router = await startRouter(upstream, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'late:', LOG_LEVEL: 'info' }, { logs })
+    try {
+      assert.equal(logs.find({ msg: 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns' }).length, 1)
+      const response = await postMcp(router, initializeMessage)
+      assert.equal(response.status, 200)
+      await response.body?.cancel()
+      await redis.start()
+      await waitFor(() => router.app.redis?.client.status === 'ready', 'the router to connect', 10_000)
+    } finally {
+      await router.close()
+    }
+  })
+})

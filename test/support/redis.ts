@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, Socket } from 'node:net'
+
+/** Whether Debian's redis-server is installed (`.ci/run` installs it; a developer machine may lack it). */
+export const redisAvailable = spawnSync('redis-server', ['--version']).status === 0
+
+/**
+ * Why Redis tests are skipped, or false when they run. In CI a missing redis-server is a failure,
+ * never a silent skip.
+ */
+export const skipWithoutRedis: string | false = redisAvailable || process.env.CI ? false : 'redis-server is not installed (apt-get install redis-server; CI installs it)'
+
+/** A real redis-server on a free loopback port, without persistence, which tests can stop and start again. */
+export class RedisServer {
+  #process: ChildProcess | undefined
+
+  private constructor (readonly port: number) {}
+
+  static async start (): Promise<RedisServer> {
+    const server = new RedisServer(await freePort())
+    await server.start()
+    return server
+  }
+
+  get url (): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  async start (): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' })
+    this.#process = child
+    const deadline = Date.now() + 5000
+    while (!await answersPing(this.port)) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
+      if (Date.now() > deadline) throw new Error('redis-server did not answer within 5 s')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  async stop (): Promise<void> {
+    const child = this.#process
+    if (!child || child.exitCode !== null) return
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  }
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+async function answersPing (port: number): Promise<boolean> {
+  const socket = new Socket()
+  try {
+    socket.connect(port, '127.0.0.1')
+    await once(socket, 'connect')
+    socket.write('PING\r\n')
+    const [data] = await once(socket, 'data') as [Buffer]
+    return data.toString().startsWith('+PONG')
+  } catch {
+    return false
+  } finally {
+    socket.destroy()
+  }
+}

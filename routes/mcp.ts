@@ -77,6 +77,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       messages,
       calls: fastify.inFlightCalls,
       budgets: fastify.tokenBudgets,
+      cache: fastify.responseCache,
       tasks: fastify.toolTasks,
       connectionSignal: (connectionKey) => connections.get(connectionKey),
     })

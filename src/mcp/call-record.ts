@@ -37,6 +37,8 @@ export class CallRecord {
 
   /** The client that made the call, by name; undefined when the router runs open. */
   client: string | undefined
+  /** Whether the response cache answered the call, stored its answer, or was not used; undefined for tools without a cache. */
+  cache: 'hit' | 'miss' | 'bypass' | undefined
 
   /** @param traceContext the trace the call's upstream spans belong to (the MCP message's span). */
   constructor (readonly tool: string, readonly traceContext: Context = ROOT_CONTEXT) {}
@@ -72,6 +74,7 @@ export class CallRecord {
       ...(this.upstreamCalls > 0 && { upstreamCalls: this.upstreamCalls, upstreamMs: Math.round(this.upstreamMs) }),
       ...(this.retries > 0 && { retries: this.retries }),
       ...((this.inputTokens > 0 || this.outputTokens > 0) && { inputTokens: this.inputTokens, outputTokens: this.outputTokens }),
+      ...(this.cache && { cache: this.cache }),
       ...(this.errorCode && { errorCode: this.errorCode }),
     }
   }

@@ -10,6 +10,7 @@ import type { TokenBudgets } from '../access/token-budgets.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
+import type { ResponseCache } from '../shared-state/response-cache.js'
 import { CallRecord } from './call-record.js'
 import type { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
@@ -39,6 +40,7 @@ export interface McpServerDependencies {
   /** The message log of this server's transport, which tool calls add what they did to. */
   messages: McpMessageLog
   calls: CallTracker
+  cache: ResponseCache | undefined
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
   budgets: TokenBudgets
   tasks: ToolTasks
@@ -73,7 +75,7 @@ const readFileInstructions = '`read_file` reads text files from the directory th
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, tasks, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -97,7 +99,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
     // The routing table in force now: a reload while the call runs does not move it.
-    const context = { routing: router.table, config, client, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
+    const context = { routing: router.table, config, client, cache, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
       const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)

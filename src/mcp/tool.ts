@@ -9,6 +9,7 @@ import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { Provider } from '../routing/provider.js'
 import type { RoutingTable } from '../routing/routing-table.js'
+import type { ResponseCache } from '../shared-state/response-cache.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { CallRecord, SpentTokens } from './call-record.js'
@@ -27,6 +28,8 @@ export interface ToolContext {
   downstream: Downstream
   metrics: RouterMetrics
   tracer: Tracer
+  /** Cached chat and embed answers; undefined when CACHE_TTL_S is 0. */
+  cache: ResponseCache | undefined
   /** What this call did (models, tokens, upstream time), for its log line, metrics and trace. */
   record: CallRecord
   requestId: string

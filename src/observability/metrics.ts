@@ -60,6 +60,7 @@ export class RouterMetrics {
   readonly #tokens: Counter<'model' | 'type' | 'client'>
   readonly #cost: Counter<'model' | 'client'>
   readonly #limitRefusals: Counter<'client' | 'limit'>
+  readonly #cacheLookups: Counter<'tool' | 'outcome'>
 
   constructor ({ prices, knownModels, sources }: RouterMetricsOptions) {
     this.#prices = prices
@@ -76,6 +77,7 @@ export class RouterMetrics {
     this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model, type (input or output) and client.', labelNames: ['model', 'type', 'client'], registers })
     this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model and client, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model', 'client'], registers })
     this.#limitRefusals = new Counter({ name: 'mcp_router_limit_refusals_total', help: 'Requests and calls refused by a client\'s limit: requests_per_minute (HTTP 429), tokens_per_minute, tokens_per_day or tokens_per_month.', labelNames: ['client', 'limit'], registers })
+    this.#cacheLookups = new Counter({ name: 'mcp_router_cache_lookups_total', help: 'Calls of cached tools by tool and outcome: hit (answered from the response cache), miss (answered upstream, stored) or bypass (not cacheable, or cache: no-store).', labelNames: ['tool', 'outcome'], registers })
     // Read at scrape time from their sources, never updated in between.
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_mcp_sessions', help: 'Open MCP sessions (stateful mode).', registers: [], collect () { this.set(sources.openSessions()) } }))
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_in_flight_tool_calls', help: 'Tool calls running now.', registers: [], collect () { this.set(sources.inFlightCalls()) } }))
@@ -113,6 +115,7 @@ export class RouterMetrics {
     if (record.outputTokens > 0) this.#tokens.inc({ model, type: 'output', client }, record.outputTokens)
     const cost = record.modelAnswered && this.#prices.costOf(record.modelAnswered, record.inputTokens, record.outputTokens)
     if (cost) this.#cost.inc({ model, client }, cost)
+    if (record.cache) this.#cacheLookups.inc({ tool: record.tool, outcome: record.cache })
   }
 
   upstreamCall ({ provider, operation, outcome, status, seconds }: UpstreamCallMetric): void {

@@ -7,7 +7,7 @@ import { budgetResetCases } from '../support/budget-cases.js'
 import { bearer, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
-import { initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
 import { RedisServer, skipWithoutRedis } from '../support/redis.js'
 import { waitFor } from '../support/wait-for.js'
 
@@ -54,6 +54,34 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(await statusOf(first), 429)
       assert.equal(await statusOf(second), 429)
     } finally {
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('two routers sharing one Redis share cached answers; with Redis stopped each answers on its own', async () => {
+    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'cache:' }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    const clients = await Promise.all([connectClient(first), connectClient(second)])
+    try {
+      upstream.reset()
+      const call = { name: 'chat', arguments: { prompt: 'Shared answer', temperature: 0 } }
+      const answers = []
+      for (const client of [...clients, ...clients]) answers.push(await client.callTool(call))
+      assert.deepEqual(answers.map((answer) => (answer.structuredContent as { cache: string }).cache), ['miss', 'hit', 'hit', 'hit'])
+      assert.equal(upstream.received('POST /v1/responses').length, 1)
+
+      await redis.stop()
+      const outage = { name: 'chat', arguments: { prompt: 'During the outage', temperature: 0 } }
+      const during = []
+      for (const client of [...clients, ...clients]) during.push(await client.callTool(outage))
+      assert.ok(during.every((answer) => answer.isError === undefined), 'every call is answered')
+      // Each router caches in its own memory meanwhile: one upstream call each.
+      assert.deepEqual(during.map((answer) => (answer.structuredContent as { cache: string }).cache), ['miss', 'miss', 'hit', 'hit'])
+      assert.equal(upstream.received('POST /v1/responses').length, 3)
+      await redis.start()
+      await waitFor(() => first.app.redis?.client.status === 'ready' && second.app.redis?.client.status === 'ready', 'both routers to reconnect', 10_000)
+    } finally {
+      await Promise.all(clients.map((client) => client.close()))
       await Promise.all([first.close(), second.close()])
     }
   })

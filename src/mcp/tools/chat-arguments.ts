@@ -1,3 +1,4 @@
+import { CacheArgument } from '../cached-call.js'
 import { type Static, Type } from '@sinclair/typebox'
 import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition, UpstreamApi } from '../../upstream/chat.js'
 import { StringEnum } from '../../schemas.js'
@@ -102,6 +103,7 @@ export const ChatArguments = Type.Object({
   agent: Type.Optional(Type.Boolean({ description: 'Like use_tools, with every configured downstream tool.' })),
   max_turns: Type.Optional(Type.Integer({ minimum: 1, description: 'use_tools/agent: most model turns (default 8, capped at AGENT_MAX_TURNS).' })),
   timeout_ms: TimeoutArgument,
+  cache: CacheArgument,
 }, { additionalProperties: false })
 
 export type ChatArgumentsType = Static<typeof ChatArguments>

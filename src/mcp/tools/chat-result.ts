@@ -1,3 +1,4 @@
+import { CacheOutput } from '../cached-call.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat.js'
@@ -10,6 +11,7 @@ import { AgentTrace, type AgentTurn } from './agent-loop.js'
 export const ChatOutput = Type.Object({
   model: Type.String({ description: 'The model that answered, as the upstream names it.' }),
   ...RoutingOutput,
+  ...CacheOutput,
   text: Type.String(),
   finishReason: Type.String({ description: 'stop, length, content_filter, tool_calls, cancelled, pending, ...' }),
   status: StringEnum(['completed', 'incomplete', 'failed', 'cancelled', 'queued', 'in_progress'] as const, { description: 'queued and in_progress: a background response still running; fetch it with get_response.' }),

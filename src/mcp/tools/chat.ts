@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import type { ChatRequest, ChatResult } from '../../upstream/chat.js'
+import { cachedCall } from '../cached-call.js'
 import { checkResponseFormat, parseStructuredOutput } from '../structured-output.js'
 import { defineTool } from '../tool.js'
 import { ToolError, toolErrorResult } from '../tool-error.js'
@@ -39,12 +40,23 @@ export const chatTool = defineTool({
       const toolResult = chatToolResult(result, { api: run.target.provider.settings.api, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
       return run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId)
     }
-    const answer = await routedChat(context, route, request, { operation: `chat with ${request.model}`, timeoutMs: args.timeout_ms, onText })
-    const { target, dropped } = answer
-    let { result } = answer
-    if (request.background) result = await waitForResponse(context, target.provider, result, { cancelIfAbandoned: true })
-    record.answered(result.model, result.usage)
-    return chatToolResult(result, { api: target.provider.settings.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
+    const target = route.targets[0]
+    return cachedCall(context, {
+      mode: args.cache,
+      deterministic: args.temperature === 0,
+      // Keyed by the route's first target, whichever target answered: the same request finds it again.
+      request: { tool: 'chat', provider: target.provider.name, model: target.model, api: target.provider.settings.api, request },
+      // Background responses are fetched later, and cut-off answers are partial: neither is kept.
+      complete: (result) => !request.background && (result.structuredContent as { status?: string } | undefined)?.status === 'completed',
+      replay: (cached) => onText?.(String((cached.structuredContent as { text?: unknown } | undefined)?.text ?? '')),
+    }, async () => {
+      const answer = await routedChat(context, route, request, { operation: `chat with ${request.model}`, timeoutMs: args.timeout_ms, onText })
+      const { dropped } = answer
+      let { result } = answer
+      if (request.background) result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
+      record.answered(result.model, result.usage)
+      return chatToolResult(result, { api: answer.target.provider.settings.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
+    })
   },
 })
 

@@ -206,7 +206,7 @@ describe('chat with downstream tools: cancellation, progress, restarts and readi
   test('a tool the downstream adds later is offered once it says its list changed', async () => {
     const ready = async () => (await (await fetch(`${stack.router.url}/ready`)).json()) as { checks: { downstream: Record<string, { tools: string[] }> } }
     downstream.addTool('added_later')
-    await waitFor(async () => (await ready()).checks.downstream.tools?.tools.includes('added_later') === true, 'the new tool to be listed')
+    await waitFor(async () => (await ready()).checks.downstream.tools?.tools.includes('added_later') === true, 'the new tool to be listed', 5000)
     stack.upstream.script('POST /v1/responses', { json: stack.upstream.functionCallResponse('gpt-4.1-mini', [{ id: 'c1', name: 'tools__added_later', arguments: '{}' }]) })
     const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'Use it', use_tools: ['tools__added_*'] } })
     assert.equal((result.structuredContent as { trace: TracedTurn[] }).trace[0]?.toolCalls[0]?.outcome, 'ok')

@@ -38,12 +38,18 @@ const AccessCheck = Type.Object({
   warning: Type.Optional(Type.String()),
 })
 
+const SharedStateCheck = Type.Object({
+  store: StringEnum(['memory', 'redis'] as const, { description: 'Where rate limits, budgets and cached answers live.' }),
+  status: StringEnum(['ok', 'unreachable'] as const, { description: 'unreachable: Redis does not answer, and this process uses its own state meanwhile; informative only.' }),
+})
+
 const Readiness = Type.Object({
   status: StringEnum(['ready', 'not_ready', 'shutting_down'] as const),
   reason: Type.Optional(Type.String()),
   checks: Type.Object({
     config: Type.Literal('ok'),
     access: AccessCheck,
+    sharedState: SharedStateCheck,
     upstream: UpstreamCheck,
     providers: Type.Record(Type.String(), ProviderReadiness),
     downstream: Type.Optional(Type.Record(Type.String(), DownstreamCheck, { description: 'Downstream MCP servers; informative only: a failing one does not make the router unready.' })),
@@ -69,7 +75,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
     schema: { response: { 200: Readiness, 503: Readiness } },
     logLevel: 'warn',
   }, async (_request, reply) => {
-    const { inFlightCalls, modelRouter, config, clientKeys } = fastify
+    const { inFlightCalls, modelRouter, config, clientKeys, redis } = fastify
     const shuttingDown = inFlightCalls.draining
     const providers = await Promise.all([...modelRouter.table.providers.values()].map(async (provider) => {
       const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.models.check()
@@ -88,6 +94,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
         access: clientKeys
           ? { mode: 'client_keys' as const, clients: clientKeys.size }
           : { mode: 'open' as const, warning: 'no client keys are configured (CLIENT_KEYS_FILE, CLIENT_KEYS): anyone who reaches /mcp can spend the upstream keys' },
+        sharedState: { store: redis ? 'redis' as const : 'memory' as const, status: !redis || redis.client.status === 'ready' ? 'ok' as const : 'unreachable' as const },
         upstream,
         providers: Object.fromEntries(providers.map(({ name, readiness }) => [name, readiness])),
         ...(fastify.downstream.configured && { downstream: fastify.downstream.status() }),

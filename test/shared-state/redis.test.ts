@@ -118,11 +118,15 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
     const router = await startRouter(upstream, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'late:', LOG_LEVEL: 'info' }, { logs })
     try {
       assert.equal(logs.find({ msg: 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns' }).length, 1)
+      const readiness = await fetch(`${router.url}/ready`)
+      assert.equal(readiness.status, 200, 'ready without Redis')
+      assert.deepEqual((await readiness.json() as { checks: { sharedState: unknown } }).checks.sharedState, { store: 'redis', status: 'unreachable' })
       const response = await postMcp(router, initializeMessage)
       assert.equal(response.status, 200)
       await response.body?.cancel()
       await redis.start()
       await waitFor(() => router.app.redis?.client.status === 'ready', 'the router to connect', 10_000)
+      assert.deepEqual((await (await fetch(`${router.url}/ready`)).json() as { checks: { sharedState: unknown } }).checks.sharedState, { store: 'redis', status: 'ok' })
     } finally {
       await router.close()
     }

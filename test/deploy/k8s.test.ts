@@ -103,4 +103,22 @@ describe('Kubernetes manifests (deploy/k8s)', async () => {
     const routerConfig = patched.env.find((variable: { name: string }) => variable.name === 'ROUTER_CONFIG').value as string
     assert.equal(routerConfig, `${patched.volumeMounts[0].mountPath}/routing.yaml`)
   })
+  test('the optional Redis component: its Service is where REDIS_URL points, and the example overlay uses it', async () => {
+    const component = 'deploy/k8s/components/redis'
+    const spec = parse(await readFile(join(component, 'kustomization.yaml'), 'utf8')) as { kind: string, resources: string[], patches: Array<{ path: string }> }
+    assert.equal(spec.kind, 'Component')
+    const resources = (await Promise.all(spec.resources.map(async (file) => parseAllDocuments(await readFile(join(component, file), 'utf8')).map((document) => document.toJS() as Manifest)))).flat()
+    const service = byKind(resources, 'Service')
+    const redis = byKind(resources, 'Deployment')
+    for (const [label, value] of Object.entries(service.spec.selector)) assert.equal(redis.spec.template.metadata.labels[label], value, `the Service selects the Redis pods by ${label}`)
+    const patch = parse(await readFile(join(component, spec.patches[0]?.path as string), 'utf8')) as Manifest
+    assert.equal(patch.metadata.name, byKind(manifests, 'ConfigMap').metadata.name, 'the patch sets the router\'s own settings')
+    const redisUrl = new URL(patch.data.REDIS_URL)
+    assert.match(patch.data.REDIS_URL, new RegExp(ConfigSchema.properties.REDIS_URL.pattern as string))
+    assert.equal(redisUrl.hostname, service.metadata.name)
+    assert.equal(Number(redisUrl.port), service.spec.ports[0].port)
+    assert.equal(redis.spec.template.spec.containers[0].ports[0].containerPort, service.spec.ports[0].port)
+    const overlay = parse(await readFile('deploy/k8s/overlays/example/kustomization.yaml', 'utf8')) as { components: string[] }
+    assert.ok(overlay.components.includes('../../components/redis'))
+  })
 })

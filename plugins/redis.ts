@@ -21,7 +21,7 @@ async function redisPlugin (fastify: FastifyInstance) {
   }
   const redis = new SharedRedis(REDIS_URL, REDIS_KEY_PREFIX, fastify.log)
   await redis.connect()
-  if (redis.client.status === 'ready') fastify.log.info({ keyPrefix: REDIS_KEY_PREFIX }, 'Redis connected: rate limits, budgets and the cache are shared by the replicas')
+  if (redis.reachable) fastify.log.info({ keyPrefix: REDIS_KEY_PREFIX }, 'Redis connected: rate limits, budgets and the cache are shared by the replicas')
   fastify.decorate('redis', redis)
   fastify.addHook('onClose', async () => redis.close())
 }

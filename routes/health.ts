@@ -94,7 +94,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
         access: clientKeys
           ? { mode: 'client_keys' as const, clients: clientKeys.size }
           : { mode: 'open' as const, warning: 'no client keys are configured (CLIENT_KEYS_FILE, CLIENT_KEYS): anyone who reaches /mcp can spend the upstream keys' },
-        sharedState: { store: redis ? 'redis' as const : 'memory' as const, status: !redis || redis.client.status === 'ready' ? 'ok' as const : 'unreachable' as const },
+        sharedState: { store: redis ? 'redis' as const : 'memory' as const, status: !redis || redis.reachable ? 'ok' as const : 'unreachable' as const },
         upstream,
         providers: Object.fromEntries(providers.map(({ name, readiness }) => [name, readiness])),
         ...(fastify.downstream.configured && { downstream: fastify.downstream.status() }),

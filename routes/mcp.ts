@@ -112,9 +112,9 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     if (!clientKeys) return
     const client = clientKeys.authenticate(request.headers.authorization)
     if (isAuthenticationFailure(client)) {
-      request.log.info({ reason: client.message }, 'MCP request refused: no valid client key')
+      request.log.info({ reason: client.description }, 'MCP request refused: no valid client key')
       return reply.code(401).header('www-authenticate', wwwAuthenticate(client))
-        .send(jsonRpcError(JsonRpcErrorCode.ServerError, client.message))
+        .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Unauthorized: ${client.description}`))
     }
     request.client = client
     // The request's own lines (its completion, its refusals) name the client too.
@@ -218,8 +218,8 @@ function toWebRequest (request: FastifyRequest): Request {
 }
 
 /** The challenge of a 401 (RFC 6750): the scheme, and what was wrong with the credentials sent. */
-function wwwAuthenticate ({ error, message }: AuthenticationFailure): string {
-  return error ? `Bearer realm="mcp-openai-router", error="${error}", error_description="${message.replace(/^Unauthorized: /, '').replaceAll('"', "'")}"` : 'Bearer realm="mcp-openai-router"'
+function wwwAuthenticate ({ error, description }: AuthenticationFailure): string {
+  return error ? `Bearer realm="mcp-openai-router", error="${error}", error_description="${description.replaceAll('"', "'")}"` : 'Bearer realm="mcp-openai-router"'
 }
 
 function methodNotAllowed (reply: FastifyReply) {

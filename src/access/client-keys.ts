@@ -11,10 +11,10 @@ export interface Client {
   tokens: TokenLimits
 }
 
-/** Why a request was refused: the `error` of its `WWW-Authenticate` header (RFC 6750), and a message for a person. */
+/** Why a request was refused: the `error` of its `WWW-Authenticate` header (RFC 6750), and what to do, for a person. */
 export interface AuthenticationFailure {
   error: 'invalid_request' | 'invalid_token' | undefined
-  message: string
+  description: string
 }
 
 export function hashKey (key: string): Buffer {
@@ -42,11 +42,11 @@ export class ClientKeys {
   /** The client whose key the `Authorization` header carries, or why there is none. */
   authenticate (authorization: string | undefined): Client | AuthenticationFailure {
     if (authorization === undefined || authorization === '') {
-      return { error: undefined, message: 'Unauthorized: send your client key as "Authorization: Bearer <key>"' }
+      return { error: undefined, description: 'send your client key as "Authorization: Bearer <key>"' }
     }
     const key = bearer.exec(authorization)?.[1]
     if (key === undefined) {
-      return { error: 'invalid_request', message: 'Unauthorized: the Authorization header must be "Bearer <key>"' }
+      return { error: 'invalid_request', description: 'the Authorization header must be "Bearer <key>"' }
     }
     const presented = hashKey(key)
     let found: Client | undefined
@@ -56,10 +56,10 @@ export class ClientKeys {
         if (timingSafeEqual(hash, presented)) found = client
       }
     }
-    return found ?? { error: 'invalid_token', message: 'Unauthorized: the key is not one of this router\'s client keys' }
+    return found ?? { error: 'invalid_token', description: 'the key is not one of this router\'s client keys' }
   }
 }
 
 export function isAuthenticationFailure (value: Client | AuthenticationFailure): value is AuthenticationFailure {
-  return 'message' in value
+  return 'description' in value
 }

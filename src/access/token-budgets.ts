@@ -21,13 +21,6 @@ function windowOf (period: Period, now: number): { id: string, endsAt: number } 
   }
 }
 
-/** A token limit a call was refused for: which, and when it resets. */
-export interface ReachedTokenLimit {
-  period: Period
-  limit: number
-  resetsAt: number
-}
-
 /**
  * Each client's tokens per minute, day and month, counted from what the upstreams report. A call
  * starts only while every limit has tokens left; what it spends is added when it ends, so the call
@@ -40,22 +33,17 @@ export class TokenBudgets {
     private readonly now: () => number = Date.now
   ) {}
 
-  /** The limit the client has used up, if any. */
-  private async reached (client: Client): Promise<ReachedTokenLimit | undefined> {
-    const windows = this.#windows(client)
-    if (windows.length === 0) return undefined
-    const used = await this.counters.read(windows.map(({ key }) => key))
-    const reached = windows.find((window, index) => (used[index] ?? 0) >= window.limit)
-    return reached && { period: reached.period, limit: reached.limit, resetsAt: reached.endsAt }
-  }
-
   /** Throws `token_limit_reached` naming the limit and its reset time when the client has used one up. */
   async check (client: Client): Promise<void> {
-    const reached = await this.reached(client)
+    const now = this.now()
+    const windows = this.#windows(client, now)
+    if (windows.length === 0) return
+    const used = await this.counters.read(windows.map(({ key }) => key))
+    const reached = windows.find((window, index) => (used[index] ?? 0) >= window.limit)
     if (!reached) return
     this.onRefused(client.name, `tokens_per_${reached.period}`)
-    const retryAfterSeconds = Math.max(1, Math.ceil((reached.resetsAt - this.now()) / 1000))
-    throw new ToolError('token_limit_reached', `Client "${client.name}" has used its ${reached.limit} tokens per ${reached.period}; the limit resets at ${new Date(reached.resetsAt).toISOString()} (in ${retryAfterSeconds} s). No upstream call was made.`, { retryable: true, retryAfterSeconds })
+    const retryAfterSeconds = Math.max(1, Math.ceil((reached.endsAt - now) / 1000))
+    throw new ToolError('token_limit_reached', `Client "${client.name}" has used its ${reached.limit} tokens per ${reached.period}; the limit resets at ${new Date(reached.endsAt).toISOString()} (in ${retryAfterSeconds} s). No upstream call was made.`, { retryable: true, retryAfterSeconds })
   }
 
   async spend (client: Client, tokens: number): Promise<void> {
@@ -63,7 +51,7 @@ export class TokenBudgets {
     await Promise.all(this.#windows(client, now).map(({ key, endsAt }) => this.counters.add(key, tokens, endsAt - now)))
   }
 
-  #windows (client: Client, now = this.now()) {
+  #windows (client: Client, now: number) {
     return (Object.entries(client.tokens) as Array<[Period, number]>).map(([period, limit]) => {
       const { id, endsAt } = windowOf(period, now)
       return { period, limit, endsAt, key: `tokens:${client.name}:${period}:${id}` }

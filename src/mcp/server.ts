@@ -107,7 +107,6 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
       // The work outlives this request: tasks/result (maybe on another request) reads it from the store.
       // The task's upstream calls belong to the trace of the tools/call that started it.
       const record = new CallRecord(name, messages.callRecord(extra.requestId, name).traceContext)
-      record.client = client?.name
       tasks.run(task, extra.sessionId, async (signal) => {
         const result = await runTool(tool, args, {
           ...context,
@@ -127,12 +126,10 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
     const connectionKey = extra.requestInfo?.headers[CONNECTION_KEY_HEADER]
     const connection = typeof connectionKey === 'string' ? connectionSignal(connectionKey) : undefined
     const progressToken = request.params._meta?.progressToken
-    const record = messages.callRecord(extra.requestId, name)
-    record.client = client?.name
     return runTool(tool, args, {
       ...context,
       log: callLog,
-      record,
+      record: messages.callRecord(extra.requestId, name),
       signal: connection ? AbortSignal.any([extra.signal, connection]) : extra.signal,
       progress: new CallProgress({
         send: progressToken === undefined
@@ -156,6 +153,7 @@ async function runTool (tool: RouterTool, args: unknown, context: ToolContext, c
   const started = performance.now()
   const call = calls.start(context.signal)
   const { record, client } = context
+  record.client = client?.name
   try {
     if (client && tool.spendsTokens) await budgets.check(client)
     const result = await tool.call(args, { ...context, signal: call.signal })

@@ -132,14 +132,19 @@ export class RoutingTable {
   }
 
   /** Denied when any name of the model matches denyModels; allowed when allowModels is empty or any of its names matches it. */
-  #allows (requested: string, { provider, model }: RouteTarget): boolean {
-    const names = [requested, `${provider.name}/${model}`, model]
+  #allows (requested: string, target: RouteTarget): boolean {
+    const names = namesOf(requested, target)
     if (names.some((name) => matchesAny(name, this.#deny))) return false
     return this.#allow.length === 0 || names.some((name) => matchesAny(name, this.#allow))
   }
 }
 
 /** Whether any name of the model matches the client's allow-list; a client without one may call any model. */
-function clientAllows ({ models }: Client, requested: string, { provider, model }: RouteTarget): boolean {
-  return !models || [requested, `${provider.name}/${model}`, model].some((name) => matchesAny(name, models.patterns))
+function clientAllows ({ models }: Client, requested: string, target: RouteTarget): boolean {
+  return !models || namesOf(requested, target).some((name) => matchesAny(name, models.patterns))
+}
+
+/** The names an allow or deny list may give a model by: as requested, as `provider/model`, and its bare id. */
+function namesOf (requested: string, { provider, model }: RouteTarget): string[] {
+  return [requested, `${provider.name}/${model}`, model]
 }

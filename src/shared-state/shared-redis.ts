@@ -37,6 +37,11 @@ export class SharedRedis {
     await this.client.connect().catch((err: unknown) => this.#lost(err))
   }
 
+  /** Whether Redis is connected now; while it is not, every operation runs on local state. */
+  get reachable (): boolean {
+    return this.client.status === 'ready'
+  }
+
   /** A key in the router's namespace. */
   key (...parts: Array<string | number>): string {
     return `${this.prefix}${parts.join(':')}`
@@ -44,7 +49,7 @@ export class SharedRedis {
 
   /** `remote` on Redis when it is reachable; `local` when it is not, or when the command fails. */
   async orLocal<T> (remote: (redis: Redis) => Promise<T>, local: () => T): Promise<T> {
-    if (this.client.status !== 'ready') {
+    if (!this.reachable) {
       this.#lost(new Error(`Redis connection is ${this.client.status}`))
       return local()
     }
@@ -57,7 +62,7 @@ export class SharedRedis {
   }
 
   async close (): Promise<void> {
-    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect())
+    if (this.reachable) await this.client.quit().catch(() => this.client.disconnect())
     else this.client.disconnect()
   }
 

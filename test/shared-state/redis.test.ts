@@ -79,7 +79,7 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.deepEqual(during.map((answer) => (answer.structuredContent as { cache: string }).cache), ['miss', 'miss', 'hit', 'hit'])
       assert.equal(upstream.received('POST /v1/responses').length, 3)
       await redis.start()
-      await waitFor(() => first.app.redis?.client.status === 'ready' && second.app.redis?.client.status === 'ready', 'both routers to reconnect', 10_000)
+      await waitFor(() => first.app.redis?.reachable === true && second.app.redis?.reachable === true, 'both routers to reconnect', 10_000)
     } finally {
       await Promise.all(clients.map((client) => client.close()))
       await Promise.all([first.close(), second.close()])
@@ -102,7 +102,7 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
 
       await redis.start()
       await waitFor(() => logs.find({ msg: 'Redis is reachable again: rate limits, budgets and the cache are shared again' }).length === 1, 'the router to reconnect', 10_000)
-      await waitFor(() => second.app.redis?.client.status === 'ready', 'the second router to reconnect', 10_000)
+      await waitFor(() => second.app.redis?.reachable === true, 'the second router to reconnect', 10_000)
       // The fresh Redis has new counters, shared again: four requests across both routers, then 429 on either.
       const statuses = []
       for (let request = 0; request < 5; request++) statuses.push(await statusOf(request % 2 === 0 ? second : first))
@@ -125,7 +125,7 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(response.status, 200)
       await response.body?.cancel()
       await redis.start()
-      await waitFor(() => router.app.redis?.client.status === 'ready', 'the router to connect', 10_000)
+      await waitFor(() => router.app.redis?.reachable === true, 'the router to connect', 10_000)
       assert.deepEqual((await (await fetch(`${router.url}/ready`)).json() as { checks: { sharedState: unknown } }).checks.sharedState, { store: 'redis', status: 'ok' })
     } finally {
       await router.close()

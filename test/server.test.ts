@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { describe, test } from 'node:test'
 import { FakeOpenAI } from './support/fake-openai.js'
+import { spawnRouter } from './support/router-process.js'
 import { waitFor } from './support/wait-for.js'
 
 // The entry point itself: start-up failure output and exit codes, which buildApp cannot show.
-function startEntryPoint (env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-}
-
 async function collect (child: ChildProcess): Promise<{ code: number | null, stdout: string, stderr: string }> {
   let stdout = ''
   let stderr = ''
@@ -24,7 +18,7 @@ async function collect (child: ChildProcess): Promise<{ code: number | null, std
 
 describe('entry point', () => {
   test('a bad setting stops start-up with one clear line and exit code 1', async () => {
-    const { code, stderr } = await collect(startEntryPoint({ OPENAI_API_KEY: 'sk-x', PORT: 'abc' }))
+    const { code, stderr } = await collect(spawnRouter({ OPENAI_API_KEY: 'sk-x', PORT: 'abc' }))
     assert.equal(code, 1)
     const lines = stderr.trim().split('\n').filter((line) => !/DeprecationWarning|--trace-warnings/.test(line))
     assert.deepEqual(lines, ['mcp-openai-router: Invalid configuration: PORT must be integer'])
@@ -32,7 +26,7 @@ describe('entry point', () => {
 
   test('SIGTERM closes the server gracefully with exit code 0, and the key never reaches the log', async () => {
     const upstream = await FakeOpenAI.start()
-    const child = startEntryPoint({ OPENAI_API_KEY: 'sk-secret-must-not-leak', OPENAI_BASE_URL: upstream.baseURL, PORT: '0', HOST: '127.0.0.1' })
+    const child = spawnRouter({ OPENAI_API_KEY: 'sk-secret-must-not-leak', OPENAI_BASE_URL: upstream.baseURL, PORT: '0', HOST: '127.0.0.1' })
     const result = collect(child)
     let output = ''
     child.stdout?.on('data', (chunk: Buffer) => { output += chunk })

@@ -47,6 +47,8 @@ export const ConfigSchema = Type.Object({
   MCP_SESSIONS: StringEnum(['stateless', 'stateful'] as const, { default: 'stateless', description: 'MCP session mode' }),
   MCP_SESSION_IDLE_MS: Milliseconds({ minimum: 1000, default: 600_000, description: 'stateful mode: idle time after which a session is closed' }),
   MCP_MAX_SESSIONS: Type.Integer({ minimum: 1, default: 1000, description: 'stateful mode: most sessions open at once' }),
+  MCP_EVENT_STORE: StringEnum(['none', 'memory', 'redis'] as const, { default: 'none', description: 'stateful mode: where SSE events are kept so a client can resume a broken stream with Last-Event-ID (memory: on the same replica; redis: on any replica, which also takes the session over)' }),
+  MCP_EVENT_TTL_S: Type.Integer({ minimum: 1, default: 300, description: 'MCP_EVENT_STORE: how long a stream\'s events stay resumable after its last event' }),
   ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
   ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
@@ -138,6 +140,12 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
   })
   if (validated.AUTH_REQUIRED && fastify.config.clients.length === 0) {
     throw new ConfigError('Invalid configuration: AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS)')
+  }
+  if (validated.MCP_EVENT_STORE !== 'none' && validated.MCP_SESSIONS !== 'stateful') {
+    throw new ConfigError(`Invalid configuration: MCP_EVENT_STORE=${validated.MCP_EVENT_STORE} needs MCP_SESSIONS=stateful (stateless exchanges have no stream to resume)`)
+  }
+  if (validated.MCP_EVENT_STORE === 'redis' && !validated.REDIS_URL) {
+    throw new ConfigError('Invalid configuration: MCP_EVENT_STORE=redis needs REDIS_URL')
   }
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { MemoryEvents, RedisEvents, type SessionEvents, type SessionEventStore } from '../src/mcp/event-store.js'
 import type { McpMessageLog } from '../src/mcp/message-log.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
+import { SessionRegistry } from '../src/mcp/session-registry.js'
 
 export interface McpSession {
   readonly id: string
@@ -17,8 +20,19 @@ export interface McpSession {
 
 interface SessionEntry extends McpSession {
   server: Server
+  events: SessionEventStore | undefined
   active: number
   lastActivity: number
+}
+
+/** A new MCP server for a client, with the message log its transport feeds. */
+export type ServerFactory = () => { server: Server, messages: McpMessageLog }
+
+export interface SessionSharing {
+  /** Where streams' events are kept for Last-Event-ID (MCP_EVENT_STORE); undefined: streams are not resumable. */
+  events?: SessionEvents | undefined
+  /** Sessions any replica may take over (MCP_EVENT_STORE=redis). */
+  registry?: SessionRegistry | undefined
 }
 
 /**
@@ -27,13 +41,20 @@ interface SessionEntry extends McpSession {
  */
 export class McpSessions {
   readonly #sessions = new Map<string, SessionEntry>()
+  /** Take-overs under way, so two requests arriving together for one session restore it once. */
+  readonly #adopting = new Map<string, Promise<SessionEntry | undefined>>()
   readonly #sweeper: NodeJS.Timeout
+  readonly #events: SessionEvents | undefined
+  readonly #registry: SessionRegistry | undefined
 
   constructor (
     private readonly maxSessions: number,
     private readonly idleMs: number,
-    private readonly log: FastifyBaseLogger
+    private readonly log: FastifyBaseLogger,
+    { events, registry }: SessionSharing = {}
   ) {
+    this.#events = events
+    this.#registry = registry
     this.#sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 30_000))
     this.#sweeper.unref()
   }
@@ -50,37 +71,93 @@ export class McpSessions {
     return this.#sessions.get(id)
   }
 
-  /** A new session; the transport assigns its id while it answers the `initialize` request. */
-  async open (server: Server, messages: McpMessageLog, client: string | undefined): Promise<WebStandardStreamableHTTPServerTransport> {
-    const transport: ObservedTransport = new ObservedTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => {
-        const entry: SessionEntry = {
-          id,
-          transport,
-          client,
-          server,
-          active: 0,
-          lastActivity: Date.now(),
-          begin: () => {
-            entry.active++
-            entry.lastActivity = Date.now()
-            return () => {
-              entry.active--
-              entry.lastActivity = Date.now()
-            }
-          },
-        }
-        this.#sessions.set(id, entry)
-        this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session opened')
-      },
-    }, messages)
-    transport.onclose = () => {
-      const id = transport.sessionId
-      if (id && this.#sessions.delete(id)) this.log.info({ sessionId: id, openSessions: this.#sessions.size }, 'MCP session closed')
+  /** Whether a client reconnecting with Last-Event-ID can resume a broken stream (MCP_EVENT_STORE). */
+  get resumable (): boolean {
+    return this.#events !== undefined
+  }
+
+  /** A new session, opened by the `initialize` request the transport is about to answer. */
+  async open (newServer: ServerFactory, client: string | undefined, initialize: InitializeRequest['params']): Promise<WebStandardStreamableHTTPServerTransport> {
+    const id = randomUUID()
+    const { server, messages } = newServer()
+    const entry = this.#entry(id, server, messages, client, () => {
+      this.#sessions.set(id, entry)
+      this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session opened')
+      // Not awaited: the registry is for other replicas, and never fails (Redis away: the session stays here).
+      this.#registry?.save(id, { client: client ?? null, initialize })
+    })
+    await server.connect(entry.transport)
+    return entry.transport
+  }
+
+  /**
+   * A session another replica opened (MCP_EVENT_STORE=redis): restored here from the registry,
+   * for the client that opened it, so the client goes on (and resumes its streams) on this replica.
+   */
+  async adopt (id: string, client: string | undefined, newServer: ServerFactory): Promise<McpSession | undefined> {
+    const registry = this.#registry
+    if (!registry || this.full) return undefined
+    const pending = this.#adopting.get(id) ?? this.#restore(registry, id, client, newServer).finally(() => this.#adopting.delete(id))
+    this.#adopting.set(id, pending)
+    const entry = await pending
+    return entry?.client === client ? entry : undefined
+  }
+
+  async #restore (registry: SessionRegistry, id: string, client: string | undefined, newServer: ServerFactory): Promise<SessionEntry | undefined> {
+    const record = await registry.find(id)
+    if (!record || record.client !== (client ?? null)) return undefined
+    const { server, messages } = newServer()
+    const entry = this.#entry(id, server, messages, client, () => this.#sessions.set(id, entry))
+    await server.connect(entry.transport)
+    try {
+      await entry.transport.restore(record.initialize)
+    } catch (err) {
+      this.log.warn({ err, sessionId: id }, 'MCP session could not be taken over from another replica')
+      await this.#close(entry)
+      return undefined
     }
-    await server.connect(transport)
-    return transport
+    this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session taken over from another replica')
+    return entry
+  }
+
+  /** A session's bookkeeping and its transport, which calls `register` once the session's initialize is answered. */
+  #entry (id: string, server: Server, messages: McpMessageLog, client: string | undefined, register: () => void): SessionEntry & { transport: ObservedTransport } {
+    const events = this.#events?.forSession(id)
+    let renewedAt = 0
+    const transport = new ObservedTransport({
+      sessionIdGenerator: () => id,
+      eventStore: events,
+      onsessioninitialized: register,
+      // Only a client's DELETE ends the session for every replica; a replica closing its copy (idle, shutdown) does not.
+      onsessionclosed: () => this.#registry?.remove(id),
+    }, messages)
+    const entry = {
+      id,
+      transport,
+      client,
+      server,
+      events,
+      active: 0,
+      lastActivity: Date.now(),
+      begin: () => {
+        entry.active++
+        entry.lastActivity = Date.now()
+        // Renewed at most ten times per idle time: a busy session costs Redis little.
+        if (this.#registry && entry.lastActivity - renewedAt > this.idleMs / 10) {
+          renewedAt = entry.lastActivity
+          this.#registry.renew(id)
+        }
+        return () => {
+          entry.active--
+          entry.lastActivity = Date.now()
+        }
+      },
+    }
+    transport.onclose = () => {
+      events?.close()
+      if (this.#sessions.get(id) === entry && this.#sessions.delete(id)) this.log.info({ sessionId: id, openSessions: this.#sessions.size }, 'MCP session closed')
+    }
+    return entry
   }
 
   /** Closes sessions with nothing in flight and no request for longer than the idle time. */
@@ -110,10 +187,16 @@ declare module 'fastify' {
 
 async function mcpSessionsPlugin (fastify: FastifyInstance) {
   const { config } = fastify
-  const sessions = new McpSessions(config.MCP_MAX_SESSIONS, config.MCP_SESSION_IDLE_MS, fastify.log)
+  const { redis } = fastify
+  const eventTtlMs = config.MCP_EVENT_TTL_S * 1000
+  const shared = config.MCP_EVENT_STORE === 'redis' && redis
+  const sessions = new McpSessions(config.MCP_MAX_SESSIONS, config.MCP_SESSION_IDLE_MS, fastify.log, {
+    events: shared ? new RedisEvents(shared, eventTtlMs) : config.MCP_EVENT_STORE === 'memory' ? new MemoryEvents(eventTtlMs) : undefined,
+    registry: shared ? new SessionRegistry(shared, config.MCP_SESSION_IDLE_MS) : undefined,
+  })
   fastify.decorate('mcpSessions', sessions)
   // Open GET streams would keep the listener from closing: end them once calls have drained.
   fastify.addHook('preClose', async () => { await sessions.closeAll() })
 }
 
-export default fp(mcpSessionsPlugin, { name: 'mcp-sessions', dependencies: ['config', 'in-flight-calls'] })
+export default fp(mcpSessionsPlugin, { name: 'mcp-sessions', dependencies: ['config', 'redis', 'in-flight-calls'] })

@@ -145,7 +145,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     reply.raw.once('close', () => {
       connections.delete(connectionKey)
       forget?.()
-      if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
+      // With resumable streams a broken connection is not the end of the call: the client may resume it (Last-Event-ID).
+      if (!reply.raw.writableFinished && !fastify.mcpSessions.resumable) connection.abort(new Error('the client closed its connection'))
     })
     if (!stateful) {
       const { server, messages } = newServer(request.client)
@@ -164,8 +165,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(503).header('retry-after', '5')
         .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
     }
-    const { server, messages } = newServer(request.client)
-    const transport = await fastify.mcpSessions.open(server, messages, request.client?.name)
+    const transport = await fastify.mcpSessions.open(() => newServer(request.client), request.client?.name, message.params)
     return relay(transport, request, reply)
   })
 
@@ -183,9 +183,11 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     if (sessionId === undefined) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
     }
-    const session = fastify.mcpSessions.get(sessionId)
+    const { mcpSessions } = fastify
+    const client = request.client?.name
+    const session = mcpSessions.get(sessionId) ?? await mcpSessions.adopt(sessionId, client, () => newServer(request.client))
     // Another client's session is not this client's to use: it does not exist for it.
-    if (!session || session.client !== request.client?.name) {
+    if (!session || session.client !== client) {
       return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))
     }
     reply.raw.once('close', session.begin())

@@ -1,3 +1,4 @@
+import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import { type Static, Type } from '@sinclair/typebox'
 
 /** Error codes the HTTP layer answers with before a message reaches the MCP server. */
@@ -37,7 +38,8 @@ export function jsonRpcError (code: number, message: string): JsonRpcErrorRespon
   return { jsonrpc: '2.0', id: null, error: { code, message } }
 }
 
-export function isInitializeRequest (message: JsonRpcMessage): boolean {
+/** An initialize request; its params are the SDK server's to check. */
+export function isInitializeRequest (message: JsonRpcMessage): message is JsonRpcMessage & { id: string | number, method: 'initialize', params: InitializeRequest['params'] } {
   return 'method' in message && message.method === 'initialize' && 'id' in message
 }
 

@@ -1,5 +1,5 @@
 import { type HandleRequestOptions, WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTTPServerTransportOptions } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import type { InitializeRequest, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { McpMessageLog } from './message-log.js'
 
 /**
@@ -19,6 +19,24 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
     const response = await super.handleRequest(req, options)
     if (response.status >= 400) this.messages.refused(message, response.status, this.sessionId)
     return response
+  }
+
+  /**
+   * Opens, on this replica, a session another replica opened: the client's own initialize and
+   * its initialized notification, replayed to the server, so the transport takes the session's
+   * id and the server the client's capabilities. They are the client's old messages, not new
+   * ones: the message log does not see them.
+   */
+  async restore (initialize: InitializeRequest['params']): Promise<void> {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
+    const replay = async (message: JSONRPCMessage, extraHeaders: Record<string, string> = {}) => {
+      const request = new Request('http://localhost/mcp', { method: 'POST', headers: { ...headers, ...extraHeaders }, body: JSON.stringify(message) })
+      const answer = await super.handleRequest(request, { parsedBody: message })
+      const text = await answer.text()
+      if (!answer.ok) throw new Error(`the session could not be restored: ${answer.status} ${text}`)
+    }
+    await replay({ jsonrpc: '2.0', id: 0, method: 'initialize', params: initialize })
+    await replay({ jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': this.sessionId ?? '' })
   }
 
   override async send (message: JSONRPCMessage, options?: Parameters<WebStandardStreamableHTTPServerTransport['send']>[1]): Promise<void> {

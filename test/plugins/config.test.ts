@@ -72,6 +72,8 @@ describe('configuration', () => {
     ['a downstream URL that is not one', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "ftp://a"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[0\]\.url must be an http:\/\/ or https:\/\/ URL; expected/],
     ['two downstreams with one name', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "http://a/mcp"}, {"name": "a", "url": "http://b/mcp"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[1\]\.name "a" is used twice$/],
     ['a downstream token variable that is not set', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "http://a/mcp", "tokenEnv": "A_TOKEN"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[0\]\.tokenEnv names A_TOKEN, which is not set$/],
+    ['an event store in stateless mode', { ...valid, MCP_EVENT_STORE: 'memory' }, /^Invalid configuration: MCP_EVENT_STORE=memory needs MCP_SESSIONS=stateful/],
+    ['a Redis event store without Redis', { ...valid, MCP_SESSIONS: 'stateful', MCP_EVENT_STORE: 'redis' }, /^Invalid configuration: MCP_EVENT_STORE=redis needs REDIS_URL$/],
     ['two bad settings', { ...valid, PORT: 'x', LOG_LEVEL: 'loud' }, /^Invalid configuration: PORT must be integer; LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent$/],
   ]
   for (const [name, env, message] of failures) {

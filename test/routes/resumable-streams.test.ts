@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { FakeOpenAI } from '../support/fake-openai.js'
+import { RedisServer, skipWithoutRedis } from '../support/redis.js'
+import { type RunningRouter, startRouter } from '../support/router.js'
+import { waitFor } from '../support/wait-for.js'
+
+const SLOW_ANSWER = 'a long answer that streams slowly, piece by piece, so the client loses it halfway'
+
+/**
+ * The client's network: requests go to whichever router `target` names (as a balancer without
+ * affinity would send them), and the first tools/call stream breaks after its first progress
+ * notification, as a dropped connection does.
+ */
+class FlakyNetwork {
+  broken = false
+  readonly requests: Array<{ method: string, router: string, lastEventId: string | null }> = []
+
+  constructor (public target: RunningRouter) {}
+
+  readonly fetch = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const requested = new URL(url instanceof Request ? url.url : url)
+    const headers = new Headers(init?.headers)
+    this.requests.push({ method: init?.method ?? 'GET', router: this.target.url, lastEventId: headers.get('last-event-id') })
+    const response = await fetch(new URL(requested.pathname, this.target.url), init)
+    if (this.broken || init?.method !== 'POST' || !String(init.body).includes('"tools/call"') || !response.body) return response
+    this.broken = true
+    return new Response(breakAfterProgress(response.body), { status: response.status, headers: response.headers })
+  }
+}
+
+/** The body up to and including the first progress notification, then a network error. */
+function breakAfterProgress (body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let seen = ''
+  return new ReadableStream({
+    async pull (controller) {
+      const { done, value } = await reader.read()
+      if (done) return controller.close()
+      controller.enqueue(value)
+      seen += decoder.decode(value, { stream: true })
+      if (!seen.includes('notifications/progress')) return
+      await reader.cancel()
+      controller.error(new TypeError('network connection lost'))
+    },
+  })
+}
+
+async function connectThrough (network: FlakyNetwork, key?: string): Promise<Client> {
+  const client = new Client({ name: 'resuming-client', version: '1.0.0' })
+  await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', network.target.url), {
+    fetch: network.fetch,
+    ...(key && { requestInit: bearer(key) }),
+    reconnectionOptions: { initialReconnectionDelay: 20, maxReconnectionDelay: 200, reconnectionDelayGrowFactor: 1.5, maxRetries: 3 },
+  }))
+  return client
+}
+
+/** A streamed chat whose connection breaks midway; the progress the client saw, and its result. */
+async function chatThroughBreak (client: Client, network: FlakyNetwork, { onBreak = () => {}, timeout = 10_000 } = {}) {
+  const progress: string[] = []
+  const result = await client.callTool({ name: 'chat', arguments: { prompt: 'go' } }, undefined, {
+    onprogress: ({ message }) => {
+      if (message) progress.push(message)
+      if (network.broken) onBreak()
+    },
+    timeout,
+  })
+  return { result, progress }
+}
+
+const textOf = (result: Awaited<ReturnType<Client['callTool']>>) => (result.content as Array<{ text: string }>)[0]?.text
+
+describe('resumable streams (MCP_EVENT_STORE)', () => {
+  let upstream: FakeOpenAI
+
+  before(async () => { upstream = await FakeOpenAI.start() })
+  after(async () => { await upstream.close() })
+
+  const slowAnswer = () => upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', SLOW_ANSWER), eventDelayMs: 30 })
+
+  test('memory: a client whose stream broke resumes it on the same replica with Last-Event-ID; the call runs once, to its end', async () => {
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', MCP_EVENT_STORE: 'memory', PROGRESS_INTERVAL_MS: '0' })
+    const network = new FlakyNetwork(router)
+    const client = await connectThrough(network)
+    try {
+      upstream.reset()
+      slowAnswer()
+      const { result, progress } = await chatThroughBreak(client, network)
+      assert.equal(result.isError, undefined)
+      assert.equal(textOf(result), SLOW_ANSWER)
+      assert.ok(progress.length > 1, 'progress went on after the break')
+      const resume = network.requests.find((request) => request.lastEventId !== null)
+      assert.equal(resume?.method, 'GET')
+      assert.equal(upstream.received('POST /v1/responses').length, 1, 'the call was neither cancelled nor started again')
+    } finally {
+      await client.close()
+      await router.close()
+    }
+  })
+
+  test('without an event store a broken stream still stops its call (nothing could resume it)', async () => {
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', PROGRESS_INTERVAL_MS: '0' })
+    const network = new FlakyNetwork(router)
+    const client = await connectThrough(network)
+    try {
+      upstream.reset()
+      slowAnswer()
+      await assert.rejects(chatThroughBreak(client, network, { timeout: 500 }), /timed out/)
+      assert.equal(network.requests.some((request) => request.lastEventId !== null), false, 'no event id to resume from')
+      await waitFor(() => upstream.received('POST /v1/responses')[0]?.closedEarly === true, 'the upstream call to be stopped')
+    } finally {
+      await client.close()
+      await router.close()
+    }
+  })
+
+  describe('redis: any replica', { skip: skipWithoutRedis }, () => {
+    let redis: RedisServer
+    let routers: RunningRouter[]
+
+    before(async () => {
+      redis = await RedisServer.start()
+      const env = {
+        MCP_SESSIONS: 'stateful',
+        MCP_EVENT_STORE: 'redis',
+        REDIS_URL: redis.url,
+        PROGRESS_INTERVAL_MS: '0',
+        CLIENT_KEYS_FILE: await writeClientsFile(),
+      }
+      routers = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    })
+    after(async () => {
+      await Promise.all(routers.map((router) => router.close()))
+      await redis.stop()
+    })
+
+    test('a stream broken on one replica resumes on another, which follows it to the answer the first one finishes', async () => {
+      const [first, second] = routers as [RunningRouter, RunningRouter]
+      const network = new FlakyNetwork(first)
+      const client = await connectThrough(network, TEAM_A_KEY)
+      try {
+        upstream.reset()
+        slowAnswer()
+        const { result, progress } = await chatThroughBreak(client, network, { onBreak: () => { network.target = second } })
+        assert.equal(result.isError, undefined)
+        assert.equal(textOf(result), SLOW_ANSWER)
+        assert.ok(progress.length > 1, 'progress went on after the break')
+        const resume = network.requests.find((request) => request.lastEventId !== null)
+        assert.deepEqual([resume?.method, resume?.router], ['GET', second.url])
+        assert.equal(upstream.received('POST /v1/responses').length, 1, 'the first replica finished the call; the second only relayed it')
+        assert.equal(second.app.mcpSessions.size, 1, 'the second replica took the session over')
+
+        // The session goes on at the second replica: new calls, and the end of the session, work there.
+        const echoed = await client.callTool({ name: 'echo', arguments: { text: 'still here' } })
+        assert.equal(textOf(echoed), 'still here')
+        await (client.transport as StreamableHTTPClientTransport).terminateSession()
+        assert.equal(second.app.mcpSessions.size, 0, 'the client ended the session where it now lives')
+      } finally {
+        await client.close()
+      }
+    })
+
+    test('a session id from another replica is no use to another client, nor after the session was deleted', async () => {
+      const [first, second] = routers as [RunningRouter, RunningRouter]
+      const network = new FlakyNetwork(first)
+      const client = await connectThrough(network, TEAM_A_KEY)
+      const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string
+      const ask = async (router: RunningRouter, key: string) => {
+        const response = await fetch(router.mcpUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
+        })
+        await response.body?.cancel()
+        return response.status
+      }
+      const taken = second.app.mcpSessions.size
+      assert.equal(await ask(second, TEAM_B_KEY), 404, 'another client cannot take the session over')
+      assert.equal(second.app.mcpSessions.size, taken)
+      assert.equal(await ask(second, TEAM_A_KEY), 200, 'its own client can')
+      assert.equal(second.app.mcpSessions.size, taken + 1)
+      await (client.transport as StreamableHTTPClientTransport).terminateSession()
+      await client.close()
+      assert.equal(await ask(first, TEAM_A_KEY), 404, 'ended by its DELETE, it cannot be taken back')
+    })
+  })
+})

@@ -1,4 +1,5 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
 import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
@@ -72,6 +73,12 @@ const instructions = [
 const readFileInstructions = '`read_file` reads text files from the directory the operator shared.'
 
 /**
+ * One JSON Schema validator for every MCP server: left to itself, each Server builds its own Ajv,
+ * which costs ~150 µs and ~20 KB per stateless request and per session (measured by `npm run bench`).
+ */
+const jsonSchemaValidator = new AjvJsonSchemaValidator()
+
+/**
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
@@ -85,6 +92,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
       },
       instructions: catalog.instructions,
       taskStore: tasks,
+      jsonSchemaValidator,
     }
   )
 

@@ -54,26 +54,34 @@ const ENVIRONMENT_SETTINGS = { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL'
  */
 export async function callUpstream<T> (context: UpstreamCallContext, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const startedAt = Date.now()
-  const deadline = AbortSignal.timeout(context.timeoutMs)
-  const signal = AbortSignal.any([context.signal, deadline])
-  for (let attempt = 0; ; attempt++) {
-    const shownBefore = context.retry?.shownToClient() ?? 0
-    let leave: ((error: ToolError | undefined) => void) | undefined
-    try {
-      leave = await context.gate?.enter(signal)
-      const result = await call(signal)
-      leave?.(undefined)
-      return result
-    } catch (err) {
-      const error = toToolError(err, context, deadline.aborted && !context.signal.aborted)
-      leave?.(error)
-      const delayMs = retryDelay(err, error, attempt, context, shownBefore)
-      if (delayMs === undefined || Date.now() + delayMs >= startedAt + context.timeoutMs) throw error
-      context.retry?.onRetry({ attempt: attempt + 1, delayMs, error })
-      await sleep(delayMs, undefined, { signal }).catch(() => {
-        throw toToolError(signal.reason, context, deadline.aborted && !context.signal.aborted)
-      })
+  // A timer cleared when the call ends, not AbortSignal.timeout: that one lives (with the signals
+  // combined with it) for the whole timeout, minutes of every finished call's garbage under load.
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(new DOMException('The upstream call timed out', 'TimeoutError')), context.timeoutMs)
+  const signal = AbortSignal.any([context.signal, deadline.signal])
+  const pastDeadline = () => deadline.signal.aborted && !context.signal.aborted
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const shownBefore = context.retry?.shownToClient() ?? 0
+      let leave: ((error: ToolError | undefined) => void) | undefined
+      try {
+        leave = await context.gate?.enter(signal)
+        const result = await call(signal)
+        leave?.(undefined)
+        return result
+      } catch (err) {
+        const error = toToolError(err, context, pastDeadline())
+        leave?.(error)
+        const delayMs = retryDelay(err, error, attempt, context, shownBefore)
+        if (delayMs === undefined || Date.now() + delayMs >= startedAt + context.timeoutMs) throw error
+        context.retry?.onRetry({ attempt: attempt + 1, delayMs, error })
+        await sleep(delayMs, undefined, { signal }).catch(() => {
+          throw toToolError(signal.reason, context, pastDeadline())
+        })
+      }
     }
+  } finally {
+    clearTimeout(timer)
   }
 }
 

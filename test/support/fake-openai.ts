@@ -13,6 +13,8 @@ export interface RecordedRequest {
   closedEarly: boolean
   /** When the request arrived (performance.now()). */
   at: number
+  /** Streamed answers: when the first event carrying a piece of the answer was written (performance.now()). */
+  firstTokenAt?: number
 }
 
 /**
@@ -146,7 +148,9 @@ export class FakeOpenAI {
       }
       if (reply.eventDelayMs) await pause(reply.eventDelayMs)
       if (res.destroyed) return
-      res.write(typeof event === 'string' ? event : sseFrame(route, event))
+      const frame = typeof event === 'string' ? event : sseFrame(route, event)
+      if (recorded.firstTokenAt === undefined && frame.includes('"delta"')) recorded.firstTokenAt = performance.now()
+      res.write(frame)
     }
     if (route === 'POST /v1/chat/completions' && !reply.sse) res.write('data: [DONE]\n\n')
     res.end()

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
+import { freePort } from './ports.js'
 
 /** Whether Debian's redis-server is installed (`.ci/run` installs it; a developer machine may lack it). */
 export const redisAvailable = spawnSync('redis-server', ['--version']).status === 0
@@ -44,16 +45,6 @@ export class RedisServer {
     child.kill('SIGKILL')
     await once(child, 'exit')
   }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 async function answersPing (port: number): Promise<boolean> {

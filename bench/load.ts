@@ -1,0 +1,95 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import autocannon from 'autocannon'
+
+/** What one scenario measured: exact latencies (ms, sub-millisecond), not autocannon's whole-millisecond histogram. */
+export interface LoadResult {
+  requests: number
+  errors: number
+  /** Completed requests per second. */
+  throughput: number
+  p50: number
+  p90: number
+  p99: number
+}
+
+export interface HttpLoad {
+  url: string
+  /** The body of request number `id`: requests sharing an MCP session need ids of their own. */
+  body: (id: number) => string
+  headers: Record<string, string>
+  connections: number
+  durationS: number
+  /** Requests per second across all connections; unset: as fast as the server answers (closed loop). */
+  overallRate?: number
+}
+
+/** POSTs `body` over `connections` keep-alive connections for `durationS` (autocannon). */
+export async function httpLoad ({ url, body, headers, connections, durationS, overallRate }: HttpLoad): Promise<LoadResult> {
+  const latencies: number[] = []
+  let errors = 0
+  let id = 0
+  const requests = [{ method: 'POST' as const, setupRequest: (request: autocannon.Request) => ({ ...request, body: body(++id) }) }]
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ url, method: 'POST', headers, requests, connections, duration: durationS, ...(overallRate && { overallRate }) }, (err, done) => err ? reject(err) : resolve(done))
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)
+      else errors++
+    })
+  })
+  return summarize(latencies, result.duration, errors + result.errors + result.timeouts)
+}
+
+/** `workers` loops each awaiting `call` back to back for `durationS`: load from a client library rather than raw HTTP. */
+export async function closedLoop (call: () => Promise<void>, workers: number, durationS: number): Promise<LoadResult> {
+  const latencies: number[] = []
+  let errors = 0
+  const started = performance.now()
+  const deadline = started + durationS * 1000
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (performance.now() < deadline) {
+      const start = performance.now()
+      try {
+        await call()
+        latencies.push(performance.now() - start)
+      } catch {
+        errors++
+      }
+    }
+  }))
+  return summarize(latencies, (performance.now() - started) / 1000, errors)
+}
+
+/**
+ * `call` started `rate` times a second for `durationS`, at most `concurrency` at once (a call due
+ * while that many run waits for one to end): latency at a given load, below saturation.
+ */
+export async function fixedRate (call: () => Promise<void>, rate: number, concurrency: number, durationS: number): Promise<LoadResult> {
+  const latencies: number[] = []
+  let errors = 0
+  const running = new Set<Promise<void>>()
+  const started = performance.now()
+  for (let index = 0; index < rate * durationS; index++) {
+    const wait = started + index * 1000 / rate - performance.now()
+    if (wait > 0) await sleep(wait)
+    if (running.size >= concurrency) await Promise.race(running)
+    const run = (async () => {
+      const start = performance.now()
+      try {
+        await call()
+        latencies.push(performance.now() - start)
+      } catch {
+        errors++
+      }
+    })()
+    running.add(run)
+    run.finally(() => running.delete(run)).catch(() => undefined)
+  }
+  await Promise.all(running)
+  return summarize(latencies, (performance.now() - started) / 1000, errors)
+}
+
+export function summarize (latencies: number[], durationS: number, errors: number): LoadResult {
+  const sorted = Float64Array.from(latencies).sort()
+  const at = (quantile: number) => sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] as number
+  return { requests: sorted.length, errors, throughput: sorted.length / durationS, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
+}

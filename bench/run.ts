@@ -31,7 +31,8 @@ const routerEnv = { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: upstream.baseURL, 
 const routers: RouterProcess[] = []
 const stateless = await startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }, ROUTER_ENTRY)
 routers.push(stateless)
-const stateful = await startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10) }, ROUTER_ENTRY)
+const statefulEnv = { ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10) }
+const stateful = await startRouterProcess(statefulEnv, ROUTER_ENTRY)
 routers.push(stateful)
 const peer = await startPeer()
 
@@ -65,7 +66,6 @@ try {
   for (const [url, body, headers] of [[statelessUrl, echo, {}], [statelessUrl, chat, {}], [statefulUrl, chat, routerSession], [peer.mcpUrl, toolCall('echo', { message: 'hello' }), peerSession]] as const) {
     await httpLoad({ url, body, headers: { ...MCP_HEADERS, ...headers }, connections: CLIENTS, durationS: 2 })
   }
-  const idleRss = await rssMb(stateful.process.pid as number)
 
   const throughput: Row[] = []
   const measure = async (name: string, run: () => Promise<LoadResult>) => {
@@ -96,11 +96,17 @@ try {
   process.stderr.write('bench: progress latency\n')
   const progress = await progressLatency(statelessUrl)
 
+  // A router of its own, which no load has grown: what the sessions themselves cost.
   process.stderr.write(`bench: RSS with ${SESSIONS} sessions\n`)
-  for (let opened = 0; opened < SESSIONS; opened += 50) {
-    await Promise.all(Array.from({ length: 50 }, () => openSession(statefulUrl)))
+  const fresh = await startRouterProcess(statefulEnv, ROUTER_ENTRY)
+  routers.push(fresh)
+  const freshUrl = `http://127.0.0.1:${fresh.port}/mcp`
+  await openSession(freshUrl)
+  const idleRss = await rssMb(fresh.process.pid as number)
+  for (let opened = 1; opened < SESSIONS; opened += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, SESSIONS - opened) }, () => openSession(freshUrl)))
   }
-  const sessionsRss = await rssMb(stateful.process.pid as number)
+  const sessionsRss = await rssMb(fresh.process.pid as number)
 
   process.stderr.write('bench: soak\n')
   const soak = await soakRss(stateless, statelessUrl)
@@ -199,7 +205,7 @@ function formatReport ({ floor, throughput, latency, floorAtRate, chatAtRate, ec
     '| Measure | Value |',
     '|---|---:|',
     `| upstream's first token → client's first progress notification (p50 / p90 / p99, ${progress.requests} calls) | ${ms(progress.p50)} / ${ms(progress.p90)} / ${ms(progress.p99)} ms |`,
-    `| router RSS, stateful, after warm-up | ${idleRss.toFixed(1)} MB |`,
+    `| router RSS, fresh process, one session | ${idleRss.toFixed(1)} MB |`,
     `| router RSS with ${SESSIONS} open sessions | ${sessionsRss.toFixed(1)} MB |`,
     `| router RSS over a soak of ${soak.requests} calls (first → last of ${soak.rss.length} rounds) | ${soak.rss[0]?.toFixed(1)} → ${soak.rss.at(-1)?.toFixed(1)} MB (${soakGrowth >= 0 ? '+' : ''}${soakGrowth.toFixed(1)}) |`,
     '',

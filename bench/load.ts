@@ -41,22 +41,12 @@ export async function httpLoad ({ url, body, headers, connections, durationS, ov
 
 /** `workers` loops each awaiting `call` back to back for `durationS`: load from a client library rather than raw HTTP. */
 export async function closedLoop (call: () => Promise<void>, workers: number, durationS: number): Promise<LoadResult> {
-  const latencies: number[] = []
-  let errors = 0
-  const started = performance.now()
-  const deadline = started + durationS * 1000
+  const samples = new Samples()
+  const deadline = samples.started + durationS * 1000
   await Promise.all(Array.from({ length: workers }, async () => {
-    while (performance.now() < deadline) {
-      const start = performance.now()
-      try {
-        await call()
-        latencies.push(performance.now() - start)
-      } catch {
-        errors++
-      }
-    }
+    while (performance.now() < deadline) await samples.time(call)
   }))
-  return summarize(latencies, (performance.now() - started) / 1000, errors)
+  return samples.summary()
 }
 
 /**
@@ -64,28 +54,39 @@ export async function closedLoop (call: () => Promise<void>, workers: number, du
  * while that many run waits for one to end): latency at a given load, below saturation.
  */
 export async function fixedRate (call: () => Promise<void>, rate: number, concurrency: number, durationS: number): Promise<LoadResult> {
-  const latencies: number[] = []
-  let errors = 0
+  const samples = new Samples()
   const running = new Set<Promise<void>>()
-  const started = performance.now()
   for (let index = 0; index < rate * durationS; index++) {
-    const wait = started + index * 1000 / rate - performance.now()
+    const wait = samples.started + index * 1000 / rate - performance.now()
     if (wait > 0) await sleep(wait)
     if (running.size >= concurrency) await Promise.race(running)
-    const run = (async () => {
-      const start = performance.now()
-      try {
-        await call()
-        latencies.push(performance.now() - start)
-      } catch {
-        errors++
-      }
-    })()
+    const run = samples.time(call).finally(() => running.delete(run))
     running.add(run)
-    run.finally(() => running.delete(run)).catch(() => undefined)
   }
   await Promise.all(running)
-  return summarize(latencies, (performance.now() - started) / 1000, errors)
+  return samples.summary()
+}
+
+/** The latencies and failures of calls timed from one start. */
+class Samples {
+  readonly started = performance.now()
+  readonly #latencies: number[] = []
+  #errors = 0
+
+  /** Never rejects: a failed call is counted, not thrown. */
+  async time (call: () => Promise<void>): Promise<void> {
+    const start = performance.now()
+    try {
+      await call()
+      this.#latencies.push(performance.now() - start)
+    } catch {
+      this.#errors++
+    }
+  }
+
+  summary (): LoadResult {
+    return summarize(this.#latencies, (performance.now() - this.started) / 1000, this.#errors)
+  }
 }
 
 export function summarize (latencies: number[], durationS: number, errors: number): LoadResult {

@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import OpenAI from 'openai'
 import { FakeOpenAI } from '../test/support/fake-openai.js'
 import { type RouterProcess, startRouterProcess } from '../test/support/router-process.js'
-import { closedLoop, fixedRate, httpLoad, type LoadResult } from './load.js'
+import { closedLoop, fixedRate, httpLoad, type LoadResult, summarize } from './load.js'
 import { MCP_HEADERS, openSession, rssMb, startPeer, toolCall } from './servers.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -141,9 +141,7 @@ async function progressLatency (mcpUrl: string): Promise<LoadResult> {
   } finally {
     await client.close()
   }
-  const sorted = delays.sort((a, b) => a - b)
-  const at = (quantile: number) => sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN
-  return { requests: sorted.length, errors, throughput: Number.NaN, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
+  return summarize(delays, Number.NaN, errors)
 }
 
 /** RSS of the stateless router over rounds of `chat` and `echo` load: flat when nothing leaks. */
@@ -207,7 +205,7 @@ function formatReport ({ floor, throughput, latency, floorAtRate, chatAtRate, ec
     `| upstream's first token → client's first progress notification (p50 / p90 / p99, ${progress.requests} calls) | ${ms(progress.p50)} / ${ms(progress.p90)} / ${ms(progress.p99)} ms |`,
     `| router RSS, fresh process, one session | ${idleRss.toFixed(1)} MB |`,
     `| router RSS with ${SESSIONS} open sessions | ${sessionsRss.toFixed(1)} MB |`,
-    `| router RSS over a soak of ${soak.requests} calls (first → last of ${soak.rss.length} rounds) | ${soak.rss[0]?.toFixed(1)} → ${soak.rss.at(-1)?.toFixed(1)} MB (${soakGrowth >= 0 ? '+' : ''}${soakGrowth.toFixed(1)}) |`,
+    `| router RSS over a soak of ${soak.requests} calls, after each of ${soak.rss.length} rounds | ${soak.rss.map((mb) => mb.toFixed(0)).join(' → ')} MB (${soakGrowth >= 0 ? '+' : ''}${soakGrowth.toFixed(1)}) |`,
     '',
     '## Targets',
     '',

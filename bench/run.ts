@@ -11,7 +11,7 @@ import OpenAI from 'openai'
 import { FakeOpenAI } from '../test/support/fake-openai.js'
 import { type RouterProcess, startRouterProcess } from '../test/support/router-process.js'
 import { closedLoop, fixedRate, httpLoad, type LoadResult, summarize } from './load.js'
-import { MCP_HEADERS, openSession, rssMb, startPeer, toolCall } from './servers.js'
+import { MCP_HEADERS, openSession, rssMb, startPeer, startUpstreamProcess, toolCall } from './servers.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
 const CLIENTS = 16
@@ -26,25 +26,31 @@ const ROUTER_ENTRY = 'dist/src/server.js'
 
 interface Row { name: string, result: LoadResult }
 
-const upstream = await FakeOpenAI.start()
+// Load goes to an upstream process of its own; the one in this process records what it is sent,
+// for the floor's request and the progress timings, and sees one call at a time.
+const upstream = await startUpstreamProcess()
+const recordingUpstream = await FakeOpenAI.start()
 const routerEnv = { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false' }
 const routers: RouterProcess[] = []
 const stateless = await startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }, ROUTER_ENTRY)
 routers.push(stateless)
+const recorded = await startRouterProcess({ ...routerEnv, OPENAI_BASE_URL: recordingUpstream.baseURL }, ROUTER_ENTRY)
+routers.push(recorded)
 const statefulEnv = { ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10) }
 const stateful = await startRouterProcess(statefulEnv, ROUTER_ENTRY)
 routers.push(stateful)
 const peer = await startPeer()
 
 const statelessUrl = `http://127.0.0.1:${stateless.port}/mcp`
+const recordedUrl = `http://127.0.0.1:${recorded.port}/mcp`
 const statefulUrl = `http://127.0.0.1:${stateful.port}/mcp`
 const echo = toolCall('echo', { text: 'hello' })
 const chat = toolCall('chat', { prompt: 'hello' })
 
 try {
   // The floor's request is the one the router sends for `chat`, read off the upstream.
-  await (await fetch(statelessUrl, { method: 'POST', headers: MCP_HEADERS, body: chat(1) })).text()
-  const routerRequest = upstream.received('POST /v1/responses')[0]?.body as OpenAI.Responses.ResponseCreateParamsNonStreaming
+  await (await fetch(recordedUrl, { method: 'POST', headers: MCP_HEADERS, body: chat(1) })).text()
+  const routerRequest = recordingUpstream.received('POST /v1/responses')[0]?.body as OpenAI.Responses.ResponseCreateParamsNonStreaming
   const openai = new OpenAI({ apiKey: API_KEY, baseURL: upstream.baseURL, maxRetries: 0 })
   const floorCall = async () => { await openai.responses.create(routerRequest, { timeout: 10_000 }) }
   let callId = 0
@@ -56,10 +62,8 @@ try {
 
   const routerSession = { 'mcp-session-id': await openSession(statefulUrl) }
   const peerSession = { 'mcp-session-id': await openSession(peer.mcpUrl) }
-  const load = (url: string, body: (id: number) => string, headers: Record<string, string> = {}) => {
-    upstream.reset()
-    return httpLoad({ url, body, headers: { ...MCP_HEADERS, ...headers }, connections: CLIENTS, durationS: DURATION_S })
-  }
+  const load = (url: string, body: (id: number) => string, headers: Record<string, string> = {}) =>
+    httpLoad({ url, body, headers: { ...MCP_HEADERS, ...headers }, connections: CLIENTS, durationS: DURATION_S })
 
   // Warm-up: JIT, connection pools, lazily built state, in every server.
   await closedLoop(floorCall, CLIENTS, 2)
@@ -74,7 +78,7 @@ try {
     throughput.push({ name, result })
     return result
   }
-  const floor = await measure('floor: `openai` SDK → upstream', async () => { upstream.reset(); return closedLoop(floorCall, CLIENTS, DURATION_S) })
+  const floor = await measure('floor: `openai` SDK → upstream', () => closedLoop(floorCall, CLIENTS, DURATION_S))
   const echoStateless = await measure('router `echo`, stateless JSON', () => load(statelessUrl, echo))
   const echoStateful = await measure('router `echo`, stateful session (SSE)', () => load(statefulUrl, echo, routerSession))
   const peerEcho = await measure('peer `server-everything` `echo`, session (SSE)', () => load(peer.mcpUrl, toolCall('echo', { message: 'hello' }), peerSession))
@@ -84,7 +88,6 @@ try {
   const latency: Row[] = []
   const atRate = async (name: string, call: () => Promise<void>) => {
     process.stderr.write(`bench: ${name} at ${FIXED_RATE}/s\n`)
-    upstream.reset()
     const result = await fixedRate(call, FIXED_RATE, CLIENTS, DURATION_S)
     latency.push({ name, result })
     return result
@@ -94,7 +97,7 @@ try {
   await atRate('router `chat`, stateful session (SSE)', routerCall(statefulUrl, chat, routerSession))
 
   process.stderr.write('bench: progress latency\n')
-  const progress = await progressLatency(statelessUrl)
+  const progress = await progressLatency(recordedUrl)
 
   // A router of its own, which no load has grown: what the sessions themselves cost.
   process.stderr.write(`bench: RSS with ${SESSIONS} sessions\n`)
@@ -118,7 +121,8 @@ try {
 } finally {
   await peer.stop()
   await Promise.all(routers.map((router) => router.kill()))
-  await upstream.close()
+  await upstream.stop()
+  await recordingUpstream.close()
 }
 
 /** Time from the upstream writing the first piece of the answer to the client's first progress notification (ms). */
@@ -129,12 +133,12 @@ async function progressLatency (mcpUrl: string): Promise<LoadResult> {
   let errors = 0
   try {
     for (let sample = 0; sample < PROGRESS_SAMPLES; sample++) {
-      upstream.reset()
+      recordingUpstream.reset()
       let firstProgressAt: number | undefined
       await client.callTool({ name: 'chat', arguments: { prompt: 'a streamed answer of several pieces' } }, undefined, {
         onprogress: () => { firstProgressAt ??= performance.now() },
       })
-      const firstTokenAt = upstream.received('POST /v1/responses')[0]?.firstTokenAt
+      const firstTokenAt = recordingUpstream.received('POST /v1/responses')[0]?.firstTokenAt
       if (firstProgressAt === undefined || firstTokenAt === undefined) errors++
       else delays.push(firstProgressAt - firstTokenAt)
     }
@@ -150,7 +154,6 @@ async function soakRss (router: RouterProcess, mcpUrl: string): Promise<{ reques
   let requests = 0
   for (let round = 0; round < SOAK_ROUNDS; round++) {
     for (const body of [chat, echo]) {
-      upstream.reset()
       requests += (await httpLoad({ url: mcpUrl, body, headers: MCP_HEADERS, connections: CLIENTS, durationS: Math.max(1, DURATION_S / 5) })).requests
     }
     rss.push(await rssMb(router.process.pid as number))
@@ -184,7 +187,7 @@ function formatReport ({ floor, throughput, latency, floorAtRate, chatAtRate, ec
   const lines = [
     '# mcp-openai-router benchmark',
     '',
-    `${new Date().toISOString().slice(0, 10)} · ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${DURATION_S} s per scenario, ${CLIENTS} concurrent clients, loopback, upstream answering at once`,
+    `${new Date().toISOString().slice(0, 10)} · ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${DURATION_S} s per scenario, ${CLIENTS} concurrent clients, loopback, the upstream a process of its own answering at once`,
     '',
     `## Throughput (${CLIENTS} clients, each sending its next request as soon as the last is answered)`,
     '',

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/support/ports.js'
 import { waitFor } from '../test/support/wait-for.js'
 
@@ -45,6 +46,22 @@ export async function startPeer (): Promise<{ pid: number, mcpUrl: string, stop:
     mcpUrl: `http://127.0.0.1:${port}/mcp`,
     async stop () {
       child.kill('SIGKILL')
+      await once(child, 'exit')
+    },
+  }
+}
+
+/** bench/upstream.ts in its own process; its base URL once it listens. */
+export async function startUpstreamProcess (): Promise<{ baseURL: string, stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let stdout = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
+  await waitFor(() => stdout.includes('\n') || child.exitCode !== null, 'the upstream process to listen', 20_000)
+  if (child.exitCode !== null) throw new Error(`the upstream process exited with ${child.exitCode}`)
+  return {
+    baseURL: stdout.trim(),
+    async stop () {
+      child.kill('SIGTERM')
       await once(child, 'exit')
     },
   }

@@ -70,15 +70,18 @@ export class FakeOpenAI {
   readonly #stored = new Map<string, { response: Record<string, any>, pollsLeft: number }>()
   readonly #server: Server
   #counter = 0
+  readonly #record: boolean
 
-  private constructor () {
+  private constructor (record: boolean) {
+    this.#record = record
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(() => res.destroy())
     })
   }
 
-  static async start (): Promise<FakeOpenAI> {
-    const fake = new FakeOpenAI()
+  /** `record: false` keeps no requests (`received` stays empty): for load that would only fill memory. */
+  static async start ({ record = true }: { record?: boolean } = {}): Promise<FakeOpenAI> {
+    const fake = new FakeOpenAI(record)
     fake.#server.listen(0, '127.0.0.1')
     await once(fake.#server, 'listening')
     return fake
@@ -116,7 +119,7 @@ export class FakeOpenAI {
     const text = Buffer.concat(chunks).toString('utf8')
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     const recorded: RecordedRequest = { method: req.method ?? '', path, headers: req.headers, body: text ? JSON.parse(text) : undefined, closedEarly: false, at: performance.now() }
-    this.requests.push(recorded)
+    if (this.#record) this.requests.push(recorded)
     const closed = new AbortController()
     res.once('close', () => {
       if (!res.writableFinished) recorded.closedEarly = true

@@ -9,6 +9,13 @@ export const MAX_EVENTS_PER_STREAM = 1000
 /** How often a stream another replica is still writing is read for new events. */
 const FOLLOW_INTERVAL_MS = 50
 
+/**
+ * The SDK transport's id for a session's GET stream. Once a client has moved to another replica,
+ * the server-initiated messages come from that replica's own copy of the session, so the old
+ * replica's GET stream is replayed but not followed.
+ */
+const STANDALONE_STREAM_ID = '_GET_stream'
+
 /** The events of one session's SSE streams, which its transport stores and replays. */
 export interface SessionEventStore extends EventStore {
   /** The session ended: stop following streams for it. */
@@ -151,9 +158,9 @@ export class RedisEventLog implements SessionEventStore {
     const entries = await this.#read(streamId, replay.position)
     if (!entries) throw new Error(`stream ${streamId} has expired`)
     await forward(entries)
-    // A stream this process writes continues through the transport itself.
-    // Following is best effort: if it fails, the relay stops and the client's own timeout reports the call.
-    if (!replay.finished && !this.#writing.has(streamId)) this.#follow(streamId, replay, forward).catch(() => undefined)
+    // A stream this process writes continues through the transport itself. Following is best
+    // effort: if it fails, the relay stops and the client's own timeout reports the call.
+    if (!replay.finished && !this.#writing.has(streamId) && streamId !== STANDALONE_STREAM_ID) this.#follow(streamId, replay, forward).catch(() => undefined)
     return streamId
   }
 

@@ -84,6 +84,20 @@ describe('session event stores', () => {
       writer.close()
     })
 
+    test('a GET stream from another replica is replayed, not followed: the session\'s new replica sends its own messages', async () => {
+      const writer = new RedisEventLog(await shared(), 'session-get', 60_000)
+      const reader = new RedisEventLog(await shared(), 'session-get', 60_000)
+      const first = await writer.storeEvent('_GET_stream', progress(1))
+      await writer.storeEvent('_GET_stream', progress(2))
+      const sent: JSONRPCMessage[] = []
+      await reader.replayEventsAfter(first, { send: async (_id, message) => { sent.push(message) } })
+      await writer.storeEvent('_GET_stream', progress(3))
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.deepEqual(sent, [progress(2)])
+      reader.close()
+      writer.close()
+    })
+
     test('another session\'s store cannot replay the stream; a stream past its TTL is refused', async () => {
       const writer = new RedisEventLog(await shared(), 'session-2', 100)
       const first = await writer.storeEvent('call', progress(1))

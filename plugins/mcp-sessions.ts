@@ -46,6 +46,7 @@ export class McpSessions {
   readonly #sweeper: NodeJS.Timeout
   readonly #events: SessionEvents | undefined
   readonly #registry: SessionRegistry | undefined
+  #takenOver = 0
 
   constructor (
     private readonly maxSessions: number,
@@ -69,6 +70,11 @@ export class McpSessions {
 
   get (id: string): McpSession | undefined {
     return this.#sessions.get(id)
+  }
+
+  /** Sessions this replica has taken over from another since it started. */
+  get takenOver (): number {
+    return this.#takenOver
   }
 
   /** Whether a client reconnecting with Last-Event-ID can resume a broken stream (MCP_EVENT_STORE). */
@@ -116,6 +122,7 @@ export class McpSessions {
       await this.#close(entry)
       return undefined
     }
+    this.#takenOver++
     this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session taken over from another replica')
     return entry
   }

@@ -18,6 +18,7 @@ async function metricsPlugin (fastify: FastifyInstance) {
     knownModels: [...prices.models, config.MODEL, config.EMBEDDING_MODEL, config.IMAGE_MODEL],
     sources: {
       openSessions: () => fastify.mcpSessions.size,
+      sessionsTakenOver: () => fastify.mcpSessions.takenOver,
       inFlightCalls: () => fastify.inFlightCalls.size,
     },
   })

@@ -4,6 +4,7 @@ import type { PriceTable } from './prices.js'
 
 export interface MetricsSources {
   openSessions: () => number
+  sessionsTakenOver: () => number
   inFlightCalls: () => number
 }
 
@@ -80,6 +81,7 @@ export class RouterMetrics {
     this.#cacheLookups = new Counter({ name: 'mcp_router_cache_lookups_total', help: 'Calls of cached tools by tool and outcome: hit (answered from the response cache), miss (answered upstream, stored) or bypass (not cacheable, or cache: no-store).', labelNames: ['tool', 'outcome'], registers })
     // Read at scrape time from their sources, never updated in between.
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_mcp_sessions', help: 'Open MCP sessions (stateful mode).', registers: [], collect () { this.set(sources.openSessions()) } }))
+    this.#registry.registerMetric(new Counter({ name: 'mcp_router_mcp_sessions_taken_over_total', help: 'MCP sessions this replica took over from another (MCP_EVENT_STORE=redis).', registers: [], collect () { this.reset(); this.inc(sources.sessionsTakenOver()) } }))
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_in_flight_tool_calls', help: 'Tool calls running now.', registers: [], collect () { this.set(sources.inFlightCalls()) } }))
     // Process metrics describe the process, not one app: one collector however many apps it holds.
     if (!processRegistry) {

@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
+import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { RedisServer, skipWithoutRedis } from '../support/redis.js'
 import { type RunningRouter, startRouter } from '../support/router.js'
 import { waitFor } from '../support/wait-for.js'
@@ -154,6 +155,8 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
         assert.deepEqual([resume?.method, resume?.router], ['GET', second.url])
         assert.equal(upstream.received('POST /v1/responses').length, 1, 'the first replica finished the call; the second only relayed it')
         assert.equal(second.app.mcpSessions.size, 1, 'the second replica took the session over')
+        const metrics = parseExposition(await (await fetch(`${second.url}/metrics`)).text())
+        assert.equal(sampleValue(metrics, 'mcp_router_mcp_sessions_taken_over_total'), 1)
 
         // The session goes on at the second replica: new calls, and the end of the session, work there.
         const echoed = await client.callTool({ name: 'echo', arguments: { text: 'still here' } })

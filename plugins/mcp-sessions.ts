@@ -25,6 +25,9 @@ interface SessionEntry extends McpSession {
   lastActivity: number
 }
 
+/** What a take-over answers when the session exists but this replica has no room for it. */
+export const SESSIONS_FULL = Symbol('sessions full')
+
 /** A new MCP server for a client, with the message log its transport feeds. */
 export type ServerFactory = () => { server: Server, messages: McpMessageLog }
 
@@ -42,7 +45,7 @@ export interface SessionSharing {
 export class McpSessions {
   readonly #sessions = new Map<string, SessionEntry>()
   /** Take-overs under way, so two requests arriving together for one session restore it once. */
-  readonly #adopting = new Map<string, Promise<SessionEntry | undefined>>()
+  readonly #adopting = new Map<string, Promise<SessionEntry | typeof SESSIONS_FULL | undefined>>()
   readonly #sweeper: NodeJS.Timeout
   readonly #events: SessionEvents | undefined
   readonly #registry: SessionRegistry | undefined
@@ -99,19 +102,21 @@ export class McpSessions {
   /**
    * A session another replica opened (MCP_EVENT_STORE=redis): restored here from the registry,
    * for the client that opened it, so the client goes on (and resumes its streams) on this replica.
+   * SESSIONS_FULL when the session exists but this replica is at MCP_MAX_SESSIONS.
    */
-  async adopt (id: string, client: string | undefined, newServer: ServerFactory): Promise<McpSession | undefined> {
+  async adopt (id: string, client: string | undefined, newServer: ServerFactory): Promise<McpSession | typeof SESSIONS_FULL | undefined> {
     const registry = this.#registry
-    if (!registry || this.full) return undefined
+    if (!registry) return undefined
     const pending = this.#adopting.get(id) ?? this.#restore(registry, id, client, newServer).finally(() => this.#adopting.delete(id))
     this.#adopting.set(id, pending)
-    const entry = await pending
-    return entry?.client === client ? entry : undefined
+    const adopted = await pending
+    return adopted === SESSIONS_FULL || adopted?.client === client ? adopted : undefined
   }
 
-  async #restore (registry: SessionRegistry, id: string, client: string | undefined, newServer: ServerFactory): Promise<SessionEntry | undefined> {
+  async #restore (registry: SessionRegistry, id: string, client: string | undefined, newServer: ServerFactory): Promise<SessionEntry | typeof SESSIONS_FULL | undefined> {
     const record = await registry.find(id)
     if (!record || record.client !== (client ?? null)) return undefined
+    if (this.full) return SESSIONS_FULL
     const { server, messages } = newServer()
     const entry = this.#entry(id, server, messages, client, () => this.#sessions.set(id, entry))
     await server.connect(entry.transport)

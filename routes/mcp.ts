@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { SESSIONS_FULL } from '../plugins/mcp-sessions.js'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
 import { type AuthenticationFailure, type Client, isAuthenticationFailure } from '../src/access/client-keys.js'
 import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
@@ -164,11 +165,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     if (!isInitializeRequest(message)) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
     }
-    if (fastify.mcpSessions.full) {
-      request.log.warn({ openSessions: fastify.mcpSessions.size }, 'MCP session refused: at MCP_MAX_SESSIONS')
-      return reply.code(503).header('retry-after', '5')
-        .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
-    }
+    if (fastify.mcpSessions.full) return sessionsFull(request, reply)
     const transport = await fastify.mcpSessions.open(() => newServer(request.client), request.client?.name, message.params)
     return relay(transport, request, reply)
   })
@@ -183,6 +180,13 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     schema: { headers: McpHeaders, response: { 200: Type.Null(), ...errorResponses } },
   }, async (request, reply) => stateful ? relayToSession(request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
 
+  /** A session this replica has no room for: one it would open, or one it would take over from another replica. */
+  function sessionsFull (request: FastifyRequest, reply: FastifyReply) {
+    request.log.warn({ openSessions: fastify.mcpSessions.size }, 'MCP session refused: at MCP_MAX_SESSIONS')
+    return reply.code(503).header('retry-after', '5')
+      .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
+  }
+
   async function relayToSession (sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply) {
     if (sessionId === undefined) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
@@ -190,6 +194,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     const { mcpSessions } = fastify
     const client = request.client?.name
     const session = mcpSessions.get(sessionId) ?? await mcpSessions.adopt(sessionId, client, () => newServer(request.client))
+    if (session === SESSIONS_FULL) return sessionsFull(request, reply)
     // Another client's session is not this client's to use: it does not exist for it.
     if (!session || session.client !== client) {
       return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))

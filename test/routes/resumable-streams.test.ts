@@ -123,10 +123,11 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
   describe('redis: any replica', { skip: skipWithoutRedis }, () => {
     let redis: RedisServer
     let routers: RunningRouter[]
+    let env: Record<string, string>
 
     before(async () => {
       redis = await RedisServer.start()
-      const env = {
+      env = {
         MCP_SESSIONS: 'stateful',
         MCP_EVENT_STORE: 'redis',
         REDIS_URL: redis.url,
@@ -173,10 +174,10 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
       const network = new FlakyNetwork(first)
       const client = await connectThrough(network, TEAM_A_KEY)
       const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string
-      const ask = async (router: RunningRouter, key: string) => {
+      const ask = async (router: RunningRouter, key: string, id = sessionId) => {
         const response = await fetch(router.mcpUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${key}` },
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${key}` },
           body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
         })
         await response.body?.cancel()
@@ -190,6 +191,18 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
       await (client.transport as StreamableHTTPClientTransport).terminateSession()
       await client.close()
       assert.equal(await ask(first, TEAM_A_KEY), 404, 'ended by its DELETE, it cannot be taken back')
+
+      // A replica with no room left cannot take a session over: 503 to retry (elsewhere), not a 404 that ends it.
+      const full = await startRouter(upstream, { ...env, MCP_MAX_SESSIONS: '1' })
+      const filler = await connectThrough(new FlakyNetwork(full), TEAM_B_KEY)
+      const moving = await connectThrough(new FlakyNetwork(first), TEAM_A_KEY)
+      try {
+        assert.equal(await ask(full, TEAM_A_KEY, (moving.transport as StreamableHTTPClientTransport).sessionId), 503)
+        assert.equal(await ask(full, TEAM_A_KEY, 'no-such-session'), 404)
+      } finally {
+        await Promise.all([filler.close(), moving.close()])
+        await full.close()
+      }
     })
   })
 })

@@ -10,6 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import OpenAI from 'openai'
 import { FakeOpenAI } from '../test/support/fake-openai.js'
 import { type RouterProcess, startRouterProcess } from '../test/support/router-process.js'
+import { parseExposition, sampleValue } from '../test/support/prometheus.js'
 import { closedLoop, fixedRate, httpLoad, type LoadResult, summarize } from './load.js'
 import { MCP_HEADERS, openSession, rssMb, startPeer, startUpstreamProcess, toolCall } from './servers.js'
 
@@ -25,6 +26,11 @@ const API_KEY = 'sk-bench'
 const ROUTER_ENTRY = 'dist/src/server.js'
 
 interface Row { name: string, result: LoadResult }
+
+/** The router's young-generation GC pauses over a scenario, from its own /metrics. */
+interface GcPauses { count: number, totalMs: number }
+
+interface LatencyRow extends Row { gc?: GcPauses }
 
 // Load goes to an upstream process of its own; the one in this process records what it is sent,
 // for the floor's request and the progress timings, and sees one call at a time.
@@ -85,16 +91,18 @@ try {
   await measure('router `chat` → upstream, stateless JSON', () => load(statelessUrl, chat))
   await measure('router `chat` → upstream, stateful session (SSE)', () => load(statefulUrl, chat, routerSession))
 
-  const latency: Row[] = []
-  const atRate = async (name: string, call: () => Promise<void>) => {
+  const latency: LatencyRow[] = []
+  const atRate = async (name: string, call: () => Promise<void>, router?: RouterProcess) => {
     process.stderr.write(`bench: ${name} at ${FIXED_RATE}/s\n`)
+    const before = router && await minorGc(router)
     const result = await fixedRate(call, FIXED_RATE, CLIENTS, DURATION_S)
-    latency.push({ name, result })
+    const after = router && await minorGc(router)
+    latency.push({ name, result, ...(before && after && { gc: { count: after.count - before.count, totalMs: after.totalMs - before.totalMs } }) })
     return result
   }
   const floorAtRate = await atRate('floor: `openai` SDK → upstream', floorCall)
-  const chatAtRate = await atRate('router `chat`, stateless JSON', routerCall(statelessUrl, chat))
-  await atRate('router `chat`, stateful session (SSE)', routerCall(statefulUrl, chat, routerSession))
+  const chatAtRate = await atRate('router `chat`, stateless JSON', routerCall(statelessUrl, chat), stateless)
+  await atRate('router `chat`, stateful session (SSE)', routerCall(statefulUrl, chat, routerSession), stateful)
 
   process.stderr.write('bench: progress latency\n')
   const progress = await progressLatency(recordedUrl)
@@ -123,6 +131,14 @@ try {
   await Promise.all(routers.map((router) => router.kill()))
   await upstream.stop()
   await recordingUpstream.close()
+}
+
+async function minorGc (router: RouterProcess): Promise<GcPauses> {
+  const samples = parseExposition(await (await fetch(`http://127.0.0.1:${router.port}/metrics`)).text())
+  return {
+    count: sampleValue(samples, 'nodejs_gc_duration_seconds_count', { kind: 'minor' }),
+    totalMs: sampleValue(samples, 'nodejs_gc_duration_seconds_sum', { kind: 'minor' }) * 1000,
+  }
 }
 
 /** Time from the upstream writing the first piece of the answer to the client's first progress notification (ms). */
@@ -164,7 +180,7 @@ async function soakRss (router: RouterProcess, mcpUrl: string): Promise<{ reques
 interface Report {
   floor: LoadResult
   throughput: Row[]
-  latency: Row[]
+  latency: LatencyRow[]
   floorAtRate: LoadResult
   chatAtRate: LoadResult
   echoStateless: LoadResult
@@ -197,9 +213,9 @@ function formatReport ({ floor, throughput, latency, floorAtRate, chatAtRate, ec
     '',
     `## Added latency (${FIXED_RATE} requests/s from up to ${CLIENTS} clients)`,
     '',
-    '| Scenario | p50 ms | p90 ms | p99 ms | p50 vs floor | p99 vs floor | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...latency.map(({ name, result }) => `| ${name} | ${ms(result.p50)} | ${ms(result.p90)} | ${ms(result.p99)} | +${ms(result.p50 - floorAtRate.p50)} ms (${ratio(result.p50, floorAtRate.p50)}) | +${ms(result.p99 - floorAtRate.p99)} ms (${ratio(result.p99, floorAtRate.p99)}) | ${result.errors} |`),
+    '| Scenario | p50 ms | p90 ms | p99 ms | p50 vs floor | p99 vs floor | errors | router minor GCs (mean pause) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...latency.map(({ name, result, gc }) => `| ${name} | ${ms(result.p50)} | ${ms(result.p90)} | ${ms(result.p99)} | +${ms(result.p50 - floorAtRate.p50)} ms (${ratio(result.p50, floorAtRate.p50)}) | +${ms(result.p99 - floorAtRate.p99)} ms (${ratio(result.p99, floorAtRate.p99)}) | ${result.errors} | ${gc ? `${gc.count} (${ms(gc.totalMs / Math.max(1, gc.count))} ms)` : '—'} |`),
     '',
     '## Progress and memory',
     '',

@@ -54,6 +54,7 @@ const isPriming = (message: JSONRPCMessage) => Object.keys(message).length === 0
 const isResponse = (message: JSONRPCMessage) => 'id' in message && ('result' in message || 'error' in message)
 
 const MEMORY_POSITION = /^m(\d+)$/
+const REDIS_POSITION = /^\d+-\d+$/
 
 /** One session's events in this process (MCP_EVENT_STORE=memory, and Redis's stand-in while it is away). */
 export class MemoryEventLog implements SessionEventStore {
@@ -145,6 +146,8 @@ export class RedisEventLog implements SessionEventStore {
   async replayEventsAfter (lastEventId: EventId, { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }): Promise<StreamId> {
     const { streamId, position } = parseOrRefuse(lastEventId)
     if (MEMORY_POSITION.test(position)) return this.#local.replayEventsAfter(lastEventId, { send })
+    // Checked here, not by Redis: a malformed id must not read as a Redis failure.
+    if (!REDIS_POSITION.test(position)) throw new Error(`Last-Event-ID ${lastEventId} is not an event id this router gave`)
     const replay = { position, finished: false }
     const forward = async (entries: StreamEntries) => {
       for (const [id, [, json]] of entries) {

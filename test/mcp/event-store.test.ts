@@ -103,6 +103,7 @@ describe('session event stores', () => {
       const first = await writer.storeEvent('call', progress(1))
       await writer.storeEvent('call', response)
       await assert.rejects(replay(new RedisEventLog(await shared(), 'other-session', 100), first), /has expired/)
+      await assert.rejects(replay(writer, 'call.((bad'), /not an event id this router gave/)
       assert.deepEqual((await replay(writer, first)).sent.map(([, message]) => message), [response])
       await new Promise((resolve) => setTimeout(resolve, 150))
       await assert.rejects(replay(writer, first), /has expired/)

@@ -127,9 +127,7 @@ try {
   await writeFile(new URL('results/latest.md', import.meta.url), report)
   process.stdout.write(report)
 } finally {
-  await peer.stop()
-  await Promise.all(routers.map((router) => router.kill()))
-  await upstream.stop()
+  await Promise.all([peer, upstream, ...routers].map((child) => child.kill()))
   await recordingUpstream.close()
 }
 

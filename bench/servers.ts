@@ -1,16 +1,12 @@
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/support/ports.js'
-import { waitFor } from '../test/support/wait-for.js'
+import { type ReadyProcess, whenReady } from '../test/support/router-process.js'
+import { MCP_HEADERS as ROUTER_MCP_HEADERS, initializeMessage } from '../test/support/router.js'
 
-export const MCP_HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-}
+export const MCP_HEADERS = { ...ROUTER_MCP_HEADERS, 'mcp-protocol-version': initializeMessage.params.protocolVersion }
 
 /** A tools/call body for request `id`. */
 export const toolCall = (name: string, args: Record<string, unknown>) => (id: number) =>
@@ -21,7 +17,7 @@ export async function openSession (mcpUrl: string): Promise<string> {
   const initialize = await fetch(mcpUrl, {
     method: 'POST',
     headers: MCP_HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1.0.0' } } }),
+    body: JSON.stringify(initializeMessage),
   })
   await initialize.text()
   const sessionId = initialize.headers.get('mcp-session-id')
@@ -32,39 +28,19 @@ export async function openSession (mcpUrl: string): Promise<string> {
 }
 
 /** The reference MCP server (`@modelcontextprotocol/server-everything`) over Streamable HTTP, started as its own CLI starts it. */
-export async function startPeer (): Promise<{ pid: number, mcpUrl: string, stop: () => Promise<void> }> {
+export async function startPeer (): Promise<ReadyProcess & { mcpUrl: string }> {
   const entry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js')
   const port = await freePort()
-  const child = spawn(process.execPath, [entry, 'streamableHttp'], { env: { PATH: process.env.PATH, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
-  await waitFor(() => stderr.includes('listening on port') || child.exitCode !== null, 'the peer MCP server to listen', 20_000)
-  if (child.exitCode !== null) throw new Error(`the peer MCP server exited: ${stderr}`)
-  child.stderr.removeAllListeners('data').resume()
-  return {
-    pid: child.pid as number,
-    mcpUrl: `http://127.0.0.1:${port}/mcp`,
-    async stop () {
-      child.kill('SIGKILL')
-      await once(child, 'exit')
-    },
-  }
+  const child = spawn(process.execPath, [entry, 'streamableHttp'], { env: { PATH: process.env.PATH, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const peer = await whenReady(child, /listening on port/, 'the peer MCP server to listen')
+  return { ...peer, mcpUrl: `http://127.0.0.1:${port}/mcp` }
 }
 
 /** bench/upstream.ts in its own process; its base URL once it listens. */
-export async function startUpstreamProcess (): Promise<{ baseURL: string, stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let stdout = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-  await waitFor(() => stdout.includes('\n') || child.exitCode !== null, 'the upstream process to listen', 20_000)
-  if (child.exitCode !== null) throw new Error(`the upstream process exited with ${child.exitCode}`)
-  return {
-    baseURL: stdout.trim(),
-    async stop () {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    },
-  }
+export async function startUpstreamProcess (): Promise<ReadyProcess & { baseURL: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const upstream = await whenReady(child, /^(http\S+)\n/, 'the upstream process to listen')
+  return { ...upstream, baseURL: upstream.ready[1] as string }
 }
 
 /** Resident set size of a process, in MB (Linux /proc). */

@@ -13,16 +13,20 @@ export function spawnRouter (env: Record<string, string>, entry = SOURCE_ENTRY):
   })
 }
 
-export interface RouterProcess {
+export interface ReadyProcess {
   readonly process: ChildProcess
-  readonly port: number
+  /** What its output matched when it said it was ready. */
+  readonly ready: RegExpExecArray
   /** Ends it at once, as a crashed or evicted pod ends: no drain. */
   kill: () => Promise<void>
 }
 
-/** A router process listening on a free loopback port, once it says so; its later output is discarded. */
-export async function startRouterProcess (env: Record<string, string>, entry = SOURCE_ENTRY): Promise<RouterProcess> {
-  const child = spawnRouter({ PORT: '0', HOST: '127.0.0.1', ...env }, entry)
+/**
+ * A spawned process (stdout and stderr piped), once its output matches `ready`; killed if it
+ * exits or stays silent first. Its later output is drained, not kept: a long-running server (a
+ * benchmark) writes far more than anyone reads.
+ */
+export async function whenReady (child: ChildProcess, ready: RegExp, what: string): Promise<ReadyProcess> {
   let output = ''
   const collect = (chunk: Buffer) => { output += chunk }
   child.stdout?.on('data', collect)
@@ -33,17 +37,24 @@ export async function startRouterProcess (env: Record<string, string>, entry = S
     await once(child, 'exit')
   }
   try {
-    await waitFor(() => /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(output) || child.exitCode !== null, 'the router process to listen', 20_000)
+    await waitFor(() => ready.test(output) || child.exitCode !== null, what, 20_000)
   } catch (err) {
     await kill()
     throw err
   }
-  const port = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]
-  if (!port) throw new Error(`the router process exited with ${child.exitCode}: ${output}`)
-  // A long-running router (a benchmark) logs far more than anyone reads: keep draining, stop keeping.
-  child.stdout?.off('data', collect)
-  child.stderr?.off('data', collect)
-  child.stdout?.resume()
-  child.stderr?.resume()
-  return { process: child, port: Number(port), kill }
+  const match = ready.exec(output)
+  if (!match) throw new Error(`${what}: it exited with ${child.exitCode}: ${output}`)
+  child.stdout?.off('data', collect).resume()
+  child.stderr?.off('data', collect).resume()
+  return { process: child, ready: match, kill }
+}
+
+export interface RouterProcess extends ReadyProcess {
+  readonly port: number
+}
+
+/** A router process listening on a free loopback port, once it says so. */
+export async function startRouterProcess (env: Record<string, string>, entry = SOURCE_ENTRY): Promise<RouterProcess> {
+  const started = await whenReady(spawnRouter({ PORT: '0', HOST: '127.0.0.1', ...env }, entry), /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, 'the router process to listen')
+  return { ...started, port: Number(started.ready[1]) }
 }

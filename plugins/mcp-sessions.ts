@@ -198,8 +198,7 @@ declare module 'fastify' {
 }
 
 async function mcpSessionsPlugin (fastify: FastifyInstance) {
-  const { config } = fastify
-  const { redis } = fastify
+  const { config, redis } = fastify
   const eventTtlMs = config.MCP_EVENT_TTL_S * 1000
   const shared = config.MCP_EVENT_STORE === 'redis' && redis
   const sessions = new McpSessions(config.MCP_MAX_SESSIONS, config.MCP_SESSION_IDLE_MS, fastify.log, {

@@ -28,7 +28,7 @@ export interface SessionEvents {
 }
 
 interface StoredEvent {
-  position: string
+  sequence: number
   message: JSONRPCMessage
 }
 
@@ -41,9 +41,11 @@ function parseEventId (eventId: EventId): { streamId: StreamId, position: string
   return { streamId: eventId.slice(0, dot), position: eventId.slice(dot + 1) }
 }
 
+const notOurs = (eventId: EventId) => new Error(`Last-Event-ID ${eventId} is not an event id this router gave`)
+
 function parseOrRefuse (eventId: EventId): { streamId: StreamId, position: string } {
   const parsed = parseEventId(eventId)
-  if (!parsed) throw new Error(`Last-Event-ID ${eventId} is not an event id this router gave`)
+  if (!parsed) throw notOurs(eventId)
   return parsed
 }
 
@@ -53,7 +55,9 @@ const isPriming = (message: JSONRPCMessage) => Object.keys(message).length === 0
 /** A POST stream ends with the response to its request. */
 const isResponse = (message: JSONRPCMessage) => 'id' in message && ('result' in message || 'error' in message)
 
+/** Positions in this process's memory (`m<sequence>`), told apart from Redis stream ids (`<ms>-<n>`). */
 const MEMORY_POSITION = /^m(\d+)$/
+const memoryPosition = (sequence: number) => `m${sequence}`
 const REDIS_POSITION = /^\d+-\d+$/
 
 /** One session's events in this process (MCP_EVENT_STORE=memory, and Redis's stand-in while it is away). */
@@ -72,11 +76,11 @@ export class MemoryEventLog implements SessionEventStore {
     for (const [id, stream] of this.#streams) if (now - stream.updatedAt > this.ttlMs) this.#streams.delete(id)
     const stream = this.#streams.get(streamId) ?? { events: [], updatedAt: now }
     this.#streams.set(streamId, stream)
-    const position = `m${++this.#sequence}`
-    stream.events.push({ position, message })
+    const sequence = ++this.#sequence
+    stream.events.push({ sequence, message })
     stream.updatedAt = now
     if (stream.events.length > MAX_EVENTS_PER_STREAM) stream.events.shift()
-    return eventIdOf(streamId, position)
+    return eventIdOf(streamId, memoryPosition(sequence))
   }
 
   async getStreamIdForEventId (eventId: EventId): Promise<StreamId | undefined> {
@@ -88,8 +92,8 @@ export class MemoryEventLog implements SessionEventStore {
     const after = Number(MEMORY_POSITION.exec(position)?.[1])
     const stream = this.#streams.get(streamId)
     if (!stream || Number.isNaN(after)) throw new Error(`stream ${streamId} has expired or was never on this replica`)
-    for (const event of stream.events) {
-      if (Number(event.position.slice(1)) > after && !isPriming(event.message)) await send(eventIdOf(streamId, event.position), event.message)
+    for (const { sequence, message } of stream.events) {
+      if (sequence > after && !isPriming(message)) await send(eventIdOf(streamId, memoryPosition(sequence)), message)
     }
     return streamId
   }
@@ -147,7 +151,7 @@ export class RedisEventLog implements SessionEventStore {
     const { streamId, position } = parseOrRefuse(lastEventId)
     if (MEMORY_POSITION.test(position)) return this.#local.replayEventsAfter(lastEventId, { send })
     // Checked here, not by Redis: a malformed id must not read as a Redis failure.
-    if (!REDIS_POSITION.test(position)) throw new Error(`Last-Event-ID ${lastEventId} is not an event id this router gave`)
+    if (!REDIS_POSITION.test(position)) throw notOurs(lastEventId)
     const replay = { position, finished: false }
     const forward = async (entries: StreamEntries) => {
       for (const [id, [, json]] of entries) {

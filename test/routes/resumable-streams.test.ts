@@ -6,7 +6,7 @@ import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/cli
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { RedisServer, skipWithoutRedis } from '../support/redis.js'
-import { type RunningRouter, startRouter } from '../support/router.js'
+import { postMcp, type RunningRouter, startRouter } from '../support/router.js'
 import { waitFor } from '../support/wait-for.js'
 
 const SLOW_ANSWER = 'a long answer that streams slowly, piece by piece, so the client loses it halfway'
@@ -175,11 +175,7 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
       const client = await connectThrough(network, TEAM_A_KEY)
       const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string
       const ask = async (router: RunningRouter, key: string, id = sessionId) => {
-        const response = await fetch(router.mcpUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${key}` },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
-        })
+        const response = await postMcp(router, { jsonrpc: '2.0', id: 7, method: 'tools/list' }, { 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${key}` })
         await response.body?.cancel()
         return response.status
       }

@@ -18,8 +18,6 @@ import { describeValidationErrors } from '../src/validation-errors.js'
 
 const SESSION_HEADER = 'mcp-session-id'
 
-const connectionKeys = new WeakMap<FastifyRequest, string>()
-
 const exactValidator = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false })
 
 const errorResponses = {
@@ -138,7 +136,6 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     const connection = new AbortController()
     // Request ids come from clients and may repeat; the connection key is the router's own.
     const connectionKey = randomUUID()
-    connectionKeys.set(request, connectionKey)
     connections.set(connectionKey, connection.signal)
     const forget = !stateful && 'id' in message && 'method' in message
       ? statelessCalls.track(clientFingerprint(request.ip, request.headers), message.id, connection)
@@ -158,16 +155,16 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
         if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
       })
       await server.connect(transport)
-      return relay(transport, request, reply)
+      return relay(transport, request, reply, connectionKey)
     }
     const sessionId = request.headers[SESSION_HEADER]
-    if (sessionId !== undefined) return relayToSession(sessionId, request, reply)
+    if (sessionId !== undefined) return relayToSession(sessionId, request, reply, connectionKey)
     if (!isInitializeRequest(message)) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
     }
     if (fastify.mcpSessions.full) return sessionsFull(request, reply)
     const transport = await fastify.mcpSessions.open(() => newServer(request.client), request.client?.name, message.params)
-    return relay(transport, request, reply)
+    return relay(transport, request, reply, connectionKey)
   })
 
   app.get('/mcp', {
@@ -187,7 +184,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
   }
 
-  async function relayToSession (sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply) {
+  async function relayToSession (sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply, connectionKey?: string) {
     if (sessionId === undefined) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
     }
@@ -200,12 +197,13 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))
     }
     reply.raw.once('close', session.begin())
-    return relay(session.transport, request, reply)
+    return relay(session.transport, request, reply, connectionKey)
   }
 }
 
-async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply) {
-  const response = await transport.handleRequest(toWebRequest(request), { parsedBody: request.body })
+/** `connectionKey` names a POST's connection, whose closing stops the calls it carried; GET and DELETE have none. */
+async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connectionKey?: string) {
+  const response = await transport.handleRequest(toWebRequest(request, connectionKey), { parsedBody: request.body })
   reply.send(response)
   // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
   // (a GET stream, or a call still waiting for the model): clients wait on the headers. Flushed
@@ -218,7 +216,7 @@ async function relay (transport: WebStandardStreamableHTTPServerTransport, reque
 }
 
 /** The Fastify request as the web Request the SDK transport reads, carrying the request id to the tools. */
-function toWebRequest (request: FastifyRequest): Request {
+function toWebRequest (request: FastifyRequest, connectionKey: string | undefined): Request {
   const headers = new Headers()
   for (const [name, value] of Object.entries(request.headers)) {
     if (typeof value === 'string') headers.set(name, value)
@@ -227,7 +225,6 @@ function toWebRequest (request: FastifyRequest): Request {
   headers.set(REQUEST_ID_HEADER, request.id)
   // Set or removed here, never taken from the client: it picks which connection's closing stops a call.
   headers.delete(CONNECTION_KEY_HEADER)
-  const connectionKey = connectionKeys.get(request)
   if (connectionKey) headers.set(CONNECTION_KEY_HEADER, connectionKey)
   return new Request(new URL(request.url, 'http://localhost'), { method: request.method, headers })
 }

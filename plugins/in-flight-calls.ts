@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { LinkedAbortController } from '../src/linked-abort.js'
 import type { CallTracker } from '../src/mcp/server.js'
 
 /** Tool calls running now; on shutdown, waits for them up to the grace period, then stops the rest. */
 export class InFlightCalls implements CallTracker {
-  readonly #running = new Set<AbortController>()
+  readonly #running = new Set<LinkedAbortController>()
   #draining = false
   #onIdle: (() => void) | undefined
 
@@ -17,12 +18,13 @@ export class InFlightCalls implements CallTracker {
     return this.#running.size
   }
 
-  start (clientSignal: AbortSignal) {
-    const controller = new AbortController()
+  start (clientSignal: AbortSignal, connection?: AbortSignal) {
+    const controller = new LinkedAbortController([clientSignal, connection])
     this.#running.add(controller)
     return {
-      signal: AbortSignal.any([clientSignal, controller.signal]),
+      signal: controller.signal,
       end: () => {
+        controller.unlink()
         this.#running.delete(controller)
         if (this.#running.size === 0) this.#onIdle?.()
       },

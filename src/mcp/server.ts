@@ -25,7 +25,8 @@ export const CONNECTION_KEY_HEADER = 'x-mcp-router-connection'
 
 /** Lets shutdown wait for running tool calls, and stop them when the grace period is over. */
 export interface CallTracker {
-  start: (clientSignal: AbortSignal) => { signal: AbortSignal, end: () => void }
+  /** `connection`: the HTTP connection that carried the call, whose closing stops it too. */
+  start: (clientSignal: AbortSignal, connection?: AbortSignal) => { signal: AbortSignal, end: () => void }
 }
 
 export interface McpServerDependencies {
@@ -138,7 +139,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
       ...context,
       log: callLog,
       record: messages.callRecord(extra.requestId, name),
-      signal: connection ? AbortSignal.any([extra.signal, connection]) : extra.signal,
+      signal: extra.signal,
       progress: new CallProgress({
         send: progressToken === undefined
           ? undefined
@@ -147,7 +148,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
         heartbeatMs: config.PROGRESS_HEARTBEAT_MS,
         log: callLog,
       }),
-    }, calls, budgets)
+    }, calls, budgets, connection)
   })
 
   return server
@@ -157,9 +158,9 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
  * One tool call to its result: failures become `isError` results, never exceptions. Every call
  * is tracked so that shutdown can wait for it, and its record completed and counted in the metrics.
  */
-async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker, budgets: TokenBudgets): Promise<CallToolResult> {
+async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker, budgets: TokenBudgets, connection?: AbortSignal): Promise<CallToolResult> {
   const started = performance.now()
-  const call = calls.start(context.signal)
+  const call = calls.start(context.signal, connection)
   const { record, client } = context
   record.client = client?.name
   try {

@@ -5,6 +5,7 @@ import { ToolError } from '../mcp/tool-error.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { type AttemptGate, callUpstream } from '../upstream/errors.js'
 import { listModels } from '../upstream/models.js'
+import { upstreamFetch } from '../upstream/upstream-fetch.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
 import { ProviderModels } from './provider-models.js'
@@ -86,6 +87,7 @@ export class Provider {
       maxRetries: 0,
       // The SDK logs to the console by default; the router's own log lines already cover each call.
       logLevel: 'off',
+      fetch: upstreamFetch,
     })
     this.settingNames = fromFile
       ? { key: settings.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)` }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
+import { LinkedAbortController } from '../linked-abort.js'
 import { ToolError } from '../mcp/tool-error.js'
 
 export interface UpstreamCallContext {
@@ -56,10 +57,13 @@ export async function callUpstream<T> (context: UpstreamCallContext, call: (sign
   const startedAt = Date.now()
   // A timer cleared when the call ends, not AbortSignal.timeout: that one lives (with the signals
   // combined with it) for the whole timeout, minutes of every finished call's garbage under load.
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(new DOMException('The upstream call timed out', 'TimeoutError')), context.timeoutMs)
-  const signal = AbortSignal.any([context.signal, deadline.signal])
-  const pastDeadline = () => deadline.signal.aborted && !context.signal.aborted
+  const attempts = new LinkedAbortController([context.signal])
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = !attempts.signal.aborted
+    attempts.abort(new DOMException('The upstream call timed out', 'TimeoutError'))
+  }, context.timeoutMs)
+  const { signal } = attempts
   try {
     for (let attempt = 0; ; attempt++) {
       const shownBefore = context.retry?.shownToClient() ?? 0
@@ -70,18 +74,19 @@ export async function callUpstream<T> (context: UpstreamCallContext, call: (sign
         leave?.(undefined)
         return result
       } catch (err) {
-        const error = toToolError(err, context, pastDeadline())
+        const error = toToolError(err, context, timedOut)
         leave?.(error)
         const delayMs = retryDelay(err, error, attempt, context, shownBefore)
         if (delayMs === undefined || Date.now() + delayMs >= startedAt + context.timeoutMs) throw error
         context.retry?.onRetry({ attempt: attempt + 1, delayMs, error })
         await sleep(delayMs, undefined, { signal }).catch(() => {
-          throw toToolError(signal.reason, context, pastDeadline())
+          throw toToolError(signal.reason, context, timedOut)
         })
       }
     }
   } finally {
     clearTimeout(timer)
+    attempts.unlink()
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the router against the floor (the upstream called directly) and a peer MCP
  * server, all on loopback, with a local OpenAI-compatible upstream that answers at once. Writes
- * bench/results/latest.md and prints it. BENCH_DURATION_S shortens or lengthens each scenario.
+ * bench/results/latest.md and prints it. BENCH_DURATION_S shortens or lengthens each scenario;
+ * BENCH_ROUTER_NODE_OPTIONS runs the routers with Node or V8 flags (a heap tuning) to compare.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
@@ -36,7 +37,7 @@ interface LatencyRow extends Row { gc?: GcPauses }
 // for the floor's request and the progress timings, and sees one call at a time.
 const upstream = await startUpstreamProcess()
 const recordingUpstream = await FakeOpenAI.start()
-const routerEnv = { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false' }
+const routerEnv = { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false', NODE_OPTIONS: process.env.BENCH_ROUTER_NODE_OPTIONS ?? '' }
 const routers: RouterProcess[] = []
 const stateless = await startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }, ROUTER_ENTRY)
 routers.push(stateless)

@@ -10,6 +10,7 @@ import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.
 import { loadRoutingSettings, type RoutingSettings } from '../src/routing/settings.js'
 import { StringEnum } from '../src/schemas.js'
 import { cannotRead, checkSettings, compileSettings, ConfigError, isHttpUrl, readSecretFile } from '../src/settings.js'
+import { parseTrustProxy } from '../src/trust-proxy.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 function HttpUrl (options: { default?: string, description: string }) {
@@ -51,6 +52,7 @@ export const ConfigSchema = Type.Object({
   MCP_EVENT_TTL_S: Type.Integer({ minimum: 1, default: 300, description: 'MCP_EVENT_STORE: how long a stream\'s events stay resumable after its last event' }),
   ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
   ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
+  TRUST_PROXY: Type.String({ default: 'false', description: 'which peers may name the client address in X-Forwarded-For: false, true (any peer), or comma-separated proxy addresses, CIDR ranges, loopback, linklocal, uniquelocal' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
   READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
@@ -146,6 +148,9 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
   }
   if (validated.MCP_EVENT_STORE === 'redis' && !validated.REDIS_URL) {
     throw new ConfigError('Invalid configuration: MCP_EVENT_STORE=redis needs REDIS_URL')
+  }
+  if (parseTrustProxy(validated.TRUST_PROXY) === undefined) {
+    throw new ConfigError(`Invalid configuration: TRUST_PROXY must be false, true, or comma-separated proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal (got "${validated.TRUST_PROXY}")`)
   }
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.

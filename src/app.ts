@@ -17,6 +17,7 @@ import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
 import metricsRoutes from '../routes/metrics.js'
 import { RouterLogController } from './observability/logger.js'
+import { parseTrustProxy } from './trust-proxy.js'
 
 export interface BuildAppOptions {
   /** Where configuration comes from: `process.env` in production, a plain object in tests. */
@@ -37,6 +38,8 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
     genReqId: requestIdFor,
     // Readiness and the MCP route answer shutdown themselves, with a reason, instead of Fastify's bare 503.
     return503OnClosing: false,
+    // Needed before the configuration plugin runs; an invalid value is refused there, by name.
+    trustProxy: parseTrustProxy(env.TRUST_PROXY ?? '') ?? false,
   })
 
   await app.register(configPlugin, { env })

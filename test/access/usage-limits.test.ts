@@ -65,6 +65,39 @@ describe('request rate per address when the router is open', () => {
   })
 })
 
+describe('request rate per address behind a proxy (TRUST_PROXY)', () => {
+  const forwardedFor = (address: string) => ({ 'x-forwarded-for': address })
+
+  test('with the proxy trusted, each forwarded client address has its own limit', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { RATE_LIMIT_RPM: '2', TRUST_PROXY: 'loopback' })
+    try {
+      for (let request = 0; request < 2; request++) assert.equal((await postMcp(router, initializeMessage, forwardedFor('203.0.113.7'))).status, 200)
+      const refused = await postMcp(router, initializeMessage, forwardedFor('203.0.113.7'))
+      assert.equal(refused.status, 429)
+      assert.match((await refused.json() as { error: { message: string } }).error.message, /address 203\.0\.113\.7 may send 2 requests per minute/)
+      assert.equal((await postMcp(router, initializeMessage, forwardedFor('198.51.100.9'))).status, 200)
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+
+  test('without it, X-Forwarded-For is not believed: a client cannot step around its limit', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { RATE_LIMIT_RPM: '2' })
+    try {
+      for (const address of ['203.0.113.7', '203.0.113.8']) assert.equal((await postMcp(router, initializeMessage, forwardedFor(address))).status, 200)
+      const refused = await postMcp(router, initializeMessage, forwardedFor('203.0.113.9'))
+      assert.equal(refused.status, 429)
+      assert.match((await refused.json() as { error: { message: string } }).error.message, /address 127\.0\.0\.1 may send 2 requests per minute/)
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+})
+
 describe('tokens per minute', () => {
   test('a client past its tokensPerMinute gets token_limit_reached with the reset time, without an upstream call', async () => {
     const upstream = await FakeOpenAI.start()

@@ -74,6 +74,8 @@ describe('configuration', () => {
     ['a downstream token variable that is not set', { ...valid, DOWNSTREAM_MCP: '[{"name": "a", "url": "http://a/mcp", "tokenEnv": "A_TOKEN"}]' }, /^Invalid configuration: DOWNSTREAM_MCP\[0\]\.tokenEnv names A_TOKEN, which is not set$/],
     ['an event store in stateless mode', { ...valid, MCP_EVENT_STORE: 'memory' }, /^Invalid configuration: MCP_EVENT_STORE=memory needs MCP_SESSIONS=stateful/],
     ['a Redis event store without Redis', { ...valid, MCP_SESSIONS: 'stateful', MCP_EVENT_STORE: 'redis' }, /^Invalid configuration: MCP_EVENT_STORE=redis needs REDIS_URL$/],
+    ['a proxy address that is not one', { ...valid, TRUST_PROXY: '10.0.0.300' }, /^Invalid configuration: TRUST_PROXY must be false, true, or comma-separated proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal \(got "10\.0\.0\.300"\)$/],
+    ['a hop count for TRUST_PROXY', { ...valid, TRUST_PROXY: '1' }, /^Invalid configuration: TRUST_PROXY must be false, true, or comma-separated/],
     ['two bad settings', { ...valid, PORT: 'x', LOG_LEVEL: 'loud' }, /^Invalid configuration: PORT must be integer; LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent$/],
   ]
   for (const [name, env, message] of failures) {

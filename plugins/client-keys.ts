@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Client, ClientKeys } from '../src/access/client-keys.js'
+import { loadClientSettings } from '../src/access/settings.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,7 +14,7 @@ declare module 'fastify' {
   }
 }
 
-/** Client keys (CLIENT_KEYS_FILE, CLIENT_KEYS): who may call /mcp, with what limits. */
+/** Client keys (CLIENT_KEYS_FILE, CLIENT_KEYS): who may call /mcp, with what limits; SIGHUP reads the file again. */
 async function clientKeysPlugin (fastify: FastifyInstance) {
   const { clients } = fastify.config
   if (clients.length === 0) {
@@ -21,8 +22,26 @@ async function clientKeysPlugin (fastify: FastifyInstance) {
   } else {
     fastify.log.info({ clients: clients.map((client) => client.name) }, `${clients.length} client key${clients.length === 1 ? '' : 's'} configured: /mcp needs a Bearer key`)
   }
-  fastify.decorate('clientKeys', clients.length > 0 ? new ClientKeys(clients) : undefined)
+  const keys = clients.length > 0 ? new ClientKeys(clients) : undefined
+  fastify.decorate('clientKeys', keys)
   fastify.decorateRequest('client', undefined)
+
+  const { config, log } = fastify
+  // A router started open stays open: keys appearing in a reload would lock out its callers.
+  if (!keys || !config.CLIENT_KEYS_FILE) return
+  const reload = async () => {
+    try {
+      // The file's schema wants at least one client: a reload cannot open the router.
+      const reloaded = await loadClientSettings(config)
+      keys.replace(reloaded)
+      log.info({ reason: 'SIGHUP', clients: reloaded.map((client) => client.name) }, 'client keys reloaded')
+    } catch (err) {
+      log.error({ reason: 'SIGHUP' }, `client keys not reloaded, the previous ones stay: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+  const onHangup = () => { reload().catch(() => {}) }
+  process.on('SIGHUP', onHangup)
+  fastify.addHook('onClose', async () => { process.off('SIGHUP', onHangup) })
 }
 
 export default fp(clientKeysPlugin, { name: 'client-keys', dependencies: ['config'] })

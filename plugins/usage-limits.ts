@@ -27,7 +27,8 @@ async function usageLimitsPlugin (fastify: FastifyInstance) {
   fastify.decorate('tokenBudgets', new TokenBudgets(counters, (client, limit) => metrics.limitRefused(client, limit)))
 
   const limitOf = (request: FastifyRequest) => request.client?.requestsPerMinute ?? config.RATE_LIMIT_RPM
-  const limited = config.RATE_LIMIT_RPM > 0 || config.clients.some((client) => client.requestsPerMinute !== undefined)
+  // A clients file can gain a requestsPerMinute on reload: the limiter is there for it from the start.
+  const limited = config.RATE_LIMIT_RPM > 0 || config.CLIENT_KEYS_FILE !== undefined || config.clients.some((client) => client.requestsPerMinute !== undefined)
   fastify.decorate('mcpRateLimit', limited ? { max: limitOf, timeWindow: MINUTE_MS } : undefined)
   if (!limited) return
 

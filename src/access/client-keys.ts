@@ -26,9 +26,14 @@ const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
 
 /** The clients allowed to call the router, recognised by the SHA-256 of their bearer key. */
 export class ClientKeys {
-  readonly #clients: Array<{ client: Client, keyHashes: Buffer[] }>
+  #clients: Array<{ client: Client, keyHashes: Buffer[] }> = []
 
   constructor (clients: ClientSettings[]) {
+    this.replace(clients)
+  }
+
+  /** Puts a new list in force (a reload); requests already authenticated keep the client they got. */
+  replace (clients: ClientSettings[]): void {
     this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
       client: { ...client, models: models && { globs: models, patterns: models.map(globToRegExp) } },
       keyHashes,

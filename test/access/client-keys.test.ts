@@ -13,6 +13,7 @@ import { LogCapture } from '../support/logs.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { errorMeta, textOf } from '../support/results.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
+import { waitFor } from '../support/wait-for.js'
 
 describe('client keys', () => {
   let upstream: FakeOpenAI
@@ -177,5 +178,50 @@ describe('client key configuration', () => {
     const key = /^key: {2}(\S+)$/m.exec(fresh)?.[1]
     assert.ok(key && key.length > 40)
     assert.match(fresh, new RegExp(`^hash: ${sha256(key)}$`, 'm'))
+  })
+})
+
+describe('reloading the clients file', () => {
+  test('SIGHUP puts a new clients file in force, and keeps the previous one when the new one is invalid or empty', async () => {
+    const upstream = await FakeOpenAI.start()
+    const logs = new LogCapture()
+    const file = await writeClientsFile()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: file, LOG_LEVEL: 'info' }, { logs })
+    const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
+    const teamB = { authorization: bearer(TEAM_B_KEY).headers.authorization }
+    const statusOf = async (headers: Record<string, string>) => {
+      const response = await postMcp(router, initializeMessage, headers)
+      await response.body?.cancel()
+      return response.status
+    }
+    const hangUp = async (message: string) => {
+      const before = logs.lines.filter((line) => String(line.msg).startsWith(message)).length
+      process.kill(process.pid, 'SIGHUP')
+      await waitFor(() => logs.lines.filter((line) => String(line.msg).startsWith(message)).length > before, message)
+      return logs.lines.filter((line) => String(line.msg).startsWith(message)).at(-1)
+    }
+    try {
+      assert.equal(await statusOf(teamB), 200)
+
+      // team-b's key is revoked; team-a gains a request limit it did not have at start-up.
+      await writeFile(file, JSON.stringify({ clients: [{ name: 'team-a', keyHash: sha256(TEAM_A_KEY), requestsPerMinute: 1 }] }))
+      const reloaded = await hangUp('client keys reloaded')
+      assert.deepEqual(reloaded?.clients, ['team-a'])
+      assert.equal(await statusOf(teamB), 401)
+      assert.equal(await statusOf(teamA), 200)
+      assert.equal(await statusOf(teamA), 429)
+
+      for (const [content, reason] of [['clients: [{name: team-a}]', /clients\[0\]\.keyHash is required/], ['clients: []', /clients must NOT have fewer than 1 items/]] as const) {
+        await writeFile(file, content)
+        const rejected = await hangUp('client keys not reloaded')
+        assert.equal(rejected?.level, 50)
+        assert.match(String(rejected?.msg), reason)
+        assert.equal(await statusOf(teamB), 401, 'the previous list stays')
+        assert.equal(await statusOf(teamA), 429, 'team-a is still known, and still limited')
+      }
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
   })
 })

@@ -141,6 +141,11 @@ export class RouterMetrics {
     this.#circuitState.set({ provider }, state === 'closed' ? 0 : state === 'half_open' ? 1 : 2)
   }
 
+  /** A provider no longer has a circuit breaker (a reload removed it, or its breaker): it has no state to report. */
+  forgetCircuit (provider: string): void {
+    this.#circuitState.remove({ provider })
+  }
+
   #modelLabel (model: string | undefined): string {
     if (model === undefined) return 'none'
     return this.#modelLabels.has(model) ? model : 'other'

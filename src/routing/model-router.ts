@@ -38,6 +38,9 @@ export class ModelRouter {
     }
     const previous = this.#table
     this.#table = this.#build(settings, previous)
+    for (const name of previous.providers.keys()) {
+      if (!this.#table.providers.get(name)?.breaker) this.dependencies.metrics.forgetCircuit(name)
+    }
     this.warmUp()
     const kept = [...this.#table.providers.values()].filter((provider) => previous.providers.get(provider.name) === provider).map((provider) => provider.name)
     this.log.info({ reason: why, providers: [...this.#table.providers.keys()], kept, aliases: Object.keys(settings.aliases) }, 'routing configuration reloaded')

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { LogCapture } from '../support/logs.js'
+import { parseExposition } from '../support/prometheus.js'
 import { errorMeta } from '../support/results.js'
 import { routedResult, startRoutedStack } from '../support/routing.js'
 import { waitFor } from '../support/wait-for.js'
@@ -52,6 +53,24 @@ describe('reloading the routing configuration', () => {
       assert.equal(errorMeta(refused).code, 'model_not_allowed')
       const listed = (await stack.client.callTool({ name: 'list_models', arguments: {} })).structuredContent as { models: Array<{ route: string }> }
       assert.deepEqual(listed.models.map((model) => model.route), ['a/gpt-4.1'])
+    } finally {
+      await stack.close()
+    }
+  })
+
+  test('a provider the reload removes, or whose circuit breaker it removes, no longer reports a circuit state', async () => {
+    const logs = new LogCapture()
+    const breaker = { failureThreshold: 3, cooldownMs: 1000 }
+    const stack = await startRoutedStack({ providers: [{ name: 'a', circuitBreaker: breaker }, { name: 'b', circuitBreaker: breaker }, { name: 'c', circuitBreaker: breaker }] }, { LOG_LEVEL: 'info' }, logs)
+    // The sample itself, not sampleValue (which reads a missing one as 0).
+    const circuitOf = async (provider: string) => parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
+      .find((sample) => sample.name === 'mcp_router_provider_circuit_state' && sample.labels.provider === provider)?.value
+    try {
+      assert.deepEqual([await circuitOf('a'), await circuitOf('b'), await circuitOf('c')], [0, 0, 0])
+      await stack.writeConfig({ providers: [{ name: 'a', circuitBreaker: breaker }, { name: 'b', circuitBreaker: { enabled: false } }] })
+      process.kill(process.pid, 'SIGHUP')
+      await waitFor(() => logs.find({ msg: 'routing configuration reloaded' }).length === 1, 'the reload')
+      assert.deepEqual([await circuitOf('a'), await circuitOf('b'), await circuitOf('c')], [0, undefined, undefined])
     } finally {
       await stack.close()
     }

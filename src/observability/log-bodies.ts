@@ -3,8 +3,8 @@ export type LogBodies = 'none' | 'truncated' | 'full'
 export interface BodyLoggingOptions {
   mode: LogBodies
   maxChars: number
-  /** Values that must never reach a log whatever field they hide in: the router's own keys. */
-  secrets: string[]
+  /** Values that must never reach a log whatever field they hide in: the router's own keys, as configured now (they change on reload). */
+  secrets: () => readonly string[]
 }
 
 const REDACTED = '[redacted]'
@@ -25,12 +25,9 @@ const base64Payload = /^(data:[\w/+.-]+;base64,)?[A-Za-z0-9+/]{512,}={0,2}$/
  */
 export class BodyLogging {
   readonly #options: BodyLoggingOptions
-  readonly #secrets: string[]
 
   constructor (options: BodyLoggingOptions) {
     this.#options = options
-    // A very short "secret" would redact ordinary words; keys are long.
-    this.#secrets = options.secrets.filter((secret) => secret.length >= 8)
   }
 
   get enabled (): boolean {
@@ -50,7 +47,10 @@ export class BodyLogging {
     if (typeof value !== 'string') return value
     if (base64Payload.test(value)) return `[${value.length} characters of base64]`
     let text = value.replace(secretInText, REDACTED)
-    for (const secret of this.#secrets) text = text.replaceAll(secret, REDACTED)
+    for (const secret of this.#options.secrets()) {
+      // A very short "secret" would redact ordinary words; keys are long.
+      if (secret.length >= 8) text = text.replaceAll(secret, REDACTED)
+    }
     return text
   }
 }

@@ -75,4 +75,22 @@ describe('reloading the routing configuration', () => {
       await stack.close()
     }
   })
+
+  test('a key that only the reloaded file brings is redacted from logged bodies too', async () => {
+    const logs = new LogCapture()
+    // Not shaped like an OpenAI key, so only the list of the router's own keys can catch it.
+    const azureKey = 'azure-0123456789abcdef0123456789abcdef'
+    const stack = await startRoutedStack({ providers: [{ name: 'a' }] }, { LOG_LEVEL: 'info', LOG_BODIES: 'full', AZURE_TEST_KEY: azureKey }, logs)
+    try {
+      await stack.writeConfig({ providers: [{ name: 'a' }, { name: 'azure', baseURL: stack.upstreams.a?.baseURL, apiKeyEnv: 'AZURE_TEST_KEY' }] })
+      process.kill(process.pid, 'SIGHUP')
+      await waitFor(() => logs.find({ msg: 'routing configuration reloaded' }).length === 1, 'the reload')
+      await stack.client.callTool({ name: 'echo', arguments: { text: `the key is ${azureKey}` } })
+      const [line] = logs.find({ rpcMethod: 'tools/call', tool: 'echo' })
+      assert.match(String(line?.result), /the key is \[redacted\]/)
+      assert.ok(!logs.raw.join('\n').includes(azureKey))
+    } finally {
+      await stack.close()
+    }
+  })
 })

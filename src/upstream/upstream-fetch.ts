@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import { Agent, request } from 'undici'
+import { Agent, EnvHttpProxyAgent, request } from 'undici'
 import { LinkedAbortController } from '../linked-abort.js'
 
 /** What the router adds to the fetch options the `openai` SDK hands its fetch: the call's signal (see {@link upstreamFetch}). */
@@ -10,8 +10,11 @@ export interface CallSignalOption {
 /**
  * Connections to the upstreams. undici's own limits (5 minutes for headers, 5 minutes between body
  * chunks) are off: each call has the router's deadline (UPSTREAM_TIMEOUT_MS, `timeout_ms`).
+ * With NODE_USE_ENV_PROXY=1 they go through HTTP_PROXY / HTTPS_PROXY except for NO_PROXY hosts,
+ * as Node's own fetch would: the variable is Node's, read where Node reads it.
  */
-const upstreams = new Agent({ headersTimeout: 0, bodyTimeout: 0 })
+const connectionOptions = { headersTimeout: 0, bodyTimeout: 0 }
+const upstreams = process.env.NODE_USE_ENV_PROXY === '1' ? new EnvHttpProxyAgent(connectionOptions) : new Agent(connectionOptions)
 
 /** Statuses whose responses have no body, which a web Response refuses to be built with. */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])

@@ -29,14 +29,17 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])
  * (the SDK is given none), and the listeners linking it to the request go when the body closes.
  */
 export async function upstreamFetch (input: string | URL | Request, init: RequestInit & CallSignalOption = {}): Promise<Response> {
-  const url = input instanceof Request ? input.url : input
+  if (input instanceof Request) {
+    const body = input.body ? new Uint8Array(await input.arrayBuffer()) : undefined
+    return upstreamFetch(input.url, { method: input.method, headers: input.headers, body, signal: input.signal, ...init })
+  }
   const method = init.method ?? 'GET'
   const headers = new Headers(init.headers)
   const body = await requestBody(init.body, headers)
   const stop = new LinkedAbortController([init.signal ?? undefined, init.callSignal])
   let answer
   try {
-    answer = await request(url, { method, headers: Object.fromEntries(headers), body, signal: stop.signal, dispatcher: upstreams })
+    answer = await request(input, { method, headers: Object.fromEntries(headers), body, signal: stop.signal, dispatcher: upstreams })
   } catch (err) {
     stop.unlink()
     throw err
@@ -44,7 +47,7 @@ export async function upstreamFetch (input: string | URL | Request, init: Reques
   answer.body.once('close', () => stop.unlink())
   const withoutBody = method === 'HEAD' || NULL_BODY_STATUSES.has(answer.statusCode)
   if (withoutBody) answer.body.resume()
-  return new Response(withoutBody ? null : Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, {
+  return new Response(withoutBody ? null : webStream(answer.body), {
     status: answer.statusCode,
     headers: responseHeaders(answer.headers),
   })
@@ -58,6 +61,25 @@ async function requestBody (body: RequestInit['body'], headers: Headers): Promis
   const type = encoded.headers.get('content-type')
   if (type && !headers.has('content-type')) headers.set('content-type', type)
   return new Uint8Array(await encoded.arrayBuffer())
+}
+
+/**
+ * The body as a web stream that reads only when read, and whose cancelling stops the download.
+ * Not `Readable.toWeb`: cancelling its stream while data is still arriving throws "Controller is
+ * already closed" out of the process.
+ */
+function webStream (body: Readable): ReadableStream<Uint8Array> {
+  const chunks = body[Symbol.asyncIterator]()
+  return new ReadableStream<Uint8Array>({
+    async pull (controller) {
+      const { value, done } = await chunks.next() as IteratorResult<Buffer>
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+    cancel (reason) {
+      body.destroy(reason instanceof Error ? reason : undefined)
+    },
+  })
 }
 
 function responseHeaders (headers: Record<string, string | string[] | undefined>): Headers {

@@ -53,6 +53,16 @@ describe('upstreamFetch (the openai SDK\'s fetch)', () => {
     assert.equal(request.body, '{"model":"m"}')
   })
 
+  test('a Request is sent as fetch would send it, the init winning over it', async () => {
+    const response = await upstreamFetch(new Request(`${base}/json`, { method: 'PUT', headers: { 'x-from': 'request' }, body: 'from the request' }), { headers: { 'x-from': 'init' } })
+    assert.equal(response.status, 201)
+    await response.body?.cancel()
+    const request = received.at(-1)!
+    assert.equal(request.method, 'PUT')
+    assert.equal(request.headers['x-from'], 'init')
+    assert.equal(request.body, 'from the request')
+  })
+
   test('a form goes as multipart with its boundary, as fetch would send it', async () => {
     const form = new FormData()
     form.append('purpose', 'batch')
@@ -79,6 +89,15 @@ describe('upstreamFetch (the openai SDK\'s fetch)', () => {
     const request = received.at(-1)!
     await waitFor(() => request.closedEarly, 'the upstream connection to close')
     assert.equal(getEventListeners(call.signal, 'abort').length, 0)
+  })
+
+  test('cancelling a body still arriving stops the download, and nothing throws later', async () => {
+    const response = await upstreamFetch(`${base}/slow`, {})
+    const reader = response.body!.getReader()
+    await reader.read()
+    await reader.cancel(new Error('not needed'))
+    const request = received.at(-1)!
+    await waitFor(() => request.closedEarly, 'the upstream connection to close')
   })
 
   test('the SDK\'s own signal (its timeout) stops the request as well', async () => {

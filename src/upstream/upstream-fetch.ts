@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { Agent, EnvHttpProxyAgent, request } from 'undici'
 import { LinkedAbortController } from '../linked-abort.js'
 

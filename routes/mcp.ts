@@ -58,7 +58,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const connections = new Map<string, AbortSignal>()
   const statelessCalls = new StatelessCalls()
   const catalog = new ToolCatalog(config)
-  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: () => fastify.modelRouter.providerKeys })
+  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: () => fastify.modelRouter.table.providerKeys })
   /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
   const newServer = (client: Client | undefined) => {
     const { metrics, tracer } = fastify

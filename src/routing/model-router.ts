@@ -10,7 +10,6 @@ import type { RoutingSettings } from './settings.js'
  */
 export class ModelRouter {
   #table: RoutingTable
-  #providerKeys: readonly string[]
 
   constructor (
     settings: RoutingSettings,
@@ -19,16 +18,10 @@ export class ModelRouter {
     private readonly log: FastifyBaseLogger
   ) {
     this.#table = this.#build(settings)
-    this.#providerKeys = keysOf(this.#table)
   }
 
   get table (): RoutingTable {
     return this.#table
-  }
-
-  /** The upstream keys of the table in force, which logs must never show. */
-  get providerKeys (): readonly string[] {
-    return this.#providerKeys
   }
 
   /**
@@ -45,7 +38,6 @@ export class ModelRouter {
     }
     const previous = this.#table
     this.#table = this.#build(settings, previous)
-    this.#providerKeys = keysOf(this.#table)
     for (const name of previous.providers.keys()) {
       if (!this.#table.providers.get(name)?.breaker) this.dependencies.metrics.forgetCircuit(name)
     }
@@ -72,8 +64,4 @@ export class ModelRouter {
     }))
     return new RoutingTable(settings, providers)
   }
-}
-
-function keysOf (table: RoutingTable): string[] {
-  return [...table.providers.values()].flatMap((provider) => provider.settings.apiKey ?? [])
 }

@@ -33,10 +33,13 @@ export interface RoutableModel extends UpstreamModel {
 export class RoutingTable {
   readonly #allow: RegExp[]
   readonly #deny: RegExp[]
+  /** The providers' upstream keys, which logs must never show. */
+  readonly providerKeys: readonly string[]
 
   constructor (readonly settings: RoutingSettings, readonly providers: ReadonlyMap<string, Provider>) {
     this.#allow = settings.allowModels.map(globToRegExp)
     this.#deny = settings.denyModels.map(globToRegExp)
+    this.providerKeys = [...providers.values()].flatMap((provider) => provider.settings.apiKey ?? [])
   }
 
   /** The first provider: where calls that name no provider go when no model list says otherwise. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Client, ClientKeys } from '../src/access/client-keys.js'
 import { loadClientSettings } from '../src/access/settings.js'
+import { reloadOnHangup } from '../src/reload-on-hangup.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,7 +30,7 @@ async function clientKeysPlugin (fastify: FastifyInstance) {
   const { config, log } = fastify
   // A router started open stays open: keys appearing in a reload would lock out its callers.
   if (!keys || !config.CLIENT_KEYS_FILE) return
-  const reload = async () => {
+  reloadOnHangup(fastify, async () => {
     try {
       // The file's schema wants at least one client: a reload cannot open the router.
       const reloaded = await loadClientSettings(config)
@@ -38,10 +39,7 @@ async function clientKeysPlugin (fastify: FastifyInstance) {
     } catch (err) {
       log.error({ reason: 'SIGHUP' }, `client keys not reloaded, the previous ones stay: ${err instanceof Error ? err.message : String(err)}`)
     }
-  }
-  const onHangup = () => { reload().catch(() => {}) }
-  process.on('SIGHUP', onHangup)
-  fastify.addHook('onClose', async () => { process.off('SIGHUP', onHangup) })
+  })
 }
 
 export default fp(clientKeysPlugin, { name: 'client-keys', dependencies: ['config'] })

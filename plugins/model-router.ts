@@ -2,6 +2,7 @@ import { unwatchFile, watchFile } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { ModelRouter } from '../src/routing/model-router.js'
+import { reloadOnHangup } from '../src/reload-on-hangup.js'
 import { loadRoutingSettings } from '../src/routing/settings.js'
 
 declare module 'fastify' {
@@ -31,18 +32,15 @@ async function modelRouterPlugin (fastify: FastifyInstance, { env }: ModelRouter
   router.warmUp()
 
   const file = config.ROUTER_CONFIG
-  if (!file) return
-  const onHangup = () => { router.reload('SIGHUP').catch(() => {}) }
   // Without the file there is nothing to reload, and SIGHUP keeps its default meaning.
-  process.on('SIGHUP', onHangup)
+  if (!file) return
+  reloadOnHangup(fastify, () => router.reload('SIGHUP'))
+  if (!config.ROUTER_CONFIG_WATCH) return
   const onChange = (current: { mtimeMs: number }, previous: { mtimeMs: number }) => {
     if (current.mtimeMs !== previous.mtimeMs) router.reload('file changed').catch(() => {})
   }
-  if (config.ROUTER_CONFIG_WATCH) watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, onChange)
-  fastify.addHook('onClose', async () => {
-    process.off('SIGHUP', onHangup)
-    if (config.ROUTER_CONFIG_WATCH) unwatchFile(file, onChange)
-  })
+  watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, onChange)
+  fastify.addHook('onClose', async () => { unwatchFile(file, onChange) })
 }
 
 export default fp(modelRouterPlugin, { name: 'model-router', dependencies: ['config', 'metrics'] })

@@ -35,7 +35,7 @@ export async function startRouter (upstream: Pick<FakeOpenAI, 'baseURL'>, env: R
 }
 
 /** The official SDK client over Streamable HTTP, connected (initialized) to the router. */
-export async function connectClient (router: RunningRouter, requestInit?: RequestInit): Promise<Client> {
+export async function connectClient (router: Pick<RunningRouter, 'mcpUrl'>, requestInit?: RequestInit): Promise<Client> {
   const client = new Client({ name: 'router-test', version: '1.0.0' })
   await client.connect(new StreamableHTTPClientTransport(router.mcpUrl, requestInit && { requestInit }))
   return client

@@ -3,10 +3,9 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { textOf } from '../support/results.js'
+import { connectClient } from '../support/router.js'
 import { startRouterProcess } from '../support/router-process.js'
 
 /** A forward proxy as egress proxies are: HTTP CONNECT tunnels, each target recorded. */
@@ -45,12 +44,12 @@ describe('upstream calls through an egress proxy (NODE_USE_ENV_PROXY, as Node\'s
 
   const chatThrough = async (env: Record<string, string>) => {
     const router = await startRouterProcess({ OPENAI_API_KEY: 'sk-proxy-test', OPENAI_BASE_URL: upstream.baseURL, READY_CHECK_UPSTREAM: 'false', HTTP_PROXY: proxy.url, ...env })
-    const client = new Client({ name: 'proxy-test', version: '1.0.0' })
     try {
-      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${router.port}/mcp`)))
-      return textOf(await client.callTool({ name: 'chat', arguments: { prompt: 'via the proxy?' } }))
-    } finally {
+      const client = await connectClient({ mcpUrl: new URL(`http://127.0.0.1:${router.port}/mcp`) })
+      const answer = textOf(await client.callTool({ name: 'chat', arguments: { prompt: 'via the proxy?' } }))
       await client.close()
+      return answer
+    } finally {
       await router.kill()
     }
   }

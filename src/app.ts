@@ -2,6 +2,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import clientKeysPlugin from '../plugins/client-keys.js'
 import configPlugin from '../plugins/config.js'
+import corsPlugin from '../plugins/cors.js'
 import downstreamPlugin from '../plugins/downstream.js'
 import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
 import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
@@ -47,6 +48,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(redisPlugin)
   await app.register(requestIdPlugin)
   await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })
+  await app.register(corsPlugin)
   await app.register(inFlightCallsPlugin)
   await app.register(mcpSessionsPlugin)
   await app.register(metricsPlugin)

@@ -1,52 +1,221 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { describe, test } from 'node:test'
+import { dirname, join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
+import { ConfigSchema } from '../plugins/config.js'
+import { sha256 } from './support/client-keys.js'
 import { FakeOpenAI } from './support/fake-openai.js'
-import { startRouter } from './support/router.js'
+import { connectClient, postMcp, initializeMessage, type RunningRouter, startRouter } from './support/router.js'
+
+const DOCS = ['README.md', 'docs/configuration.md', 'docs/operations.md', 'docs/performance.md']
+const TOOL_NAMES = 'chat, get_response, cancel_response, embed, generate_image, list_models, echo'
+/** Where `npm start` listens: the snippets' URL, as a reader copies it. */
+const NPM_START_MCP_URL = `http://localhost:${ConfigSchema.properties.PORT.default}/mcp`
+/** The key the snippets stand for, as the router under test knows it. */
+const CLIENT_KEY = 'mor_docs-snippet-key-0123456789'
+
+const run = promisify(execFile)
+const readText = (path: string) => readFile(path, 'utf8')
+
+/** The README shows the file exactly, in a fenced block of that language. */
+async function assertEmbedded (readme: string, path: string, language: string): Promise<string> {
+  const text = await readText(path)
+  assert.ok(readme.includes('```' + language + '\n' + text + '```'), `README embeds ${path} verbatim`)
+  return text
+}
+
+/** Shell commands of a snippet, continuation lines joined. */
+const commandsOf = (script: string) => script.replaceAll('\\\n', ' ').split('\n').filter((line) => line.trim() !== '')
+
+/** The value after a flag on a command line, unquoted. */
+function flag (command: string, name: string): string {
+  const value = new RegExp(`${name} +("[^"]*"|\\S+)`).exec(command)?.[1]
+  assert.ok(value, `${name} in: ${command}`)
+  return value.replace(/^"(.*)"$/, '$1')
+}
+
+/** `Name: value` (or `Name:value`, as mcp-remote takes it) as a header. */
+function header (line: string): Record<string, string> {
+  const colon = line.indexOf(':')
+  return { [line.slice(0, colon).trim()]: line.slice(colon + 1).trim() }
+}
 
 describe('README', () => {
-  test('shows the client example exactly as examples/client.ts, and that example works', async () => {
-    const [readme, example] = await Promise.all([readFile('README.md', 'utf8'), readFile('examples/client.ts', 'utf8')])
-    assert.ok(readme.includes('```ts\n' + example + '```'), 'README embeds examples/client.ts verbatim')
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  let readme: string
 
-    const upstream = await FakeOpenAI.start()
-    const router = await startRouter(upstream)
+  before(async () => {
+    readme = await readText('README.md')
+    upstream = await FakeOpenAI.start()
+    // Keys on: a snippet whose header is wrong cannot connect.
+    router = await startRouter(upstream, { CLIENT_KEYS: `docs:${sha256(CLIENT_KEY)}` })
+  })
+  after(async () => {
+    await router.close()
+    await upstream.close()
+  })
+
+  /** The snippet's URL is `npm start`'s; aimed at the test's router, it lists the tools with the snippet's headers. */
+  async function assertReaches (url: string, headers: Record<string, string>): Promise<void> {
+    assert.equal(url, NPM_START_MCP_URL, 'the snippet uses the URL of npm start')
+    const client = await connectClient({ mcpUrl: new URL(router.mcpUrl.href) }, { headers })
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/client.ts'], {
-        env: { ...process.env, ROUTER_URL: router.mcpUrl.href },
-        timeout: 30_000,
-      })
-      assert.equal(stdout, 'tools: chat, get_response, cancel_response, embed, generate_image, list_models, echo\nanswer: echo: Say hello in one word.\n')
+      const { tools } = await client.listTools()
+      assert.equal(tools.map((tool) => tool.name).join(', '), TOOL_NAMES)
     } finally {
-      await router.close()
-      await upstream.close()
+      await client.close()
+    }
+  }
+
+  test('the router of these tests refuses a client without the key, so a snippet passes only with its header', async () => {
+    assert.equal((await postMcp(router, initializeMessage)).status, 401)
+  })
+
+  test('shows the client example exactly as examples/client.ts, and that example works with npm start\'s URL and a key', async () => {
+    const example = await assertEmbedded(readme, 'examples/client.ts', 'ts')
+    assert.ok(example.includes(`'${NPM_START_MCP_URL}'`), 'the example defaults to npm start\'s URL')
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/client.ts'], {
+      env: { ...process.env, ROUTER_URL: router.mcpUrl.href, ROUTER_CLIENT_KEY: CLIENT_KEY },
+      timeout: 30_000,
+    })
+    assert.equal(stdout, `tools: ${TOOL_NAMES}\nanswer: echo: Say hello in one word.\n`)
+  })
+
+  test('Claude Desktop: mcp-remote with the header built from its env', async () => {
+    const config = JSON.parse(await assertEmbedded(readme, 'examples/clients/claude-desktop.json', 'json'))
+    const server = config.mcpServers['openai-router']
+    assert.equal(server.command, 'npx')
+    const args: string[] = server.args
+    assert.ok(args.includes('mcp-remote'))
+    const url = args.find((arg) => arg.startsWith('http'))
+    assert.ok(url)
+    const headerArgument = args[args.indexOf('--header') + 1]
+    assert.ok(headerArgument && !headerArgument.includes(' '), 'one argument, without spaces')
+    const expanded = headerArgument.replace(/\$\{(\w+)\}/g, (_, name: string) => server.env[name].replace('YOUR_CLIENT_KEY', CLIENT_KEY))
+    await assertReaches(url, header(expanded))
+  })
+
+  test('Claude Code: claude mcp add --transport http with the header before the name', async () => {
+    const [command, ...rest] = commandsOf(await assertEmbedded(readme, 'examples/clients/claude-code.sh', 'bash'))
+    assert.equal(rest.length, 0)
+    const parsed = /^claude mcp add --transport http --header "([^"]+)" ([\w-]+) (\S+)$/.exec(command ?? '')
+    assert.ok(parsed, command)
+    await assertReaches(parsed[3]!, header(parsed[1]!.replace('$ROUTER_CLIENT_KEY', CLIENT_KEY)))
+  })
+
+  test('Cursor: mcpServers with url and headers, the key from the environment', async () => {
+    const config = JSON.parse(await assertEmbedded(readme, 'examples/clients/cursor.json', 'json'))
+    const server = config.mcpServers['openai-router']
+    const fromEnvironment = /\$\{env:ROUTER_CLIENT_KEY\}/
+    assert.match(server.headers.Authorization, fromEnvironment)
+    await assertReaches(server.url, { Authorization: server.headers.Authorization.replace(fromEnvironment, CLIENT_KEY) })
+  })
+
+  test('VS Code: servers with "type": "http", the key from a password input', async () => {
+    const config = JSON.parse(await assertEmbedded(readme, 'examples/clients/vscode.json', 'json'))
+    assert.equal(config.mcpServers, undefined, 'VS Code reads "servers"')
+    const server = config.servers['openai-router']
+    assert.equal(server.type, 'http')
+    const input = /\$\{input:([\w-]+)\}/.exec(server.headers.Authorization)?.[1]
+    assert.deepEqual(config.inputs.find((candidate: { id: string }) => candidate.id === input), {
+      type: 'promptString', id: input, description: 'mcp-openai-router client key', password: true,
+    })
+    await assertReaches(server.url, { Authorization: server.headers.Authorization.replace(`\${input:${input}}`, CLIENT_KEY) })
+  })
+
+  test('MCP Inspector: the CLI commands list the tools and call echo', async () => {
+    const commands = commandsOf(await assertEmbedded(readme, 'examples/clients/inspector.sh', 'bash'))
+    assert.equal(commands.length, 2)
+    for (const command of commands) {
+      assert.match(command, /^npx @modelcontextprotocol\/inspector --cli /)
+      assert.equal(flag(command, '--transport'), 'http')
+      await assertReaches(flag(command, '--cli'), header(flag(command, '--header').replace('$ROUTER_CLIENT_KEY', CLIENT_KEY)))
+    }
+    assert.equal(flag(commands[0]!, '--method'), 'tools/list')
+    assert.equal(flag(commands[1]!, '--method'), 'tools/call')
+    const [argument, value] = flag(commands[1]!, '--tool-arg').split('=')
+    const client = await connectClient(router, { headers: { Authorization: `Bearer ${CLIENT_KEY}` } })
+    try {
+      const result = await client.callTool({ name: flag(commands[1]!, '--tool-name'), arguments: { [argument!]: value } })
+      assert.deepEqual(result.content, [{ type: 'text', text: 'ping' }])
+    } finally {
+      await client.close()
     }
   })
 
+  test('LangChain / LangGraph: MultiServerMCPClient connections', async () => {
+    const connections = JSON.parse(await assertEmbedded(readme, 'examples/clients/langchain.json', 'json'))
+    const connection = connections['openai-router']
+    assert.equal(connection.transport, 'http')
+    await assertReaches(connection.url, { Authorization: connection.headers.Authorization.replace('YOUR_CLIENT_KEY', CLIENT_KEY) })
+  })
+
+  test('Vercel AI SDK: the example runs and gets the router\'s tools', async () => {
+    const example = await assertEmbedded(readme, 'examples/clients/vercel-ai.ts', 'ts')
+    assert.ok(example.includes(`'${NPM_START_MCP_URL}'`), 'the example defaults to npm start\'s URL')
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/clients/vercel-ai.ts'], {
+      env: { ...process.env, ROUTER_URL: router.mcpUrl.href, ROUTER_CLIENT_KEY: CLIENT_KEY },
+      timeout: 30_000,
+    })
+    assert.equal(stdout, `tools: ${TOOL_NAMES}\n`)
+  })
+
+  test('the compose URL is the port docker-compose.yml publishes', async () => {
+    const compose = await readText('docker-compose.yml')
+    const published = /- "(\d+):(\d+)"/.exec(compose)
+    assert.ok(published)
+    assert.equal(published[2], String(ConfigSchema.properties.PORT.default))
+    assert.ok(readme.includes(`\`http://localhost:${published[1]}/mcp\``), 'the connect table names the published port')
+    assert.ok(readme.includes(`--cli http://localhost:${published[1]}/mcp`), 'the Docker section checks the published port')
+  })
+
   test('documents every configuration variable', async () => {
-    const [readme, envExample] = await Promise.all([readFile('README.md', 'utf8'), readFile('.env.example', 'utf8')])
-    const { ConfigSchema } = await import('../plugins/config.js')
+    const [docs, envExample] = await Promise.all([Promise.all(['README.md', 'docs/configuration.md'].map(readText)), readText('.env.example')])
     for (const name of Object.keys(ConfigSchema.properties)) {
-      assert.ok(readme.includes(`\`${name}\``), `README names ${name}`)
+      assert.ok(docs.some((doc) => doc.includes(`\`${name}\``)), `README or docs/configuration.md names ${name}`)
       assert.match(envExample, new RegExp(`^#? ?${name}=`, 'm'), `.env.example lists ${name}`)
     }
   })
 
   test('documents every tool, every argument of each, and every error code', async () => {
-    const readme = await readFile('README.md', 'utf8')
+    const docs = (await Promise.all(DOCS.map(readText))).join('\n')
     const { tools } = await import('../src/mcp/tools/index.js')
     const { toolErrorCodes } = await import('../src/mcp/tool-error.js')
     for (const tool of tools) {
-      const start = readme.indexOf(`### \`${tool.name}\``)
-      assert.ok(start >= 0, `README has a section for ${tool.name}`)
-      const section = readme.slice(start, readme.indexOf('\n### ', start + 1))
+      const start = docs.indexOf(`### \`${tool.name}\``)
+      assert.ok(start >= 0, `the docs have a section for ${tool.name}`)
+      const section = docs.slice(start, docs.indexOf('\n### ', start + 1))
       for (const argument of Object.keys(tool.definition.inputSchema.properties ?? {})) {
-        assert.ok(section.includes(`\`${argument}\``), `README documents ${tool.name}'s ${argument}`)
+        assert.ok(section.includes(`\`${argument}\``), `the docs explain ${tool.name}'s ${argument}`)
       }
-      assert.ok(section.includes(`"name": "${tool.name}"`), `README shows a ${tool.name} call`)
+      assert.ok(section.includes(`"name": "${tool.name}"`), `the docs show a ${tool.name} call`)
     }
-    for (const code of toolErrorCodes) assert.ok(readme.includes(`| \`${code}\` |`), `README explains error code ${code}`)
+    for (const code of toolErrorCodes) assert.ok(docs.includes(`| \`${code}\` |`), `the docs explain error code ${code}`)
+  })
+
+  test('every link between the README and docs/ leads to a file and heading that exist', async () => {
+    for (const doc of DOCS) {
+      const text = await readText(doc)
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue
+        const [path, anchor] = target!.split('#')
+        const file = path ? join(dirname(doc), path) : doc
+        assert.ok(existsSync(file), `${doc} links to ${target}: ${file} exists`)
+        if (anchor) assert.ok(headingAnchors(await readText(file)).has(anchor), `${doc} links to ${target}: ${file} has that heading`)
+      }
+    }
   })
 })
+
+/** GitHub's anchors for a Markdown file's headings: lower case, punctuation dropped, spaces as hyphens. */
+function headingAnchors (markdown: string): Set<string> {
+  const anchors = new Set<string>()
+  for (const [, heading] of markdown.matchAll(/^#{1,6} +(.+)$/gm)) {
+    anchors.add(heading!.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replaceAll(' ', '-'))
+  }
+  return anchors
+}

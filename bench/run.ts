@@ -23,8 +23,6 @@ const SESSIONS = 1000
 const SOAK_ROUNDS = 10
 const PROGRESS_SAMPLES = 200
 const API_KEY = 'sk-bench'
-/** The build, as production runs it (`npm run bench` builds first). */
-const ROUTER_ENTRY = 'dist/src/server.js'
 
 interface Row { name: string, result: LoadResult }
 
@@ -39,12 +37,12 @@ const upstream = await startUpstreamProcess()
 const recordingUpstream = await FakeOpenAI.start()
 const routerEnv = { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false', NODE_OPTIONS: process.env.BENCH_ROUTER_NODE_OPTIONS ?? '' }
 const routers: RouterProcess[] = []
-const stateless = await startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }, ROUTER_ENTRY)
+const stateless = await startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' })
 routers.push(stateless)
-const recorded = await startRouterProcess({ ...routerEnv, OPENAI_BASE_URL: recordingUpstream.baseURL }, ROUTER_ENTRY)
+const recorded = await startRouterProcess({ ...routerEnv, OPENAI_BASE_URL: recordingUpstream.baseURL })
 routers.push(recorded)
 const statefulEnv = { ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10) }
-const stateful = await startRouterProcess(statefulEnv, ROUTER_ENTRY)
+const stateful = await startRouterProcess(statefulEnv)
 routers.push(stateful)
 const peer = await startPeer()
 
@@ -110,7 +108,7 @@ try {
 
   // A router of its own, which no load has grown: what the sessions themselves cost.
   process.stderr.write(`bench: RSS with ${SESSIONS} sessions\n`)
-  const fresh = await startRouterProcess(statefulEnv, ROUTER_ENTRY)
+  const fresh = await startRouterProcess(statefulEnv)
   routers.push(fresh)
   const freshUrl = `http://127.0.0.1:${fresh.port}/mcp`
   await openSession(freshUrl)

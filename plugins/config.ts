@@ -68,6 +68,7 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_RPM: Type.Integer({ minimum: 0, default: 0, description: 'HTTP requests to /mcp per minute per client key (per IP when open), unless the client\'s own requestsPerMinute says otherwise; 0: no limit' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', title: 'a redis:// or rediss:// URL', description: 'Redis shared by the replicas for rate-limit counters, token budgets and the response cache (unset: each process keeps its own in memory)' })),
   REDIS_KEY_PREFIX: Type.String({ default: 'mcp-router:', description: 'prefix of every Redis key the router writes' }),
+  REDIS_COMMAND_TIMEOUT_MS: Milliseconds({ minimum: 10, default: 500, description: 'how long one Redis command may take before the router gives up on it and uses its own state for that request' }),
   CACHE_TTL_S: Type.Integer({ minimum: 0, default: 3600, description: 'how long a cached chat or embed answer is served; 0: no response cache' }),
   CACHE_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 10_000, description: 'most answers the in-memory response cache holds' }),
   CACHE_MAX_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024, description: 'most bytes the in-memory response cache holds (an answer larger than a tenth of it is not cached)' }),

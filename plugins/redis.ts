@@ -14,12 +14,12 @@ declare module 'fastify' {
  * is logged, and the router serves with local state until it answers.
  */
 async function redisPlugin (fastify: FastifyInstance) {
-  const { REDIS_URL, REDIS_KEY_PREFIX } = fastify.config
+  const { REDIS_URL, REDIS_KEY_PREFIX, REDIS_COMMAND_TIMEOUT_MS } = fastify.config
   if (!REDIS_URL) {
     fastify.decorate('redis', undefined)
     return
   }
-  const redis = new SharedRedis(REDIS_URL, REDIS_KEY_PREFIX, fastify.log)
+  const redis = new SharedRedis(REDIS_URL, REDIS_KEY_PREFIX, fastify.log, REDIS_COMMAND_TIMEOUT_MS)
   await redis.connect()
   if (redis.reachable) fastify.log.info({ keyPrefix: REDIS_KEY_PREFIX }, 'Redis connected: rate limits, budgets and the cache are shared by the replicas')
   fastify.decorate('redis', redis)

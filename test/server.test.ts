@@ -31,7 +31,7 @@ describe('entry point', () => {
     let output = ''
     child.stdout?.on('data', (chunk: Buffer) => { output += chunk })
     try {
-      await waitFor(() => /Server listening at/.test(output), 'the server to listen', 15_000)
+      await waitFor(() => /Server listening at/.test(output), 'the server to listen', 60_000)
       const port = /127\.0\.0\.1:(\d+)/.exec(output)?.[1]
       const answer = await fetch(`http://127.0.0.1:${port}/mcp`, {
         method: 'POST',

@@ -1,9 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Redis } from 'ioredis'
 
-/** How long one Redis command may take before the caller gives up on it and uses local state. */
-const COMMAND_TIMEOUT_MS = 500
-
 /**
  * The Redis that replicas share counters and cached answers through. Redis is a help, never a
  * dependency: while it is unreachable every operation runs on this process's own state instead,
@@ -13,21 +10,18 @@ export class SharedRedis {
   readonly client: Redis
   #down = false
 
-  constructor (url: string, readonly prefix: string, private readonly log: FastifyBaseLogger) {
+  /** `commandTimeoutMs`: how long one command may take before the caller gives up on it and uses local state. */
+  constructor (url: string, readonly prefix: string, private readonly log: FastifyBaseLogger, commandTimeoutMs: number) {
     this.client = new Redis(url, {
       lazyConnect: true,
       // Commands fail at once while disconnected instead of queueing behind a reconnect.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: COMMAND_TIMEOUT_MS,
+      commandTimeout: commandTimeoutMs,
       connectTimeout: 2000,
       retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
     })
-    this.client.on('ready', () => {
-      if (!this.#down) return
-      this.#down = false
-      this.log.info('Redis is reachable again: rate limits, budgets and the cache are shared again')
-    })
+    this.client.on('ready', () => this.#recovered())
     // Reconnection errors repeat every few seconds; the outage itself is logged once, by #lost.
     this.client.on('error', (err) => this.#lost(err))
   }
@@ -54,7 +48,10 @@ export class SharedRedis {
       return local()
     }
     try {
-      return await remote(this.client)
+      const result = await remote(this.client)
+      // A command that only timed out leaves the connection up: no 'ready' follows, so its success says so.
+      this.#recovered()
+      return result
     } catch (err) {
       this.#lost(err)
       return local()
@@ -64,6 +61,12 @@ export class SharedRedis {
   async close (): Promise<void> {
     if (this.reachable) await this.client.quit().catch(() => this.client.disconnect())
     else this.client.disconnect()
+  }
+
+  #recovered (): void {
+    if (!this.#down) return
+    this.#down = false
+    this.log.info('Redis is reachable again: rate limits, budgets and the cache are shared again')
   }
 
   #lost (err: unknown): void {

@@ -59,7 +59,7 @@ describe('three router processes behind a round-robin balancer, stateless, shari
       OPENAI_BASE_URL: upstream.baseURL,
       UPSTREAM_MAX_RETRIES: '0',
       MCP_SESSIONS: 'stateless',
-      REDIS_URL: redis.url,
+      ...redis.routerEnv,
       CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: TEAM_A_REQUESTS_PER_MINUTE }),
     }
     replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startRouterProcess(env)))

@@ -4,7 +4,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { pino } from 'pino'
 import { MAX_EVENTS_PER_STREAM, MemoryEventLog, RedisEventLog } from '../../src/mcp/event-store.js'
 import { SharedRedis } from '../../src/shared-state/shared-redis.js'
-import { RedisServer, skipWithoutRedis } from '../support/redis.js'
+import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../support/redis.js'
 
 const progress = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: n } })
 const response: JSONRPCMessage = { jsonrpc: '2.0', id: 1, result: { content: [] } }
@@ -50,7 +50,7 @@ describe('session event stores', () => {
     let redis: RedisServer
     const clients: SharedRedis[] = []
     const shared = async () => {
-      const client = new SharedRedis(redis.url, 'events-test:', pino({ level: 'silent' }))
+      const client = new SharedRedis(redis.url, 'events-test:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
       await client.connect()
       clients.push(client)
       return client
@@ -99,13 +99,13 @@ describe('session event stores', () => {
     })
 
     test('another session\'s store cannot replay the stream; a stream past its TTL is refused', async () => {
-      const writer = new RedisEventLog(await shared(), 'session-2', 100)
+      const writer = new RedisEventLog(await shared(), 'session-2', 1000)
       const first = await writer.storeEvent('call', progress(1))
       await writer.storeEvent('call', response)
-      await assert.rejects(replay(new RedisEventLog(await shared(), 'other-session', 100), first), /has expired/)
+      await assert.rejects(replay(new RedisEventLog(await shared(), 'other-session', 1000), first), /has expired/)
       await assert.rejects(replay(writer, 'call.((bad'), /not an event id this router gave/)
       assert.deepEqual((await replay(writer, first)).sent.map(([, message]) => message), [response])
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      await new Promise((resolve) => setTimeout(resolve, 1100))
       await assert.rejects(replay(writer, first), /has expired/)
     })
 

@@ -16,7 +16,8 @@ const textOf = (result: object) => (result as { structuredContent: { text: strin
 describe('response cache', () => {
   let stack: TestStack
 
-  before(async () => { stack = await startStack({ CACHE_TTL_S: '1' }) })
+  // Two seconds: long enough for a loaded machine's back-to-back calls to hit, short enough to wait out.
+  before(async () => { stack = await startStack({ CACHE_TTL_S: '2' }) })
   after(() => stack.close())
   beforeEach(() => stack.upstream.reset())
 
@@ -87,7 +88,7 @@ describe('response cache', () => {
     const call = { name: 'chat', arguments: { prompt: 'Expiring', temperature: 0 } }
     await stack.client.callTool(call)
     assert.equal(cacheOf(await stack.client.callTool(call)), 'hit')
-    await sleep(1100)
+    await sleep(2100)
     assert.equal(cacheOf(await stack.client.callTool(call)), 'miss')
   })
 

@@ -68,7 +68,7 @@ describe('MCP endpoint (stateful sessions)', () => {
     assert.ok(router.app.mcpSessions.get(sessionId))
     await sleep(20)
     assert.equal(router.app.mcpSessions.closeIdle(Date.now() + 1000), 1)
-    await sleep(20)
+    await waitFor(() => router.app.mcpSessions.get(sessionId) === undefined, 'the idle session to close')
     const ping = await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': sessionId })
     assert.equal(ping.status, 404)
   })

@@ -130,7 +130,7 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
       env = {
         MCP_SESSIONS: 'stateful',
         MCP_EVENT_STORE: 'redis',
-        REDIS_URL: redis.url,
+        ...redis.routerEnv,
         PROGRESS_INTERVAL_MS: '0',
         CLIENT_KEYS_FILE: await writeClientsFile(),
       }

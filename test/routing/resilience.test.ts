@@ -10,6 +10,12 @@ import { waitFor } from '../support/wait-for.js'
 
 const chatOf = (model: string) => ({ name: 'chat', arguments: { model, prompt: 'hello' } })
 const serverError = { status: 500, json: errorBody('The server had an error while processing your request.', 'server_error') }
+/**
+ * Cool-downs long enough that a loaded machine finishes the checks made while a circuit is open
+ * before it ends; the tests then wait a little past them.
+ */
+const COOLDOWN_MS = 2500
+const pastCooldown = () => sleep(COOLDOWN_MS + 100)
 
 interface ProviderReadiness { ready: boolean, circuit: string, modelCircuits?: Record<string, string>, lastFailure?: string, inFlight?: number, queued?: number, check: { status: string } }
 
@@ -22,7 +28,7 @@ describe('circuit breakers, fallbacks and saturation', () => {
   test('a circuit opens after N consecutive failures and stops calling the upstream; after the cool-down one probe closes it', async () => {
     const logs = new LogCapture()
     const stack = await startRoutedStack({
-      providers: [{ name: 'flaky', circuitBreaker: { failureThreshold: 3, cooldownMs: 400 } }],
+      providers: [{ name: 'flaky', circuitBreaker: { failureThreshold: 3, cooldownMs: COOLDOWN_MS } }],
     }, { LOG_LEVEL: 'info', READY_CHECK_UPSTREAM: 'false' }, logs)
     try {
       const upstream = stack.upstreams.flaky
@@ -42,12 +48,13 @@ describe('circuit breakers, fallbacks and saturation', () => {
       const metrics = parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
       assert.equal(sampleValue(metrics, 'mcp_router_provider_circuit_state', { provider: 'flaky' }), 2)
 
-      await sleep(450)
-      // Two calls at once after the cool-down: one is the probe, the other still fails fast.
-      upstream?.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1', 'probe answer'), delayMs: 100 })
-      const [probe, other] = await Promise.all([stack.client.callTool(chatOf('gpt-4.1')), (async () => { await sleep(20); return stack.client.callTool(chatOf('gpt-4.1')) })()])
-      assert.equal(probe.isError, undefined)
-      assert.equal(errorMeta(other).code, 'circuit_open', 'half-open lets one probe through')
+      await pastCooldown()
+      // A second call while the probe is still at the upstream fails fast: half-open lets one probe through.
+      upstream?.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1', 'probe answer'), delayMs: 2000 })
+      const probe = stack.client.callTool(chatOf('gpt-4.1'))
+      await waitFor(() => upstream?.received('POST /v1/responses').length === 4, 'the probe to reach the upstream')
+      assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'circuit_open', 'half-open lets one probe through')
+      assert.equal((await probe).isError, undefined)
       assert.equal(upstream?.received('POST /v1/responses').length, 4)
       assert.equal(logs.find({ msg: 'circuit of flaky closed: calls go through again' }).length, 1)
       assert.equal((await stack.client.callTool(chatOf('gpt-4.1'))).isError, undefined)
@@ -58,12 +65,12 @@ describe('circuit breakers, fallbacks and saturation', () => {
   })
 
   test('a failed probe opens the circuit again', async () => {
-    const stack = await startRoutedStack({ providers: [{ name: 'down', circuitBreaker: { failureThreshold: 1, cooldownMs: 150 } }] }, { READY_CHECK_UPSTREAM: 'false' })
+    const stack = await startRoutedStack({ providers: [{ name: 'down', circuitBreaker: { failureThreshold: 1, cooldownMs: COOLDOWN_MS } }] }, { READY_CHECK_UPSTREAM: 'false' })
     try {
       const upstream = stack.upstreams.down
       upstream?.script('POST /v1/responses', serverError, serverError)
       await stack.client.callTool(chatOf('gpt-4.1'))
-      await sleep(200)
+      await pastCooldown()
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'upstream_unavailable', 'the probe went through, and failed')
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'circuit_open')
       assert.equal(upstream?.received('POST /v1/responses').length, 2)

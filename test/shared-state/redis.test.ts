@@ -8,7 +8,7 @@ import { bearer, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
-import { RedisServer, skipWithoutRedis } from '../support/redis.js'
+import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../support/redis.js'
 import { waitFor } from '../support/wait-for.js'
 
 const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
@@ -37,14 +37,14 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
     const shared: SharedRedis[] = []
     after(async () => { await Promise.all(shared.map((client) => client.close())) })
     budgetResetCases(() => {
-      const client = new SharedRedis(redis.url, 'budget-test:', pino({ level: 'silent' }))
+      const client = new SharedRedis(redis.url, 'budget-test:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
       shared.push(client)
       return new WindowCounters(client)
     }, 'redis-budget-team')
   })
 
   test('two routers sharing one Redis enforce one combined request limit', async () => {
-    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 5 }), REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'combined:' }
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 5 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'combined:' }
     const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
     try {
       const statuses = []
@@ -59,7 +59,7 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
   })
 
   test('two routers sharing one Redis share cached answers; with Redis stopped each answers on its own', async () => {
-    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'cache:' }
+    const env = { ...redis.routerEnv, REDIS_KEY_PREFIX: 'cache:' }
     const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
     const clients = await Promise.all([connectClient(first), connectClient(second)])
     try {
@@ -88,7 +88,7 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
 
   test('with Redis stopped the routers keep answering on local counters, and share them again once it is back', async () => {
     const logs = new LogCapture()
-    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 4 }), REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'outage:', LOG_LEVEL: 'info' }
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 4 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'outage:', LOG_LEVEL: 'info' }
     const first = await startRouter(upstream, env, { logs })
     const second = await startRouter(upstream, env)
     try {
@@ -112,10 +112,28 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
     }
   })
 
+  test('a command slower than REDIS_COMMAND_TIMEOUT_MS falls back to local state for that request only, and the next one is shared again', async () => {
+    const logs = new LogCapture()
+    const shared = new SharedRedis(redis.url, 'slow:', pino({ level: 'info' }, logs.stream), 200)
+    const pauser = new SharedRedis(redis.url, 'slow:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+    await Promise.all([shared.connect(), pauser.connect()])
+    try {
+      // CLIENT PAUSE holds every other client's commands: the connection stays up, the command is only slow.
+      await pauser.client.call('CLIENT', 'PAUSE', '1000', 'ALL')
+      assert.equal(await shared.orLocal(async (client) => client.get(shared.key('k')), () => 'local'), 'local')
+      assert.equal(logs.find({ msg: 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns' }).length, 1)
+      await pauser.client.call('CLIENT', 'UNPAUSE')
+      await waitFor(async () => await shared.orLocal(async (client) => client.set(shared.key('k'), 'remote'), () => 'local') === 'OK', 'a command to reach Redis again')
+      assert.equal(logs.find({ msg: 'Redis is reachable again: rate limits, budgets and the cache are shared again' }).length, 1, 'its success says shared state resumed')
+    } finally {
+      await Promise.all([shared.close(), pauser.close()])
+    }
+  })
+
   test('a router starts while Redis is down, serves, and uses Redis once it answers', async () => {
     await redis.stop()
     const logs = new LogCapture()
-    const router = await startRouter(upstream, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'late:', LOG_LEVEL: 'info' }, { logs })
+    const router = await startRouter(upstream, { ...redis.routerEnv, REDIS_KEY_PREFIX: 'late:', LOG_LEVEL: 'info' }, { logs })
     try {
       assert.equal(logs.find({ msg: 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns' }).length, 1)
       const readiness = await fetch(`${router.url}/ready`)

@@ -1,13 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 import { waitFor } from './wait-for.js'
 
-/** The sources' entry point, run through tsx; benchmarks run the build (`dist/src/server.js`), as a container does. */
-export const SOURCE_ENTRY = 'src/server.ts'
+/**
+ * The build, as production and the container run it. Child routers start from it rather than
+ * through tsx, whose compile on start took 20 s and more on a loaded machine; `npm test` builds first.
+ */
+export const BUILT_ENTRY = 'dist/src/server.js'
+
+/** Longest a child process may take to say it is ready: generous, since a loaded 2-core machine is slow to start one. */
+const READY_TIMEOUT_MS = 60_000
 
 /** The entry point as its own process. */
-export function spawnRouter (env: Record<string, string>, entry = SOURCE_ENTRY): ChildProcess {
-  return spawn(process.execPath, entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry], {
+export function spawnRouter (env: Record<string, string>): ChildProcess {
+  if (!existsSync(BUILT_ENTRY)) throw new Error(`${BUILT_ENTRY} is missing: run npm run build first (npm test does)`)
+  return spawn(process.execPath, [BUILT_ENTRY], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -37,7 +45,7 @@ export async function whenReady (child: ChildProcess, ready: RegExp, what: strin
     await once(child, 'exit')
   }
   try {
-    await waitFor(() => ready.test(output) || child.exitCode !== null, what, 20_000)
+    await waitFor(() => ready.test(output) || child.exitCode !== null, what, READY_TIMEOUT_MS)
   } catch (err) {
     await kill()
     throw err
@@ -54,7 +62,7 @@ export interface RouterProcess extends ReadyProcess {
 }
 
 /** A router process listening on a free loopback port, once it says so. */
-export async function startRouterProcess (env: Record<string, string>, entry = SOURCE_ENTRY): Promise<RouterProcess> {
-  const started = await whenReady(spawnRouter({ PORT: '0', HOST: '127.0.0.1', ...env }, entry), /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, 'the router process to listen')
+export async function startRouterProcess (env: Record<string, string>): Promise<RouterProcess> {
+  const started = await whenReady(spawnRouter({ PORT: '0', HOST: '127.0.0.1', ...env }), /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, 'the router process to listen')
   return { ...started, port: Number(started.ready[1]) }
 }

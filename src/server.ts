@@ -1,6 +1,25 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { loggerOptions } from './observability/logger.js'
+import { ignoreHangupWithoutReload } from './reload-on-hangup.js'
+
+// close-with-grace closes on every signal it knows unless told to skip it. Only these two mean
+// "shut down" here: SIGHUP reloads (src/reload-on-hangup.ts), and a crash signal is not a request
+// to drain. A signal close-with-grace adds in a later version fails the type check until placed.
+const closesOn: Record<closeWithGrace.Signals, boolean> = {
+  SIGTERM: true,
+  SIGINT: true,
+  SIGHUP: false,
+  SIGQUIT: false,
+  SIGILL: false,
+  SIGTRAP: false,
+  SIGABRT: false,
+  SIGBUS: false,
+  SIGFPE: false,
+  SIGSEGV: false,
+  SIGUSR2: false,
+}
+const notShutdownSignals = Object.entries(closesOn).filter(([, closes]) => !closes).map(([signal]) => signal as closeWithGrace.Signals)
 
 /** The entry point: build, listen, and close gracefully on SIGTERM/SIGINT. */
 async function main (): Promise<void> {
@@ -14,7 +33,8 @@ async function main (): Promise<void> {
   }
 
   const { config } = app
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log }, async ({ signal, err }) => {
+  ignoreHangupWithoutReload(app.log)
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an unexpected error')
     else app.log.info({ signal }, 'shutting down: finishing in-flight calls')
     await app.close()

@@ -40,7 +40,22 @@ async function main (): Promise<void> {
     await app.close()
   })
 
-  await app.listen({ port: config.PORT, host: config.HOST })
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST })
+  } catch (err) {
+    process.stderr.write(`mcp-openai-router: ${listenFailure(err, config.PORT, config.HOST)}\n`)
+    process.exit(1)
+  }
+}
+
+/** Why the router cannot listen, in one line naming the settings to change. */
+function listenFailure (err: unknown, port: number, host: string): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE': return `PORT ${port} is already in use on ${host}`
+    case 'EACCES': return `PORT ${port} on ${host} needs privileges this process does not have`
+    case 'EADDRNOTAVAIL': return `HOST ${host} is not an address of this machine`
+    default: return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`
+  }
 }
 
 await main()

@@ -7,3 +7,11 @@ import { Type } from '@sinclair/typebox'
 export function StringEnum<const T extends readonly string[]> (values: T, options: { default?: T[number], description?: string } = {}) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 }
+
+/**
+ * Any JSON value, said explicitly: a node with no type at all reads as an unfinished schema to
+ * strict validators (the MCP Inspector's --strict mode).
+ */
+export function JsonValue (options: { description?: string } = {}) {
+  return Type.Unsafe<unknown>({ type: ['object', 'array', 'string', 'number', 'boolean', 'null'], ...options })
+}

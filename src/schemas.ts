@@ -10,8 +10,10 @@ export function StringEnum<const T extends readonly string[]> (values: T, option
 
 /**
  * Any JSON value, said explicitly: a node with no type at all reads as an unfinished schema to
- * strict validators (the MCP Inspector's --strict mode).
+ * strict validators (the MCP Inspector's --strict mode). Alternatives rather than a list of types,
+ * which Ajv's default strict mode (the router's, many clients') warns about.
  */
 export function JsonValue (options: { description?: string } = {}) {
-  return Type.Unsafe<unknown>({ type: ['object', 'array', 'string', 'number', 'boolean', 'null'], ...options })
+  const types = ['object', 'array', 'string', 'number', 'boolean', 'null'] as const
+  return Type.Unsafe<unknown>({ anyOf: types.map((type) => ({ type })), ...options })
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { tmpdir } from 'node:os'
 import { test } from 'node:test'
+import { Ajv } from 'ajv'
 import { tools } from '../../src/mcp/tools/index.js'
 import { startStack } from '../support/router.js'
 
@@ -23,7 +24,7 @@ function untypedNodes (node: SchemaNode, path: string): string[] {
   ]
 }
 
-test('every node of every tool\'s input and output schema has a type, or typed alternatives', async () => {
+test('every node of every tool\'s input and output schema has a type, or typed alternatives, and strict Ajv compiles them without a warning', async () => {
   const stack = await startStack({ READ_FILE_ROOT: tmpdir() })
   try {
     const { tools: listed } = await stack.client.listTools()
@@ -33,6 +34,12 @@ test('every node of every tool\'s input and output schema has a type, or typed a
       ...(tool.outputSchema ? untypedNodes(tool.outputSchema, `${tool.name}.outputSchema`) : []),
     ])
     assert.deepEqual(untyped, [])
+
+    // Ajv's defaults are strict: a client validating with them must get no warning either.
+    const warnings: unknown[] = []
+    const strictAjv = new Ajv({ logger: { log: () => {}, warn: (...args: unknown[]) => warnings.push(args), error: (...args: unknown[]) => warnings.push(args) } })
+    for (const tool of listed) for (const schema of [tool.inputSchema, tool.outputSchema]) if (schema) strictAjv.compile(schema)
+    assert.deepEqual(warnings, [])
   } finally {
     await stack.close()
   }

@@ -33,7 +33,7 @@ export const ConfigSchema = Type.Object({
   UPSTREAM_API: StringEnum(['responses', 'chat_completions'] as const, { default: 'responses', description: 'upstream API used by chat' }),
   MODEL: Type.String({ minLength: 1, default: 'gpt-4.1-mini', description: 'model used when a call names none' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'port to listen on' }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on: loopback unless told otherwise (the container image sets 0.0.0.0)' }),
   LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info', description: 'pino log level' }),
   UPSTREAM_TIMEOUT_MS: Milliseconds({ minimum: 1, default: 120_000, description: 'limit for one upstream call' }),
   UPSTREAM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'retries of a failed upstream call (429, 5xx except 501, connection errors), within UPSTREAM_TIMEOUT_MS' }),

@@ -32,7 +32,7 @@ async function modelRouterPlugin (fastify: FastifyInstance, { env }: ModelRouter
   router.warmUp()
 
   const file = config.ROUTER_CONFIG
-  // Without the file there is nothing to reload, and SIGHUP keeps its default meaning.
+  // Without the file there is nothing to reload (the entry point then ignores SIGHUP).
   if (!file) return
   reloadOnHangup(fastify, () => router.reload('SIGHUP'))
   if (!config.ROUTER_CONFIG_WATCH) return

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 
 /**
  * Runs `reload` on every SIGHUP while the app is open. `reload` reports its own failures (the
@@ -8,4 +8,15 @@ export function reloadOnHangup (fastify: FastifyInstance, reload: () => Promise<
   const onHangup = () => { reload().catch(() => {}) }
   process.on('SIGHUP', onHangup)
   fastify.addHook('onClose', async () => { process.off('SIGHUP', onHangup) })
+}
+
+/**
+ * Keeps SIGHUP from ending the process, Node's default for it, when no file reloads on it: neither
+ * ROUTER_CONFIG nor CLIENT_KEYS_FILE is set, or the app is closing. The log says it was ignored.
+ */
+export function ignoreHangupWithoutReload (log: FastifyBaseLogger): void {
+  process.on('SIGHUP', () => {
+    const reloads = process.listenerCount('SIGHUP') - 1
+    if (reloads === 0) log.info({ signal: 'SIGHUP' }, 'SIGHUP ignored: nothing to reload (neither ROUTER_CONFIG nor CLIENT_KEYS_FILE is set)')
+  })
 }

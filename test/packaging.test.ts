@@ -14,6 +14,7 @@ describe('Docker packaging', () => {
     assert.equal(service.env_file, '.env')
     assert.deepEqual(service.ports, ['8001:8000'])
     assert.equal(service.environment.PORT, '8000')
+    assert.equal(service.environment.HOST, '0.0.0.0', 'environment: wins over env_file, whose HOST (127.0.0.1 in .env.example) would leave the published port unanswered')
     assert.deepEqual(service.networks['mcp-net'].aliases, ['mcp-openai-router'])
     assert.equal(compose.networks['mcp-net'].external, true)
     assert.match(service.healthcheck.test.join(' '), /127\.0\.0\.1:8000\/health/)
@@ -26,11 +27,24 @@ describe('Docker packaging', () => {
     assert.deepEqual(stages, [['node:24-slim', 'build'], ['node:24-slim', 'runtime']])
     const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'))
     assert.match(runtime, /npm ci --omit=dev/)
+    assert.match(runtime, /^ENV (?:.*\\\n)*\s*HOST=0\.0\.0\.0\b/m, 'the image listens on every interface, npm start on loopback')
+    assert.equal(ConfigSchema.properties.HOST.default, '127.0.0.1')
     assert.match(runtime, /^USER node$/m)
     assert.match(runtime, /^EXPOSE 8000$/m)
     assert.match(runtime, /^HEALTHCHECK .*\n.*\/health/m)
     assert.match(runtime, /^CMD \["node", "dist\/src\/server\.js"\]$/m, 'exec form, no shell wrapper')
     assert.equal(pkg.scripts.start.split(' ').at(-1), 'dist/src/server.js', 'the image runs what npm start runs')
     for (const dir of ['src', 'plugins', 'routes']) assert.match(dockerfile, new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'))
+  })
+
+  test('the build stage installs the dev dependencies without their install scripts, which only the 189 MB node binary needs', async () => {
+    const dockerfile = await readFile('Dockerfile', 'utf8')
+    const build = dockerfile.slice(dockerfile.indexOf('AS build'), dockerfile.indexOf('AS runtime'))
+    assert.deepEqual([...build.matchAll(/^RUN (npm .*)$/gm)].map((match) => match[1]), ['npm ci --ignore-scripts', 'npm run build'])
+    // A dependency whose install script the build does need would be skipped too: it must be looked at first.
+    const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> }
+    const withScripts = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path).sort()
+    assert.deepEqual(withScripts, ['node_modules/esbuild', 'node_modules/node'])
+    assert.ok('node' in pkg.devDependencies && !('node' in pkg.dependencies), 'the Node binary package is a dev dependency only')
   })
 })

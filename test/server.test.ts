@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import { describe, test } from 'node:test'
+import { PLACEHOLDER_API_KEY } from '../src/routing/settings.js'
 import { FakeOpenAI } from './support/fake-openai.js'
 import { spawnRouter } from './support/router-process.js'
 import { waitFor } from './support/wait-for.js'
@@ -16,12 +19,37 @@ async function collect (child: ChildProcess): Promise<{ code: number | null, std
   return { code, stdout, stderr }
 }
 
+// Node's own warnings aside.
+const stderrLines = (stderr: string) => stderr.trim().split('\n').filter((line) => !/DeprecationWarning|--trace-warnings/.test(line))
+
 describe('entry point', () => {
   test('a bad setting stops start-up with one clear line and exit code 1', async () => {
     const { code, stderr } = await collect(spawnRouter({ OPENAI_API_KEY: 'sk-x', PORT: 'abc' }))
     assert.equal(code, 1)
-    const lines = stderr.trim().split('\n').filter((line) => !/DeprecationWarning|--trace-warnings/.test(line))
-    assert.deepEqual(lines, ['mcp-openai-router: Invalid configuration: PORT must be integer'])
+    assert.deepEqual(stderrLines(stderr), ['mcp-openai-router: Invalid configuration: PORT must be integer'])
+  })
+
+  test('the .env.example placeholder key stops start-up with one clear line and exit code 1', async () => {
+    const envExample = await readFile('.env.example', 'utf8')
+    assert.match(envExample, new RegExp(`^OPENAI_API_KEY=${PLACEHOLDER_API_KEY}$`, 'm'), 'the placeholder refused is the one .env.example ships')
+    const { code, stderr } = await collect(spawnRouter({ OPENAI_API_KEY: PLACEHOLDER_API_KEY }))
+    assert.equal(code, 1)
+    assert.deepEqual(stderrLines(stderr), ['mcp-openai-router: Invalid configuration: OPENAI_API_KEY is the .env.example placeholder (sk-your-key); set your API key'])
+  })
+
+  test('a port already in use stops start-up with one clear line and exit code 1', async () => {
+    const taken = createServer()
+    taken.listen(0, '127.0.0.1')
+    await once(taken, 'listening')
+    const { port } = taken.address() as AddressInfo
+    try {
+      const { code, stdout, stderr } = await collect(spawnRouter({ OPENAI_API_KEY: 'sk-x', PORT: String(port), HOST: '127.0.0.1' }))
+      assert.equal(code, 1)
+      assert.deepEqual(stderrLines(stderr), [`mcp-openai-router: PORT ${port} is already in use on 127.0.0.1`])
+      assert.doesNotMatch(stdout, /EADDRINUSE|"level":[56]0/, 'no fatal log line with a stack')
+    } finally {
+      taken.close()
+    }
   })
 
   test('SIGTERM closes the server gracefully with exit code 0, and the key never reaches the log', async () => {

@@ -25,6 +25,9 @@ interface PendingRequest {
 
 // JSON-RPC's reserved internal error: a failure of the router itself, worth an error-level line.
 const INTERNAL_ERROR = -32603
+// Clients of a newer protocol (Vercel AI SDK 7, Mastra: MCP SDK v2) probe with server/discover and
+// fall back to initialize when it fails: that failure is expected on every connect, not a warning.
+const PROBES = new Set(['server/discover'])
 
 /**
  * One log line, one metric and one span per MCP message an MCP server handles (requests when their
@@ -124,7 +127,7 @@ export class McpMessageLog {
       arguments: pending.arguments,
       result,
       fields: { ...record?.logFields(), ...fields },
-      level: extra.rpcErrorCode === INTERNAL_ERROR || record?.errorCode === 'internal_error' ? 'error' : failed ? 'warn' : 'info',
+      level: extra.rpcErrorCode === INTERNAL_ERROR || record?.errorCode === 'internal_error' ? 'error' : !failed ? 'info' : PROBES.has(pending.method) ? 'debug' : 'warn',
     })
   }
 
@@ -137,7 +140,7 @@ export class McpMessageLog {
     arguments?: unknown
     result?: unknown
     fields?: Record<string, unknown>
-    level?: 'info' | 'warn' | 'error'
+    level?: 'debug' | 'info' | 'warn' | 'error'
   }): void {
     this.deps.metrics.mcpMessage(method, outcome)
     const { bodies, log } = this.deps

@@ -1,6 +1,6 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
-import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
@@ -13,6 +13,7 @@ import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import { CallRecord } from './call-record.js'
+import { JsonRpcRequestError } from './json-rpc.js'
 import type { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
 import type { RouterTool, ToolContext } from './tool.js'
@@ -103,7 +104,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
     const { name, arguments: args, task: taskParams } = request.params
     const tool = catalog.byName.get(name)
     if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
+      throw new JsonRpcRequestError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })

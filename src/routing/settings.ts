@@ -94,6 +94,9 @@ export interface RoutingEnvironment {
   UPSTREAM_TIMEOUT_MS: number
 }
 
+/** The key `.env.example` ships with: left in a copied `.env`, it would show only on /ready or the first call. */
+export const PLACEHOLDER_API_KEY = 'sk-your-key'
+
 /** The provider the environment describes when there is no routing file: nothing changes for existing users. */
 export const ENVIRONMENT_PROVIDER = 'openai'
 
@@ -106,6 +109,7 @@ const validRoutingFile = compileSettings(RoutingFileSchema)
 export async function loadRoutingSettings (config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<RoutingSettings> {
   if (!config.ROUTER_CONFIG) {
     if (!config.OPENAI_API_KEY) throw new ConfigError('Invalid configuration: OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it, or ROUTER_CONFIG naming providers with their keys)')
+    refusePlaceholderKey(config.OPENAI_API_KEY, 'OPENAI_API_KEY')
     return {
       file: undefined,
       providers: [{
@@ -159,6 +163,7 @@ async function providerSettings (entry: ProviderEntry, field: string, file: Rout
     if (!file.allowInlineKeys) throw new ConfigError(`Invalid configuration: ${field}.apiKey writes the key into the file; use apiKeyEnv or apiKeyFile, or set allowInlineKeys: true`)
     apiKey = entry.apiKey
   }
+  refusePlaceholderKey(apiKey, `${field} key (${keySource})`)
   const { enabled = true, ...breaker } = { ...file.circuitBreaker, ...entry.circuitBreaker }
   return {
     name: entry.name,
@@ -174,6 +179,10 @@ async function providerSettings (entry: ProviderEntry, field: string, file: Rout
     models: entry.models ?? '*',
     circuitBreaker: enabled ? { ...DEFAULT_CIRCUIT_BREAKER, ...breaker } : undefined,
   }
+}
+
+function refusePlaceholderKey (apiKey: string | undefined, where: string): void {
+  if (apiKey === PLACEHOLDER_API_KEY) throw new ConfigError(`Invalid configuration: ${where} is the .env.example placeholder (${PLACEHOLDER_API_KEY}); set your API key`)
 }
 
 /**

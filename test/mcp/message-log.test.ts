@@ -8,6 +8,7 @@ import { connectClient, initializeMessage, postMcp, type RunningRouter, startRou
 
 const WARN = 40
 const INFO = 30
+const DEBUG = 20
 
 describe('MCP message log lines', () => {
   let upstream: FakeOpenAI
@@ -140,6 +141,13 @@ describe('MCP message log lines', () => {
 
     await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'no/such/method' }, { 'x-request-id': 'unknown-method' })
     assert.equal(logs.find({ reqId: 'unknown-method' })[0]?.outcome, '-32601')
+  })
+
+  test('a server/discover probe of a newer client is logged at debug, refused by the method or by the transport', async () => {
+    const discover = { jsonrpc: '2.0', id: 3, method: 'server/discover', params: {} }
+    assert.equal((await postMcp(router, discover, { 'x-request-id': 'discover-method' })).status, 200)
+    assert.equal((await postMcp(router, discover, { 'x-request-id': 'discover-transport', 'mcp-protocol-version': '2026-07-28' })).status, 400)
+    assert.deepEqual(['discover-method', 'discover-transport'].map((reqId) => logs.find({ reqId, rpcMethod: 'server/discover' }).map((line) => [line.outcome, line.level])), [[['-32601', DEBUG]], [['http_400', DEBUG]]])
   })
 
   test('other requests and notifications get a line each', async () => {

@@ -12,7 +12,7 @@ describe('configuration', () => {
     const app = await buildApp({ env: valid })
     try {
       assert.equal(app.config.PORT, 8000)
-      assert.equal(app.config.HOST, '0.0.0.0')
+      assert.equal(app.config.HOST, '127.0.0.1', 'reachable from this machine only, until told otherwise')
       assert.equal(app.config.MODEL, 'gpt-4.1-mini')
       assert.equal(app.config.OPENAI_BASE_URL, 'https://api.openai.com/v1')
       assert.equal(app.config.UPSTREAM_API, 'responses')

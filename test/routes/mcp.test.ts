@@ -124,7 +124,8 @@ describe('MCP endpoint (stateless)', () => {
     const client = await connectClient(router)
     await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }), (err: Error & { code?: number }) => {
       assert.equal(err.code, -32602)
-      assert.match(err.message, /Unknown tool: no_such_tool. Available tools: chat, get_response, cancel_response, embed, generate_image, list_models, echo/)
+      assert.match(err.message, /^MCP error -32602: Unknown tool: no_such_tool. Available tools: chat, get_response, cancel_response, embed, generate_image, list_models, echo/)
+      assert.equal(err.message.match(/MCP error/g)?.length, 1, 'the SDK client prefixes the message once; the router adds no prefix of its own')
       return true
     })
     await client.close()

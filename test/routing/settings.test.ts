@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { parse } from 'yaml'
 import { buildApp } from '../../src/app.js'
-import { RoutingFileSchema } from '../../src/routing/settings.js'
+import { PLACEHOLDER_API_KEY, RoutingFileSchema } from '../../src/routing/settings.js'
 import { checkSettings, compileSettings } from '../../src/settings.js'
 
 describe('ROUTER_CONFIG at start-up', () => {
@@ -69,6 +69,11 @@ describe('ROUTER_CONFIG at start-up', () => {
       })
     })
   }
+
+  test('start-up fails on a provider whose key is still the .env.example placeholder', async () => {
+    const { path, app } = await start('providers:\n  - { name: a, baseURL: "https://ok.example/v1", apiKeyEnv: OPENAI_API_KEY }\n', { OPENAI_API_KEY: PLACEHOLDER_API_KEY })
+    await assert.rejects(app, { message: `Invalid configuration: ROUTER_CONFIG (${path}): providers[0] key (OPENAI_API_KEY) is the .env.example placeholder (sk-your-key); set your API key` })
+  })
 
   test('start-up fails on a file that cannot be read', async () => {
     await assert.rejects(buildApp({ env: { LOG_LEVEL: 'silent', ROUTER_CONFIG: '/nonexistent/routing.yaml' } }), /^ConfigError: Invalid configuration: ROUTER_CONFIG cannot be read \(ENOENT: \/nonexistent\/routing\.yaml\)$/)

@@ -1,20 +1,30 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
+import { BUILD_OUTPUT } from '../../scripts/build-if-stale.js'
 import { waitFor } from './wait-for.js'
 
 /**
- * The build, as production and the container run it. Child routers start from it rather than
- * through tsx, whose compile on start took 20 s and more on a loaded machine; `npm test` builds first.
+ * The build, as `npm start` and the image run it. Child routers start from it rather than through
+ * tsx, whose compile on start took 20 s and more on a loaded machine.
  */
-export const BUILT_ENTRY = 'dist/src/server.js'
+export const BUILT_ENTRY = BUILD_OUTPUT
 
 /** Longest a child process may take to say it is ready: generous, since a loaded 2-core machine is slow to start one. */
 const READY_TIMEOUT_MS = 60_000
 
+let built = false
+
+/** Builds dist/ if its sources changed since (a no-op under `npm test`, whose pretest builds first); once per test process. */
+export function buildIfStale (): void {
+  if (built) return
+  const { status } = spawnSync(process.execPath, ['scripts/build-if-stale.ts'], { stdio: 'inherit' })
+  if (status !== 0) throw new Error(`building dist/ failed with exit code ${status}`)
+  built = true
+}
+
 /** The entry point as its own process. */
 export function spawnRouter (env: Record<string, string>): ChildProcess {
-  if (!existsSync(BUILT_ENTRY)) throw new Error(`${BUILT_ENTRY} is missing: run npm run build first (npm test does)`)
+  buildIfStale()
   return spawn(process.execPath, [BUILT_ENTRY], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { DownstreamFunction } from '../../downstream/downstream.js'
+import { JsonValue } from '../../schemas.js'
 import type { Route, RouteTarget } from '../../routing/routing-table.js'
 import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../upstream/chat.js'
 import { cancelledError } from '../../upstream/errors.js'
@@ -15,7 +16,7 @@ export const AgentTrace = Type.Array(Type.Object({
   toolCalls: Type.Array(Type.Object({
     id: Type.String(),
     name: Type.String(),
-    arguments: Type.Unknown(),
+    arguments: JsonValue(),
     durationMs: Type.Integer(),
     outcome: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
     error: Type.Optional(Type.String()),

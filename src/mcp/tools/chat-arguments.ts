@@ -1,7 +1,7 @@
 import { CacheArgument } from '../cached-call.js'
 import { type Static, Type } from '@sinclair/typebox'
 import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition, UpstreamApi } from '../../upstream/chat.js'
-import { StringEnum } from '../../schemas.js'
+import { JsonValue, StringEnum } from '../../schemas.js'
 import { TimeoutArgument } from '../tool.js'
 import { ToolError } from '../tool-error.js'
 
@@ -30,7 +30,7 @@ const ToolCall = Type.Union([
   Type.Object({
     id: Type.String({ minLength: 1 }),
     name: Type.String({ minLength: 1 }),
-    arguments: Type.Unknown({ description: 'JSON text or a parsed value.' }),
+    arguments: JsonValue({ description: 'JSON text or a parsed value.' }),
   }, { additionalProperties: false, description: 'A call exactly as chat returned it in structuredContent.toolCalls.' }),
   Type.Object({
     id: Type.String({ minLength: 1 }),

@@ -2,7 +2,7 @@ import { CacheOutput } from '../cached-call.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat.js'
-import { StringEnum } from '../../schemas.js'
+import { JsonValue, StringEnum } from '../../schemas.js'
 import type { CallRecord } from '../call-record.js'
 import { RoutingOutput, routingOutput } from '../routed-call.js'
 import { AgentTrace, type AgentTurn } from './agent-loop.js'
@@ -18,9 +18,9 @@ export const ChatOutput = Type.Object({
   toolCalls: Type.Array(Type.Object({
     id: Type.String({ description: 'The call_id to answer in tool_outputs.' }),
     name: Type.String(),
-    arguments: Type.Unknown({ description: 'The parsed JSON arguments; the raw text when the model wrote invalid JSON.' }),
+    arguments: JsonValue({ description: 'The parsed JSON arguments; the raw text when the model wrote invalid JSON.' }),
   }), { description: 'Function calls the model asks for.' }),
-  json: Type.Optional(Type.Unknown({ description: 'The parsed answer, when response_format asked for JSON.' })),
+  json: Type.Optional(JsonValue({ description: 'The parsed answer, when response_format asked for JSON.' })),
   usage: Type.Optional(Type.Object({
     inputTokens: Type.Integer(),
     outputTokens: Type.Integer(),

@@ -12,6 +12,8 @@ import { BUILT_ENTRY, buildIfStale, whenReady } from '../support/router-process.
 describe('building only when the sources changed', () => {
   let root: string
   const hourAgo = new Date(Date.now() - 3_600_000)
+  // The build is dated between the sources and now, so an edit is newer than it whatever the file system's timestamp granularity.
+  const halfHourAgo = new Date(Date.now() - 1_800_000)
   const backdate = async (path: string) => { await utimes(join(root, path), hourAgo, hourAgo) }
 
   before(async () => {
@@ -35,6 +37,7 @@ describe('building only when the sources changed', () => {
     }
     await mkdir(dirname(join(root, BUILD_OUTPUT)), { recursive: true })
     await writeFile(join(root, BUILD_OUTPUT), '')
+    await utimes(join(root, BUILD_OUTPUT), halfHourAgo, halfHourAgo)
     assert.equal(isBuildStale(root), false, 'built after every source changed')
 
     await writeFile(join(root, 'plugins', 'nested', 'a.ts'), 'edited')

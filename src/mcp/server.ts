@@ -7,6 +7,7 @@ import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
 import type { Client } from '../access/client-keys.js'
+import type { RouterKeys } from '../access/router-keys.js'
 import type { TokenBudgets } from '../access/token-budgets.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
@@ -46,6 +47,8 @@ export interface McpServerDependencies {
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
   budgets: TokenBudgets
   tasks: ToolTasks
+  /** The router's own keys, which streamed text must not spell out across two progress messages. */
+  keys: RouterKeys
   /** Aborted when the HTTP connection that carried the request (by its connection key) closes before its answer. */
   connectionSignal: (connectionKey: string) => AbortSignal | undefined
 }
@@ -83,7 +86,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, tasks, keys, connectionSignal }: McpServerDependencies): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -146,6 +149,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
           : (update) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } }),
         intervalMs: config.PROGRESS_INTERVAL_MS,
         heartbeatMs: config.PROGRESS_HEARTBEAT_MS,
+        keys,
         log: callLog,
       }),
     }, calls, budgets, connection)

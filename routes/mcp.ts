@@ -246,6 +246,11 @@ function methodNotAllowed (reply: FastifyReply) {
 
 /** Fastify's own refusals (body parsing, schema validation) as the JSON-RPC errors MCP clients expect. */
 function replyWithJsonRpcError (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  // The client's doing, not the router's fault: error level is for the router's own failures.
+  if (error.code === 'ECONNRESET' && request.raw.socket.destroyed) {
+    request.log.info({ reason: error.message }, 'MCP request abandoned: the client closed its connection before sending its whole body')
+    return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body was cut short'))
+  }
   const [status, body] = jsonRpcErrorFor(error, request)
   if (status >= 500) request.log.error({ err: error }, 'MCP request failed')
   else request.log.info({ statusCode: status, reason: body.error.message }, 'MCP request refused')

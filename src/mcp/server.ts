@@ -87,6 +87,8 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
 export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, tasks, keys, connectionSignal }: McpServerDependencies): Server {
+  // With client keys, tasks/get, tasks/result and tasks/cancel find only this client's tasks.
+  const taskStore = tasks.forClient(client?.name)
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -95,7 +97,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
         tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
       },
       instructions: catalog.instructions,
-      taskStore: tasks,
+      taskStore,
       jsonSchemaValidator,
     }
   )
@@ -114,7 +116,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
     const context = { routing: router.table, config, client, cache, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
-      const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
+      const task = await taskStore.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
       const taskLog = callLog.child({ taskId: task.taskId })
       // The work outlives this request: tasks/result (maybe on another request) reads it from the store.
       // The task's upstream calls belong to the trace of the tools/call that started it.

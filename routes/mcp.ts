@@ -80,6 +80,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       calls: fastify.inFlightCalls,
       budgets: fastify.tokenBudgets,
       cache: fastify.responseCache,
+      responseOwners: fastify.responseOwners,
       tasks: fastify.toolTasks,
       keys,
       connectionSignal: (connectionKey) => connections.get(connectionKey),

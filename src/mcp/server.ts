@@ -13,6 +13,7 @@ import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
+import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { CallRecord } from './call-record.js'
 import type { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
@@ -44,6 +45,7 @@ export interface McpServerDependencies {
   messages: McpMessageLog
   calls: CallTracker
   cache: ResponseCache | undefined
+  responseOwners: ResponseOwners
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
   budgets: TokenBudgets
   tasks: ToolTasks
@@ -86,7 +88,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, tasks, keys, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, responseOwners, tasks, keys, connectionSignal }: McpServerDependencies): Server {
   // With client keys, tasks/get, tasks/result and tasks/cancel find only this client's tasks.
   const taskStore = tasks.forClient(client?.name)
   const server = new Server(
@@ -113,7 +115,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
     // The routing table in force now: a reload while the call runs does not move it.
-    const context = { routing: router.table, config, client, cache, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
+    const context = { routing: router.table, config, client, cache, responseOwners, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
       const task = await taskStore.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)

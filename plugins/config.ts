@@ -63,6 +63,7 @@ export const ConfigSchema = Type.Object({
   DOWNSTREAM_RECONNECT_MS: Milliseconds({ minimum: 10, default: 1000, description: 'first wait before reconnecting to a downstream MCP server; doubles up to 30 s' }),
   READ_FILE_ROOT: Type.Optional(Type.String({ minLength: 1, description: 'directory the read_file tool may read from (unset: no read_file tool)' })),
   READ_FILE_MAX_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'read_file: most bytes one call returns' }),
+  READ_FILE_ALLOW_HARDLINKS: Type.Boolean({ default: false, description: 'read_file: read files that have more than one hard link (one of their names may be outside READ_FILE_ROOT)' }),
   LOG_BODIES: StringEnum(['none', 'truncated', 'full'] as const, { default: 'none', description: 'whether MCP log lines carry tool arguments and results (credentials are always removed)' }),
   LOG_BODY_MAX_CHARS: Type.Integer({ minimum: 100, default: 2000, description: 'LOG_BODIES=truncated: longest logged argument or result text' }),
   RATE_LIMIT_RPM: Type.Integer({ minimum: 0, default: 0, description: 'HTTP requests to /mcp per minute per client key (per IP when open), unless the client\'s own requestsPerMinute says otherwise; 0: no limit' }),

@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { SESSIONS_FULL } from '../plugins/mcp-sessions.js'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
 import { type AuthenticationFailure, type Client, isAuthenticationFailure } from '../src/access/client-keys.js'
+import { RouterKeys } from '../src/access/router-keys.js'
 import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
 import { McpMessageLog } from '../src/mcp/message-log.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
@@ -58,12 +59,14 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const connections = new Map<string, AbortSignal>()
   const statelessCalls = new StatelessCalls()
   const catalog = new ToolCatalog(config)
-  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, secrets: () => fastify.modelRouter.table.providerKeys })
+  // The routing table in force, not the one at start-up: a reload may bring new upstream keys.
+  const keys = new RouterKeys(() => [...fastify.modelRouter.table.providerKeys, ...fastify.downstream.tokens])
+  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, keys })
   /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
   const newServer = (client: Client | undefined) => {
     const { metrics, tracer } = fastify
     const log = client ? fastify.log.child({ client: client.name }) : fastify.log
-    const messages = new McpMessageLog({ log, metrics, tracer, bodies })
+    const messages = new McpMessageLog({ log, metrics, tracer, bodies, keys })
     const server = createMcpServer({
       router: fastify.modelRouter,
       config,
@@ -77,7 +80,9 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       calls: fastify.inFlightCalls,
       budgets: fastify.tokenBudgets,
       cache: fastify.responseCache,
+      responseOwners: fastify.responseOwners,
       tasks: fastify.toolTasks,
+      keys,
       connectionSignal: (connectionKey) => connections.get(connectionKey),
     })
     return { server, messages }
@@ -242,6 +247,11 @@ function methodNotAllowed (reply: FastifyReply) {
 
 /** Fastify's own refusals (body parsing, schema validation) as the JSON-RPC errors MCP clients expect. */
 function replyWithJsonRpcError (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  // The client's doing, not the router's fault: error level is for the router's own failures.
+  if (error.code === 'ECONNRESET' && request.raw.socket.destroyed) {
+    request.log.info({ reason: error.message }, 'MCP request abandoned: the client closed its connection before sending its whole body')
+    return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body was cut short'))
+  }
   const [status, body] = jsonRpcErrorFor(error, request)
   if (status >= 500) request.log.error({ err: error }, 'MCP request failed')
   else request.log.info({ statusCode: status, reason: body.error.message }, 'MCP request refused')

@@ -12,6 +12,7 @@ import modelRouterPlugin from '../plugins/model-router.js'
 import requestIdPlugin, { requestIdFor } from '../plugins/request-id.js'
 import redisPlugin from '../plugins/redis.js'
 import responseCachePlugin from '../plugins/response-cache.js'
+import responseOwnersPlugin from '../plugins/response-owners.js'
 import tracingPlugin from '../plugins/tracing.js'
 import usageLimitsPlugin from '../plugins/usage-limits.js'
 import healthRoutes from '../routes/health.js'
@@ -54,6 +55,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(metricsPlugin)
   await app.register(usageLimitsPlugin)
   await app.register(responseCachePlugin)
+  await app.register(responseOwnersPlugin)
   await app.register(mcpTasksPlugin)
   await app.register(modelRouterPlugin, { env })
   await app.register(downstreamPlugin)

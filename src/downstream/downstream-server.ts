@@ -4,6 +4,7 @@ import { type CallToolResult, ErrorCode, McpError, type Tool, ToolListChangedNot
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import { globToRegExp, matchesAny } from '../glob.js'
+import { maskedUrl } from '../masked-url.js'
 import type { DownstreamSettings } from './settings.js'
 
 export type DownstreamState = 'connecting' | 'ready' | 'failing' | 'closed'
@@ -53,7 +54,7 @@ export class DownstreamServer {
   status (): DownstreamStatus {
     return {
       status: this.#state,
-      url: this.settings.url,
+      url: maskedUrl(this.settings.url),
       tools: this.tools.map((tool) => tool.name),
       since: this.#since,
       ...(this.#lastError && { lastError: this.#lastError }),

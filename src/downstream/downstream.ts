@@ -30,6 +30,11 @@ export class Downstream {
     await Promise.all([...this.#servers.values()].map((server) => server.start()))
   }
 
+  /** The bearer tokens the router sends these servers, which no answer or log line may show. */
+  get tokens (): string[] {
+    return [...this.#servers.values()].flatMap((server) => server.settings.token ?? [])
+  }
+
   status (): Record<string, DownstreamStatus> {
     return Object.fromEntries([...this.#servers].map(([name, server]) => [name, server.status()]))
   }

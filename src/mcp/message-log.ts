@@ -2,6 +2,7 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
+import type { RouterKeys } from '../access/router-keys.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { traceContextOf } from '../observability/tracing.js'
@@ -12,6 +13,8 @@ export interface MessageLogDependencies {
   metrics: RouterMetrics
   tracer: Tracer
   bodies: BodyLogging
+  /** The router's own keys, which its transport removes from every message it sends. */
+  keys: RouterKeys
 }
 
 interface PendingRequest {
@@ -38,6 +41,10 @@ export class McpMessageLog {
   readonly #pending = new Map<RequestId, PendingRequest>()
 
   constructor (private readonly deps: MessageLogDependencies) {}
+
+  get keys (): RouterKeys {
+    return this.deps.keys
+  }
 
   /** A message arrived, in an HTTP request with these headers (the request id, the trace parent). */
   received (message: JSONRPCMessage, headers: Headers): void {

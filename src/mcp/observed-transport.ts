@@ -4,7 +4,9 @@ import type { McpMessageLog } from './message-log.js'
 
 /**
  * The SDK's Streamable HTTP transport, showing its message log every message that comes in and
- * every response that goes out: the one place where both ends of every exchange pass.
+ * every response that goes out: the one place where both ends of every exchange pass. What goes
+ * out is cleared of the router's own keys first, whatever part of the message an upstream's text
+ * reached (a tool error, a result, a task's result, a progress message).
  */
 export class ObservedTransport extends WebStandardStreamableHTTPServerTransport {
   constructor (options: WebStandardStreamableHTTPServerTransportOptions, private readonly messages: McpMessageLog) {
@@ -40,8 +42,9 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
   }
 
   override async send (message: JSONRPCMessage, options?: Parameters<WebStandardStreamableHTTPServerTransport['send']>[1]): Promise<void> {
-    this.messages.sent(message, this.sessionId)
-    return super.send(message, options)
+    const cleared = this.messages.keys.redact(message)
+    this.messages.sent(cleared, this.sessionId)
+    return super.send(cleared, options)
   }
 
   override async close (): Promise<void> {

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { RouterKeys } from '../access/router-keys.js'
 
 export interface ProgressUpdate {
   progress: number
@@ -12,6 +13,8 @@ export interface ProgressOptions {
   intervalMs: number
   /** Longest silence while the call runs; a message-less notification fills it. */
   heartbeatMs: number
+  /** The router's own keys: streamed text is cleared of them, even of one split across two deltas. */
+  keys?: RouterKeys
   log: FastifyBaseLogger
 }
 
@@ -25,6 +28,7 @@ export class CallProgress {
   readonly #send: ProgressOptions['send']
   readonly #intervalMs: number
   readonly #heartbeatMs: number
+  readonly #keys: RouterKeys | undefined
   readonly #log: FastifyBaseLogger
   #sequence = 0
   #streamedCharacters = 0
@@ -35,10 +39,11 @@ export class CallProgress {
   #sending: Promise<void> = Promise.resolve()
   #finished = false
 
-  constructor ({ send, intervalMs, heartbeatMs, log }: ProgressOptions) {
+  constructor ({ send, intervalMs, heartbeatMs, keys, log }: ProgressOptions) {
     this.#send = send
     this.#intervalMs = intervalMs
     this.#heartbeatMs = heartbeatMs
+    this.#keys = keys
     this.#log = log
     this.#armHeartbeat()
   }
@@ -77,18 +82,26 @@ export class CallProgress {
   /** Sends what text is still held back and stops the timers; resolves once every notification is handed over. */
   async finish (): Promise<void> {
     if (this.#finished) return
-    this.#flushText()
+    this.#flushText(true)
     this.#finished = true
     clearTimeout(this.#heartbeatTimer)
     await this.#sending
   }
 
-  #flushText (): void {
+  /**
+   * Sends the text gathered so far, keys replaced; unless this is the `last` piece, an end that
+   * could be the start of a key waits for the text after it (sending it now would let a key
+   * through in two halves, each harmless-looking alone).
+   */
+  #flushText (last = false): void {
     clearTimeout(this.#flushTimer)
     this.#flushTimer = undefined
     if (!this.#pendingText) return
-    const text = this.#pendingText
-    this.#pendingText = ''
+    const gathered = this.#keys ? this.#keys.redactText(this.#pendingText) : this.#pendingText
+    const kept = last || !this.#keys ? 0 : this.#keys.partialKeyLength(gathered)
+    const text = gathered.slice(0, gathered.length - kept)
+    this.#pendingText = gathered.slice(gathered.length - kept)
+    if (!text) return
     this.#lastTextAt = performance.now()
     this.#notify(text)
   }

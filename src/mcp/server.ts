@@ -7,11 +7,13 @@ import pkg from '../../package.json' with { type: 'json' }
 import type { RouterConfig } from '../../plugins/config.js'
 import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
 import type { Client } from '../access/client-keys.js'
+import type { RouterKeys } from '../access/router-keys.js'
 import type { TokenBudgets } from '../access/token-budgets.js'
 import type { Downstream } from '../downstream/downstream.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
+import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { CallRecord } from './call-record.js'
 import { JsonRpcRequestError } from './json-rpc.js'
 import type { McpMessageLog } from './message-log.js'
@@ -44,9 +46,12 @@ export interface McpServerDependencies {
   messages: McpMessageLog
   calls: CallTracker
   cache: ResponseCache | undefined
+  responseOwners: ResponseOwners
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
   budgets: TokenBudgets
   tasks: ToolTasks
+  /** The router's own keys, which streamed text must not spell out across two progress messages. */
+  keys: RouterKeys
   /** Aborted when the HTTP connection that carried the request (by its connection key) closes before its answer. */
   connectionSignal: (connectionKey: string) => AbortSignal | undefined
 }
@@ -84,7 +89,9 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, tasks, connectionSignal }: McpServerDependencies): Server {
+export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, responseOwners, tasks, keys, connectionSignal }: McpServerDependencies): Server {
+  // With client keys, tasks/get, tasks/result and tasks/cancel find only this client's tasks.
+  const taskStore = tasks.forClient(client?.name)
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -93,7 +100,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
         tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
       },
       instructions: catalog.instructions,
-      taskStore: tasks,
+      taskStore,
       jsonSchemaValidator,
     }
   )
@@ -109,10 +116,10 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
     const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
     // The routing table in force now: a reload while the call runs does not move it.
-    const context = { routing: router.table, config, client, cache, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
+    const context = { routing: router.table, config, client, cache, responseOwners, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
 
     if (taskParams && tool.taskSupport) {
-      const task = await tasks.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
+      const task = await taskStore.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
       const taskLog = callLog.child({ taskId: task.taskId })
       // The work outlives this request: tasks/result (maybe on another request) reads it from the store.
       // The task's upstream calls belong to the trace of the tools/call that started it.
@@ -147,6 +154,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
           : (update) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } }),
         intervalMs: config.PROGRESS_INTERVAL_MS,
         heartbeatMs: config.PROGRESS_HEARTBEAT_MS,
+        keys,
         log: callLog,
       }),
     }, calls, budgets, connection)

@@ -6,11 +6,16 @@ import type { CallToolResult, Request, RequestId, Result, Task } from '@modelcon
  * Tool calls run as MCP tasks (the client sent `task` with `tools/call`): one store shared by
  * every MCP server of the app, so that in stateless mode the `tasks/get` and `tasks/result` of
  * later requests find the task. It bounds each task's lifetime, stops the work when the client
- * cancels the task, and lists a client's tasks only within its session.
+ * cancels the task, and lists a client's tasks only within its session. With client keys, each
+ * task belongs to the client that created it: {@link ToolTasks.forClient} is the store as one
+ * client sees it, where other clients' tasks do not exist.
  */
 export class ToolTasks implements TaskStore {
   readonly #store = new InMemoryTaskStore()
   readonly #running = new Map<string, AbortController>()
+  /** The client that created each task, for as long as the task lives. */
+  readonly #owners = new Map<string, string>()
+  readonly #ownerTimers = new Set<NodeJS.Timeout>()
 
   constructor (private readonly maxTtlMs: number) {}
 
@@ -42,6 +47,47 @@ export class ToolTasks implements TaskStore {
     return this.#store.listTasks(cursor, sessionId)
   }
 
+  /** The store as `client` sees it: only its own tasks exist. Without client keys, every task is everyone's. */
+  forClient (client: string | undefined): TaskStore {
+    if (client === undefined) return this
+    const owned = (taskId: string) => this.#owners.get(taskId) === client
+    const notFound = (taskId: string) => new Error(`Task with ID ${taskId} not found`)
+    return {
+      createTask: async (params, requestId, request, sessionId) => {
+        const task = await this.createTask(params, requestId, request, sessionId)
+        this.#own(task, client)
+        return task
+      },
+      getTask: async (taskId, sessionId) => owned(taskId) ? this.getTask(taskId, sessionId) : null,
+      getTaskResult: async (taskId, sessionId) => {
+        if (!owned(taskId)) throw notFound(taskId)
+        return this.getTaskResult(taskId, sessionId)
+      },
+      storeTaskResult: async (taskId, status, result, sessionId) => {
+        if (!owned(taskId)) throw notFound(taskId)
+        return this.storeTaskResult(taskId, status, result, sessionId)
+      },
+      updateTaskStatus: async (taskId, status, statusMessage, sessionId) => {
+        if (!owned(taskId)) throw notFound(taskId)
+        return this.updateTaskStatus(taskId, status, statusMessage, sessionId)
+      },
+      listTasks: async (cursor, sessionId) => {
+        const listed = await this.listTasks(cursor, sessionId)
+        return { ...listed, tasks: listed.tasks.filter((task) => owned(task.taskId)) }
+      },
+    }
+  }
+
+  #own (task: Task, client: string): void {
+    this.#owners.set(task.taskId, client)
+    // The task store forgets a task at its ttl; its owner goes with it.
+    const timer = setTimeout(() => {
+      this.#owners.delete(task.taskId)
+      this.#ownerTimers.delete(timer)
+    }, task.ttl ?? this.maxTtlMs).unref()
+    this.#ownerTimers.add(timer)
+  }
+
   /**
    * Runs a task's work detached from the request that created it, and stores its result;
    * `work` gets the signal that `tasks/cancel` (or `close`) aborts.
@@ -63,6 +109,9 @@ export class ToolTasks implements TaskStore {
   /** Stops every running task and forgets all of them. */
   close (): void {
     for (const controller of this.#running.values()) controller.abort(new Error('the router is shutting down'))
+    for (const timer of this.#ownerTimers) clearTimeout(timer)
+    this.#ownerTimers.clear()
+    this.#owners.clear()
     this.#store.cleanup()
   }
 }

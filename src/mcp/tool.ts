@@ -10,6 +10,7 @@ import type { RouterMetrics } from '../observability/metrics.js'
 import type { Provider } from '../routing/provider.js'
 import type { RoutingTable } from '../routing/routing-table.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
+import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { CallRecord, SpentTokens } from './call-record.js'
@@ -30,6 +31,8 @@ export interface ToolContext {
   tracer: Tracer
   /** Cached chat and embed answers; undefined when CACHE_TTL_S is 0. */
   cache: ResponseCache | undefined
+  /** Which client created each stored response: with client keys, only it may fetch or cancel one. */
+  responseOwners: ResponseOwners
   /** What this call did (models, tokens, upstream time), for its log line, metrics and trace. */
   record: CallRecord
   requestId: string

@@ -1,13 +1,13 @@
+import { REDACTED, type RouterKeys } from '../access/router-keys.js'
+
 export type LogBodies = 'none' | 'truncated' | 'full'
 
 export interface BodyLoggingOptions {
   mode: LogBodies
   maxChars: number
-  /** Values that must never reach a log whatever field they hide in: the router's own keys, as configured now (they change on reload). */
-  secrets: () => readonly string[]
+  /** Values that must never reach a log whatever field they hide in: the router's own keys. */
+  keys: RouterKeys
 }
-
-const REDACTED = '[redacted]'
 
 // Field names that hold credentials. `max_tokens` and token counts are not credentials, so no bare /token/.
 const secretKey = /^(authorization|proxy-authorization|cookie|set-cookie|password|passwd|secret|token|bearer)$|api[-_]?key|client[-_]?secret|(access|refresh|id|auth|session|bearer)[-_]?token|private[-_]?key/i
@@ -46,11 +46,6 @@ export class BodyLogging {
     if (key && secretKey.test(key) && value !== null && typeof value !== 'object') return REDACTED
     if (typeof value !== 'string') return value
     if (base64Payload.test(value)) return `[${value.length} characters of base64]`
-    let text = value.replace(secretInText, REDACTED)
-    for (const secret of this.#options.secrets()) {
-      // A very short "secret" would redact ordinary words; keys are long.
-      if (secret.length >= 8) text = text.replaceAll(secret, REDACTED)
-    }
-    return text
+    return this.#options.keys.redactText(value.replace(secretInText, REDACTED))
   }
 }

@@ -5,6 +5,7 @@ import { ToolError } from '../mcp/tool-error.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { type AttemptGate, callUpstream } from '../upstream/errors.js'
 import { listModels } from '../upstream/models.js'
+import { maskedUrl } from '../masked-url.js'
 import { upstreamFetch } from '../upstream/upstream-fetch.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
@@ -146,7 +147,7 @@ export class Provider {
     const modelCircuits = Object.fromEntries([...this.#modelBreakers].filter(([, breaker]) => breaker.state !== 'closed').map(([model, breaker]) => [model, breaker.state]))
     const lastFailure = this.breaker?.state === 'closed' ? undefined : this.breaker?.lastFailure
     return {
-      baseURL: this.settings.baseURL,
+      baseURL: maskedUrl(this.settings.baseURL),
       api: this.settings.api,
       circuit: this.breaker?.state ?? 'disabled',
       ...(Object.keys(modelCircuits).length > 0 && { modelCircuits }),

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { LinkedAbortController } from '../linked-abort.js'
+import { maskedUrl } from '../masked-url.js'
 import { ToolError } from '../mcp/tool-error.js'
 
 export interface UpstreamCallContext {
@@ -108,7 +109,7 @@ function toToolError (err: unknown, context: UpstreamCallContext, pastDeadline: 
   if (err instanceof APIUserAbortError || context.signal.aborted) return cancelledError(context.operation, context.signal)
   if (err instanceof APIConnectionError) {
     const cause = describeCause(err.cause)
-    return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${context.baseURL} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's ${(context.settingNames ?? ENVIRONMENT_SETTINGS).baseURL} or network needs checking.`, { retryable: true })
+    return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${maskedUrl(context.baseURL)} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's ${(context.settingNames ?? ENVIRONMENT_SETTINGS).baseURL} or network needs checking.`, { retryable: true })
   }
   if (err instanceof APIError && typeof err.status === 'number') return statusError(err, err.status, context)
   return new ToolError('internal_error', `The router failed while ${context.operation}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { buildApp } from '../../src/app.js'
-import { bearer, sha256, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, sha256, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
@@ -22,7 +22,7 @@ describe('client keys', () => {
 
   before(async () => {
     upstream = await FakeOpenAI.start()
-    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile(), MCP_SESSIONS: 'stateful', LOG_LEVEL: 'debug' }, { logs })
+    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile(), MCP_SESSIONS: 'stateful', LOG_LEVEL: 'debug', ...METRICS_TOKEN_ENV }, { logs })
   })
   after(async () => {
     await router.close()
@@ -112,7 +112,7 @@ describe('client keys', () => {
     for (const secret of [TEAM_A_KEY, TEAM_B_KEY, sha256(TEAM_A_KEY), sha256(TEAM_B_KEY), TEST_API_KEY]) {
       assert.ok(!everything.includes(secret), 'no key and no hash of a key is logged')
     }
-    const metrics = await (await fetch(`${router.url}/metrics`)).text()
+    const metrics = await (await fetch(`${router.url}/metrics`, { headers: METRICS_AUTHORIZATION })).text()
     assert.ok(sampleValue(parseExposition(metrics), 'mcp_router_tokens_total', { client: 'team-a', type: 'input' }) > 0)
   })
 })

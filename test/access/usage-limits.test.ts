@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
-import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { errorMeta, textOf } from '../support/results.js'
@@ -14,7 +14,7 @@ describe('request rate per client key', () => {
 
   before(async () => {
     upstream = await FakeOpenAI.start()
-    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 4 }) })
+    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 4 }), ...METRICS_TOKEN_ENV })
   })
   after(async () => {
     await router.close()
@@ -43,7 +43,7 @@ describe('request rate per client key', () => {
     assert.equal((await other.callTool({ name: 'echo', arguments: { text: 'still here' } })).isError, undefined)
     await other.close()
 
-    const metrics = parseExposition(await (await fetch(`${router.url}/metrics`)).text())
+    const metrics = parseExposition(await (await fetch(`${router.url}/metrics`, { headers: METRICS_AUTHORIZATION })).text())
     assert.equal(sampleValue(metrics, 'mcp_router_limit_refusals_total', { client: 'team-a', limit: 'requests_per_minute' }), 1)
   })
 })
@@ -101,7 +101,7 @@ describe('request rate per address behind a proxy (TRUST_PROXY)', () => {
 describe('tokens per minute', () => {
   test('a client past its tokensPerMinute gets token_limit_reached with the reset time, without an upstream call', async () => {
     const upstream = await FakeOpenAI.start()
-    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerMinute: 30 }) })
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerMinute: 30 }), ...METRICS_TOKEN_ENV })
     const client = await connectClient(router, bearer(TEAM_A_KEY))
     try {
       // Each answer of the fake upstream spends 18 tokens: the second call crosses 30 and finishes.
@@ -117,7 +117,7 @@ describe('tokens per minute', () => {
       assert.equal(upstream.received('POST /v1/responses').length, before, 'no upstream call')
       // Tools that spend no tokens still work.
       assert.equal((await client.callTool({ name: 'echo', arguments: { text: 'x' } })).isError, undefined)
-      const metrics = parseExposition(await (await fetch(`${router.url}/metrics`)).text())
+      const metrics = parseExposition(await (await fetch(`${router.url}/metrics`, { headers: METRICS_AUTHORIZATION })).text())
       assert.equal(sampleValue(metrics, 'mcp_router_limit_refusals_total', { client: 'team-a', limit: 'tokens_per_minute' }), 1)
     } finally {
       await client.close()

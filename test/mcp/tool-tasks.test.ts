@@ -3,9 +3,11 @@ import { describe, test } from 'node:test'
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { CallToolResultSchema, type CallToolResult, type Task } from '@modelcontextprotocol/sdk/types.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { errorMeta, textOf } from '../support/results.js'
-import { startStack } from '../support/router.js'
+import { connectClient, startRouter, startStack } from '../support/router.js'
 import { waitFor } from '../support/wait-for.js'
 
 /** Runs a tool call as a task through the SDK client, collecting the task it created and the result. */
@@ -78,6 +80,34 @@ for (const mode of ['stateless', 'stateful'] as const) {
     })
   })
 }
+
+describe('tasks with client keys', () => {
+  for (const mode of ['stateless', 'stateful'] as const) {
+    test(`belong to the client that created them: another client finds none of them (${mode})`, async () => {
+      const upstream = await FakeOpenAI.start()
+      const router = await startRouter(upstream, { MCP_SESSIONS: mode, CLIENT_KEYS_FILE: await writeClientsFile() })
+      const teamA = await connectClient(router, bearer(TEAM_A_KEY))
+      const teamB = await connectClient(router, bearer(TEAM_B_KEY))
+      try {
+        const { created } = await callAsTask(teamA, 'chat', { prompt: 'team a\'s secret plan' })
+        assert.ok(created)
+        const { taskId } = created
+        await assert.rejects(teamB.experimental.tasks.getTask(taskId), /Task not found/)
+        await assert.rejects(teamB.experimental.tasks.getTaskResult(taskId, CallToolResultSchema), /Task not found/)
+        await assert.rejects(teamB.experimental.tasks.cancelTask(taskId), /Task not found/)
+        assert.equal((await teamA.experimental.tasks.getTask(taskId)).status, 'completed')
+        assert.equal(textOf(await teamA.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)), 'echo: team a\'s secret plan')
+      } finally {
+        for (const client of [teamA, teamB]) {
+          if (mode === 'stateful') await (client.transport as StreamableHTTPClientTransport).terminateSession()
+          await client.close()
+        }
+        await router.close()
+        await upstream.close()
+      }
+    })
+  }
+})
 
 describe('task failures', () => {
   test('a failing call ends its task as failed, with the usual isError result', async () => {

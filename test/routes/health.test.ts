@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { errorBody, FakeOpenAI } from '../support/fake-openai.js'
+import { LogCapture } from '../support/logs.js'
 import { connectClient, postMcp, startRouter } from '../support/router.js'
 import { errorMeta, textOf } from '../support/results.js'
 import { waitFor } from '../support/wait-for.js'
@@ -63,6 +64,28 @@ describe('health and readiness', () => {
       assert.equal(response.status, 503)
       assert.match((await response.json() as { reason: string }).reason, /Cannot reach the upstream/)
     } finally {
+      await router.close()
+    }
+  })
+
+  test('credentials in OPENAI_BASE_URL are masked in /ready, tool errors, list_models and logs', async () => {
+    const upstream = await FakeOpenAI.start()
+    const { host } = new URL(upstream.baseURL)
+    await upstream.close()
+    const logs = new LogCapture()
+    const router = await startRouter({ baseURL: `http://gateway-user:gateway-pass-0123@${host}/v1?api-key=query-key-0123&deployment=gpt&sig=signature-0123` }, { LOG_LEVEL: 'info' }, { logs })
+    const client = await connectClient(router)
+    try {
+      const ready = await (await fetch(`${router.url}/ready`)).text()
+      const chat = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })
+      const models = await client.callTool({ name: 'list_models', arguments: {} })
+      assert.match(ready, new RegExp(`"baseURL":"http://\\*\\*\\*:\\*\\*\\*@${host}/v1\\?api-key=\\*\\*\\*&deployment=gpt&sig=\\*\\*\\*"`))
+      assert.match(textOf(chat), /Cannot reach the upstream at http:\/\/\*\*\*:\*\*\*@/)
+      for (const [where, shown] of [['/ready', ready], ['the chat error', JSON.stringify(chat)], ['list_models', JSON.stringify(models)], ['the logs', logs.raw.join('\n')]] as const) {
+        for (const secret of ['gateway-user', 'gateway-pass-0123', 'query-key-0123', 'signature-0123']) assert.ok(!shown.includes(secret), `${where} shows ${secret}`)
+      }
+    } finally {
+      await client.close()
       await router.close()
     }
   })

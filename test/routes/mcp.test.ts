@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js'
 import pkg from '../../package.json' with { type: 'json' }
 import { FakeOpenAI } from '../support/fake-openai.js'
+import { LogCapture } from '../support/logs.js'
 import { connectClient, initializeMessage, MCP_HEADERS, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+import { waitFor } from '../support/wait-for.js'
 
 describe('MCP endpoint (stateless)', () => {
   let upstream: FakeOpenAI
@@ -145,6 +149,32 @@ describe('MCP endpoint with an Origin allow-list', () => {
       assert.equal((await postMcp(router, initializeMessage, { origin: 'https://app.example.com' })).status, 200)
       assert.equal((await postMcp(router, initializeMessage, { origin: 'http://localhost:3000' })).status, 403)
       assert.equal((await postMcp(router, initializeMessage)).status, 200, 'server-to-server requests carry no Origin')
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+})
+
+describe('a client closing its connection mid-body', () => {
+  test('is logged as the client\'s doing, at info level, not as a failure of the router', async () => {
+    const upstream = await FakeOpenAI.start()
+    const logs = new LogCapture()
+    const router = await startRouter(upstream, { LOG_LEVEL: 'info' }, { logs })
+    try {
+      const { port } = new URL(router.url)
+      const socket = connect(Number(port), '127.0.0.1')
+      await once(socket, 'connect')
+      const body = JSON.stringify(initializeMessage)
+      const received = once(router.app.server, 'request')
+      socket.write(`POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length * 2}\r\n\r\n${body}`)
+      await received
+      socket.destroy()
+      await waitFor(() => logs.lines.some((line) => line.reqId !== undefined), 'the request\'s end to be logged')
+      const serious = logs.lines.filter((line) => line.level >= 50)
+      assert.deepEqual(serious.map((line) => line.msg), [], 'no error line')
+      const [abandoned] = logs.lines.filter((line) => String(line.msg).startsWith('MCP request abandoned'))
+      assert.equal(abandoned?.level, 30)
     } finally {
       await router.close()
       await upstream.close()

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { errorBody } from '../support/fake-openai.js'
+import { METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, writeClientsFile } from '../support/client-keys.js'
+import { errorBody, FakeOpenAI } from '../support/fake-openai.js'
+import { LogCapture } from '../support/logs.js'
 import { parseExposition, type Sample, sampleValue } from '../support/prometheus.js'
-import { connectClient, postMcp, startStack, type TestStack } from '../support/router.js'
+import { connectClient, postMcp, startRouter, startStack, type TestStack } from '../support/router.js'
 import { waitFor } from '../support/wait-for.js'
 
 async function scrape (url: string, headers: Record<string, string> = {}): Promise<Sample[]> {
@@ -117,6 +119,39 @@ describe('GET /metrics with METRICS_TOKEN', () => {
       assert.ok((await scrape(stack.router.url, { authorization: `Bearer ${token}` })).length > 0)
     } finally {
       await stack.close()
+    }
+  })
+})
+
+describe('GET /metrics with client keys', () => {
+  test('without METRICS_TOKEN it is refused, saying why, and start-up warns of it', async () => {
+    const logs = new LogCapture()
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile(), LOG_LEVEL: 'warn' }, { logs })
+    try {
+      const response = await fetch(`${router.url}/metrics`)
+      assert.equal(response.status, 403)
+      const body = await response.text()
+      assert.match(body, /client keys are configured, so GET \/metrics needs a METRICS_TOKEN/)
+      assert.doesNotMatch(body, /team-a|mcp_router_/, 'no client name, no sample')
+      const [warning] = logs.lines.filter((line) => String(line.msg).startsWith('GET /metrics is refused'))
+      assert.equal(warning?.level, 40)
+      assert.match(String(warning?.msg), /Set METRICS_TOKEN/)
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+
+  test('with METRICS_TOKEN it is served for the token', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile(), ...METRICS_TOKEN_ENV })
+    try {
+      assert.equal((await fetch(`${router.url}/metrics`)).status, 401)
+      assert.ok((await scrape(router.url, METRICS_AUTHORIZATION)).length > 0)
+    } finally {
+      await router.close()
+      await upstream.close()
     }
   })
 })

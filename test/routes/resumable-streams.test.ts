@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { RedisServer, skipWithoutRedis } from '../support/redis.js'
@@ -133,6 +133,7 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
         ...redis.routerEnv,
         PROGRESS_INTERVAL_MS: '0',
         CLIENT_KEYS_FILE: await writeClientsFile(),
+        ...METRICS_TOKEN_ENV,
       }
       routers = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
     })
@@ -156,7 +157,7 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
         assert.deepEqual([resume?.method, resume?.router], ['GET', second.url])
         assert.equal(upstream.received('POST /v1/responses').length, 1, 'the first replica finished the call; the second only relayed it')
         assert.equal(second.app.mcpSessions.size, 1, 'the second replica took the session over')
-        const metrics = parseExposition(await (await fetch(`${second.url}/metrics`)).text())
+        const metrics = parseExposition(await (await fetch(`${second.url}/metrics`, { headers: METRICS_AUTHORIZATION })).text())
         assert.equal(sampleValue(metrics, 'mcp_router_mcp_sessions_taken_over_total'), 1)
 
         // The session goes on at the second replica: new calls, and the end of the session, work there.

@@ -21,5 +21,9 @@ export async function writeClientsFile (extra: Record<string, unknown> = {}): Pr
   return path
 }
 
+/** With client keys, /metrics is served only for a METRICS_TOKEN: the environment and the header that go with it. */
+export const METRICS_TOKEN_ENV = { METRICS_TOKEN: 'metrics-scraper-token-0123456789' }
+export const METRICS_AUTHORIZATION = { authorization: `Bearer ${METRICS_TOKEN_ENV.METRICS_TOKEN}` }
+
 /** Request options carrying a client key, for `connectClient`. */
 export const bearer = (key: string) => ({ headers: { authorization: `Bearer ${key}` } })

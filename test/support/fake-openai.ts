@@ -66,7 +66,7 @@ export class FakeOpenAI {
   backgroundPolls = 2
   /** Characters per streamed text delta. */
   chunkSize = 4
-  readonly #scripts = new Map<Route, ScriptedReply[]>()
+  readonly #scripts = new Map<Route, Array<ScriptedReply | ((request: RecordedRequest) => ScriptedReply)>>()
   readonly #stored = new Map<string, { response: Record<string, any>, pollsLeft: number }>()
   readonly #server: Server
   #counter = 0
@@ -91,8 +91,11 @@ export class FakeOpenAI {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`
   }
 
-  /** Queues answers for a route, used once each in order, before the default answer resumes. */
-  script (route: Route, ...replies: ScriptedReply[]): void {
+  /**
+   * Queues answers for a route, used once each in order, before the default answer resumes. A
+   * function answers from the request itself (a hostile upstream echoing its headers).
+   */
+  script (route: Route, ...replies: Array<ScriptedReply | ((request: RecordedRequest) => ScriptedReply)>): void {
     this.#scripts.set(route, [...(this.#scripts.get(route) ?? []), ...replies])
   }
 
@@ -127,7 +130,8 @@ export class FakeOpenAI {
     })
 
     const route = routeOf(recorded.method, path)
-    const scripted = route && this.#scripts.get(route)?.shift()
+    const next = route && this.#scripts.get(route)?.shift()
+    const scripted = typeof next === 'function' ? next(recorded) : next
     // Waits end early when the client goes away, so no timer outlives the test.
     const pause = (ms: number) => sleep(ms, undefined, { signal: closed.signal }).catch(() => {})
     if (scripted && scripted.delayMs) await pause(scripted.delayMs)

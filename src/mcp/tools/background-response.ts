@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { ToolError } from '../tool-error.js'
 import { type ChatResult, terminalStatuses } from '../../upstream/chat.js'
 import { cancelledError } from '../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../upstream/responses-api.js'
@@ -40,4 +42,17 @@ async function cancelAbandoned ({ requestId, log }: ToolContext, provider: Provi
   } catch (err) {
     log.warn({ err, responseId }, 'background response of an abandoned call could not be cancelled')
   }
+}
+
+/** Binds the response a chat result names to the client that asked for it (with client keys). */
+export async function claimResponse ({ client, responseOwners }: ToolContext, result: CallToolResult): Promise<CallToolResult> {
+  const responseId = (result.structuredContent as { responseId?: unknown } | undefined)?.responseId
+  if (client && typeof responseId === 'string') await responseOwners.claim(responseId, client.name)
+  return result
+}
+
+/** With client keys, another client's response does not exist for this one: the same answer as an unknown id. */
+export async function checkResponseOwner ({ client, responseOwners }: ToolContext, responseId: string): Promise<void> {
+  if (!client || await responseOwners.isOwner(responseId, client.name)) return
+  throw new ToolError('not_found', `There is no response ${responseId} for client "${client.name}". It may have expired or been deleted, or been created with store: false or by another client.`, { retryable: false })
 }

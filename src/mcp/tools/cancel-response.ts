@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { cancelResponse } from '../../upstream/responses-api.js'
 import { defineTool, upstreamCall } from '../tool.js'
+import { checkResponseOwner } from './background-response.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { ResponseId, ResponseProvider } from './get-response.js'
 
@@ -16,6 +17,7 @@ export const cancelResponseTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ response_id: responseId, provider: providerName }, context) {
     const { requestId } = context
+    await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
     const result = await upstreamCall(
       context,

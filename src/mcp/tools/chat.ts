@@ -5,7 +5,7 @@ import { checkResponseFormat, parseStructuredOutput } from '../structured-output
 import { defineTool } from '../tool.js'
 import { ToolError, toolErrorResult } from '../tool-error.js'
 import { runAgentLoop } from './agent-loop.js'
-import { waitForResponse } from './background-response.js'
+import { claimResponse, waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { routedChat } from './routed-chat.js'
@@ -38,10 +38,10 @@ export const chatTool = defineTool({
       // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
       const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
       const toolResult = chatToolResult(result, { api: run.target.provider.settings.api, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
-      return run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId)
+      return claimResponse(context, run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId))
     }
     const target = route.targets[0]
-    return cachedCall(context, {
+    return claimResponse(context, await cachedCall(context, {
       mode: args.cache,
       deterministic: args.temperature === 0,
       // Keyed by the route's first target, whichever target answered: the same request finds it again.
@@ -56,7 +56,7 @@ export const chatTool = defineTool({
       if (request.background) result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
       record.answered(result.model, result.usage)
       return chatToolResult(result, { api: answer.target.provider.settings.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
-    })
+    }))
   },
 })
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { retrieveResponse } from '../../upstream/responses-api.js'
 import { defineTool, upstreamCall } from '../tool.js'
-import { waitForResponse } from './background-response.js'
+import { checkResponseOwner, waitForResponse } from './background-response.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 
 export const ResponseId = Type.String({ minLength: 1, pattern: '^[\\w-]+$', title: 'a response id such as resp_abc123', description: 'The responseId a chat result gave.' })
@@ -23,6 +23,7 @@ export const getResponseTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ response_id: responseId, provider: providerName, wait }, context) {
     const { requestId } = context
+    await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
     let result = await upstreamCall(
       context,

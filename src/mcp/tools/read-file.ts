@@ -1,5 +1,5 @@
 import { constants } from 'node:fs'
-import { open, realpath } from 'node:fs/promises'
+import { type FileHandle, open, readlink, realpath } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { defineTool } from '../tool.js'
@@ -7,7 +7,9 @@ import { ToolError } from '../tool-error.js'
 
 /**
  * Reads a text file under READ_FILE_ROOT. The tool exists only when that is set. Every way out
- * of the root is refused: absolute paths, `..`, and symlinks that resolve outside it.
+ * of the root is refused: absolute paths, `..`, symlinks that resolve outside it (even when they
+ * are swapped in while the call runs), and, unless READ_FILE_ALLOW_HARDLINKS, files with more
+ * than one name (a hard link in the root to a file outside it).
  */
 export const readFileTool = defineTool({
   name: 'read_file',
@@ -37,16 +39,18 @@ export const readFileTool = defineTool({
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw refused(path, 'no such file', 'not_found')
       throw refused(path, 'it cannot be opened')
     }
-    const inside = relative(realRoot, target)
-    if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) {
-      throw refused(path, inside === '' ? 'it is a directory' : 'it leads outside the shared directory (a symlink)')
-    }
+    // Refused here without opening anything outside; the check that holds against a race comes after the open.
+    checkInside(path, realRoot, target)
     // O_NONBLOCK: opening a FIFO must not wait for a writer. The type is checked on the opened file, not the path.
     const file = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
     try {
+      checkInside(path, realRoot, await openedPath(file))
       const stats = await file.stat()
       if (stats.isDirectory()) throw refused(path, 'it is a directory')
       if (!stats.isFile()) throw refused(path, 'it is not a regular file (a device, socket or pipe)')
+      if (stats.nlink > 1 && !config.READ_FILE_ALLOW_HARDLINKS) {
+        throw refused(path, `it has ${stats.nlink} hard links, and another of its names may be outside the shared directory (READ_FILE_ALLOW_HARDLINKS)`)
+      }
       const limit = Math.min(maxBytes ?? config.READ_FILE_MAX_BYTES, config.READ_FILE_MAX_BYTES)
       const buffer = Buffer.alloc(Math.min(limit, stats.size))
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0)
@@ -68,6 +72,34 @@ export const readFileTool = defineTool({
     }
   },
 })
+
+function checkInside (path: string, realRoot: string, target: string): void {
+  const inside = relative(realRoot, target)
+  if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) {
+    throw refused(path, inside === '' ? 'it is a directory' : 'it leads outside the shared directory (a symlink)')
+  }
+}
+
+/**
+ * Where the file behind `file` is, as the kernel resolved it when opening it (Linux's
+ * /proc/self/fd). The checks on the path before the open cannot hold on their own: between
+ * them and the open, a directory of the path can be swapped for a symlink to anywhere, and
+ * O_NOFOLLOW covers only the last component (Node has no openat to walk the path one directory
+ * at a time). The descriptor cannot be swapped: the path it names is the file actually read,
+ * wherever its directories led, so checking that path after the open closes the race. A file
+ * moved after the open shows its new place, which is refused if it is outside the root.
+ */
+async function openedPath (file: FileHandle): Promise<string> {
+  let target: string
+  try {
+    target = await readlink(`/proc/self/fd/${file.fd}`)
+  } catch {
+    throw new ToolError('internal_error', 'read_file cannot check which file it opened: it needs Linux\'s /proc/self/fd, which this system lacks.', { retryable: false })
+  }
+  // A file deleted since it was opened: it has no place left to check.
+  if (target.endsWith(' (deleted)')) throw new ToolError('not_found', 'The file was deleted while it was being opened; retry.', { retryable: true })
+  return target
+}
 
 function refused (path: string, why: string, code: 'invalid_arguments' | 'not_found' = 'invalid_arguments'): ToolError {
   return new ToolError(code, `Cannot read "${path}": ${why}.`, { retryable: false })

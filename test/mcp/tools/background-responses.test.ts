@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Progress } from '@modelcontextprotocol/sdk/types.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../../support/client-keys.js'
+import { FakeOpenAI } from '../../support/fake-openai.js'
+import { RedisServer, skipWithoutRedis } from '../../support/redis.js'
 import { errorMeta, textOf } from '../../support/results.js'
-import { connectClient, startRouter, startStack } from '../../support/router.js'
+import { connectClient, type RunningRouter, startRouter, startStack } from '../../support/router.js'
 import { waitFor } from '../../support/wait-for.js'
 
 interface ResponseStructured {
@@ -145,3 +148,53 @@ async function startStackSharingUpstream (baseURL: string) {
     },
   }
 }
+
+describe('background responses with client keys', () => {
+  /** Team A starts a background response on `first`; team B, on `second`, must not reach it; team A must. */
+  async function checkOwnership (first: RunningRouter, second: RunningRouter, upstream: FakeOpenAI) {
+    upstream.backgroundPolls = 5
+    const teamA = await connectClient(first, bearer(TEAM_A_KEY))
+    const teamB = await connectClient(second, bearer(TEAM_B_KEY))
+    const teamAElsewhere = await connectClient(second, bearer(TEAM_A_KEY))
+    try {
+      const started = await teamA.callTool({ name: 'chat', arguments: { model: 'gpt-4.1-mini', prompt: 'team a\'s secret plan', background: true } })
+      const { responseId } = started.structuredContent as unknown as ResponseStructured
+      for (const tool of ['get_response', 'cancel_response']) {
+        const refused = await teamB.callTool({ name: tool, arguments: { response_id: responseId } })
+        assert.equal(errorMeta(refused).code, 'not_found', tool)
+        assert.doesNotMatch(JSON.stringify(refused), /secret plan/)
+      }
+      assert.equal(upstream.received('POST /v1/responses/{id}/cancel').length, 0, 'team B\'s cancel never reached the upstream')
+      const fetched = await teamAElsewhere.callTool({ name: 'get_response', arguments: { response_id: responseId } })
+      assert.equal(fetched.isError, undefined)
+      assert.equal((fetched.structuredContent as unknown as ResponseStructured).responseId, responseId)
+    } finally {
+      await Promise.all([teamA.close(), teamB.close(), teamAElsewhere.close()])
+    }
+  }
+
+  test('belong to the client that started them (one router)', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile(), POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0' })
+    try {
+      await checkOwnership(router, router, upstream)
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+
+  test('belong to the client that started them across replicas sharing Redis', { skip: skipWithoutRedis }, async () => {
+    const redis = await RedisServer.start()
+    const upstream = await FakeOpenAI.start()
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile(), POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0', REDIS_URL: redis.url }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    try {
+      await checkOwnership(first, second, upstream)
+    } finally {
+      await Promise.all([first.close(), second.close()])
+      await upstream.close()
+      await redis.stop()
+    }
+  })
+})

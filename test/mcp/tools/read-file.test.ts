@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -25,6 +26,7 @@ describe('read_file', () => {
     await symlink(join(sandbox, 'secret.txt'), join(root, 'escape-link.txt'))
     await symlink(sandbox, join(root, 'escape-dir'))
     execFileSync('mkfifo', [join(root, 'pipe')])
+    await link(join(sandbox, 'secret.txt'), join(root, 'hard-link.txt'))
     stack = await startStack({ READ_FILE_ROOT: root, READ_FILE_MAX_BYTES: '4096' })
   })
   after(async () => {
@@ -67,6 +69,7 @@ describe('read_file', () => {
     ['a directory', 'notes', /is a directory/, 'invalid_arguments'],
     ['the root itself', '.', /is a directory/, 'invalid_arguments'],
     ['a named pipe', 'pipe', /not a regular file/, 'invalid_arguments'],
+    ['a hard link to a file outside the root', 'hard-link.txt', /has 2 hard links.*READ_FILE_ALLOW_HARDLINKS/, 'invalid_arguments'],
     ['a binary file', 'binary.bin', /not UTF-8 text/, 'invalid_arguments'],
     ['a missing file', 'notes/missing.md', /no such file/, 'not_found'],
   ]
@@ -79,6 +82,54 @@ describe('read_file', () => {
       assert.doesNotMatch(textOf(result), /outside the root/, 'no content from outside the root')
     })
   }
+})
+
+describe('read_file against a path swapped while it reads', () => {
+  // A directory of the path swapped back and forth for a symlink out of the root, by another
+  // process, while calls read through it: whenever a call opens the file, it must be the one inside.
+  test('never returns the file outside the root, over as many calls as 3 s allow (at most 6,000)', async () => {
+    const sandbox = await mkdtemp(join(tmpdir(), 'read-file-race-'))
+    const root = join(sandbox, 'shared')
+    await mkdir(join(root, 'race'), { recursive: true })
+    await mkdir(join(sandbox, 'outside'))
+    await writeFile(join(root, 'race', 'passwd'), 'inside')
+    await writeFile(join(sandbox, 'outside', 'passwd'), 'SECRET outside the root')
+    await symlink(join(sandbox, 'outside'), join(root, 'link'))
+    const stack = await startStack({ READ_FILE_ROOT: root })
+    const swapper = spawn(process.execPath, ['-e', `
+      const { renameSync } = require('node:fs')
+      const [root, seconds] = process.argv.slice(1)
+      const end = Date.now() + Number(seconds) * 1000
+      for (let i = 0; Date.now() < end; i++) {
+        renameSync(root + '/race', root + '/real')
+        renameSync(root + '/link', root + '/race')
+        renameSync(root + '/race', root + '/link')
+        renameSync(root + '/real', root + '/race')
+      }
+    `, root, '3'], { stdio: 'ignore' })
+    const swapperDone = once(swapper, 'exit')
+    try {
+      const outcomes = { inside: 0, escaped: 0, refused: 0 }
+      const deadline = Date.now() + 3000
+      const reader = async () => {
+        for (let calls = 0; calls < 1500 && Date.now() < deadline; calls++) {
+          const result = await stack.client.callTool({ name: 'read_file', arguments: { path: 'race/passwd' } })
+          const text = textOf(result)
+          if (text.includes('SECRET')) outcomes.escaped++
+          else if (result.isError) outcomes.refused++
+          else outcomes.inside++
+        }
+      }
+      await Promise.all([reader(), reader(), reader(), reader()])
+      assert.equal(outcomes.escaped, 0, `no call read the file outside the root (${JSON.stringify(outcomes)})`)
+      assert.ok(outcomes.inside > 0 && outcomes.refused > 0, `the swap raced the calls (${JSON.stringify(outcomes)})`)
+    } finally {
+      swapper.kill()
+      await swapperDone
+      await stack.close()
+      await rm(sandbox, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('read_file when READ_FILE_ROOT is not set', () => {

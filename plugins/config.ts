@@ -53,6 +53,11 @@ export const ConfigSchema = Type.Object({
   ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
   ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
   TRUST_PROXY: Type.String({ default: 'false', description: 'which peers may name the client address in X-Forwarded-For: false, true (any peer), or comma-separated proxy addresses, CIDR ranges, loopback, linklocal, uniquelocal' }),
+  REQUEST_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'longest time a client may take to send a whole request, headers and body (responses and SSE streams are not limited by it); past it the connection is closed' }),
+  HEADERS_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 10_000, description: 'longest time a client may take to send a request\'s headers (at most REQUEST_TIMEOUT_MS)' }),
+  KEEP_ALIVE_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 72_000, description: 'how long an idle keep-alive connection stays open between requests (above a load balancer\'s own idle timeout)' }),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10_000, description: 'most client connections open at once; more are closed as they arrive' }),
+  MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 0, default: 0, description: 'most connections open at once from one peer address, more are closed as they arrive; 0: no limit (behind a proxy every connection comes from the proxy)' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
   READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
@@ -151,6 +156,9 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
   }
   if (parseTrustProxy(validated.TRUST_PROXY) === undefined) {
     throw new ConfigError(`Invalid configuration: TRUST_PROXY must be false, true, or comma-separated proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal (got "${validated.TRUST_PROXY}")`)
+  }
+  if (validated.HEADERS_TIMEOUT_MS > validated.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(`Invalid configuration: HEADERS_TIMEOUT_MS (${validated.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${validated.REQUEST_TIMEOUT_MS}): the headers are part of the request`)
   }
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.

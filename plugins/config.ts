@@ -38,7 +38,7 @@ export const ConfigSchema = Type.Object({
   UPSTREAM_TIMEOUT_MS: Milliseconds({ minimum: 1, default: 120_000, description: 'limit for one upstream call' }),
   UPSTREAM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'retries of a failed upstream call (429, 5xx except 501, connection errors), within UPSTREAM_TIMEOUT_MS' }),
   UPSTREAM_RETRY_BASE_MS: Milliseconds({ minimum: 1, default: 500, description: 'first retry backoff; doubles each retry up to 10 s, a random part of it is waited; Retry-After wins' }),
-  UPSTREAM_MAX_BODY_BYTES: Type.Integer({ minimum: 65_536, default: 32 * 1024 * 1024, description: 'most bytes read from one upstream answer, JSON or a whole SSE stream (images and embeddings are the largest); past it the call fails with upstream_invalid_response' }),
+  UPSTREAM_MAX_BODY_BYTES: Type.Integer({ minimum: 65_536, default: 64 * 1024 * 1024, description: 'most bytes read from one upstream answer, JSON or a whole SSE stream (images and embeddings are the largest); past it the call fails with upstream_invalid_response' }),
   PROGRESS_INTERVAL_MS: Milliseconds({ minimum: 0, default: 50, description: 'streamed answers: shortest time between two progress notifications' }),
   PROGRESS_HEARTBEAT_MS: Milliseconds({ minimum: 100, default: 10_000, description: 'longest silence before a heartbeat progress notification (calls with a progressToken)' }),
   POLL_INTERVAL_MS: Milliseconds({ minimum: 10, default: 2000, description: 'background responses: time between two status checks' }),

@@ -7,7 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { SESSIONS_FULL } from '../plugins/mcp-sessions.js'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
 import { type AuthenticationFailure, type Client, isAuthenticationFailure } from '../src/access/client-keys.js'
-import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
+import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/json-rpc.js'
 import { McpMessageLog } from '../src/mcp/message-log.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
@@ -132,6 +132,12 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       const cancelled = statelessCalls.cancel(clientFingerprint(request.ip, request.headers), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
       request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
       return reply.code(202).send(null)
+    }
+    const invalidParams = toolCallParamsProblem(message)
+    if (invalidParams !== undefined && 'id' in message) {
+      // The caller's mistake, answered as JSON-RPC answers one: an error response, HTTP 200.
+      request.log.info({ reason: invalidParams }, 'MCP request refused: invalid params')
+      return reply.code(200).send(jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params: ${invalidParams}`, message.id))
     }
     const connection = new AbortController()
     // Request ids come from clients and may repeat; the connection key is the router's own.

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -12,6 +14,7 @@ describe('read_file', () => {
   let sandbox: string
   let root: string
   let stack: TestStack
+  let socketServer: Server
 
   before(async () => {
     sandbox = await mkdtemp(join(tmpdir(), 'read-file-'))
@@ -25,10 +28,13 @@ describe('read_file', () => {
     await symlink(join(sandbox, 'secret.txt'), join(root, 'escape-link.txt'))
     await symlink(sandbox, join(root, 'escape-dir'))
     execFileSync('mkfifo', [join(root, 'pipe')])
+    socketServer = createServer().listen(join(root, 'socket'))
+    await once(socketServer, 'listening')
     stack = await startStack({ READ_FILE_ROOT: root, READ_FILE_MAX_BYTES: '4096' })
   })
   after(async () => {
     await stack.close()
+    socketServer.close()
     await rm(sandbox, { recursive: true, force: true })
   })
 
@@ -67,6 +73,7 @@ describe('read_file', () => {
     ['a directory', 'notes', /is a directory/, 'invalid_arguments'],
     ['the root itself', '.', /is a directory/, 'invalid_arguments'],
     ['a named pipe', 'pipe', /not a regular file/, 'invalid_arguments'],
+    ['a socket', 'socket', /not a regular file/, 'invalid_arguments'],
     ['a binary file', 'binary.bin', /not UTF-8 text/, 'invalid_arguments'],
     ['a missing file', 'notes/missing.md', /no such file/, 'not_found'],
   ]

@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object({
   UPSTREAM_TIMEOUT_MS: Milliseconds({ minimum: 1, default: 120_000, description: 'limit for one upstream call' }),
   UPSTREAM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'retries of a failed upstream call (429, 5xx except 501, connection errors), within UPSTREAM_TIMEOUT_MS' }),
   UPSTREAM_RETRY_BASE_MS: Milliseconds({ minimum: 1, default: 500, description: 'first retry backoff; doubles each retry up to 10 s, a random part of it is waited; Retry-After wins' }),
+  UPSTREAM_MAX_BODY_BYTES: Type.Integer({ minimum: 65_536, default: 64 * 1024 * 1024, description: 'most bytes read from one upstream answer, JSON or a whole SSE stream (images and embeddings are the largest); past it the call fails with upstream_invalid_response' }),
   PROGRESS_INTERVAL_MS: Milliseconds({ minimum: 0, default: 50, description: 'streamed answers: shortest time between two progress notifications' }),
   PROGRESS_HEARTBEAT_MS: Milliseconds({ minimum: 100, default: 10_000, description: 'longest silence before a heartbeat progress notification (calls with a progressToken)' }),
   POLL_INTERVAL_MS: Milliseconds({ minimum: 10, default: 2000, description: 'background responses: time between two status checks' }),
@@ -46,13 +47,19 @@ export const ConfigSchema = Type.Object({
   EMBEDDING_MODEL: Type.String({ minLength: 1, default: 'text-embedding-3-small', description: 'model used by embed when a call names none' }),
   IMAGE_MODEL: Type.String({ minLength: 1, default: 'gpt-image-1', description: 'model used by generate_image when a call names none' }),
   MCP_SESSIONS: StringEnum(['stateless', 'stateful'] as const, { default: 'stateless', description: 'MCP session mode' }),
-  MCP_SESSION_IDLE_MS: Milliseconds({ minimum: 1000, default: 600_000, description: 'stateful mode: idle time after which a session is closed' }),
+  MCP_SESSION_IDLE_MS: Milliseconds({ minimum: 1000, default: 600_000, description: 'stateful mode: time without a request (and no call running) after which a session is closed, even with its GET stream open' }),
   MCP_MAX_SESSIONS: Type.Integer({ minimum: 1, default: 1000, description: 'stateful mode: most sessions open at once' }),
+  MCP_MAX_SESSIONS_PER_CLIENT: Type.Integer({ minimum: 1, default: 100, description: 'stateful mode: most sessions one client key (one address when the router is open) may hold at once' }),
   MCP_EVENT_STORE: StringEnum(['none', 'memory', 'redis'] as const, { default: 'none', description: 'stateful mode: where SSE events are kept so a client can resume a broken stream with Last-Event-ID (memory: on the same replica; redis: on any replica, which also takes the session over)' }),
   MCP_EVENT_TTL_S: Type.Integer({ minimum: 1, default: 300, description: 'MCP_EVENT_STORE: how long a stream\'s events stay resumable after its last event' }),
   ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
   ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
   TRUST_PROXY: Type.String({ default: 'false', description: 'which peers may name the client address in X-Forwarded-For: false, true (any peer), or comma-separated proxy addresses, CIDR ranges, loopback, linklocal, uniquelocal' }),
+  REQUEST_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'longest time a client may take to send a whole request, headers and body (responses and SSE streams are not limited by it); past it the connection is closed' }),
+  HEADERS_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 10_000, description: 'longest time a client may take to send a request\'s headers (at most REQUEST_TIMEOUT_MS)' }),
+  KEEP_ALIVE_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 72_000, description: 'how long an idle keep-alive connection stays open between requests (above a load balancer\'s own idle timeout)' }),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10_000, description: 'most client connections open at once; more are closed as they arrive' }),
+  MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 0, default: 0, description: 'most connections open at once from one peer address, more are closed as they arrive; 0: no limit (behind a proxy every connection comes from the proxy)' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
   READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
@@ -153,6 +160,9 @@ async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOpti
   }
   if (parseTrustProxy(validated.TRUST_PROXY) === undefined) {
     throw new ConfigError(`Invalid configuration: TRUST_PROXY must be false, true, or comma-separated proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal (got "${validated.TRUST_PROXY}")`)
+  }
+  if (validated.HEADERS_TIMEOUT_MS > validated.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(`Invalid configuration: HEADERS_TIMEOUT_MS (${validated.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${validated.REQUEST_TIMEOUT_MS}): the headers are part of the request`)
   }
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   // The logger exists before the configuration does; apply the validated level once here.

@@ -24,7 +24,7 @@ async function modelRouterPlugin (fastify: FastifyInstance, { env }: ModelRouter
   const { config, metrics, log } = fastify
   const router = new ModelRouter(
     config.routing,
-    { metrics, log, checkTtlMs: config.READY_CHECK_TTL_MS, modelsTtlMs: config.MODELS_CACHE_TTL_MS },
+    { metrics, log, checkTtlMs: config.READY_CHECK_TTL_MS, modelsTtlMs: config.MODELS_CACHE_TTL_MS, maxBodyBytes: config.UPSTREAM_MAX_BODY_BYTES },
     async () => loadRoutingSettings(config, env),
     log
   )

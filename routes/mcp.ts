@@ -8,7 +8,7 @@ import { SESSIONS_FULL } from '../plugins/mcp-sessions.js'
 import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
 import { type AuthenticationFailure, type Client, isAuthenticationFailure } from '../src/access/client-keys.js'
 import { RouterKeys } from '../src/access/router-keys.js'
-import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, wantsProgress } from '../src/mcp/json-rpc.js'
+import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/json-rpc.js'
 import { McpMessageLog } from '../src/mcp/message-log.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
@@ -138,6 +138,12 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
       return reply.code(202).send(null)
     }
+    const invalidParams = toolCallParamsProblem(message)
+    if (invalidParams !== undefined && 'id' in message) {
+      // The caller's mistake, answered as JSON-RPC answers one: an error response, HTTP 200.
+      request.log.info({ reason: invalidParams }, 'MCP request refused: invalid params')
+      return reply.code(200).send(jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params: ${invalidParams}`, message.id))
+    }
     const connection = new AbortController()
     // Request ids come from clients and may repeat; the connection key is the router's own.
     const connectionKey = randomUUID()
@@ -168,7 +174,9 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
     }
     if (fastify.mcpSessions.full) return sessionsFull(request, reply)
-    const transport = await fastify.mcpSessions.open(() => newServer(request.client), request.client?.name, message.params)
+    const owner = sessionOwner(request)
+    if (fastify.mcpSessions.atClientLimit(owner)) return clientSessionsFull(request, reply)
+    const transport = await fastify.mcpSessions.open(() => newServer(request.client), request.client?.name, owner, message.params)
     return relay(transport, request, reply, connectionKey)
   })
 
@@ -189,21 +197,36 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
   }
 
+  /** A client (an address, when the router is open) already holding as many sessions as one may. */
+  function clientSessionsFull (request: FastifyRequest, reply: FastifyReply) {
+    const who = request.client ? `client "${request.client.name}"` : `address ${request.ip}`
+    request.log.warn({ limit: config.MCP_MAX_SESSIONS_PER_CLIENT }, 'MCP session refused: at MCP_MAX_SESSIONS_PER_CLIENT')
+    // This client's own excess, not the router's: waiting will not help until it ends sessions of its own.
+    return reply.code(429)
+      .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Too Many Requests: ${who} already has ${config.MCP_MAX_SESSIONS_PER_CLIENT} open sessions (MCP_MAX_SESSIONS_PER_CLIENT); end the ones it no longer uses (DELETE /mcp) or let them expire (MCP_SESSION_IDLE_MS)`))
+  }
+
   async function relayToSession (sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply, connectionKey?: string) {
     if (sessionId === undefined) {
       return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
     }
     const { mcpSessions } = fastify
     const client = request.client?.name
-    const session = mcpSessions.get(sessionId) ?? await mcpSessions.adopt(sessionId, client, () => newServer(request.client))
+    const session = mcpSessions.get(sessionId) ?? await mcpSessions.adopt(sessionId, client, sessionOwner(request), () => newServer(request.client))
     if (session === SESSIONS_FULL) return sessionsFull(request, reply)
     // Another client's session is not this client's to use: it does not exist for it.
     if (!session || session.client !== client) {
       return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))
     }
-    reply.raw.once('close', session.begin())
+    // A GET stream is not activity: a session kept only by its stream expires (MCP_SESSION_IDLE_MS).
+    if (request.method !== 'GET') reply.raw.once('close', session.begin())
     return relay(session.transport, request, reply, connectionKey)
   }
+}
+
+/** Whose sessions a new one counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client key's, or the address's when the router is open. */
+function sessionOwner (request: FastifyRequest): string {
+  return request.client ? `client:${request.client.name}` : `address:${request.ip}`
 }
 
 /** `connectionKey` names a POST's connection, whose closing stops the calls it carried; GET and DELETE have none. */

@@ -2,6 +2,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import clientKeysPlugin from '../plugins/client-keys.js'
 import configPlugin from '../plugins/config.js'
+import connectionLimitsPlugin from '../plugins/connection-limits.js'
 import corsPlugin from '../plugins/cors.js'
 import downstreamPlugin from '../plugins/downstream.js'
 import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
@@ -42,9 +43,12 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
     return503OnClosing: false,
     // Needed before the configuration plugin runs; an invalid value is refused there, by name.
     trustProxy: parseTrustProxy(env.TRUST_PROXY ?? '') ?? false,
+    // How often Node looks for requests past REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS (its default, 30 s, would let them run that much longer).
+    http: { connectionsCheckingInterval: 1000 },
   })
 
   await app.register(configPlugin, { env })
+  await app.register(connectionLimitsPlugin)
   await app.register(clientKeysPlugin)
   await app.register(redisPlugin)
   await app.register(requestIdPlugin)

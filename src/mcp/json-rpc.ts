@@ -5,6 +5,7 @@ import { type Static, Type } from '@sinclair/typebox'
 export const JsonRpcErrorCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
+  InvalidParams: -32602,
   InternalError: -32603,
   /** Transport-level refusals (406, 415, 403, 413, 503), as the SDK's transport answers them. */
   ServerError: -32000,
@@ -34,8 +35,21 @@ export const JsonRpcErrorSchema = Type.Object({
 
 export type JsonRpcErrorResponse = Static<typeof JsonRpcErrorSchema>
 
-export function jsonRpcError (code: number, message: string): JsonRpcErrorResponse {
-  return { jsonrpc: '2.0', id: null, error: { code, message } }
+export function jsonRpcError (code: number, message: string, id: string | number | null = null): JsonRpcErrorResponse {
+  return { jsonrpc: '2.0', id, error: { code, message } }
+}
+
+/**
+ * What is wrong with a `tools/call` request's params, in words; `undefined` when nothing is. The
+ * SDK would refuse such params too, but as an internal error carrying its raw validation dump.
+ */
+export function toolCallParamsProblem (message: JsonRpcMessage): string | undefined {
+  if (!('method' in message) || message.method !== 'tools/call' || !('id' in message)) return undefined
+  const params = message.params as { name?: unknown, arguments?: unknown } | undefined
+  if (typeof params?.name !== 'string') return 'params.name must be the name of a tool, as a string (tools/list lists them)'
+  const args = params.arguments
+  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return 'params.arguments must be an object of named arguments'
+  return undefined
 }
 
 /** An initialize request; its params are the SDK server's to check. */

@@ -46,6 +46,11 @@ export class McpMessageLog {
     return this.deps.keys
   }
 
+  /** Requests received and not yet answered: calls still running, whatever connection they came on. */
+  get pending (): number {
+    return this.#pending.size
+  }
+
   /** A message arrived, in an HTTP request with these headers (the request id, the trace parent). */
   received (message: JSONRPCMessage, headers: Headers): void {
     const requestId = headers.get(REQUEST_ID_HEADER) ?? 'none'

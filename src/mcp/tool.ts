@@ -164,6 +164,25 @@ export interface RouterTool {
 // One compiler for every tool schema, used at module load: arguments are never compiled per call.
 const ajv = new Ajv({ allErrors: true, verbose: true })
 
+/**
+ * The deepest nesting of objects and arrays a call's arguments may have. Real arguments, JSON
+ * Schemas in `tools` and `response_format` included, stay far above it (OpenAI allows schemas 10
+ * levels deep); thousands of levels would overflow the stack of whatever walks them next.
+ */
+const MAX_ARGUMENT_DEPTH = 64
+
+/** Whether `value` nests objects or arrays more than `maxDepth` levels deep; walked without recursion. */
+function nestedDeeperThan (value: unknown, maxDepth: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 1]]
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next
+    if (typeof item !== 'object' || item === null) continue
+    if (depth > maxDepth) return true
+    for (const child of Object.values(item)) pending.push([child, depth + 1])
+  }
+  return false
+}
+
 export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): RouterTool {
   const validate = ajv.compile<Static<Input>>(spec.inputSchema)
   return {
@@ -181,6 +200,9 @@ export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): Route
     },
     async call (args, context) {
       const input = args ?? {}
+      if (nestedDeeperThan(input, MAX_ARGUMENT_DEPTH)) {
+        throw new ToolError('invalid_arguments', `Invalid arguments for ${spec.name}: they nest more than ${MAX_ARGUMENT_DEPTH} levels deep (JSON Schemas in tools and response_format included); flatten them.`, { retryable: false })
+      }
       if (!validate(input)) {
         throw new ToolError('invalid_arguments', `Invalid arguments for ${spec.name}: ${describeValidationErrors(validate.errors)}.`, { retryable: false })
       }

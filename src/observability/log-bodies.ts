@@ -18,6 +18,10 @@ const secretInText = /\bsk-[\w-]{16,}|\bBearer\s+[\w.~+/-]{8,}=*/g
 // Base64 payloads (images) are useless in a log and can be megabytes long.
 const base64Payload = /^(data:[\w/+.-]+;base64,)?[A-Za-z0-9+/]{512,}={0,2}$/
 
+// Deeper than any real MCP body; a client may send thousands of levels, which a recursive walk would overflow the stack on.
+const MAX_DEPTH = 64
+const TOO_DEEP = '[nested too deep]'
+
 /**
  * Request arguments and tool results as they may appear in a log line (LOG_BODIES): nothing with
  * `none`; otherwise JSON text with credentials replaced, base64 payloads summarized, and with
@@ -34,16 +38,31 @@ export class BodyLogging {
     return this.#options.mode !== 'none'
   }
 
-  /** The loggable text of `body`, or `undefined` when bodies are not logged. */
+  /**
+   * The loggable text of `body`, or `undefined` when bodies are not logged. Never throws: a body
+   * that cannot be rendered is logged as such, and the exchange it belongs to goes on.
+   */
   render (body: unknown): string | undefined {
     if (!this.enabled || body === undefined) return undefined
-    const text = JSON.stringify(body, (key, value: unknown) => this.#clean(key, value)) ?? ''
+    let text: string
+    try {
+      text = JSON.stringify(this.#clean('', body, 0)) ?? ''
+    } catch (err) {
+      return `[body not rendered: ${err instanceof Error ? err.message : String(err)}]`
+    }
     const { mode, maxChars } = this.#options
     return mode === 'truncated' && text.length > maxChars ? `${text.slice(0, maxChars)}… [${text.length - maxChars} more characters]` : text
   }
 
-  #clean (key: string, value: unknown): unknown {
+  /** A copy of `value` with credentials and payloads replaced, cut off below {@link MAX_DEPTH}. */
+  #clean (key: string, value: unknown, depth: number): unknown {
     if (key && secretKey.test(key) && value !== null && typeof value !== 'object') return REDACTED
+    if (typeof value === 'object' && value !== null) {
+      if (depth >= MAX_DEPTH) return TOO_DEEP
+      if ('toJSON' in value && typeof value.toJSON === 'function') return this.#clean(key, value.toJSON(key), depth)
+      if (Array.isArray(value)) return value.map((item, index) => this.#clean(String(index), item, depth + 1))
+      return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, this.#clean(name, item, depth + 1)]))
+    }
     if (typeof value !== 'string') return value
     if (base64Payload.test(value)) return `[${value.length} characters of base64]`
     return this.#options.keys.redactText(value.replace(secretInText, REDACTED))

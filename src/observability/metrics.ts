@@ -31,6 +31,10 @@ export const ANONYMOUS_CLIENT = 'anonymous'
 /** Model names from clients are unbounded; past this many distinct names, new ones fold into `other`. */
 const MAX_MODEL_LABELS = 200
 
+// A model name an upstream echoes back may be anything a client sent: only names that look like model
+// ids (short, printable, no spaces) become labels, so one call cannot grow or break the exposition.
+const labelledModelName = /^[\w.:/@+-]{1,100}$/
+
 // The methods this router serves or receives; anything else a client sends is counted as `other`.
 const mcpMethods = new Set([
   'initialize', 'ping', 'tools/list', 'tools/call', 'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel',
@@ -108,7 +112,7 @@ export class RouterMetrics {
   }
 
   toolCall (record: CallRecord): void {
-    if (record.modelAnswered && this.#modelLabels.size < MAX_MODEL_LABELS) this.#modelLabels.add(record.modelAnswered)
+    if (record.modelAnswered && this.#modelLabels.size < MAX_MODEL_LABELS && labelledModelName.test(record.modelAnswered)) this.#modelLabels.add(record.modelAnswered)
     const model = this.#modelLabel(record.modelAnswered ?? record.modelRequested)
     // Client names come from the configuration: a bounded set.
     const client = record.client ?? ANONYMOUS_CLIENT

@@ -17,6 +17,8 @@ export interface ProviderDependencies {
   log: FastifyBaseLogger
   checkTtlMs: number
   modelsTtlMs: number
+  /** The most bytes read from one upstream answer (UPSTREAM_MAX_BODY_BYTES). */
+  maxBodyBytes: number
 }
 
 /** A provider as `/ready` shows it. */
@@ -88,7 +90,7 @@ export class Provider {
       maxRetries: 0,
       // The SDK logs to the console by default; the router's own log lines already cover each call.
       logLevel: 'off',
-      fetch: upstreamFetch,
+      fetch: async (input, init) => upstreamFetch(input, init, dependencies.maxBodyBytes),
     })
     this.settingNames = fromFile
       ? { key: settings.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)` }

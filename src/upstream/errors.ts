@@ -3,6 +3,7 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import { LinkedAbortController } from '../linked-abort.js'
 import { maskedUrl } from '../masked-url.js'
 import { ToolError } from '../mcp/tool-error.js'
+import { UpstreamBodyBroken } from './upstream-fetch.js'
 
 export interface UpstreamCallContext {
   /** What the router was doing, for the message: "chat with gpt-4.1-mini", "listing models". */
@@ -112,6 +113,12 @@ function toToolError (err: unknown, context: UpstreamCallContext, pastDeadline: 
     return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${maskedUrl(context.baseURL)} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's ${(context.settingNames ?? ENVIRONMENT_SETTINGS).baseURL} or network needs checking.`, { retryable: true })
   }
   if (err instanceof APIError && typeof err.status === 'number') return statusError(err, err.status, context)
+  if (err instanceof UpstreamBodyBroken) {
+    const cause = describeCause(err.cause)
+    return new ToolError('upstream_unavailable', `The upstream's connection broke while it was answering ${context.operation}${cause ? ` (${cause})` : ''}. This is usually temporary: retry shortly.`, { retryable: true })
+  }
+  // The SDK parses a JSON answer whole: a SyntaxError is the upstream's body, cut short or not JSON.
+  if (err instanceof SyntaxError) return invalidResponse(`a body that is not valid JSON for ${context.operation} (${err.message.slice(0, 200)})`)
   return new ToolError('internal_error', `The router failed while ${context.operation}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
 }
 

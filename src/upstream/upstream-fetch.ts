@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream'
 import { Agent, EnvHttpProxyAgent, request } from 'undici'
 import { LinkedAbortController } from '../linked-abort.js'
+import { ToolError } from '../mcp/tool-error.js'
 
 /** What the router adds to the fetch options the `openai` SDK hands its fetch: the call's signal (see {@link upstreamFetch}). */
 export interface CallSignalOption {
@@ -19,6 +20,17 @@ const upstreams = process.env.NODE_USE_ENV_PROXY === '1' ? new EnvHttpProxyAgent
 /** Statuses whose responses have no body, which a web Response refuses to be built with. */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])
 
+/** The connection to the upstream broke while its body was arriving, after its headers: as transient as a reset before them. */
+export class UpstreamBodyBroken extends Error {
+  override name = 'UpstreamBodyBroken'
+}
+
+/**
+ * What an answer's body must be: JSON when successful (the SDK parses it), unless it is an SSE
+ * stream (a streamed call); anything for an error status, whose body the SDK only quotes.
+ */
+type ExpectedBody = 'json' | 'event-stream' | 'any'
+
 /**
  * The `openai` SDK's fetch: undici's request API, answered as a web Response.
  *
@@ -28,10 +40,10 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])
  * per upstream call, the whole call. Here nothing is weak: the call's signal comes in `callSignal`
  * (the SDK is given none), and the listeners linking it to the request go when the body closes.
  */
-export async function upstreamFetch (input: string | URL | Request, init: RequestInit & CallSignalOption = {}): Promise<Response> {
+export async function upstreamFetch (input: string | URL | Request, init: RequestInit & CallSignalOption = {}, maxBodyBytes = Number.POSITIVE_INFINITY): Promise<Response> {
   if (input instanceof Request) {
     const body = input.body ? new Uint8Array(await input.arrayBuffer()) : undefined
-    return upstreamFetch(input.url, { method: input.method, headers: input.headers, body, signal: input.signal, ...init })
+    return upstreamFetch(input.url, { method: input.method, headers: input.headers, body, signal: input.signal, ...init }, maxBodyBytes)
   }
   const method = init.method ?? 'GET'
   const headers = new Headers(init.headers)
@@ -47,10 +59,34 @@ export async function upstreamFetch (input: string | URL | Request, init: Reques
   answer.body.once('close', () => stop.unlink())
   const withoutBody = method === 'HEAD' || NULL_BODY_STATUSES.has(answer.statusCode)
   if (withoutBody) answer.body.resume()
-  return new Response(withoutBody ? null : webStream(answer.body), {
+  const answerHeaders = responseHeaders(answer.headers)
+  return new Response(withoutBody ? null : webStream(answer.body, maxBodyBytes, expectedBody(answer.statusCode, answerHeaders)), {
     status: answer.statusCode,
-    headers: responseHeaders(answer.headers),
+    headers: answerHeaders,
   })
+}
+
+/** What the body must be, or the tool error a successful answer the SDK cannot read makes (it would hand the router a string or nothing). */
+function expectedBody (status: number, headers: Headers): ExpectedBody | ToolError {
+  if (status < 200 || status >= 300) return 'any'
+  const mediaType = headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
+  if (mediaType === 'text/event-stream') return 'event-stream'
+  if (!mediaType) return upstreamInvalid('a successful answer without a Content-Type (expected JSON)')
+  if (!mediaType.includes('json')) return upstreamInvalid(`a successful answer of type ${mediaType.slice(0, 100)} (expected JSON)`)
+  // The SDK does not read a body announced as empty: it must be refused before.
+  return headers.get('content-length') === '0' ? emptyBody() : 'json'
+}
+
+function emptyBody (): ToolError {
+  return upstreamInvalid('a successful answer with an empty body (expected JSON)')
+}
+
+function upstreamInvalid (what: string): ToolError {
+  return new ToolError('upstream_invalid_response', `The upstream sent ${what}; it may not be OpenAI-compatible, or a proxy between the router and it answered instead.`, { retryable: false })
+}
+
+function tooLarge (maxBodyBytes: number): ToolError {
+  return new ToolError('upstream_invalid_response', `The upstream's answer exceeded ${maxBodyBytes} bytes (UPSTREAM_MAX_BODY_BYTES) and was not read further. Ask for less (a shorter answer, fewer images or inputs); an operator can raise UPSTREAM_MAX_BODY_BYTES.`, { retryable: false })
 }
 
 /** A body undici sends as is (text, bytes); anything else (a form, a blob, a stream) as the bytes a web Request would send, with its content type. */
@@ -67,14 +103,41 @@ async function requestBody (body: RequestInit['body'], headers: Headers): Promis
  * The body as a web stream that reads only when read, and whose cancelling stops the download.
  * Not `Readable.toWeb`: cancelling its stream while data is still arriving throws "Controller is
  * already closed" out of the process.
+ *
+ * At most `maxBodyBytes` are read: past them the download stops and the stream errors, which
+ * bounds JSON answers and SSE streams alike (a single endless SSE line included). A successful
+ * answer that is not JSON or SSE, or is empty, errors the same way: the SDK would hand the router
+ * a string or nothing in place of the object it expects.
  */
-function webStream (body: Readable): ReadableStream<Uint8Array> {
+function webStream (body: Readable, maxBodyBytes: number, expected: ExpectedBody | ToolError): ReadableStream<Uint8Array> {
   const chunks = body[Symbol.asyncIterator]()
+  let received = 0
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: Error) => {
+    // Destroyed before it was ever read, undici's body emits an error no one listens to: the reason is the stream's, not this one.
+    body.once('error', () => {})
+    body.destroy()
+    controller.error(error)
+  }
   return new ReadableStream<Uint8Array>({
+    start (controller) {
+      if (expected instanceof ToolError) fail(controller, expected)
+    },
     async pull (controller) {
-      const { value, done } = await chunks.next() as IteratorResult<Buffer>
-      if (done) controller.close()
-      else controller.enqueue(value)
+      let next: IteratorResult<Buffer>
+      try {
+        next = await chunks.next() as IteratorResult<Buffer>
+      } catch (err) {
+        fail(controller, new UpstreamBodyBroken('the connection broke while the answer was arriving', { cause: err }))
+        return
+      }
+      if (next.done) {
+        if (received === 0 && expected === 'json') fail(controller, emptyBody())
+        else controller.close()
+        return
+      }
+      received += next.value.length
+      if (received > maxBodyBytes) fail(controller, tooLarge(maxBodyBytes))
+      else controller.enqueue(next.value)
     },
     cancel (reason) {
       body.destroy(reason instanceof Error ? reason : undefined)

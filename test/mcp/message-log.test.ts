@@ -4,7 +4,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { errorBody, FakeOpenAI, type ScriptedReply } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { waitFor } from '../support/wait-for.js'
-import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
+import { connectClient, initializeMessage, MCP_HEADERS, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
 
 const WARN = 40
 const INFO = 30
@@ -219,6 +219,41 @@ describe('LOG_BODIES', () => {
         await upstream.close()
       }
     })
+  }
+})
+
+describe('LOG_BODIES with a body nested deeper than the renderer walks', () => {
+  /** A ping whose params nest `depth` objects deep: any JSON-RPC client may send one. */
+  function deepPing (depth: number): string {
+    return `{"jsonrpc":"2.0","id":5,"method":"ping","params":{"_meta":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`
+  }
+
+  for (const sessions of ['stateless', 'stateful'] as const) {
+    for (const mode of ['truncated', 'full'] as const) {
+      test(`${sessions}, ${mode}: the ping is answered and its line logged`, async () => {
+        const upstream = await FakeOpenAI.start()
+        const logs = new LogCapture()
+        const router = await startRouter(upstream, { LOG_LEVEL: 'info', LOG_BODIES: mode, MCP_SESSIONS: sessions }, { logs })
+        try {
+          const headers: Record<string, string> = {}
+          if (sessions === 'stateful') {
+            const opened = await postMcp(router, initializeMessage)
+            headers['mcp-session-id'] = opened.headers.get('mcp-session-id') ?? ''
+            await opened.text()
+          }
+          // Bounded: before the fix the answer never came.
+          const response = await fetch(router.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: deepPing(5000), signal: AbortSignal.timeout(10_000) })
+          assert.equal(response.status, 200)
+          assert.match(await response.text(), /"id":5,"result":\{\}|"result":\{\},"jsonrpc":"2.0","id":5/)
+          await waitFor(() => logs.find({ rpcMethod: 'ping', outcome: 'ok' }).length === 1, 'the ping\'s log line')
+          const [line] = logs.find({ rpcMethod: 'ping', outcome: 'ok' })
+          assert.match(String(line?.arguments), /nested too deep/)
+        } finally {
+          await router.close()
+          await upstream.close()
+        }
+      })
+    }
   }
 })
 

@@ -60,6 +60,7 @@ describe('configuration', () => {
     ['a base URL that is not one', { ...valid, OPENAI_BASE_URL: 'not a url' }, /^Invalid configuration: OPENAI_BASE_URL must be an http:\/\/ or https:\/\/ URL$/],
     ['an unknown session mode', { ...valid, MCP_SESSIONS: 'sticky' }, /^Invalid configuration: MCP_SESSIONS must be one of: stateless, stateful$/],
     ['an unknown upstream API', { ...valid, UPSTREAM_API: 'completions' }, /^Invalid configuration: UPSTREAM_API must be one of: responses, chat_completions$/],
+    ['a headers timeout longer than the request timeout', { ...valid, REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' }, /^Invalid configuration: HEADERS_TIMEOUT_MS \(6000\) must not exceed REQUEST_TIMEOUT_MS \(5000\)/],
     ['prices that are not JSON', { ...valid, MODEL_PRICES: '{gpt: 1}' }, /^Invalid configuration: MODEL_PRICES is not JSON; expected \{"model": \{"input": 0\.4, "output": 1\.6\}\}/],
     ['a negative price', { ...valid, MODEL_PRICES: '{"gpt-x": {"input": -1, "output": 2}}' }, /^Invalid configuration: MODEL_PRICES gpt-x\.input must be >= 0; expected/],
     ['a misspelt price field', { ...valid, MODEL_PRICES: '{"gpt-x": {"input": 1, "ouput": 2}}' }, /^Invalid configuration: MODEL_PRICES gpt-x\.output is required; gpt-x\.ouput is not a known field; expected/],

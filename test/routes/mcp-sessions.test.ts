@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { waitFor } from '../support/wait-for.js'
 import { connectClient, initializeMessage, MCP_HEADERS, postMcp, type RunningRouter, startRouter } from '../support/router.js'
@@ -98,5 +100,94 @@ describe('MCP endpoint (stateful sessions)', () => {
     await waitFor(() => upstream.received('POST /v1/responses')[0]!.closedEarly, 'the upstream connection to close')
     await (client.transport as StreamableHTTPClientTransport).terminateSession()
     await client.close()
+  })
+})
+
+/** An initialize POSTed from another loopback address than the tests' own (127.0.0.1). */
+async function initializeFrom (router: RunningRouter, localAddress: string): Promise<{ status: number, sessionId: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(router.mcpUrl, { method: 'POST', headers: MCP_HEADERS, localAddress, agent: false }, (response) => {
+      response.resume()
+      const sessionId = response.headers['mcp-session-id']
+      resolve({ status: response.statusCode ?? 0, sessionId: typeof sessionId === 'string' ? sessionId : undefined })
+    })
+    request.once('error', reject)
+    request.end(JSON.stringify(initializeMessage))
+  })
+}
+
+async function deleteSession (router: RunningRouter, sessionId: string, headers: Record<string, string> = {}): Promise<void> {
+  const response = await fetch(router.mcpUrl, { method: 'DELETE', headers: { ...MCP_HEADERS, ...headers, 'mcp-session-id': sessionId } })
+  assert.equal(response.status, 200)
+}
+
+describe('MCP sessions per client', () => {
+  let upstream: FakeOpenAI
+
+  before(async () => { upstream = await FakeOpenAI.start() })
+  after(async () => { await upstream.close() })
+
+  test('past MCP_MAX_SESSIONS_PER_CLIENT one address is refused with 429 naming the limit; other addresses are not', async () => {
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS_PER_CLIENT: '2' })
+    try {
+      const opened = [await postMcp(router, initializeMessage), await postMcp(router, initializeMessage)]
+      assert.deepEqual(opened.map((response) => response.status), [200, 200])
+      const refused = await postMcp(router, initializeMessage)
+      assert.equal(refused.status, 429)
+      assert.match((await refused.json() as { error: { message: string } }).error.message, /^Too Many Requests: address 127\.0\.0\.1 already has 2 open sessions \(MCP_MAX_SESSIONS_PER_CLIENT\)/)
+      assert.equal((await initializeFrom(router, '127.0.0.2')).status, 200, 'another address opens its own')
+      // Ending a session makes room for another.
+      await deleteSession(router, opened[0]!.headers.get('mcp-session-id')!)
+      assert.equal((await postMcp(router, initializeMessage)).status, 200)
+    } finally {
+      await router.close()
+    }
+  })
+
+  test('with client keys the limit is per client key', async () => {
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS_PER_CLIENT: '1', CLIENT_KEYS_FILE: await writeClientsFile() })
+    try {
+      const teamA = { authorization: `Bearer ${TEAM_A_KEY}` }
+      assert.equal((await postMcp(router, initializeMessage, teamA)).status, 200)
+      const refused = await postMcp(router, initializeMessage, teamA)
+      assert.equal(refused.status, 429)
+      assert.match((await refused.json() as { error: { message: string } }).error.message, /client "team-a" already has 1 open sessions/)
+      assert.equal((await postMcp(router, initializeMessage, { authorization: `Bearer ${TEAM_B_KEY}` })).status, 200)
+    } finally {
+      await router.close()
+    }
+  })
+
+  test('an open GET stream alone does not keep a session past MCP_SESSION_IDLE_MS', async () => {
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', MCP_SESSION_IDLE_MS: '1000' })
+    try {
+      const init = await postMcp(router, initializeMessage)
+      const sessionId = init.headers.get('mcp-session-id')!
+      await init.text()
+      const stream = await fetch(router.mcpUrl, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId }, signal: AbortSignal.timeout(20_000) })
+      assert.equal(stream.status, 200)
+      // The session's closing ends its stream.
+      await stream.text()
+      assert.equal(router.app.mcpSessions.get(sessionId), undefined)
+      const ping = await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': sessionId })
+      assert.equal(ping.status, 404)
+    } finally {
+      await router.close()
+    }
+  })
+
+  test('a session is not closed while a call runs, even past the idle time', async () => {
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', MCP_SESSION_IDLE_MS: '1000' })
+    const client = await connectClient(router)
+    try {
+      upstream.script('POST /v1/responses', { delayMs: 300, json: upstream.responseBody('gpt-4.1-mini', 'slow but there') })
+      const call = client.callTool({ name: 'chat', arguments: { prompt: 'slow' } })
+      await waitFor(() => upstream.received('POST /v1/responses').length === 1, 'the upstream request')
+      assert.equal(router.app.mcpSessions.closeIdle(Date.now() + 5000), 0)
+      assert.deepEqual((await call).content, [{ type: 'text', text: 'slow but there' }])
+    } finally {
+      await client.close()
+      await router.close()
+    }
   })
 })

@@ -135,6 +135,29 @@ describe('MCP endpoint (stateless)', () => {
     await client.close()
   })
 
+  test('a tools/call whose name or arguments have the wrong type is -32602 with a plain message, not an error-level line', async () => {
+    const logs = new LogCapture()
+    const logged = await startRouter(upstream, { LOG_LEVEL: 'info' }, { logs })
+    try {
+      for (const [params, message] of [
+        [{ name: 42, arguments: {} }, /^Invalid params: params\.name must be the name of a tool, as a string/],
+        [{ arguments: {} }, /^Invalid params: params\.name must be/],
+        [{ name: 'echo', arguments: ['text'] }, /^Invalid params: params\.arguments must be an object/],
+      ] as const) {
+        const response = await postMcp(logged, { jsonrpc: '2.0', id: 9, method: 'tools/call', params })
+        assert.equal(response.status, 200)
+        const { id, error } = await response.json() as { id: number, error: { code: number, message: string } }
+        assert.equal(id, 9)
+        assert.equal(error.code, -32602)
+        assert.match(error.message, message)
+        assert.doesNotMatch(error.message, /invalid_type|\[\n/, 'no raw validation dump')
+      }
+      assert.deepEqual(logs.lines.filter((line) => line.level >= 50), [])
+    } finally {
+      await logged.close()
+    }
+  })
+
   test('notifications alone are accepted with 202', async () => {
     const response = await postMcp(router, { jsonrpc: '2.0', method: 'notifications/initialized' })
     assert.equal(response.status, 202)

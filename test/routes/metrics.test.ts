@@ -78,6 +78,21 @@ describe('GET /metrics', () => {
     }
   })
 
+  test('never labels a model name the upstream echoes back unless it looks like one: no newline, no megabyte', async () => {
+    const { client, router } = stack
+    const hostileNames = ['gpt-4.1-mini\nmcp_router_forged_total 1', `huge-${'x'.repeat(1024 * 1024)}`]
+    for (const model of hostileNames) {
+      const result = await client.callTool({ name: 'chat', arguments: { prompt: 'Hello', model } })
+      assert.equal(result.isError, undefined, 'the fake upstream answers with the name it was sent')
+    }
+    const text = await (await fetch(`${router.url}/metrics`)).text()
+    assert.ok(text.length < 200_000, `/metrics stays small (${text.length} characters)`)
+    assert.ok(!text.includes('forged') && !text.includes('huge-'), 'neither name reaches a label')
+    const samples = parseExposition(text)
+    assert.ok(sampleValue(samples, 'mcp_router_tool_call_duration_seconds_count', { tool: 'chat', model: 'other', outcome: 'ok' }) >= 2)
+    assert.equal(sampleValue(samples, 'mcp_router_forged_total'), 0)
+  })
+
   test('shows in-flight calls while they run, and process metrics', async () => {
     const { client, router, upstream } = stack
     upstream.script('POST /v1/responses', { delayMs: 400 })

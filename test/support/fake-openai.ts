@@ -33,6 +33,10 @@ export interface ScriptedReply {
   eventDelayMs?: number
   /** Destroy the connection after this many SSE events. */
   dropAfterEvents?: number
+  /** A body written as is, chunk by chunk as the router reads it (what no OpenAI upstream sends), with `status` and `headers`. */
+  raw?: Iterable<string>
+  /** With `raw`: break the connection once it is written instead of ending the answer (a reset after the headers). */
+  resetAfterRaw?: boolean
 }
 
 export type Route =
@@ -142,6 +146,7 @@ export class FakeOpenAI {
     }
     const reply = scripted || this.#defaultReply(route, recorded)
     const status = reply.status ?? 200
+    if (reply.raw) return this.#sendRaw(req, res, status, reply.raw, reply)
     const streamed = reply.sse ?? (recorded.body?.stream === true && status === 200 && reply.json ? this.#eventsFor(route, reply.json) : undefined)
     if (!streamed) return this.#send(res, status, reply.json, reply.headers)
 
@@ -205,6 +210,20 @@ export class FakeOpenAI {
   #send (res: ServerResponse, status: number, json: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_${++this.#counter}`, ...headers })
     res.end(json === undefined ? '' : JSON.stringify(json))
+  }
+
+  async #sendRaw (req: IncomingMessage, res: ServerResponse, status: number, chunks: Iterable<string>, { headers = {}, resetAfterRaw }: ScriptedReply): Promise<void> {
+    res.writeHead(status, { 'x-request-id': `req_${++this.#counter}`, ...headers })
+    for (const chunk of chunks) {
+      if (res.destroyed) return
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+    }
+    if (!resetAfterRaw) {
+      res.end()
+      return
+    }
+    await new Promise((resolve) => res.write('', resolve))
+    req.socket.destroy()
   }
 
   #eventsFor (route: Route | undefined, body: any): object[] {

@@ -42,7 +42,11 @@ export const readFileTool = defineTool({
     // Refused here without opening anything outside; the check that holds against a race comes after the open.
     checkInside(path, realRoot, target)
     // O_NONBLOCK: opening a FIFO must not wait for a writer. The type is checked on the opened file, not the path.
-    const file = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+    const file = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: unknown) => {
+      // A socket cannot be opened at all (ENXIO); a file removed meanwhile is simply gone.
+      const code = (err as NodeJS.ErrnoException).code
+      throw code === 'ENOENT' ? refused(path, 'no such file', 'not_found') : refused(path, code === 'ENXIO' ? 'it is not a regular file (a device, socket or pipe)' : 'it cannot be opened')
+    })
     try {
       checkInside(path, realRoot, await openedPath(file))
       const stats = await file.stat()

@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { errorBody, FakeOpenAI } from '../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../support/results.js'
-import { connectClient, type RunningRouter, startRouter, startStack, TEST_API_KEY } from '../../support/router.js'
+import { connectClient, postMcp, type RunningRouter, startRouter, startStack, TEST_API_KEY } from '../../support/router.js'
 
 for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'
@@ -198,4 +198,24 @@ describe('chat limits', () => {
       await router.close()
     }
   })
+
+  for (const [field, nested] of [
+    ['tools', (schema: string) => `"tools":[{"type":"function","name":"f","parameters":${schema}}]`],
+    ['response_format', (schema: string) => `"response_format":{"type":"json_schema","name":"answer","schema":${schema}}`],
+  ] as const) {
+    test(`a JSON Schema in ${field} nested 5,000 deep is invalid_arguments, with no upstream call`, async () => {
+      const { upstream, router, close } = await startStack()
+      try {
+        // Written as text: no JSON serializer walks 5,000 levels on the way.
+        const schema = `${'{"type":"object","properties":{"a":'.repeat(5000)}{"type":"string"}${'}}'.repeat(5000)}`
+        const response = await postMcp(router, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"chat","arguments":{"prompt":"hi",${nested(schema)}}}}`)
+        const { result } = await response.json() as { result: object }
+        assert.equal(errorMeta(result).code, 'invalid_arguments')
+        assert.match(textOf(result), /nest more than 64 levels deep/)
+        assert.equal(upstream.received('POST /v1/responses').length, 0)
+      } finally {
+        await close()
+      }
+    })
+  }
 })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -13,6 +14,7 @@ describe('read_file', () => {
   let sandbox: string
   let root: string
   let stack: TestStack
+  let socketServer: Server
 
   before(async () => {
     sandbox = await mkdtemp(join(tmpdir(), 'read-file-'))
@@ -27,10 +29,13 @@ describe('read_file', () => {
     await symlink(sandbox, join(root, 'escape-dir'))
     execFileSync('mkfifo', [join(root, 'pipe')])
     await link(join(sandbox, 'secret.txt'), join(root, 'hard-link.txt'))
+    socketServer = createServer().listen(join(root, 'socket'))
+    await once(socketServer, 'listening')
     stack = await startStack({ READ_FILE_ROOT: root, READ_FILE_MAX_BYTES: '4096' })
   })
   after(async () => {
     await stack.close()
+    socketServer.close()
     await rm(sandbox, { recursive: true, force: true })
   })
 
@@ -70,6 +75,7 @@ describe('read_file', () => {
     ['the root itself', '.', /is a directory/, 'invalid_arguments'],
     ['a named pipe', 'pipe', /not a regular file/, 'invalid_arguments'],
     ['a hard link to a file outside the root', 'hard-link.txt', /has 2 hard links.*READ_FILE_ALLOW_HARDLINKS/, 'invalid_arguments'],
+    ['a socket', 'socket', /not a regular file/, 'invalid_arguments'],
     ['a binary file', 'binary.bin', /not UTF-8 text/, 'invalid_arguments'],
     ['a missing file', 'notes/missing.md', /no such file/, 'not_found'],
   ]

@@ -1,0 +1,43 @@
+import type { Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+/**
+ * How long a connection may take to deliver a request, how long it may sit idle between
+ * requests, and how many may be open: a client sending headers and then nothing (or a byte at a
+ * time) would otherwise hold a socket, and a file descriptor, forever.
+ *
+ * Only receiving is timed: a response may stream for as long as it needs (SSE streams, long tool
+ * calls), as Node's request timeout stops counting once the whole request has arrived.
+ */
+async function connectionLimitsPlugin (fastify: FastifyInstance) {
+  const { config, server } = fastify
+  server.requestTimeout = config.REQUEST_TIMEOUT_MS
+  server.headersTimeout = config.HEADERS_TIMEOUT_MS
+  server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS
+  // Past it Node closes new connections at once, before they cost more than their accept.
+  server.maxConnections = config.MAX_CONNECTIONS
+  const perAddress = config.MAX_CONNECTIONS_PER_ADDRESS
+  if (perAddress > 0) server.on('connection', limitPerAddress(perAddress))
+}
+
+/** Closes a connection at once when its address already holds `limit` open ones: one host cannot take every connection. */
+function limitPerAddress (limit: number): (socket: Socket) => void {
+  const open = new Map<string, number>()
+  return (socket) => {
+    const address = socket.remoteAddress ?? ''
+    const count = open.get(address) ?? 0
+    if (count >= limit) {
+      socket.destroy()
+      return
+    }
+    open.set(address, count + 1)
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1
+      if (left === 0) open.delete(address)
+      else open.set(address, left)
+    })
+  }
+}
+
+export default fp(connectionLimitsPlugin, { name: 'connection-limits', dependencies: ['config'] })

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, describe, test } from 'node:test'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { errorMeta, textOf } from '../support/results.js'
+import { startStack, type TestStack } from '../support/router.js'
+
+const MAX_BODY_BYTES = 1024 * 1024
+const HOSTILE_BYTES = 50 * 1024 * 1024
+
+/** `bytes` of `filler` between a prefix and a suffix, in 64 KB chunks: a huge body the test never holds whole. */
+function * hugeBody (prefix: string, bytes: number, suffix = ''): Iterable<string> {
+  yield prefix
+  const chunk = 'x'.repeat(64 * 1024)
+  for (let written = 0; written < bytes; written += chunk.length) yield chunk
+  yield suffix
+}
+
+/** The call's result, and how far the process's resident memory rose above where it was while it ran. */
+async function withPeakRss (call: () => Promise<CallToolResult>): Promise<{ result: CallToolResult, risenBytes: number }> {
+  const baseline = process.memoryUsage.rss()
+  let peak = baseline
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 10)
+  try {
+    const result = await call()
+    peak = Math.max(peak, process.memoryUsage.rss())
+    return { result, risenBytes: peak - baseline }
+  } finally {
+    clearInterval(sampler)
+  }
+}
+
+describe('a hostile upstream', () => {
+  let stack: TestStack
+  const chat = async (prompt: string, streamed = false) => stack.client.callTool(
+    { name: 'chat', arguments: { prompt } },
+    undefined,
+    { timeout: 60_000, ...(streamed && { onprogress: () => {} }) }
+  ) as Promise<CallToolResult>
+
+  before(async () => {
+    stack = await startStack({ UPSTREAM_MAX_BODY_BYTES: String(MAX_BODY_BYTES), UPSTREAM_MAX_RETRIES: '1', UPSTREAM_RETRY_BASE_MS: '1' })
+  })
+  after(async () => { await stack.close() })
+  beforeEach(() => stack.upstream.reset())
+
+  /** After any hostile answer, the next call is served as usual. */
+  async function assertStillServing (): Promise<void> {
+    const result = await chat('still there?')
+    assert.equal(result.isError, undefined, textOf(result))
+    assert.equal(textOf(result), 'echo: still there?')
+  }
+
+  for (const [kind, raw, headers] of [
+    ['an HTML page', ['<html><body>Bad gateway</body></html>'], { 'content-type': 'text/html' }],
+    ['an empty JSON body', [''], { 'content-type': 'application/json' }],
+    ['an empty body without a type', [''], {}],
+    ['JSON cut short', ['{"id": "resp_1", "output": ['], { 'content-type': 'application/json' }],
+  ] as const) {
+    test(`${kind} with status 200 is upstream_invalid_response, not a router bug`, async () => {
+      stack.upstream.script('POST /v1/responses', { raw, headers })
+      const result = await chat('hello')
+      assert.equal(result.isError, true)
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+      assert.equal(stack.upstream.received('POST /v1/responses').length, 1, 'not retried: the same answer would come back')
+      await assertStillServing()
+    })
+  }
+
+  test('a connection reset after the headers is retried like one before them', async () => {
+    stack.upstream.script('POST /v1/responses', { raw: ['{"id": "resp_1", "out'], headers: { 'content-type': 'application/json' }, resetAfterRaw: true })
+    const result = await chat('hello')
+    assert.equal(result.isError, undefined, textOf(result))
+    assert.equal(textOf(result), 'echo: hello')
+    assert.equal(stack.upstream.received('POST /v1/responses').length, 2)
+  })
+
+  test('a reset after the headers, every time, is a retryable upstream_unavailable', async () => {
+    const reset = { raw: ['{"id": "resp_1", "out'], headers: { 'content-type': 'application/json' }, resetAfterRaw: true }
+    stack.upstream.script('POST /v1/responses', reset, reset)
+    const result = await chat('hello')
+    assert.equal(errorMeta(result).code, 'upstream_unavailable', textOf(result))
+    assert.equal(errorMeta(result).retryable, true)
+  })
+
+  test('a 50 MB JSON answer is refused past UPSTREAM_MAX_BODY_BYTES without being held', async () => {
+    stack.upstream.script('POST /v1/responses', { raw: hugeBody('{"id": "resp_1", "object": "response", "output": [], "padding": "', HOSTILE_BYTES, '"}'), headers: { 'content-type': 'application/json' } })
+    const { result, risenBytes } = await withPeakRss(async () => chat('hello'))
+    assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    assert.match(textOf(result), /UPSTREAM_MAX_BODY_BYTES/)
+    assert.ok(risenBytes < 32 * 1024 * 1024, `resident memory rose by ${Math.round(risenBytes / 1024 / 1024)} MB`)
+    await assertStillServing()
+  })
+
+  test('a streamed answer with one 50 MB line is refused the same way', async () => {
+    stack.upstream.script('POST /v1/responses', { raw: hugeBody('data: {"type": "response.output_text.delta", "delta": "', HOSTILE_BYTES), headers: { 'content-type': 'text/event-stream' } })
+    const { result, risenBytes } = await withPeakRss(async () => chat('hello', true))
+    assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    assert.match(textOf(result), /UPSTREAM_MAX_BODY_BYTES/)
+    assert.ok(risenBytes < 32 * 1024 * 1024, `resident memory rose by ${Math.round(risenBytes / 1024 / 1024)} MB`)
+    await assertStillServing()
+  })
+})

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { builtinModules } from 'node:module'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { parse } from 'yaml'
 import pkg from '../package.json' with { type: 'json' }
@@ -46,5 +48,26 @@ describe('Docker packaging', () => {
     const withScripts = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path).sort()
     assert.deepEqual(withScripts, ['node_modules/esbuild', 'node_modules/node'])
     assert.ok('node' in pkg.devDependencies && !('node' in pkg.dependencies), 'the Node binary package is a dev dependency only')
+  })
+
+  test('every package the production code imports is a production dependency, at the version the lockfile holds', async () => {
+    // The runtime stage installs `dependencies` only: a package missing there builds, then fails at start.
+    const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> }
+    const imported = new Set<string>()
+    for (const folder of ['src', 'plugins', 'routes']) {
+      for (const file of await readdir(folder, { recursive: true })) {
+        if (!file.endsWith('.ts')) continue
+        const source = await readFile(join(folder, file), 'utf8')
+        for (const [, specifier] of source.matchAll(/^import (?!type )[^'"]*['"]([^'"]+)['"]/gm)) {
+          if (specifier === undefined || specifier.startsWith('.') || specifier.startsWith('node:') || builtinModules.includes(specifier)) continue
+          imported.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0] as string)
+        }
+      }
+    }
+    const dependencies = pkg.dependencies as Record<string, string>
+    for (const name of imported) {
+      assert.ok(name in dependencies, `${name} is imported by the production code but is not in dependencies`)
+      assert.equal(lock.packages['']?.dependencies?.[name], dependencies[name], `package-lock.json records ${name} as package.json does`)
+    }
   })
 })

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -16,9 +17,34 @@ async function connectionLimitsPlugin (fastify: FastifyInstance) {
   server.headersTimeout = config.HEADERS_TIMEOUT_MS
   server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS
   // Past it Node closes new connections at once, before they cost more than their accept.
-  server.maxConnections = config.MAX_CONNECTIONS
+  const openFiles = openFileLimit()
+  server.maxConnections = connectionCap(config.MAX_CONNECTIONS, openFiles)
+  if (server.maxConnections < config.MAX_CONNECTIONS) {
+    fastify.log.info({ maxConnections: server.maxConnections }, `MAX_CONNECTIONS lowered to ${server.maxConnections}: this process may open ${openFiles} files (ulimit -n), and upstream calls, Redis and files need some`)
+  }
   const perAddress = config.MAX_CONNECTIONS_PER_ADDRESS
   if (perAddress > 0) server.on('connection', limitPerAddress(perAddress))
+}
+
+/** Descriptors kept back from client connections: upstream connections, Redis, read_file, the log. */
+const DESCRIPTOR_HEADROOM = 64
+
+/**
+ * The connection cap that still leaves descriptors for the router's own work: a cap above the
+ * open-file limit would never apply, and a flood would exhaust descriptors (EMFILE) instead.
+ */
+function connectionCap (configured: number, openFiles: number | undefined): number {
+  return openFiles === undefined ? configured : Math.max(1, Math.min(configured, openFiles - DESCRIPTOR_HEADROOM))
+}
+
+/** This process's soft limit on open files, where the system says (Linux); undefined elsewhere or unlimited. */
+function openFileLimit (): number | undefined {
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    return line ? Number(line[1]) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Closes a connection at once when its address already holds `limit` open ones: one host cannot take every connection. */

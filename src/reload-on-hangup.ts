@@ -11,12 +11,14 @@ export function reloadOnHangup (fastify: FastifyInstance, reload: () => Promise<
 }
 
 /**
- * Keeps SIGHUP from ending the process, Node's default for it, when no file reloads on it: neither
- * ROUTER_CONFIG nor CLIENT_KEYS_FILE is set, or the app is closing. The log says it was ignored.
+ * Keeps SIGHUP from ending the process, Node's default for it, whenever no file reloads on it:
+ * neither ROUTER_CONFIG nor CLIENT_KEYS_FILE is set, or the app is still starting or already
+ * closing. Installed before the app is built, so an operator's reload sent too early costs nothing;
+ * the log (once there is one) says it was ignored.
  */
-export function ignoreHangupWithoutReload (log: FastifyBaseLogger): void {
+export function ignoreHangupWithoutReload (log: () => FastifyBaseLogger | undefined): void {
   process.on('SIGHUP', () => {
     const reloads = process.listenerCount('SIGHUP') - 1
-    if (reloads === 0) log.info({ signal: 'SIGHUP' }, 'SIGHUP ignored: nothing to reload (neither ROUTER_CONFIG nor CLIENT_KEYS_FILE is set)')
+    if (reloads === 0) log()?.info({ signal: 'SIGHUP' }, 'SIGHUP ignored: nothing to reload now (neither ROUTER_CONFIG nor CLIENT_KEYS_FILE is set, or the router is starting or closing)')
   })
 }

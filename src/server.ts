@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { loggerOptions } from './observability/logger.js'
 import { ignoreHangupWithoutReload } from './reload-on-hangup.js'
@@ -23,7 +24,8 @@ const notShutdownSignals = Object.entries(closesOn).filter(([, closes]) => !clos
 
 /** The entry point: build, listen, and close gracefully on SIGTERM/SIGINT. */
 async function main (): Promise<void> {
-  let app
+  let app: FastifyInstance | undefined
+  ignoreHangupWithoutReload(() => app?.log)
   try {
     app = await buildApp({ env: process.env, logger: loggerOptions(process.env) })
   } catch (err) {
@@ -33,7 +35,6 @@ async function main (): Promise<void> {
   }
 
   const { config } = app
-  ignoreHangupWithoutReload(app.log)
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an unexpected error')
     else app.log.info({ signal }, 'shutting down: finishing in-flight calls')

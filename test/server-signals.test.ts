@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +12,7 @@ import { TEAM_A_KEY, TEAM_B_KEY, bearer, sha256, writeClientsFile } from './supp
 import { FakeOpenAI } from './support/fake-openai.js'
 import { LogCapture } from './support/logs.js'
 import { connectClient, initializeMessage, MCP_HEADERS } from './support/router.js'
-import { type RouterProcess, startRouterProcess } from './support/router-process.js'
+import { type RouterProcess, spawnRouter, startRouterProcess, whenReady } from './support/router-process.js'
 import { routedResult } from './support/routing.js'
 import { waitFor } from './support/wait-for.js'
 
@@ -120,6 +122,30 @@ describe('SIGHUP on the running server', () => {
       assert.equal(router.logs.find({ signal: 'SIGTERM', msg: 'shutting down: finishing in-flight calls' }).length, 1)
     } finally {
       await router.kill()
+      await upstream.close()
+    }
+  })
+
+  test('a SIGHUP that arrives while the router is still starting does not end it', async () => {
+    // A downstream MCP server that takes the connection and never answers holds start-up for its timeoutMs.
+    let connecting!: () => void
+    const reached = new Promise<void>((resolve) => { connecting = resolve })
+    const silent = createServer(() => connecting())
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    const upstream = await FakeOpenAI.start()
+    const downstream = [{ name: 'silent', url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mcp`, timeoutMs: 3000 }]
+    const child = spawnRouter({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseURL, PORT: '0', HOST: '127.0.0.1', DOWNSTREAM_MCP: JSON.stringify(downstream) })
+    try {
+      await reached
+      child.kill('SIGHUP')
+      const started = await whenReady(child, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, 'the router to listen after the SIGHUP')
+      assert.equal(child.exitCode, null)
+      assert.equal((await fetch(`http://127.0.0.1:${started.ready[1]}/health`)).status, 200)
+    } finally {
+      child.kill('SIGKILL')
+      silent.closeAllConnections()
+      silent.close()
       await upstream.close()
     }
   })

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
+import { REDACTED } from '../access/router-keys.js'
 import { LinkedAbortController } from '../linked-abort.js'
 import { maskedUrl } from '../masked-url.js'
 import { ToolError } from '../mcp/tool-error.js'
@@ -159,10 +160,18 @@ function statusError (err: APIError, status: number, context: UpstreamCallContex
   return new ToolError('upstream_rejected', `The upstream rejected ${context.operation} (${said}). Change the arguments; sending the same call again will not help.`, { retryable: false, ...upstream })
 }
 
+/** The most of an upstream's own message quoted to a client, a log line or /ready: enough to say what went wrong. */
+const QUOTED_MESSAGE_CHARS = 1000
+
+/**
+ * The upstream's own words, bounded and without a bearer credential: some gateways echo the
+ * Authorization header they were sent, and this text reaches clients, logs and the unauthenticated /ready.
+ */
 function upstreamMessage (err: APIError): string {
   const body = err.error as { message?: unknown } | undefined
-  if (typeof body?.message === 'string' && body.message) return body.message
-  return err.message.replace(/^\d{3}\s*/, '') || 'no details'
+  const message = typeof body?.message === 'string' && body.message ? body.message : err.message.replace(/^\d{3}\s*/, '') || 'no details'
+  const quoted = message.length > QUOTED_MESSAGE_CHARS ? `${message.slice(0, QUOTED_MESSAGE_CHARS)}… (${message.length - QUOTED_MESSAGE_CHARS} more characters)` : message
+  return quoted.replace(/\b(Bearer\s+)[^\s"',;]+/gi, `$1${REDACTED}`)
 }
 
 // fetch wraps the network error (ECONNREFUSED, ENOTFOUND, ...) a level or two down the cause chain.

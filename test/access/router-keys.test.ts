@@ -74,3 +74,18 @@ test('a key that only a reloaded routing file brings is redacted from answers as
     await stack.close()
   }
 })
+
+test('/ready, open to anyone, shows neither an echoed key nor more than a bounded quote of the upstream\'s message', async () => {
+  const stack = await startStack()
+  try {
+    const padding = 'x'.repeat(50_000)
+    stack.upstream.script('GET /v1/models', (request) => ({ status: 401, json: errorBody(`Incorrect API key provided: ${String(request.headers.authorization)}. ${padding}`, 'invalid_request_error', 'invalid_api_key') }))
+    const body = await (await fetch(`${stack.router.url}/ready`)).text()
+    assert.match(body, /Incorrect API key provided: Bearer \[redacted\]/)
+    assert.ok(!body.includes(TEST_API_KEY))
+    assert.ok(body.length < 10_000, `the quote is bounded (${body.length} characters)`)
+    assert.match(body, /more characters\)/)
+  } finally {
+    await stack.close()
+  }
+})

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { get } from 'node:http'
 import { connect, type Socket } from 'node:net'
+import { spawn } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { connectClient, type RunningRouter, startRouter } from '../support/router.js'
+import { BUILT_ENTRY, buildIfStale, whenReady } from '../support/router-process.js'
 import { waitFor } from '../support/wait-for.js'
 
 const STALLED_REQUEST = 'POST /mcp HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n'
@@ -97,5 +99,34 @@ describe('connection limits', () => {
         await client.close()
       }
     })
+  })
+
+  test('MAX_CONNECTIONS above the open-file limit is lowered below it, so a flood meets the cap before it exhausts descriptors', async () => {
+    buildIfStale()
+    const upstream = await FakeOpenAI.start()
+    // The built server under a low open-file limit, as a small container or a default shell would give it.
+    const child = spawn('sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" ${BUILT_ENTRY}`], {
+      env: { PATH: process.env.PATH, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseURL, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', REQUEST_TIMEOUT_MS: '30000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk })
+    const flood: StalledSocket[] = []
+    try {
+      const started = await whenReady(child, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, 'the router to listen')
+      assert.match(output, /MAX_CONNECTIONS lowered to 192/)
+      const router = { url: `http://127.0.0.1:${started.ready[1]}` } as RunningRouter
+      for (let socket = 0; socket < 300; socket++) flood.push(await stall(router))
+      await waitFor(() => flood.filter((stalled) => !stalled.closed).length <= 192, 'the connections past the cap to be closed')
+      assert.equal(child.exitCode, null)
+      for (const stalled of flood) stalled.socket.destroy()
+      await waitFor(() => flood.every((stalled) => stalled.closed), 'the flood to end')
+      assert.equal(await healthFrom(router, '127.0.0.1'), 200, 'descriptors were left for the router to go on serving')
+      assert.doesNotMatch(output, /EMFILE/)
+    } finally {
+      for (const stalled of flood) stalled.socket.destroy()
+      child.kill('SIGKILL')
+      await upstream.close()
+    }
   })
 })

@@ -82,6 +82,7 @@ describe('CORS on /mcp with an Origin allow-list', () => {
     const response = await postMcp(router, initializeMessage, { origin: APP_ORIGIN })
     assert.equal(response.status, 401)
     assert.equal(response.headers.get('access-control-allow-origin'), APP_ORIGIN)
+    assert.ok(listOf(response.headers.get('access-control-expose-headers')).includes('www-authenticate'), 'the page can read the challenge')
   })
 
   test('a POST from an origin outside the list is refused without CORS headers', async () => {

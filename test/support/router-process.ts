@@ -55,13 +55,13 @@ export async function whenReady (child: ChildProcess, ready: RegExp, what: strin
     await once(child, 'exit')
   }
   try {
-    await waitFor(() => ready.test(output) || child.exitCode !== null, what, READY_TIMEOUT_MS)
+    await waitFor(() => ready.test(output) || child.exitCode !== null || child.signalCode !== null, what, READY_TIMEOUT_MS)
   } catch (err) {
     await kill()
     throw err
   }
   const match = ready.exec(output)
-  if (!match) throw new Error(`${what}: it exited with ${child.exitCode}: ${output}`)
+  if (!match) throw new Error(`${what}: it exited with ${child.exitCode ?? child.signalCode}: ${output}`)
   child.stdout?.off('data', collect).resume()
   child.stderr?.off('data', collect).resume()
   return { process: child, ready: match, kill }

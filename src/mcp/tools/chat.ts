@@ -5,7 +5,7 @@ import { checkResponseFormat, parseStructuredOutput } from '../structured-output
 import { defineTool } from '../tool.js'
 import { ToolError, toolErrorResult } from '../tool-error.js'
 import { runAgentLoop } from './agent-loop.js'
-import { claimResponse, waitForResponse } from './background-response.js'
+import { checkResponseOwner, claimResponse, waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { routedChat } from './routed-chat.js'
@@ -27,6 +27,8 @@ export const chatTool = defineTool({
   async run (args, context) {
     const { config, requestId, progress, record } = context
     checkResponseFormat(args.response_format)
+    // Continuing a response reads it back: another client's is as unknown here as in get_response.
+    if (args.previous_response_id) await checkResponseOwner(context, args.previous_response_id)
     const route = context.routing.route(args.model ?? config.MODEL, context.client)
     const request = toChatRequest(args, route.targets[0].provider.settings.api, route.requested)
     // A background response is polled, not streamed: its text arrives all at once.

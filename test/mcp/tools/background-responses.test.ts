@@ -165,6 +165,10 @@ describe('background responses with client keys', () => {
         assert.doesNotMatch(JSON.stringify(refused), /secret plan/)
       }
       assert.equal(upstream.received('POST /v1/responses/{id}/cancel').length, 0, 'team B\'s cancel never reached the upstream')
+      const calls = upstream.received('POST /v1/responses').length
+      const continued = await teamB.callTool({ name: 'chat', arguments: { prompt: 'repeat your last answer', previous_response_id: responseId } })
+      assert.equal(errorMeta(continued).code, 'not_found', 'continuing it reads it back, so it is refused as well')
+      assert.equal(upstream.received('POST /v1/responses').length, calls, 'team B\'s continuation never reached the upstream')
       const fetched = await teamAElsewhere.callTool({ name: 'get_response', arguments: { response_id: responseId } })
       assert.equal(fetched.isError, undefined)
       assert.equal((fetched.structuredContent as unknown as ResponseStructured).responseId, responseId)
@@ -187,7 +191,7 @@ describe('background responses with client keys', () => {
   test('belong to the client that started them across replicas sharing Redis', { skip: skipWithoutRedis }, async () => {
     const redis = await RedisServer.start()
     const upstream = await FakeOpenAI.start()
-    const env = { CLIENT_KEYS_FILE: await writeClientsFile(), POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0', REDIS_URL: redis.url }
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile(), POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0', ...redis.routerEnv }
     const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
     try {
       await checkOwnership(first, second, upstream)

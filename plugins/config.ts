@@ -9,7 +9,8 @@ import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamSet
 import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.js'
 import { loadRoutingSettings, type RoutingSettings } from '../src/routing/settings.js'
 import { StringEnum } from '../src/schemas.js'
-import { cannotRead, checkSettings, compileSettings, ConfigError, isHttpUrl, readSecretFile } from '../src/settings.js'
+import { cannotRead, checkSettings, compileSettings, isHttpUrl, readSecretFile } from '../src/settings.js'
+import { ConfigError } from '../src/errors.js'
 import { parseTrustProxy } from '../src/trust-proxy.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 

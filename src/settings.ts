@@ -2,12 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { type Static, type TSchema } from '@sinclair/typebox'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { parse as parseYaml } from 'yaml'
+import { ConfigError } from './errors.js'
 import { describeValidationErrors } from './validation-errors.js'
-
-/** A setting the router cannot start (or reload) with; its message names the setting and says what is wrong. */
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
 
 export function isHttpUrl (value: string): boolean {
   return /^https?:\/\//i.test(value) && URL.canParse(value)

@@ -184,7 +184,7 @@ describe('README', () => {
   test('documents every tool, every argument of each, and every error code', async () => {
     const docs = (await Promise.all(DOCS.map(readText))).join('\n')
     const { tools } = await import('../src/mcp/tools/index.js')
-    const { toolErrorCodes } = await import('../src/mcp/tool-error.js')
+    const { toolErrorCodes } = await import('../src/errors.js')
     for (const tool of tools) {
       const start = docs.indexOf(`### \`${tool.name}\``)
       assert.ok(start >= 0, `the docs have a section for ${tool.name}`)

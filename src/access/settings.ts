@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { compileSettings, ConfigError, readSettingsFile } from '../settings.js'
+import { compileSettings, readSettingsFile } from '../settings.js'
+import { ConfigError } from '../errors.js'
 
 const CLIENT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$'
 const ClientName = Type.String({ pattern: CLIENT_NAME_PATTERN, title: 'letters, digits, _, ., @ or - (at most 63)' })

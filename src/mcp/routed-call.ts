@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { Route, RouteTarget } from '../routing/routing-table.js'
 import type { CallRecord } from './call-record.js'
 import { type ToolContext, type UpstreamOperation, upstreamCall } from './tool.js'
-import { ToolError, type ToolErrorCode } from './tool-error.js'
+import { ToolError, type ToolErrorCode } from '../errors.js'
 
 /** `structuredContent` fields of every tool that calls a model: who answered, and what was tried. */
 export const RoutingOutput = {

@@ -15,7 +15,7 @@ import { callUpstream, type UpstreamCallContext } from '../upstream/errors.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { CallRecord, SpentTokens } from './call-record.js'
 import type { CallProgress } from './progress.js'
-import { ToolError } from './tool-error.js'
+import { ToolError } from '../errors.js'
 
 /** What a tool may use while it runs: the providers, the configuration, and the call's own identity. */
 export interface ToolContext {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import OpenAI from 'openai'
-import { ToolError } from '../mcp/tool-error.js'
+import { ToolError } from '../errors.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { type AttemptGate, callUpstream } from '../upstream/errors.js'
 import { listModels } from '../upstream/models.js'

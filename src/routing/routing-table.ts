@@ -1,6 +1,6 @@
 import type { Client } from '../access/client-keys.js'
 import { globToRegExp, matchesAny } from '../glob.js'
-import { ToolError } from '../mcp/tool-error.js'
+import { ToolError } from '../errors.js'
 import type { UpstreamModel } from '../upstream/models.js'
 import type { Provider } from './provider.js'
 import { type RoutingSettings, splitProviderPrefix } from './settings.js'

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { LinkedAbortController } from '../linked-abort.js'
 import { maskedUrl } from '../masked-url.js'
-import { ToolError } from '../mcp/tool-error.js'
+import { ToolError } from '../errors.js'
 import { UpstreamBodyBroken } from './upstream-fetch.js'
 
 export interface UpstreamCallContext {

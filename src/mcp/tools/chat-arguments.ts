@@ -3,7 +3,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition, UpstreamApi } from '../../upstream/chat.js'
 import { JsonValue, StringEnum } from '../../schemas.js'
 import { TimeoutArgument } from '../tool.js'
-import { ToolError } from '../tool-error.js'
+import { ToolError } from '../../errors.js'
 
 const TextPart = Type.Object({
   type: Type.Literal('text'),

@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { globToRegExp } from '../glob.js'
 import { ToolError } from '../errors.js'
-import type { FunctionTool } from '../upstream/chat.js'
+import type { FunctionTool } from '../upstream/chat-types.js'
 import { DownstreamServer, type DownstreamStatus } from './downstream-server.js'
 import type { DownstreamSettings } from './settings.js'
 

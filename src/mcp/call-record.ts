@@ -1,5 +1,5 @@
 import { type Context, ROOT_CONTEXT } from '@opentelemetry/api'
-import type { TokenUsage } from '../upstream/chat.js'
+import type { TokenUsage } from '../upstream/chat-types.js'
 import type { ToolErrorCode } from '../errors.js'
 
 /** Tokens an upstream call reported; embeddings have no output tokens. */

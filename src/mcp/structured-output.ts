@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv'
-import type { ResponseFormat } from '../upstream/chat.js'
+import type { ResponseFormat } from '../upstream/chat-types.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import { ToolError } from '../errors.js'
 

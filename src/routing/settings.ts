@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import type { UpstreamApi } from '../upstream/chat.js'
+import type { UpstreamApi } from '../upstream/chat-types.js'
 import { StringEnum } from '../schemas.js'
 import { compileSettings, readSecretFile, readSettingsFile } from '../settings.js'
 import { ConfigError } from '../errors.js'

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { ToolError } from '../../errors.js'
-import { type ChatResult, terminalStatuses } from '../../upstream/chat.js'
+import { type ChatResult, terminalStatuses } from '../../upstream/chat-types.js'
 import { cancelledError } from '../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../upstream/responses-api.js'
 import type { Provider } from '../../routing/provider.js'

@@ -1,7 +1,7 @@
 import { CacheOutput } from '../cached-call.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
-import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat.js'
+import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat-types.js'
 import { JsonValue, StringEnum } from '../../schemas.js'
 import type { CallRecord } from '../call-record.js'
 import { RoutingOutput, routingOutput } from '../routed-call.js'

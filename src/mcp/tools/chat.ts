@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import type { ChatRequest, ChatResult } from '../../upstream/chat.js'
+import type { ChatRequest, ChatResult } from '../../upstream/chat-types.js'
 import { cachedCall } from '../cached-call.js'
 import { checkResponseFormat, parseStructuredOutput } from '../structured-output.js'
 import { defineTool } from '../tool.js'

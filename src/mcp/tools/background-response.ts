@@ -5,7 +5,8 @@ import { type ChatResult, terminalStatuses } from '../../upstream/chat-types.js'
 import { cancelledError } from '../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../upstream/responses-api.js'
 import type { Provider } from '../../routing/provider.js'
-import { type ToolContext, upstreamCall } from '../tool.js'
+import { type ToolContext } from '../tool.js'
+import { observedCall } from '../observed-call.js'
 
 /**
  * Polls a background response (at the provider that holds it) until it finishes or the call's wait limit has passed, reporting its status
@@ -25,7 +26,7 @@ export async function waitForResponse (context: ToolContext, provider: Provider,
       await sleep(Math.min(config.POLL_INTERVAL_MS, remaining), undefined, { signal })
         .catch(() => { throw cancelledError(`waiting for response ${result.responseId}`, signal) })
       const { responseId } = result
-      result = await upstreamCall(context, { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(provider.client, responseId, { signal: callSignal, requestId }))
+      result = await observedCall(context, { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(provider.client, responseId, { signal: callSignal, requestId }))
     }
   } catch (err) {
     // A chat call stopped while waiting: nobody else knows the id, so the upstream should stop working too.

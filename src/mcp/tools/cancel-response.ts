@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { cancelResponse } from '../../upstream/responses-api.js'
-import { defineTool, upstreamCall } from '../tool.js'
+import { defineTool } from '../tool.js'
+import { observedCall } from '../observed-call.js'
 import { checkResponseOwner } from './background-response.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { ResponseId, ResponseProvider } from './get-response.js'
@@ -19,7 +20,7 @@ export const cancelResponseTool = defineTool({
     const { requestId } = context
     await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
-    const result = await upstreamCall(
+    const result = await observedCall(
       context,
       { provider },
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },

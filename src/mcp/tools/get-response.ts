@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { retrieveResponse } from '../../upstream/responses-api.js'
-import { defineTool, upstreamCall } from '../tool.js'
+import { defineTool } from '../tool.js'
+import { observedCall } from '../observed-call.js'
 import { checkResponseOwner, waitForResponse } from './background-response.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 
@@ -25,7 +26,7 @@ export const getResponseTool = defineTool({
     const { requestId } = context
     await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
-    let result = await upstreamCall(
+    let result = await observedCall(
       context,
       { provider },
       { name: 'retrieve_response', operation: `fetching response ${responseId}`, resource: `response ${responseId}` },

@@ -1,12 +1,12 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
-import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
+import { REQUEST_ID_HEADER } from '../request-id.js'
 import type { RouterKeys } from '../access/router-keys.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { traceContextOf } from '../observability/tracing.js'
-import { CallRecord } from './call-record.js'
+import { CallRecord } from '../observability/call-record.js'
 
 export interface MessageLogDependencies {
   log: FastifyBaseLogger

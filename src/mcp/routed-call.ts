@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { Route, RouteTarget } from '../routing/routing-table.js'
-import type { CallRecord } from './call-record.js'
+import type { CallRecord } from '../observability/call-record.js'
 import { type ToolContext } from './tool.js'
 import { observedCall, type UpstreamOperation } from './observed-call.js'
 import { ToolError, type ToolErrorCode } from '../errors.js'

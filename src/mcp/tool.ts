@@ -11,7 +11,7 @@ import type { RoutingTable } from '../routing/routing-table.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { describeValidationErrors } from '../validation-errors.js'
-import type { CallRecord } from './call-record.js'
+import type { CallRecord } from '../observability/call-record.js'
 import type { CallProgress } from './progress.js'
 import { ToolError } from '../errors.js'
 

@@ -3,7 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat-types.js'
 import { JsonValue, StringEnum } from '../../schemas.js'
-import type { CallRecord } from '../call-record.js'
+import type { CallRecord } from '../../observability/call-record.js'
 import { RoutingOutput, routingOutput } from '../routed-call.js'
 import { AgentTrace, type AgentTurn } from './agent-loop.js'
 

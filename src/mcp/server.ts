@@ -4,7 +4,7 @@ import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, Erro
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
-import type { RouterConfig } from '../../plugins/config.js'
+import type { RouterConfig } from '../config.js'
 import { REQUEST_ID_HEADER } from '../request-id.js'
 import type { Client } from '../access/client-keys.js'
 import type { RouterKeys } from '../access/router-keys.js'

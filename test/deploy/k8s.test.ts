@@ -3,7 +3,7 @@ import { access, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { parseAllDocuments, parse } from 'yaml'
-import { ConfigSchema } from '../../plugins/config.js'
+import { ConfigSchema } from '../../src/config.js'
 import { RoutingFileSchema } from '../../src/routing/settings.js'
 import { checkSettings, compileSettings } from '../../src/settings.js'
 

@@ -1,4 +1,4 @@
-import type { RouterConfig } from '../../../plugins/config.js'
+import type { RouterConfig } from '../../config.js'
 import type { RouterTool } from '../tool.js'
 import { cancelResponseTool } from './cancel-response.js'
 import { chatTool } from './chat.js'

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { buildApp } from '../../src/app.js'
+import { buildApp } from '../src/app.js'
 
 const valid = { OPENAI_API_KEY: 'sk-config-test', LOG_LEVEL: 'silent' }
 

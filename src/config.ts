@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises'
 import { type Static, Type } from '@sinclair/typebox'
 import { Ajv, type ValidateFunction } from 'ajv'
-import { type ClientSettings, loadClientSettings } from './access/settings.js'
-import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamSettings } from './downstream/settings.js'
+import { type ClientConfig, loadClientConfig } from './access/config.js'
+import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamConfig } from './downstream/config.js'
 import { ConfigError } from './errors.js'
 import { type ModelPrice, ModelPricesSchema } from './observability/prices.js'
-import { loadRoutingSettings, type RoutingSettings } from './routing/settings.js'
+import { loadRoutingConfig, type RoutingConfig } from './routing/config.js'
 import { StringEnum } from './schemas.js'
-import { cannotRead, checkSettings, compileSettings, isHttpUrl, readSecretFile } from './settings.js'
+import { cannotRead, checkConfig, compileConfig, isHttpUrl, readSecretFile } from './config-parsing.js'
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js'
 import { describeValidationErrors } from './validation-errors.js'
 
@@ -19,7 +19,9 @@ const Milliseconds = (options: { default: number, minimum: number, description: 
 
 /**
  * Every setting the router reads, with its default. `.env.example` documents the same list;
- * a test keeps the two in step.
+ * a test keeps the two in step. (A setting is one named value: an environment variable, or a field
+ * of the routing or clients file; the config is what the router makes of them, here and in the
+ * `config.ts` of routing/, access/ and downstream/.)
  */
 export const ConfigSchema = Type.Object({
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1, description: 'API key sent to the upstream' })),
@@ -94,15 +96,15 @@ export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS
   ALLOWED_ORIGINS: string[]
   ALLOWED_HOSTS: string[]
   MODEL_PRICES: Record<string, ModelPrice>
-  DOWNSTREAM_MCP: DownstreamSettings[]
+  DOWNSTREAM_MCP: DownstreamConfig[]
   /** The providers and how model names reach them, as loaded at start-up (ROUTER_CONFIG or the OPENAI_* settings). */
-  routing: RoutingSettings
+  routing: RoutingConfig
   /** The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open. */
-  clients: ClientSettings[]
+  clients: ClientConfig[]
   /** As Fastify's `trustProxy` takes it. */
   TRUST_PROXY: TrustProxy
   /** Reads ROUTER_CONFIG again, against the environment the configuration was loaded from (SIGHUP, a changed file). */
-  reloadRouting: () => Promise<RoutingSettings>
+  reloadRouting: () => Promise<RoutingConfig>
 }
 
 // The environment's compiler: strings coerced to numbers and booleans, defaults filled in, unknown
@@ -130,8 +132,8 @@ export async function loadConfig (env: Record<string, string | undefined>): Prom
   const ALLOWED_HOSTS = splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase())
   const MODEL_PRICES = parseModelPrices(validated.MODEL_PRICES)
   const DOWNSTREAM_MCP = await parseDownstreams(validated, env)
-  const routing = await loadRoutingSettings(withKey, env)
-  const clients = await loadClientSettings(validated)
+  const routing = await loadRoutingConfig(withKey, env)
+  const clients = await loadClientConfig(validated)
   if (validated.AUTH_REQUIRED && clients.length === 0) {
     throw new ConfigError('Invalid configuration: AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS)')
   }
@@ -158,7 +160,7 @@ export async function loadConfig (env: Record<string, string | undefined>): Prom
     TRUST_PROXY: trustProxy,
     routing,
     clients,
-    reloadRouting: async () => loadRoutingSettings(withKey, env),
+    reloadRouting: async () => loadRoutingConfig(withKey, env),
   }
 }
 
@@ -170,8 +172,8 @@ async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: Validated
   return key
 }
 
-const validModelPrices = compileSettings(ModelPricesSchema)
-const validDownstreams = compileSettings(DownstreamListSchema)
+const validModelPrices = compileConfig(ModelPricesSchema)
+const validDownstreams = compileConfig(DownstreamListSchema)
 
 /** A setting holding JSON, parsed and checked against its schema; errors name the path inside it. */
 function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunction<T>, example: string): T | undefined {
@@ -183,14 +185,14 @@ function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunc
     throw new ConfigError(`Invalid configuration: ${name} is not JSON; expected ${example}`)
   }
   // Paths inside a list read as DOWNSTREAM_MCP[1].url, inside an object as MODEL_PRICES gpt-x.input.
-  return checkSettings(name, value, validate, example)
+  return checkConfig(name, value, validate, example)
 }
 
 function parseModelPrices (json: string): Record<string, ModelPrice> {
   return parseJsonSetting('MODEL_PRICES', json, validModelPrices, '{"model": {"input": 0.4, "output": 1.6}} (USD per million tokens)') ?? {}
 }
 
-async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEnv, env: Record<string, string | undefined>): Promise<DownstreamSettings[]> {
+async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEnv, env: Record<string, string | undefined>): Promise<DownstreamConfig[]> {
   const entries = parseJsonSetting('DOWNSTREAM_MCP', DOWNSTREAM_MCP, validDownstreams, '[{"name": "search", "url": "http://search:8000/mcp"}]') ?? []
   const names = new Set<string>()
   for (const [index, entry] of entries.entries()) {

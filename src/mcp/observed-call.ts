@@ -49,16 +49,16 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
     metrics.upstreamCall({ provider, operation: name, outcome, ...(status !== undefined && { status }), seconds: durationMs / 1000 })
     log.debug({ provider, operation: name, model, durationMs: Math.round(durationMs), outcome, upstreamStatus: status }, 'upstream call finished')
   }
-  const limitMs = Math.min(upstream.settings.timeoutMs, config.UPSTREAM_TIMEOUT_MS)
+  const limitMs = Math.min(upstream.config.timeoutMs, config.UPSTREAM_TIMEOUT_MS)
   const callTimeoutMs = Math.min(timeoutMs ?? limitMs, limitMs)
   try {
     const result = await callUpstream({
       ...what,
       ...(model && { model }),
-      baseURL: upstream.settings.baseURL,
+      baseURL: upstream.config.baseURL,
       settingNames: upstream.settingNames,
       // A deadline shorter than the provider's own (the client's timeout_ms) says nothing about the provider's health.
-      gate: upstream.gate(model, { countTimeouts: callTimeoutMs === upstream.settings.timeoutMs }),
+      gate: upstream.gate(model, { countTimeouts: callTimeoutMs === upstream.config.timeoutMs }),
       timeoutMs: callTimeoutMs,
       signal,
       retry: {

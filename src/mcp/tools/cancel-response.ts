@@ -26,6 +26,6 @@ export const cancelResponseTool = defineTool({
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(provider.client, responseId, { signal, requestId })
     )
-    return chatToolResult(result, { api: provider.settings.api, record: context.record })
+    return chatToolResult(result, { api: provider.config.api, record: context.record })
   },
 })

@@ -29,7 +29,7 @@ export const chatTool = defineTool({
     const { config, requestId, progress, record } = context
     checkResponseFormat(args.response_format)
     const route = context.routing.route(args.model ?? config.MODEL, context.client)
-    const request = toChatRequest(args, route.targets[0].provider.settings.api, route.requested)
+    const request = toChatRequest(args, route.targets[0].provider.config.api, route.requested)
     // A background response is polled, not streamed: its text arrives all at once.
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
     if (args.use_tools || args.agent) {
@@ -38,7 +38,7 @@ export const chatTool = defineTool({
       const run = await runAgentLoop(context, route, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
       // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
       const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
-      const toolResult = chatToolResult(result, { api: run.target.provider.settings.api, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
+      const toolResult = chatToolResult(result, { api: run.target.provider.config.api, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
       return claimResponse(context, run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId))
     }
     const target = route.targets[0]
@@ -46,7 +46,7 @@ export const chatTool = defineTool({
       mode: args.cache,
       deterministic: args.temperature === 0,
       // Keyed by the route's first target, whichever target answered: the same request finds it again.
-      request: { tool: 'chat', provider: target.provider.name, model: target.model, api: target.provider.settings.api, request },
+      request: { tool: 'chat', provider: target.provider.name, model: target.model, api: target.provider.config.api, request },
       // Background responses are fetched later, and cut-off answers are partial: neither is kept.
       complete: (result) => !request.background && (result.structuredContent as { status?: string } | undefined)?.status === 'completed',
       replay: (cached) => onText?.(String((cached.structuredContent as { text?: unknown } | undefined)?.text ?? '')),
@@ -56,7 +56,7 @@ export const chatTool = defineTool({
       let { result } = answer
       if (request.background) result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
       record.answered(result.model, result.usage)
-      return chatToolResult(result, { api: answer.target.provider.settings.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
+      return chatToolResult(result, { api: answer.target.provider.config.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
     }))
   },
 })

@@ -35,6 +35,6 @@ export const getResponseTool = defineTool({
     if (wait) result = await waitForResponse(context, provider, result, { cancelIfAbandoned: false })
     // Its tokens were spent by the chat call that started it, not by this one.
     context.record.answered(result.model)
-    return chatToolResult(result, { api: provider.settings.api, record: context.record })
+    return chatToolResult(result, { api: provider.config.api, record: context.record })
   },
 })

@@ -22,14 +22,14 @@ export async function routedChat (context: ToolContext, route: Route, request: C
   const [first] = route.targets
   const canTake = (target: RouteTarget) => {
     if (request.previousResponseId) return target.provider === first.provider
-    return target.provider.settings.api === 'responses' || (!request.background && (request.tools ?? []).every(isFunctionTool))
+    return target.provider.config.api === 'responses' || (!request.background && (request.tools ?? []).every(isFunctionTool))
   }
   const droppedFor = new Map<RouteTarget, string[]>()
   const { value, target } = await routedCall(context, route, { name: 'chat', operation, timeoutMs }, async (target, signal) => {
     const { request: sent, dropped } = withoutUnsupportedParameters({ ...request, model: target.model })
     if (dropped.length > 0 && !droppedFor.has(target)) context.log.info({ model: target.model, dropped }, 'parameters the model family refuses were not sent')
     droppedFor.set(target, dropped)
-    return createChat(target.provider.client, target.provider.settings.api, sent, { signal, requestId: context.requestId, ...(onText && { onText }) })
+    return createChat(target.provider.client, target.provider.config.api, sent, { signal, requestId: context.requestId, ...(onText && { onText }) })
   }, canTake)
   return { result: value, target, dropped: droppedFor.get(target) ?? [] }
 }

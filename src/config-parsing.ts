@@ -12,8 +12,8 @@ export function isHttpUrl (value: string): boolean {
 // Strict, unlike the environment's compiler: a misspelt field must be reported, not dropped.
 const strictAjv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, formats: { 'http-url': isHttpUrl } })
 
-/** A validator for structured settings (JSON settings, the routing file); unknown fields are errors. */
-export function compileSettings<T extends TSchema> (schema: T): ValidateFunction<Static<T>> {
+/** A validator for structured config (JSON settings, the routing file, the clients file); unknown fields are errors. */
+export function compileConfig<T extends TSchema> (schema: T): ValidateFunction<Static<T>> {
   return strictAjv.compile<Static<T>>(schema)
 }
 
@@ -21,7 +21,7 @@ export function compileSettings<T extends TSchema> (schema: T): ValidateFunction
  * Checks `value` against its schema; the error names each path inside it after `name`:
  * `DOWNSTREAM_MCP[1].url is required`, `ROUTER_CONFIG (routing.yaml): providers[0].baseURL ...`.
  */
-export function checkSettings<T> (name: string, value: unknown, validate: ValidateFunction<T>, example?: string): T {
+export function checkConfig<T> (name: string, value: unknown, validate: ValidateFunction<T>, example?: string): T {
   if (validate(value)) return value
   const problems = describeValidationErrors(validate.errors)
   const separator = problems.startsWith('[') ? '' : ' '
@@ -42,10 +42,10 @@ export function cannotRead (setting: string, path: string, err: unknown): Config
 }
 
 /**
- * A settings file (YAML or JSON: YAML is a superset, so one parser reads both), checked against its
+ * A config file (YAML or JSON: YAML is a superset, so one parser reads both), checked against its
  * schema; errors read `Invalid configuration: ROUTER_CONFIG (routing.yaml): providers[1].baseURL ...`.
  */
-export async function readSettingsFile<T> (setting: string, path: string, validate: ValidateFunction<T>): Promise<T> {
+export async function readConfigFile<T> (setting: string, path: string, validate: ValidateFunction<T>): Promise<T> {
   const name = `${setting} (${path}):`
   const text = await readFile(path, 'utf8').catch((err: unknown) => { throw cannotRead(setting, path, err) })
   let parsed: unknown
@@ -54,5 +54,5 @@ export async function readSettingsFile<T> (setting: string, path: string, valida
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${name} is neither YAML nor JSON (${(err as Error).message.split('\n')[0]})`)
   }
-  return checkSettings(name, parsed, validate)
+  return checkConfig(name, parsed, validate)
 }

@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { parse } from 'yaml'
 import { buildApp } from '../../src/app.js'
-import { PLACEHOLDER_API_KEY, RoutingFileSchema } from '../../src/routing/settings.js'
-import { checkSettings, compileSettings } from '../../src/settings.js'
+import { PLACEHOLDER_API_KEY, RoutingFileSchema } from '../../src/routing/config.js'
+import { checkConfig, compileConfig } from '../../src/config-parsing.js'
 
 describe('ROUTER_CONFIG at start-up', () => {
   let dir: string
@@ -42,7 +42,7 @@ describe('ROUTER_CONFIG at start-up', () => {
 
   test('the example in examples/routing.yaml follows the schema', async () => {
     const example = parse(await readFile('examples/routing.yaml', 'utf8')) as unknown
-    assert.doesNotThrow(() => checkSettings('examples/routing.yaml', example, compileSettings(RoutingFileSchema)))
+    assert.doesNotThrow(() => checkConfig('examples/routing.yaml', example, compileConfig(RoutingFileSchema)))
   })
 
   const failures: Array<[string, string, RegExp]> = [

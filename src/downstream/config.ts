@@ -17,4 +17,4 @@ export const DownstreamListSchema = Type.Array(DownstreamEntrySchema)
 export type DownstreamEntry = Static<typeof DownstreamEntrySchema>
 
 /** A downstream MCP server as the router uses it: its token read, never written in the configuration. */
-export type DownstreamSettings = Omit<DownstreamEntry, 'tokenEnv' | 'tokenFile'> & { token?: string }
+export type DownstreamConfig = Omit<DownstreamEntry, 'tokenEnv' | 'tokenFile'> & { token?: string }

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import type { UpstreamApi } from '../upstream/chat-types.js'
 import { StringEnum } from '../schemas.js'
-import { compileSettings, readSecretFile, readSettingsFile } from '../settings.js'
+import { compileConfig, readSecretFile, readConfigFile } from '../config-parsing.js'
 import { ConfigError } from '../errors.js'
 
 const ProviderName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', title: 'letters, digits, _, . or - (at most 63)' })
@@ -45,7 +45,7 @@ export const RoutingFileSchema = Type.Object({
 type RoutingFile = Static<typeof RoutingFileSchema>
 type ProviderEntry = RoutingFile['providers'][number]
 
-export interface CircuitBreakerSettings {
+export interface CircuitBreakerConfig {
   failureThreshold: number
   failureRatio: number
   minimumCalls: number
@@ -53,11 +53,11 @@ export interface CircuitBreakerSettings {
   cooldownMs: number
 }
 
-export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerSettings = { failureThreshold: 5, failureRatio: 0.5, minimumCalls: 20, windowMs: 60_000, cooldownMs: 30_000 }
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = { failureThreshold: 5, failureRatio: 0.5, minimumCalls: 20, windowMs: 60_000, cooldownMs: 30_000 }
 const DEFAULT_QUEUE_TIMEOUT_MS = 10_000
 
 /** One upstream as the router uses it: its key read, its defaults filled in. */
-export interface ProviderSettings {
+export interface ProviderConfig {
   name: string
   baseURL: string
   /** Undefined for upstreams that take no key (a local vLLM or Ollama): no Authorization header is sent. */
@@ -72,14 +72,14 @@ export interface ProviderSettings {
   /** The models it serves, or every model its /models lists. */
   models: '*' | string[]
   /** Undefined: no circuit breaking. */
-  circuitBreaker: CircuitBreakerSettings | undefined
+  circuitBreaker: CircuitBreakerConfig | undefined
 }
 
 /** Everything routing needs: the providers, and how model names reach them. */
-export interface RoutingSettings {
+export interface RoutingConfig {
   /** The routing file, or undefined when the environment describes the one provider. */
   file: string | undefined
-  providers: ProviderSettings[]
+  providers: ProviderConfig[]
   aliases: Record<string, string>
   fallbacks: Record<string, string[]>
   allowModels: string[]
@@ -101,13 +101,13 @@ export const PLACEHOLDER_API_KEY = 'sk-your-key'
 /** The provider the environment describes when there is no routing file: nothing changes for existing users. */
 export const ENVIRONMENT_PROVIDER = 'openai'
 
-const validRoutingFile = compileSettings(RoutingFileSchema)
+const validRoutingFile = compileConfig(RoutingFileSchema)
 
 /**
- * The routing settings: from ROUTER_CONFIG (YAML or JSON) when set, else the one provider of the
+ * The routing config: from ROUTER_CONFIG (YAML or JSON) when set, else the one provider of the
  * environment. Every problem is a {@link ConfigError} naming the path inside the file.
  */
-export async function loadRoutingSettings (config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<RoutingSettings> {
+export async function loadRoutingConfig (config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<RoutingConfig> {
   if (!config.ROUTER_CONFIG) {
     if (!config.OPENAI_API_KEY) throw new ConfigError('Invalid configuration: OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it, or ROUTER_CONFIG naming providers with their keys)')
     refusePlaceholderKey(config.OPENAI_API_KEY, 'OPENAI_API_KEY')
@@ -134,8 +134,8 @@ export async function loadRoutingSettings (config: RoutingEnvironment, env: Reco
   }
   const path = config.ROUTER_CONFIG
   const name = `ROUTER_CONFIG (${path}):`
-  const file = await readSettingsFile('ROUTER_CONFIG', path, validRoutingFile)
-  const providers = await Promise.all(file.providers.map(async (entry, index) => providerSettings(entry, `${name} providers[${index}]`, file, config, env)))
+  const file = await readConfigFile('ROUTER_CONFIG', path, validRoutingFile)
+  const providers = await Promise.all(file.providers.map(async (entry, index) => providerConfig(entry, `${name} providers[${index}]`, file, config, env)))
   checkNames(file, providers, name)
   return {
     file: path,
@@ -147,7 +147,7 @@ export async function loadRoutingSettings (config: RoutingEnvironment, env: Reco
   }
 }
 
-async function providerSettings (entry: ProviderEntry, field: string, file: RoutingFile, config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<ProviderSettings> {
+async function providerConfig (entry: ProviderEntry, field: string, file: RoutingFile, config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<ProviderConfig> {
   const keys = [entry.apiKeyEnv, entry.apiKeyFile, entry.apiKey].filter((key) => key !== undefined)
   if (keys.length > 1) throw new ConfigError(`Invalid configuration: ${field} gives more than one of apiKeyEnv, apiKeyFile and apiKey`)
   let apiKey: string | undefined
@@ -197,7 +197,7 @@ export function splitProviderPrefix (name: string, isProvider: (provider: string
 }
 
 /** Names must lead somewhere: unique providers, aliases and fallbacks naming providers that exist. */
-function checkNames (file: RoutingFile, providers: ProviderSettings[], name: string): void {
+function checkNames (file: RoutingFile, providers: ProviderConfig[], name: string): void {
   const known = new Set<string>()
   for (const [index, provider] of providers.entries()) {
     if (known.has(provider.name)) throw new ConfigError(`Invalid configuration: ${name} providers[${index}].name "${provider.name}" is used twice`)

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { compileSettings, readSettingsFile } from '../settings.js'
+import { compileConfig, readConfigFile } from '../config-parsing.js'
 import { ConfigError } from '../errors.js'
 
 const CLIENT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$'
@@ -32,7 +32,7 @@ export interface TokenLimits {
 }
 
 /** A client of the router: who it is, how its key is recognised, and what it may spend. */
-export interface ClientSettings {
+export interface ClientConfig {
   name: string
   /** SHA-256 digests of its keys (raw bytes, for constant-time comparison). */
   keyHashes: Buffer[]
@@ -47,21 +47,21 @@ export interface ClientKeysEnvironment {
   CLIENT_KEYS: string
 }
 
-const validClientKeysFile = compileSettings(ClientKeysFileSchema)
+const validClientKeysFile = compileConfig(ClientKeysFileSchema)
 const inlineClient = new RegExp(`^(${CLIENT_NAME_PATTERN.slice(1, -1)}):(${KEY_HASH_PATTERN.slice(1, -1)})$`)
 
 /**
  * The clients from CLIENT_KEYS_FILE and CLIENT_KEYS (`name:hash` pairs, comma-separated); an empty
  * list when neither is set, which leaves the router open.
  */
-export async function loadClientSettings ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: ClientKeysEnvironment): Promise<ClientSettings[]> {
-  const fromFile = CLIENT_KEYS_FILE ? (await readSettingsFile('CLIENT_KEYS_FILE', CLIENT_KEYS_FILE, validClientKeysFile)).clients.map(clientSettings) : []
+export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: ClientKeysEnvironment): Promise<ClientConfig[]> {
+  const fromFile = CLIENT_KEYS_FILE ? (await readConfigFile('CLIENT_KEYS_FILE', CLIENT_KEYS_FILE, validClientKeysFile)).clients.map(clientConfig) : []
   const inline = CLIENT_KEYS.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry, index) => {
     const [, name, hash] = inlineClient.exec(entry) ?? []
     if (name === undefined || hash === undefined) {
       throw new ConfigError(`Invalid configuration: CLIENT_KEYS[${index}] must be name:sha256-hex (npm run hash-key prints the hash of a key)`)
     }
-    return clientSettings({ name, keyHash: hash })
+    return clientConfig({ name, keyHash: hash })
   })
   const clients = [...fromFile, ...inline]
   const names = new Set<string>()
@@ -78,7 +78,7 @@ export async function loadClientSettings ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Cli
   return clients
 }
 
-function clientSettings ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth }: ClientEntry): ClientSettings {
+function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth }: ClientEntry): ClientConfig {
   return {
     name,
     keyHashes: [keyHash].flat().map((hash) => Buffer.from(hash.replace(/^sha256:/, ''), 'hex')),

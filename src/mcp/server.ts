@@ -15,7 +15,7 @@ import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { CallRecord } from '../observability/call-record.js'
-import { JsonRpcRequestError } from './json-rpc.js'
+import type { InFlightCalls } from './in-flight-calls.js'
 import type { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
 import type { RouterTool, ToolContext } from './tool.js'
@@ -26,12 +26,6 @@ import { enabledTools } from './tools/index.js'
 
 /** The header through which the HTTP layer names the connection that carried a request. */
 export const CONNECTION_KEY_HEADER = 'x-mcp-router-connection'
-
-/** Lets shutdown wait for running tool calls, and stop them when the grace period is over. */
-export interface CallTracker {
-  /** `connection`: the HTTP connection that carried the call, whose closing stops it too. */
-  start: (clientSignal: AbortSignal, connection?: AbortSignal) => { signal: AbortSignal, end: () => void }
-}
 
 export interface McpServerDependencies {
   router: ModelRouter
@@ -45,7 +39,7 @@ export interface McpServerDependencies {
   tracer: Tracer
   /** The message log of this server's transport, which tool calls add what they did to. */
   messages: McpMessageLog
-  calls: CallTracker
+  calls: InFlightCalls
   cache: ResponseCache | undefined
   responseOwners: ResponseOwners
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
@@ -55,6 +49,16 @@ export interface McpServerDependencies {
   keys: RouterKeys
   /** Aborted when the HTTP connection that carried the request (by its connection key) closes before its answer. */
   connectionSignal: (connectionKey: string) => AbortSignal | undefined
+}
+
+/**
+ * An error for the MCP SDK to answer a request with, its message as is: the SDK's McpError writes
+ * "MCP error <code>:" into the message, which SDK clients then prefix a second time.
+ */
+export class JsonRpcRequestError extends Error {
+  constructor (readonly code: number, message: string) {
+    super(message)
+  }
 }
 
 /** The tools a configuration offers, indexed once per app rather than once per MCP server. */
@@ -168,7 +172,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
  * One tool call to its result: failures become `isError` results, never exceptions. Every call
  * is tracked so that shutdown can wait for it, and its record completed and counted in the metrics.
  */
-async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker, budgets: TokenBudgets, connection?: AbortSignal): Promise<CallToolResult> {
+async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: InFlightCalls, budgets: TokenBudgets, connection?: AbortSignal): Promise<CallToolResult> {
   const started = performance.now()
   const call = calls.start(context.signal, connection)
   const { record, client } = context

@@ -1,5 +1,5 @@
 import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js'
-import type { SharedRedis } from '../shared-state/shared-redis.js'
+import type { SharedRedis } from '../../shared-state/shared-redis.js'
 
 export interface SessionRecord {
   /** The client whose key opened the session (null when the router runs open): only it may continue the session. */

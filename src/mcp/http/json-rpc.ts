@@ -73,13 +73,3 @@ export function wantsProgress (message: JsonRpcMessage): boolean {
   const meta = 'params' in message ? (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta : undefined
   return meta?.progressToken !== undefined
 }
-
-/**
- * An error for the MCP SDK to answer a request with, its message as is: the SDK's McpError writes
- * "MCP error <code>:" into the message, which SDK clients then prefix a second time.
- */
-export class JsonRpcRequestError extends Error {
-  constructor (readonly code: number, message: string) {
-    super(message)
-  }
-}

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { pino } from 'pino'
-import { MAX_EVENTS_PER_STREAM, MemoryEventLog, RedisEventLog } from '../../src/mcp/event-store.js'
-import { SharedRedis } from '../../src/shared-state/shared-redis.js'
-import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../support/redis.js'
+import { MAX_EVENTS_PER_STREAM, MemoryEventLog, RedisEventLog } from '../../../src/mcp/http/event-store.js'
+import { SharedRedis } from '../../../src/shared-state/shared-redis.js'
+import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../../support/redis.js'
 
 const progress = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: n } })
 const response: JSONRPCMessage = { jsonrpc: '2.0', id: 1, result: { content: [] } }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
-import type { SharedRedis } from '../shared-state/shared-redis.js'
+import type { SharedRedis } from '../../shared-state/shared-redis.js'
 
 /** A stream keeps its latest events only: a client that fell further behind than this starts over. */
 export const MAX_EVENTS_PER_STREAM = 1000

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { clientFingerprint, StatelessCalls } from '../../src/mcp/stateless-calls.js'
+import { clientFingerprint, StatelessCalls } from '../../../src/mcp/http/stateless-calls.js'
 
 describe('stateless cancellation matching', () => {
   const alice = clientFingerprint('10.0.0.1', { 'user-agent': 'agent/1.0' })

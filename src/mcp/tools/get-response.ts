@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox'
 import { retrieveResponse } from '../../upstream/responses-api.js'
 import { defineTool } from '../tool.js'
 import { observedCall } from '../observed-call.js'
-import { checkResponseOwner, waitForResponse } from './background-response.js'
-import { ChatOutput, chatToolResult } from './chat-result.js'
+import { checkResponseOwner, waitForResponse } from './chat/background-response.js'
+import { ChatOutput, chatToolResult } from './chat/chat-result.js'
 
 export const ResponseId = Type.String({ minLength: 1, pattern: '^[\\w-]+$', title: 'a response id such as resp_abc123', description: 'The responseId a chat result gave.' })
 

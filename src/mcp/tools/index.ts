@@ -1,7 +1,7 @@
 import type { RouterConfig } from '../../config.js'
 import type { RouterTool } from '../tool.js'
 import { cancelResponseTool } from './cancel-response.js'
-import { chatTool } from './chat.js'
+import { chatTool } from './chat/chat.js'
 import { echoTool } from './echo.js'
 import { embedTool } from './embed.js'
 import { generateImageTool } from './generate-image.js'

@@ -1,8 +1,8 @@
-import { createChat, withoutUnsupportedParameters } from '../../upstream/chat.js'
-import { type ChatCallContext, type ChatRequest, type ChatResult, isFunctionTool } from '../../upstream/chat-types.js'
-import type { Route, RouteTarget } from '../../routing/routing-table.js'
-import { routedCall } from '../routed-call.js'
-import type { ToolContext } from '../tool.js'
+import { createChat, withoutUnsupportedParameters } from '../../../upstream/chat.js'
+import { type ChatCallContext, type ChatRequest, type ChatResult, isFunctionTool } from '../../../upstream/chat-types.js'
+import type { Route, RouteTarget } from '../../../routing/routing-table.js'
+import { routedCall } from '../../routed-call.js'
+import type { ToolContext } from '../../tool.js'
 
 export interface RoutedChat {
   result: ChatResult

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Progress } from '@modelcontextprotocol/sdk/types.js'
-import { errorMeta, textOf } from '../../support/results.js'
-import { startStack, type TestStack } from '../../support/router.js'
+import { errorMeta, textOf } from '../../../support/results.js'
+import { startStack, type TestStack } from '../../../support/router.js'
 
 const longPrompt = 'Tell me a story about a lighthouse keeper and the sea, in several sentences please.'
 

@@ -1,10 +1,10 @@
-import { CacheOutput } from '../cached-call.js'
+import { CacheOutput } from '../../cached-call.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
-import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../upstream/chat-types.js'
-import { JsonValue, StringEnum } from '../../schemas.js'
-import type { CallRecord } from '../../observability/call-record.js'
-import { RoutingOutput, routingOutput } from '../routed-call.js'
+import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../../upstream/chat-types.js'
+import { JsonValue, StringEnum } from '../../../schemas.js'
+import type { CallRecord } from '../../../observability/call-record.js'
+import { RoutingOutput, routingOutput } from '../../routed-call.js'
 import { AgentTrace, type AgentTurn } from './agent-loop.js'
 
 /** What chat, get_response and cancel_response return in `structuredContent`. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { errorBody, TINY_PNG_BASE64 } from '../../support/fake-openai.js'
-import { errorMeta, textOf } from '../../support/results.js'
-import { startStack, type TestStack } from '../../support/router.js'
+import { errorBody, TINY_PNG_BASE64 } from '../../../support/fake-openai.js'
+import { errorMeta, textOf } from '../../../support/results.js'
+import { startStack, type TestStack } from '../../../support/router.js'
 
 const dataUrl = `data:image/png;base64,${TINY_PNG_BASE64}`
 

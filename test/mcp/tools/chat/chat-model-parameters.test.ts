@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { modelTraits } from '../../../src/upstream/model-family.js'
-import { errorBody } from '../../support/fake-openai.js'
-import { errorMeta, textOf } from '../../support/results.js'
-import { startStack, type TestStack } from '../../support/router.js'
+import { modelTraits } from '../../../../src/upstream/model-family.js'
+import { errorBody } from '../../../support/fake-openai.js'
+import { errorMeta, textOf } from '../../../support/results.js'
+import { startStack, type TestStack } from '../../../support/router.js'
 
 const everything = { temperature: 0.3, top_p: 0.8, reasoning_effort: 'low', verbosity: 'high', max_tokens: 100 }
 

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox'
-import type { DownstreamFunction } from '../../downstream/downstream.js'
-import { JsonValue } from '../../schemas.js'
-import type { Route, RouteTarget } from '../../routing/routing-table.js'
-import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../upstream/chat-types.js'
-import { cancelledError } from '../../upstream/errors.js'
-import type { ToolContext } from '../tool.js'
+import type { DownstreamFunction } from '../../../downstream/downstream.js'
+import { JsonValue } from '../../../schemas.js'
+import type { Route, RouteTarget } from '../../../routing/routing-table.js'
+import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../../upstream/chat-types.js'
+import { cancelledError } from '../../../upstream/errors.js'
+import type { ToolContext } from '../../tool.js'
 import { routedChat } from './routed-chat.js'
 
 /** `structuredContent.trace` of a chat that ran downstream tools: what happened in each turn. */

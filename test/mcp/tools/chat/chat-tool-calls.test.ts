@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { errorMeta, textOf } from '../../support/results.js'
-import { startStack, type TestStack } from '../../support/router.js'
+import { errorMeta, textOf } from '../../../support/results.js'
+import { startStack, type TestStack } from '../../../support/router.js'
 
 const weatherTool = {
   type: 'function',

@@ -1,9 +1,9 @@
-import { CacheArgument } from '../cached-call.js'
+import { CacheArgument } from '../../cached-call.js'
 import { type Static, Type } from '@sinclair/typebox'
-import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition, UpstreamApi } from '../../upstream/chat-types.js'
-import { JsonValue, StringEnum } from '../../schemas.js'
-import { TimeoutArgument } from '../tool.js'
-import { ToolError } from '../../errors.js'
+import type { ChatMessage, ChatRequest, ContentPart, FunctionCall, ResponseFormat, ToolDefinition, UpstreamApi } from '../../../upstream/chat-types.js'
+import { JsonValue, StringEnum } from '../../../schemas.js'
+import { TimeoutArgument } from '../../tool.js'
+import { ToolError } from '../../../errors.js'
 
 const TextPart = Type.Object({
   type: Type.Literal('text'),

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { errorMeta, textOf } from '../../support/results.js'
-import { initializeMessage, MCP_HEADERS, postMcp, startStack, type TestStack } from '../../support/router.js'
-import { waitFor } from '../../support/wait-for.js'
+import { errorMeta, textOf } from '../../../support/results.js'
+import { initializeMessage, MCP_HEADERS, postMcp, startStack, type TestStack } from '../../../support/router.js'
+import { waitFor } from '../../../support/wait-for.js'
 
 const callMessage = (id: number, prompt: string) => ({
   jsonrpc: '2.0',

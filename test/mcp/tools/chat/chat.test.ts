@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { errorBody, FakeOpenAI } from '../../support/fake-openai.js'
-import { errorMeta, textOf } from '../../support/results.js'
-import { connectClient, postMcp, type RunningRouter, startRouter, startStack, TEST_API_KEY } from '../../support/router.js'
+import { errorBody, FakeOpenAI } from '../../../support/fake-openai.js'
+import { errorMeta, textOf } from '../../../support/results.js'
+import { connectClient, postMcp, type RunningRouter, startRouter, startStack, TEST_API_KEY } from '../../../support/router.js'
 
 for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'

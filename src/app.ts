@@ -14,6 +14,7 @@ import requestIdPlugin from '../plugins/request-id.js'
 import redisPlugin from '../plugins/redis.js'
 import responseCachePlugin from '../plugins/response-cache.js'
 import responseOwnersPlugin from '../plugins/response-owners.js'
+import toolRuntimePlugin from '../plugins/tool-runtime.js'
 import tracingPlugin from '../plugins/tracing.js'
 import usageLimitsPlugin from '../plugins/usage-limits.js'
 import healthRoutes from '../routes/health.js'
@@ -64,6 +65,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(mcpTasksPlugin)
   await app.register(modelRouterPlugin)
   await app.register(downstreamPlugin)
+  await app.register(toolRuntimePlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)

@@ -1,8 +1,8 @@
 import { unwatchFile, watchFile } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { ModelRouter } from '../src/routing/model-router.js'
 import { reloadOnHangup } from '../src/reload-on-hangup.js'
+import { ModelRouter } from '../src/routing/model-router.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

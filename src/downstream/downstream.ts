@@ -1,10 +1,10 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyBaseLogger } from 'fastify'
-import { globToRegExp } from '../glob.js'
 import { ToolError } from '../errors.js'
+import { globToRegExp } from '../glob.js'
 import type { FunctionTool } from '../upstream/chat-types.js'
-import { DownstreamServer, type DownstreamStatus } from './downstream-server.js'
 import type { DownstreamConfig } from './config.js'
+import { DownstreamServer, type DownstreamStatus } from './downstream-server.js'
 
 /** A downstream tool as the model sees it: a function named `<server>__<tool>`. */
 export interface DownstreamFunction {

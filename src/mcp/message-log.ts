@@ -2,10 +2,10 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RouterKeys } from '../access/router-keys.js'
+import { CallRecord } from '../observability/call-record.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { traceContextOf } from '../observability/tracing.js'
-import { CallRecord } from '../observability/call-record.js'
 
 export interface MessageLogDependencies {
   log: FastifyBaseLogger

@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import type { ToolError } from '../errors.js'
+import type { SpentTokens } from '../observability/call-record.js'
 import type { Provider } from '../routing/provider.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/call.js'
-import type { SpentTokens } from '../observability/call-record.js'
 import type { ToolContext } from './tool.js'
 
 /** What an upstream call does, as metrics and spans name it (GenAI's `gen_ai.operation.name` where it has one). */

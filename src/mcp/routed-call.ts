@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
-import type { Route, RouteTarget } from '../routing/routing-table.js'
-import type { CallRecord } from '../observability/call-record.js'
-import { type ToolContext } from './tool.js'
-import { observedCall, type UpstreamOperation } from './observed-call.js'
 import { ToolError, type ToolErrorCode } from '../errors.js'
+import type { CallRecord } from '../observability/call-record.js'
+import type { Route, RouteTarget } from '../routing/routing-table.js'
+import { observedCall, type UpstreamOperation } from './observed-call.js'
+import { type ToolContext } from './tool.js'
 
 /** `structuredContent` fields of every tool that calls a model: who answered, and what was tried. */
 export const RoutingOutput = {

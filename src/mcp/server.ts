@@ -4,25 +4,25 @@ import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, Erro
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
-import type { RouterConfig } from '../config.js'
 import type { Client } from '../access/client-keys.js'
 import type { RouterKeys } from '../access/router-keys.js'
 import type { TokenBudgets } from '../access/token-budgets.js'
+import type { RouterConfig } from '../config.js'
 import type { Downstream } from '../downstream/downstream.js'
+import { ToolError } from '../errors.js'
+import { CallRecord } from '../observability/call-record.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
-import { CallRecord } from '../observability/call-record.js'
 import type { InFlightCalls } from './in-flight-calls.js'
 import { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
 import { requestContextOf } from './request-context.js'
-import type { RouterTool, ToolContext } from './tool.js'
 import { toolErrorResult } from './tool-error.js'
-import { ToolError } from '../errors.js'
 import type { ToolTasks } from './tool-tasks.js'
+import type { RouterTool, ToolContext } from './tool.js'
 import { enabledTools } from './tools/index.js'
 
 export interface ToolRuntimeDependencies {
@@ -77,7 +77,7 @@ export class ToolRuntime {
  * An error for the MCP SDK to answer a request with, its message as is: the SDK's McpError writes
  * "MCP error <code>:" into the message, which SDK clients then prefix a second time.
  */
-export class JsonRpcRequestError extends Error {
+class JsonRpcRequestError extends Error {
   constructor (readonly code: number, message: string) {
     super(message)
   }

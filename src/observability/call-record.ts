@@ -1,6 +1,6 @@
 import { type Context, ROOT_CONTEXT } from '@opentelemetry/api'
-import type { TokenUsage } from '../upstream/chat-types.js'
 import type { ToolErrorCode } from '../errors.js'
+import type { TokenUsage } from '../upstream/chat-types.js'
 
 /** Tokens an upstream call reported; embeddings have no output tokens. */
 export type SpentTokens = Pick<TokenUsage, 'inputTokens'> & Partial<Pick<TokenUsage, 'outputTokens'>>

@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox'
-import type { UpstreamApi } from '../upstream/chat-types.js'
-import { StringEnum } from '../schemas.js'
 import { compileConfig, readSecretFile, readConfigFile } from '../config-parsing.js'
 import { ConfigError } from '../errors.js'
+import { StringEnum } from '../schemas.js'
+import type { UpstreamApi } from '../upstream/chat-types.js'
 
 const ProviderName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', title: 'letters, digits, _, . or - (at most 63)' })
 const ModelName = Type.String({ minLength: 1 })

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { RoutingConfig } from './config.js'
 import { Provider, type ProviderDependencies } from './provider.js'
 import { RoutingTable } from './routing-table.js'
-import type { RoutingConfig } from './config.js'
 
 /**
  * The routing table in force, and its replacement on reload. Each call takes the table once, at

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import OpenAI from 'openai'
 import { ToolError } from '../errors.js'
+import { maskedUrl } from '../masked-url.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { type AttemptGate, callUpstream } from '../upstream/call.js'
 import { listModels } from '../upstream/models.js'
-import { maskedUrl } from '../masked-url.js'
 import { upstreamFetch } from '../upstream/upstream-fetch.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
-import { ProviderModels } from './provider-models.js'
 import type { ProviderConfig } from './config.js'
+import { ProviderModels } from './provider-models.js'
 
 export interface ProviderDependencies {
   metrics: RouterMetrics

@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
-import { maskedUrl } from '../masked-url.js'
 import { ToolError } from '../errors.js'
+import { maskedUrl } from '../masked-url.js'
 import { UpstreamBodyBroken } from './upstream-fetch.js'
 
 /** What a failure's message needs to know about the call it ended. */

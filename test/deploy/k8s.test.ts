@@ -3,9 +3,9 @@ import { access, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { parseAllDocuments, parse } from 'yaml'
+import { checkConfig, compileConfig } from '../../src/config-parsing.js'
 import { ConfigSchema } from '../../src/config.js'
 import { RoutingFileSchema } from '../../src/routing/config.js'
-import { checkConfig, compileConfig } from '../../src/config-parsing.js'
 
 type Manifest = Record<string, any> & { kind: string, metadata: { name: string } }
 

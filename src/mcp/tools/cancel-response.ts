@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { cancelResponse } from '../../upstream/responses-api.js'
-import { defineTool } from '../tool.js'
 import { observedCall } from '../observed-call.js'
+import { defineTool } from '../tool.js'
 import { checkResponseOwner } from './chat/background-response.js'
 import { ChatOutput, chatToolResult } from './chat/chat-result.js'
 import { ResponseId, ResponseProvider } from './get-response.js'

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { DownstreamFunction } from '../../../downstream/downstream.js'
-import { JsonValue } from '../../../schemas.js'
 import type { Route, RouteTarget } from '../../../routing/routing-table.js'
+import { JsonValue } from '../../../schemas.js'
 import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
 import type { ToolContext } from '../../tool.js'

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { ToolError } from '../../../errors.js'
+import type { Provider } from '../../../routing/provider.js'
 import { type ChatResult, terminalStatuses } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../../upstream/responses-api.js'
-import type { Provider } from '../../../routing/provider.js'
-import { type ToolContext } from '../../tool.js'
 import { observedCall } from '../../observed-call.js'
+import { type ToolContext } from '../../tool.js'
 
 /**
  * Polls a background response (at the provider that holds it) until it finishes or the call's wait limit has passed, reporting its status

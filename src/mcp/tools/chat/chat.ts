@@ -1,15 +1,15 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { ToolError } from '../../../errors.js'
 import type { ChatRequest, ChatResult } from '../../../upstream/chat-types.js'
 import { cachedCall } from '../../cached-call.js'
-import { checkResponseFormat, parseStructuredOutput } from './structured-output.js'
-import { defineTool } from '../../tool.js'
 import { toolErrorResult } from '../../tool-error.js'
-import { ToolError } from '../../../errors.js'
+import { defineTool } from '../../tool.js'
 import { runAgentLoop } from './agent-loop.js'
 import { claimResponse, waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { routedChat } from './routed-chat.js'
+import { checkResponseFormat, parseStructuredOutput } from './structured-output.js'
 
 export const chatTool = defineTool({
   name: 'chat',

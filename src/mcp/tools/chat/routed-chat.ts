@@ -1,6 +1,6 @@
-import { createChat, withoutUnsupportedParameters } from '../../../upstream/chat.js'
-import { type ChatCallContext, type ChatRequest, type ChatResult, isFunctionTool } from '../../../upstream/chat-types.js'
 import type { Route, RouteTarget } from '../../../routing/routing-table.js'
+import { type ChatCallContext, type ChatRequest, type ChatResult, isFunctionTool } from '../../../upstream/chat-types.js'
+import { createChat, withoutUnsupportedParameters } from '../../../upstream/chat.js'
 import { routedCall } from '../../routed-call.js'
 import type { ToolContext } from '../../tool.js'
 

@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv'
+import { ToolError } from '../../../errors.js'
 import type { ResponseFormat } from '../../../upstream/chat-types.js'
 import { describeValidationErrors } from '../../../validation-errors.js'
-import { ToolError } from '../../../errors.js'
 
 // Client schemas are arbitrary: unknown keywords and formats are the upstream's business, not a reason to refuse.
 const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import type { FakeFunctionCall } from '../../../support/fake-openai.js'
 import { FakeDownstream } from '../../../support/downstream-mcp.js'
+import type { FakeFunctionCall } from '../../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../../support/results.js'
 import { postMcp, startStack, type TestStack } from '../../../support/router.js'
 import { waitFor } from '../../../support/wait-for.js'

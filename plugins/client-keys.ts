@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Client, ClientKeys } from '../src/access/client-keys.js'
-import { loadClientSettings } from '../src/access/settings.js'
+import { loadClientConfig } from '../src/access/config.js'
 import { reloadOnHangup } from '../src/reload-on-hangup.js'
 
 declare module 'fastify' {
@@ -33,7 +33,7 @@ async function clientKeysPlugin (fastify: FastifyInstance) {
   reloadOnHangup(fastify, async () => {
     try {
       // The file's schema wants at least one client: a reload cannot open the router.
-      const reloaded = await loadClientSettings(config)
+      const reloaded = await loadClientConfig(config)
       keys.replace(reloaded)
       log.info({ reason: 'SIGHUP', clients: reloaded.map((client) => client.name) }, 'client keys reloaded')
     } catch (err) {

@@ -1,231 +1,23 @@
-import { stat } from 'node:fs/promises'
-import fastifyEnv from '@fastify/env'
-import { type Static, type TSchema, Type } from '@sinclair/typebox'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { type ClientSettings, loadClientSettings } from '../src/access/settings.js'
-import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamSettings } from '../src/downstream/settings.js'
-import { type ModelPrice, ModelPricesSchema } from '../src/observability/prices.js'
-import { loadRoutingSettings, type RoutingSettings } from '../src/routing/settings.js'
-import { StringEnum } from '../src/schemas.js'
-import { cannotRead, checkSettings, compileSettings, ConfigError, isHttpUrl, readSecretFile } from '../src/settings.js'
-import { parseTrustProxy } from '../src/trust-proxy.js'
-import { describeValidationErrors } from '../src/validation-errors.js'
-
-function HttpUrl (options: { default?: string, description: string }) {
-  return Type.String({ format: 'http-url', title: 'an http:// or https:// URL', ...options })
-}
-
-const Milliseconds = (options: { default: number, minimum: number, description: string }) => Type.Integer(options)
-
-/**
- * Every setting the router reads, with its default. `.env.example` documents the same list;
- * a test keeps the two in step.
- */
-export const ConfigSchema = Type.Object({
-  OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1, description: 'API key sent to the upstream' })),
-  OPENAI_API_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'path to a file holding the API key (Docker/Kubernetes secrets)' })),
-  OPENAI_BASE_URL: HttpUrl({ default: 'https://api.openai.com/v1', description: 'upstream base URL' }),
-  ROUTER_CONFIG: Type.Optional(Type.String({ minLength: 1, description: 'routing file (YAML or JSON): several providers, aliases, fallbacks, allow/deny lists, circuit breakers, concurrency limits; unset: OPENAI_* describe the one provider' })),
-  ROUTER_CONFIG_WATCH: Type.Boolean({ default: false, description: 'reload ROUTER_CONFIG when the file changes (SIGHUP always reloads it)' }),
-  MODELS_CACHE_TTL_MS: Milliseconds({ minimum: 0, default: 300_000, description: 'how long a provider\'s /models list is fresh; older lists are served while a new one is fetched' }),
-  UPSTREAM_API: StringEnum(['responses', 'chat_completions'] as const, { default: 'responses', description: 'upstream API used by chat' }),
-  MODEL: Type.String({ minLength: 1, default: 'gpt-4.1-mini', description: 'model used when a call names none' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'port to listen on' }),
-  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on: loopback unless told otherwise (the container image sets 0.0.0.0)' }),
-  LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info', description: 'pino log level' }),
-  UPSTREAM_TIMEOUT_MS: Milliseconds({ minimum: 1, default: 120_000, description: 'limit for one upstream call' }),
-  UPSTREAM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'retries of a failed upstream call (429, 5xx except 501, connection errors), within UPSTREAM_TIMEOUT_MS' }),
-  UPSTREAM_RETRY_BASE_MS: Milliseconds({ minimum: 1, default: 500, description: 'first retry backoff; doubles each retry up to 10 s, a random part of it is waited; Retry-After wins' }),
-  UPSTREAM_MAX_BODY_BYTES: Type.Integer({ minimum: 65_536, default: 64 * 1024 * 1024, description: 'most bytes read from one upstream answer, JSON or a whole SSE stream (images and embeddings are the largest); past it the call fails with upstream_invalid_response' }),
-  PROGRESS_INTERVAL_MS: Milliseconds({ minimum: 0, default: 50, description: 'streamed answers: shortest time between two progress notifications' }),
-  PROGRESS_HEARTBEAT_MS: Milliseconds({ minimum: 100, default: 10_000, description: 'longest silence before a heartbeat progress notification (calls with a progressToken)' }),
-  POLL_INTERVAL_MS: Milliseconds({ minimum: 10, default: 2000, description: 'background responses: time between two status checks' }),
-  POLL_MAX_MS: Milliseconds({ minimum: 0, default: 60_000, description: 'background responses: how long chat waits before returning the response id to fetch later' }),
-  TASK_TTL_MS: Milliseconds({ minimum: 1000, default: 3_600_000, description: 'tool calls run as MCP tasks: longest time a task and its result are kept' }),
-  EMBEDDING_MODEL: Type.String({ minLength: 1, default: 'text-embedding-3-small', description: 'model used by embed when a call names none' }),
-  IMAGE_MODEL: Type.String({ minLength: 1, default: 'gpt-image-1', description: 'model used by generate_image when a call names none' }),
-  MCP_SESSIONS: StringEnum(['stateless', 'stateful'] as const, { default: 'stateless', description: 'MCP session mode' }),
-  MCP_SESSION_IDLE_MS: Milliseconds({ minimum: 1000, default: 600_000, description: 'stateful mode: time without a request (and no call running) after which a session is closed, even with its GET stream open' }),
-  MCP_MAX_SESSIONS: Type.Integer({ minimum: 1, default: 1000, description: 'stateful mode: most sessions open at once' }),
-  MCP_MAX_SESSIONS_PER_CLIENT: Type.Integer({ minimum: 1, default: 100, description: 'stateful mode: most sessions one client key (one address when the router is open) may hold at once' }),
-  MCP_EVENT_STORE: StringEnum(['none', 'memory', 'redis'] as const, { default: 'none', description: 'stateful mode: where SSE events are kept so a client can resume a broken stream with Last-Event-ID (memory: on the same replica; redis: on any replica, which also takes the session over)' }),
-  MCP_EVENT_TTL_S: Type.Integer({ minimum: 1, default: 300, description: 'MCP_EVENT_STORE: how long a stream\'s events stay resumable after its last event' }),
-  ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
-  ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
-  TRUST_PROXY: Type.String({ default: 'false', description: 'which peers may name the client address in X-Forwarded-For: false, true (any peer), or comma-separated proxy addresses, CIDR ranges, loopback, linklocal, uniquelocal' }),
-  REQUEST_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'longest time a client may take to send a whole request, headers and body (responses and SSE streams are not limited by it); past it the connection is closed' }),
-  HEADERS_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 10_000, description: 'longest time a client may take to send a request\'s headers (at most REQUEST_TIMEOUT_MS)' }),
-  KEEP_ALIVE_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 72_000, description: 'how long an idle keep-alive connection stays open between requests (above a load balancer\'s own idle timeout)' }),
-  MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10_000, description: 'most client connections open at once; more are closed as they arrive' }),
-  MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 0, default: 0, description: 'most connections open at once from one peer address, more are closed as they arrive; 0: no limit (behind a proxy every connection comes from the proxy)' }),
-  MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
-  SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
-  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
-  READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
-  DOWNSTREAM_MCP: Type.String({ default: '', description: 'JSON list of downstream MCP servers whose tools chat can run for the model: [{"name": "search", "url": "http://search:8000/mcp", "tokenEnv": "SEARCH_TOKEN", "timeoutMs": 30000, "tools": ["*"]}]' }),
-  THINK_TOOL_URL: Type.Optional(HttpUrl({ description: 'URL of a think-tool MCP server; adds the downstream "think" with its think tool' })),
-  AGENT_MAX_TURNS: Type.Integer({ minimum: 1, maximum: 100, default: 15, description: 'chat with use_tools: the most model turns one call may take (a call\'s max_turns can only lower it)' }),
-  DOWNSTREAM_RECONNECT_MS: Milliseconds({ minimum: 10, default: 1000, description: 'first wait before reconnecting to a downstream MCP server; doubles up to 30 s' }),
-  READ_FILE_ROOT: Type.Optional(Type.String({ minLength: 1, description: 'directory the read_file tool may read from (unset: no read_file tool)' })),
-  READ_FILE_MAX_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'read_file: most bytes one call returns' }),
-  READ_FILE_ALLOW_HARDLINKS: Type.Boolean({ default: false, description: 'read_file: read files that have more than one hard link (one of their names may be outside READ_FILE_ROOT)' }),
-  LOG_BODIES: StringEnum(['none', 'truncated', 'full'] as const, { default: 'none', description: 'whether MCP log lines carry tool arguments and results (credentials are always removed)' }),
-  LOG_BODY_MAX_CHARS: Type.Integer({ minimum: 100, default: 2000, description: 'LOG_BODIES=truncated: longest logged argument or result text' }),
-  RATE_LIMIT_RPM: Type.Integer({ minimum: 0, default: 0, description: 'HTTP requests to /mcp per minute per client key (per IP when open), unless the client\'s own requestsPerMinute says otherwise; 0: no limit' }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', title: 'a redis:// or rediss:// URL', description: 'Redis shared by the replicas for rate-limit counters, token budgets and the response cache (unset: each process keeps its own in memory)' })),
-  REDIS_KEY_PREFIX: Type.String({ default: 'mcp-router:', description: 'prefix of every Redis key the router writes' }),
-  REDIS_COMMAND_TIMEOUT_MS: Milliseconds({ minimum: 10, default: 500, description: 'how long one Redis command may take before the router gives up on it and uses its own state for that request' }),
-  CACHE_TTL_S: Type.Integer({ minimum: 0, default: 3600, description: 'how long a cached chat or embed answer is served; 0: no response cache' }),
-  CACHE_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 10_000, description: 'most answers the in-memory response cache holds' }),
-  CACHE_MAX_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024, description: 'most bytes the in-memory response cache holds (an answer larger than a tenth of it is not cached)' }),
-  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token GET /metrics requires (unset: /metrics is open)' })),
-  MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),
-  CLIENT_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'clients file (YAML or JSON): each client\'s name, key hash, allowed models, request and token limits; with it (or CLIENT_KEYS) /mcp needs a key' })),
-  CLIENT_KEYS: Type.String({ default: '', description: 'comma-separated name:sha256-hex pairs of client keys (npm run hash-key prints the hash of a key)' }),
-  AUTH_REQUIRED: Type.Boolean({ default: false, description: 'true: refuse to start without client keys (CLIENT_KEYS_FILE or CLIENT_KEYS); false: no keys leaves /mcp open, with a warning' }),
-  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl({ description: 'OpenTelemetry collector (OTLP over HTTP); spans are sent to its /v1/traces. Unset: no tracing' })),
-  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),
-})
-
-type ValidatedEnv = Static<typeof ConfigSchema>
-
-export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP'> & {
-  ALLOWED_ORIGINS: string[]
-  ALLOWED_HOSTS: string[]
-  MODEL_PRICES: Record<string, ModelPrice>
-  DOWNSTREAM_MCP: DownstreamSettings[]
-  /** The providers and how model names reach them, as loaded at start-up (ROUTER_CONFIG or the OPENAI_* settings). */
-  routing: RoutingSettings
-  /** The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open. */
-  clients: ClientSettings[]
-}
+import type { RouterConfig } from '../src/config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The configuration, validated and derived once at start-up (src/config.ts). */
     config: RouterConfig
   }
 }
 
 export interface ConfigPluginOptions {
-  /** The environment to read; `process.env` in production, a plain object in tests. */
-  env: Record<string, string | undefined>
+  /** The configuration `loadConfig` read from the environment. */
+  config: RouterConfig
 }
 
-// env-schema's own options, plus `verbose` so that errors carry the schema's wording.
-const configAjv = new Ajv({
-  allErrors: true,
-  coerceTypes: true,
-  useDefaults: true,
-  removeAdditional: true,
-  verbose: true,
-  formats: { 'http-url': isHttpUrl },
-})
-
-async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOptions) {
-  try {
-    await fastify.register(fastifyEnv, {
-      confKey: 'config',
-      schema: ConfigSchema as TSchema,
-      data: { ...env },
-      env: false,
-      ajv: configAjv,
-    })
-  } catch (err) {
-    const errors = (err as { errors?: ErrorObject[] }).errors
-    throw new ConfigError(`Invalid configuration: ${describeValidationErrors(errors)}`)
-  }
-
-  // @fastify/env decorated `config` with the validated environment; derived values complete it in place.
-  const validated = { ...fastify.config as unknown as ValidatedEnv }
-  const apiKey = await resolveApiKey(validated)
-  Object.assign(fastify.config, {
-    OPENAI_API_KEY: apiKey,
-    ALLOWED_ORIGINS: splitList(validated.ALLOWED_ORIGINS),
-    ALLOWED_HOSTS: splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase()),
-    MODEL_PRICES: parseModelPrices(validated.MODEL_PRICES),
-    DOWNSTREAM_MCP: await parseDownstreams(validated, env),
-    routing: await loadRoutingSettings({ ...validated, OPENAI_API_KEY: apiKey }, env),
-    clients: await loadClientSettings(validated),
-  })
-  if (validated.AUTH_REQUIRED && fastify.config.clients.length === 0) {
-    throw new ConfigError('Invalid configuration: AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS)')
-  }
-  if (validated.MCP_EVENT_STORE !== 'none' && validated.MCP_SESSIONS !== 'stateful') {
-    throw new ConfigError(`Invalid configuration: MCP_EVENT_STORE=${validated.MCP_EVENT_STORE} needs MCP_SESSIONS=stateful (stateless exchanges have no stream to resume)`)
-  }
-  if (validated.MCP_EVENT_STORE === 'redis' && !validated.REDIS_URL) {
-    throw new ConfigError('Invalid configuration: MCP_EVENT_STORE=redis needs REDIS_URL')
-  }
-  if (parseTrustProxy(validated.TRUST_PROXY) === undefined) {
-    throw new ConfigError(`Invalid configuration: TRUST_PROXY must be false, true, or comma-separated proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal (got "${validated.TRUST_PROXY}")`)
-  }
-  if (validated.HEADERS_TIMEOUT_MS > validated.REQUEST_TIMEOUT_MS) {
-    throw new ConfigError(`Invalid configuration: HEADERS_TIMEOUT_MS (${validated.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${validated.REQUEST_TIMEOUT_MS}): the headers are part of the request`)
-  }
-  if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
+async function configPlugin (fastify: FastifyInstance, { config }: ConfigPluginOptions) {
+  fastify.decorate('config', config)
   // The logger exists before the configuration does; apply the validated level once here.
-  fastify.log.level = validated.LOG_LEVEL
-}
-
-/** The key of the environment's provider; required unless ROUTER_CONFIG names the providers (checked with them). */
-async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string | undefined> {
-  if (OPENAI_API_KEY || !OPENAI_API_KEY_FILE) return OPENAI_API_KEY
-  const key = await readSecretFile('OPENAI_API_KEY_FILE', OPENAI_API_KEY_FILE)
-  if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
-  return key
-}
-
-const validModelPrices = compileSettings(ModelPricesSchema)
-const validDownstreams = compileSettings(DownstreamListSchema)
-
-/** A setting holding JSON, parsed and checked against its schema; errors name the path inside it. */
-function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunction<T>, example: string): T | undefined {
-  if (!json.trim()) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(json)
-  } catch {
-    throw new ConfigError(`Invalid configuration: ${name} is not JSON; expected ${example}`)
-  }
-  // Paths inside a list read as DOWNSTREAM_MCP[1].url, inside an object as MODEL_PRICES gpt-x.input.
-  return checkSettings(name, value, validate, example)
-}
-
-function parseModelPrices (json: string): Record<string, ModelPrice> {
-  return parseJsonSetting('MODEL_PRICES', json, validModelPrices, '{"model": {"input": 0.4, "output": 1.6}} (USD per million tokens)') ?? {}
-}
-
-async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEnv, env: Record<string, string | undefined>): Promise<DownstreamSettings[]> {
-  const entries = parseJsonSetting('DOWNSTREAM_MCP', DOWNSTREAM_MCP, validDownstreams, '[{"name": "search", "url": "http://search:8000/mcp"}]') ?? []
-  const names = new Set<string>()
-  for (const [index, entry] of entries.entries()) {
-    if (names.has(entry.name)) throw new ConfigError(`Invalid configuration: DOWNSTREAM_MCP[${index}].name "${entry.name}" is used twice`)
-    names.add(entry.name)
-  }
-  // The original router's think tool, by its old setting.
-  if (THINK_TOOL_URL && !names.has('think')) entries.push({ name: 'think', url: THINK_TOOL_URL, tools: ['think'], timeoutMs: DEFAULT_DOWNSTREAM_TIMEOUT_MS })
-  return Promise.all(entries.map(async ({ tokenEnv, tokenFile, ...entry }, index) => {
-    const field = `DOWNSTREAM_MCP[${index}]`
-    let token: string | undefined
-    if (tokenEnv) {
-      token = env[tokenEnv]
-      if (!token) throw new ConfigError(`Invalid configuration: ${field}.tokenEnv names ${tokenEnv}, which is not set`)
-    } else if (tokenFile) {
-      token = await readSecretFile(`${field}.tokenFile`, tokenFile)
-    }
-    return { ...entry, ...(token && { token }) }
-  }))
-}
-
-async function checkDirectory (name: string, path: string): Promise<void> {
-  const stats = await stat(path).catch((err: unknown) => { throw cannotRead(name, path, err) })
-  if (!stats.isDirectory()) throw new ConfigError(`Invalid configuration: ${name} is not a directory (${path})`)
-}
-
-function splitList (value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter(Boolean)
+  fastify.log.level = config.LOG_LEVEL
 }
 
 export default fp(configPlugin, { name: 'config' })

@@ -1,7 +1,7 @@
 import fastifyCors from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { isOriginAllowed } from '../src/mcp/origin-policy.js'
+import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 
 const MCP_PATH = '/mcp'
 

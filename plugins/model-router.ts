@@ -1,9 +1,8 @@
 import { unwatchFile, watchFile } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { ModelRouter } from '../src/routing/model-router.js'
 import { reloadOnHangup } from '../src/reload-on-hangup.js'
-import { loadRoutingSettings } from '../src/routing/settings.js'
+import { ModelRouter } from '../src/routing/model-router.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,20 +11,15 @@ declare module 'fastify' {
   }
 }
 
-export interface ModelRouterPluginOptions {
-  /** The environment, read again on reload for the providers' `apiKeyEnv`. */
-  env: Record<string, string | undefined>
-}
-
 // ConfigMaps are swapped in through a symlink: polling the path sees that where fs.watch may not.
 const WATCH_INTERVAL_MS = 1000
 
-async function modelRouterPlugin (fastify: FastifyInstance, { env }: ModelRouterPluginOptions) {
+async function modelRouterPlugin (fastify: FastifyInstance) {
   const { config, metrics, log } = fastify
   const router = new ModelRouter(
     config.routing,
     { metrics, log, checkTtlMs: config.READY_CHECK_TTL_MS, modelsTtlMs: config.MODELS_CACHE_TTL_MS, maxBodyBytes: config.UPSTREAM_MAX_BODY_BYTES },
-    async () => loadRoutingSettings(config, env),
+    config.reloadRouting,
     log
   )
   fastify.decorate('modelRouter', router)

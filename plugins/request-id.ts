@@ -1,22 +1,8 @@
-import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { REQUEST_ID_HEADER } from '../src/request-id.js'
 
-export const REQUEST_ID_HEADER = 'x-request-id'
-
-// Long or odd ids from clients would pollute logs and upstream headers; such ids are replaced.
-const acceptableRequestId = /^[\w.:-]{1,128}$/
-
-/**
- * Fastify's `genReqId`: the client's `x-request-id` when it is a sane token, a new UUID otherwise.
- * The same id is logged on every line of the call and sent upstream as `X-Client-Request-Id`.
- */
-export function requestIdFor (req: IncomingMessage): string {
-  const offered = req.headers[REQUEST_ID_HEADER]
-  return typeof offered === 'string' && acceptableRequestId.test(offered) ? offered : randomUUID()
-}
-
+/** Every answer names its request id (Fastify's `genReqId`, `requestIdFor`), so a client can quote it. */
 async function requestIdPlugin (fastify: FastifyInstance) {
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id)

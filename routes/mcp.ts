@@ -1,20 +1,15 @@
-import { randomUUID } from 'node:crypto'
 import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { SESSIONS_FULL } from '../plugins/mcp-sessions.js'
-import { REQUEST_ID_HEADER } from '../plugins/request-id.js'
-import { type AuthenticationFailure, type Client, isAuthenticationFailure } from '../src/access/client-keys.js'
-import { RouterKeys } from '../src/access/router-keys.js'
-import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/json-rpc.js'
-import { McpMessageLog } from '../src/mcp/message-log.js'
+import { type AuthenticationFailure, isAuthenticationFailure } from '../src/access/client-keys.js'
+import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
+import { isHostAllowed, isOriginAllowed } from '../src/mcp/http/origin-policy.js'
+import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
+import { clientFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
-import { isHostAllowed, isOriginAllowed } from '../src/mcp/origin-policy.js'
-import { CONNECTION_KEY_HEADER, createMcpServer, ToolCatalog } from '../src/mcp/server.js'
-import { clientFingerprint, StatelessCalls } from '../src/mcp/stateless-calls.js'
-import { BodyLogging } from '../src/observability/log-bodies.js'
+import { asAuthInfo } from '../src/mcp/request-context.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 const SESSION_HEADER = 'mcp-session-id'
@@ -53,41 +48,53 @@ const McpHeaders = Type.Object({
  */
 export default async function mcpRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { config } = fastify
-  const stateful = config.MCP_SESSIONS === 'stateful'
-  // Each POST's connection, by connection key: a tool call stops when the connection that carried it closes.
-  const connections = new Map<string, AbortSignal>()
+  const stateful = fastify.config.MCP_SESSIONS === 'stateful'
   const statelessCalls = new StatelessCalls()
-  const catalog = new ToolCatalog(config)
-  // The routing table in force, not the one at start-up: a reload may bring new upstream keys.
-  const keys = new RouterKeys(() => [...fastify.modelRouter.table.providerKeys, ...fastify.downstream.tokens])
-  const bodies = new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, keys })
-  /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
-  const newServer = (client: Client | undefined) => {
-    const { metrics, tracer } = fastify
-    const log = client ? fastify.log.child({ client: client.name }) : fastify.log
-    const messages = new McpMessageLog({ log, metrics, tracer, bodies, keys })
-    const server = createMcpServer({
-      router: fastify.modelRouter,
-      config,
-      client,
-      catalog,
-      downstream: fastify.downstream,
-      log,
-      metrics,
-      tracer,
-      messages,
-      calls: fastify.inFlightCalls,
-      budgets: fastify.tokenBudgets,
-      cache: fastify.responseCache,
-      responseOwners: fastify.responseOwners,
-      tasks: fastify.toolTasks,
-      keys,
-      connectionSignal: (connectionKey) => connections.get(connectionKey),
-    })
-    return { server, messages }
-  }
+  readJsonRpcOnly(fastify)
+  app.addHook('onRequest', async (request, reply) => admit(fastify, request, reply))
 
+  const rateLimit = fastify.mcpRateLimit
+  app.post('/mcp', {
+    bodyLimit: fastify.config.MAX_BODY_BYTES,
+    config: { rateLimit },
+    schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
+  }, async (request, reply) => {
+    const message = request.body
+    if (!stateful && isCancellation(message)) return cancel(statelessCalls, message, request, reply)
+    const invalidParams = toolCallParamsProblem(message)
+    if (invalidParams !== undefined && 'id' in message) {
+      // The caller's mistake, answered as JSON-RPC answers one: an error response, HTTP 200.
+      request.log.info({ reason: invalidParams }, 'MCP request refused: invalid params')
+      return reply.code(200).send(jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params: ${invalidParams}`, message.id))
+    }
+    const connection = new AbortController()
+    const forget = !stateful && 'id' in message && 'method' in message
+      ? statelessCalls.track(clientFingerprint(request.ip, request.headers), message.id, connection)
+      : undefined
+    reply.raw.once('close', () => {
+      forget?.()
+      // With resumable streams a broken connection is not the end of the call: the client may resume it (Last-Event-ID).
+      if (!reply.raw.writableFinished && !fastify.mcpSessions.resumable) connection.abort(new Error('the client closed its connection'))
+    })
+    if (!stateful) return relayStateless(fastify, message, request, reply, connection.signal)
+    const sessionId = request.headers[SESSION_HEADER]
+    if (sessionId !== undefined) return relayToSession(fastify, sessionId, request, reply, connection.signal)
+    return openSession(fastify, message, request, reply, connection.signal)
+  })
+
+  app.get('/mcp', {
+    config: { rateLimit },
+    schema: { headers: McpHeaders, response: { 200: transportResponses[200], ...errorResponses } },
+  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+
+  app.delete('/mcp', {
+    config: { rateLimit },
+    schema: { headers: McpHeaders, response: { 200: Type.Null(), ...errorResponses } },
+  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+}
+
+/** Bodies as JSON-RPC messages exactly as sent, and every refusal as a JSON-RPC error. */
+function readJsonRpcOnly (app: FastifyInstance) {
   // JSON-RPC messages must reach the SDK as sent: Fastify's default validator coerces types (an id of 1 would become "1").
   app.setValidatorCompiler(({ schema }) => exactValidator.compile(schema))
   app.setErrorHandler(replyWithJsonRpcError)
@@ -100,128 +107,101 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     if (text === '' && request.method !== 'POST') return done(null, undefined)
     parseJson(request, text, done)
   })
+}
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) {
-      return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`))
-    }
-    if (!isHostAllowed(request.headers.host, config.ALLOWED_HOSTS)) {
-      return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Host ${request.headers.host ?? '(none)'} is not allowed (ALLOWED_HOSTS)`))
-    }
-    if (fastify.inFlightCalls.draining) {
-      return reply.code(503).header('retry-after', '1').header('connection', 'close')
-        .send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Service Unavailable: the router is shutting down; send the request again'))
-    }
-    const { clientKeys } = fastify
-    if (!clientKeys) return
-    const client = clientKeys.authenticate(request.headers.authorization)
-    if (isAuthenticationFailure(client)) {
-      request.log.info({ reason: client.description }, 'MCP request refused: no valid client key')
-      return reply.code(401).header('www-authenticate', wwwAuthenticate(client))
-        .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Unauthorized: ${client.description}`))
-    }
-    request.client = client
-    // The request's own lines (its completion, its refusals) name the client too.
-    request.log = reply.log = request.log.child({ client: client.name })
+/** Who may use the endpoint at all: allowed origins and hosts, a router not shutting down, a valid client key when keys are on. */
+async function admit (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+  const { config } = fastify
+  if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) {
+    return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`))
+  }
+  if (!isHostAllowed(request.headers.host, config.ALLOWED_HOSTS)) {
+    return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Host ${request.headers.host ?? '(none)'} is not allowed (ALLOWED_HOSTS)`))
+  }
+  if (fastify.inFlightCalls.draining) {
+    return reply.code(503).header('retry-after', '1').header('connection', 'close')
+      .send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Service Unavailable: the router is shutting down; send the request again'))
+  }
+  const { clientKeys } = fastify
+  if (!clientKeys) return
+  const client = clientKeys.authenticate(request.headers.authorization)
+  if (isAuthenticationFailure(client)) {
+    request.log.info({ reason: client.description }, 'MCP request refused: no valid client key')
+    return reply.code(401).header('www-authenticate', wwwAuthenticate(client))
+      .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Unauthorized: ${client.description}`))
+  }
+  request.client = client
+  // The request's own lines (its completion, its refusals) name the client too.
+  request.log = reply.log = request.log.child({ client: client.name })
+}
+
+/** A stateless client's cancellation: it stops the call it names, if that call still runs here. */
+function cancel (statelessCalls: StatelessCalls, message: CancellationNotification, request: FastifyRequest, reply: FastifyReply) {
+  const { requestId, reason } = message.params
+  const cancelled = statelessCalls.cancel(clientFingerprint(request.ip, request.headers), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
+  request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
+  return reply.code(202).send(null)
+}
+
+/** One stateless exchange: a server and transport of its own, for this request only. */
+async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
+  const { server, messages } = fastify.toolRuntime.serverFor(request.client)
+  const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) }, messages)
+  // Only an exchange cut short has something to stop; closing a finished one would only cost
+  // the SDK's "Connection closed" error, a stack trace per request (the benchmark's profile).
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
   })
+  await server.connect(transport)
+  return relay(transport, request, reply, connection)
+}
 
-  const rateLimit = fastify.mcpRateLimit
-  app.post('/mcp', {
-    bodyLimit: config.MAX_BODY_BYTES,
-    config: { rateLimit },
-    schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
-  }, async (request, reply) => {
-    const message = request.body
-    if (!stateful && isCancellation(message)) {
-      const { requestId, reason } = message.params
-      const cancelled = statelessCalls.cancel(clientFingerprint(request.ip, request.headers), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
-      request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
-      return reply.code(202).send(null)
-    }
-    const invalidParams = toolCallParamsProblem(message)
-    if (invalidParams !== undefined && 'id' in message) {
-      // The caller's mistake, answered as JSON-RPC answers one: an error response, HTTP 200.
-      request.log.info({ reason: invalidParams }, 'MCP request refused: invalid params')
-      return reply.code(200).send(jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params: ${invalidParams}`, message.id))
-    }
-    const connection = new AbortController()
-    // Request ids come from clients and may repeat; the connection key is the router's own.
-    const connectionKey = randomUUID()
-    connections.set(connectionKey, connection.signal)
-    const forget = !stateful && 'id' in message && 'method' in message
-      ? statelessCalls.track(clientFingerprint(request.ip, request.headers), message.id, connection)
-      : undefined
-    reply.raw.once('close', () => {
-      connections.delete(connectionKey)
-      forget?.()
-      // With resumable streams a broken connection is not the end of the call: the client may resume it (Last-Event-ID).
-      if (!reply.raw.writableFinished && !fastify.mcpSessions.resumable) connection.abort(new Error('the client closed its connection'))
-    })
-    if (!stateful) {
-      const { server, messages } = newServer(request.client)
-      const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) }, messages)
-      // Only an exchange cut short has something to stop; closing a finished one would only cost
-      // the SDK's "Connection closed" error, a stack trace per request (the benchmark's profile).
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
-      })
-      await server.connect(transport)
-      return relay(transport, request, reply, connectionKey)
-    }
-    const sessionId = request.headers[SESSION_HEADER]
-    if (sessionId !== undefined) return relayToSession(sessionId, request, reply, connectionKey)
-    if (!isInitializeRequest(message)) {
-      return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
-    }
-    if (fastify.mcpSessions.full) return sessionsFull(request, reply)
-    const owner = sessionOwner(request)
-    if (fastify.mcpSessions.atClientLimit(owner)) return clientSessionsFull(request, reply)
-    const transport = await fastify.mcpSessions.open(() => newServer(request.client), request.client?.name, owner, message.params)
-    return relay(transport, request, reply, connectionKey)
-  })
-
-  app.get('/mcp', {
-    config: { rateLimit },
-    schema: { headers: McpHeaders, response: { 200: transportResponses[200], ...errorResponses } },
-  }, async (request, reply) => stateful ? relayToSession(request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
-
-  app.delete('/mcp', {
-    config: { rateLimit },
-    schema: { headers: McpHeaders, response: { 200: Type.Null(), ...errorResponses } },
-  }, async (request, reply) => stateful ? relayToSession(request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
-
-  /** A session this replica has no room for: one it would open, or one it would take over from another replica. */
-  function sessionsFull (request: FastifyRequest, reply: FastifyReply) {
-    request.log.warn({ openSessions: fastify.mcpSessions.size }, 'MCP session refused: at MCP_MAX_SESSIONS')
-    return reply.code(503).header('retry-after', '5')
-      .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
+/** A new session, opened by its initialize request, within MCP_MAX_SESSIONS and MCP_MAX_SESSIONS_PER_CLIENT. */
+async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
+  if (!isInitializeRequest(message)) {
+    return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
   }
+  const { mcpSessions, toolRuntime } = fastify
+  if (mcpSessions.full) return sessionsFull(fastify, request, reply)
+  const owner = sessionOwner(request)
+  if (mcpSessions.atClientLimit(owner)) return clientSessionsFull(fastify, request, reply)
+  const transport = await mcpSessions.open(() => toolRuntime.serverFor(request.client), request.client?.name, owner, message.params)
+  return relay(transport, request, reply, connection)
+}
 
-  /** A client (an address, when the router is open) already holding as many sessions as one may. */
-  function clientSessionsFull (request: FastifyRequest, reply: FastifyReply) {
-    const who = request.client ? `client "${request.client.name}"` : `address ${request.ip}`
-    request.log.warn({ limit: config.MCP_MAX_SESSIONS_PER_CLIENT }, 'MCP session refused: at MCP_MAX_SESSIONS_PER_CLIENT')
-    // This client's own excess, not the router's: waiting will not help until it ends sessions of its own.
-    return reply.code(429)
-      .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Too Many Requests: ${who} already has ${config.MCP_MAX_SESSIONS_PER_CLIENT} open sessions (MCP_MAX_SESSIONS_PER_CLIENT); end the ones it no longer uses (DELETE /mcp) or let them expire (MCP_SESSION_IDLE_MS)`))
-  }
+/** A session this replica has no room for: one it would open, or one it would take over from another replica. */
+function sessionsFull (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+  request.log.warn({ openSessions: fastify.mcpSessions.size }, 'MCP session refused: at MCP_MAX_SESSIONS')
+  return reply.code(503).header('retry-after', '5')
+    .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: the router has ${fastify.config.MCP_MAX_SESSIONS} open sessions (MCP_MAX_SESSIONS); close idle sessions or retry later`))
+}
 
-  async function relayToSession (sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply, connectionKey?: string) {
-    if (sessionId === undefined) {
-      return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
-    }
-    const { mcpSessions } = fastify
-    const client = request.client?.name
-    const session = mcpSessions.get(sessionId) ?? await mcpSessions.adopt(sessionId, client, sessionOwner(request), () => newServer(request.client))
-    if (session === SESSIONS_FULL) return sessionsFull(request, reply)
-    // Another client's session is not this client's to use: it does not exist for it.
-    if (!session || session.client !== client) {
-      return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))
-    }
-    // A GET stream is not activity: a session kept only by its stream expires (MCP_SESSION_IDLE_MS).
-    if (request.method !== 'GET') reply.raw.once('close', session.begin())
-    return relay(session.transport, request, reply, connectionKey)
+/** A client (an address, when the router is open) already holding as many sessions as one may. */
+function clientSessionsFull (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+  const limit = fastify.config.MCP_MAX_SESSIONS_PER_CLIENT
+  const who = request.client ? `client "${request.client.name}"` : `address ${request.ip}`
+  request.log.warn({ limit }, 'MCP session refused: at MCP_MAX_SESSIONS_PER_CLIENT')
+  // This client's own excess, not the router's: waiting will not help until it ends sessions of its own.
+  return reply.code(429)
+    .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Too Many Requests: ${who} already has ${limit} open sessions (MCP_MAX_SESSIONS_PER_CLIENT); end the ones it no longer uses (DELETE /mcp) or let them expire (MCP_SESSION_IDLE_MS)`))
+}
+
+/** `connection`: a POST's, whose closing stops the calls it carried; GET and DELETE have none. */
+async function relayToSession (fastify: FastifyInstance, sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal) {
+  if (sessionId === undefined) {
+    return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
   }
+  const { mcpSessions, toolRuntime } = fastify
+  const client = request.client?.name
+  const session = mcpSessions.get(sessionId) ?? await mcpSessions.adopt(sessionId, client, sessionOwner(request), () => toolRuntime.serverFor(request.client))
+  if (session === SESSIONS_FULL) return sessionsFull(fastify, request, reply)
+  // Another client's session is not this client's to use: it does not exist for it.
+  if (!session || session.client !== client) {
+    return reply.code(404).send(jsonRpcError(JsonRpcErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session'))
+  }
+  // A GET stream is not activity: a session kept only by its stream expires (MCP_SESSION_IDLE_MS).
+  if (request.method !== 'GET') reply.raw.once('close', session.begin())
+  return relay(session.transport, request, reply, connection)
 }
 
 /** Whose sessions a new one counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client key's, or the address's when the router is open. */
@@ -229,9 +209,10 @@ function sessionOwner (request: FastifyRequest): string {
   return request.client ? `client:${request.client.name}` : `address:${request.ip}`
 }
 
-/** `connectionKey` names a POST's connection, whose closing stops the calls it carried; GET and DELETE have none. */
-async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connectionKey?: string) {
-  const response = await transport.handleRequest(toWebRequest(request, connectionKey), { parsedBody: request.body })
+/** The request to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
+async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal) {
+  const authInfo = asAuthInfo(request.client?.name, { requestId: request.id, connection })
+  const response = await transport.handleRequest(toWebRequest(request), { parsedBody: request.body, authInfo })
   reply.send(response)
   // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
   // (a GET stream, or a call still waiting for the model): clients wait on the headers. Flushed
@@ -243,17 +224,13 @@ async function relay (transport: WebStandardStreamableHTTPServerTransport, reque
   return reply
 }
 
-/** The Fastify request as the web Request the SDK transport reads, carrying the request id to the tools. */
-function toWebRequest (request: FastifyRequest, connectionKey: string | undefined): Request {
+/** The Fastify request as the web Request the SDK transport reads. */
+function toWebRequest (request: FastifyRequest): Request {
   const headers = new Headers()
   for (const [name, value] of Object.entries(request.headers)) {
     if (typeof value === 'string') headers.set(name, value)
     else if (Array.isArray(value)) for (const item of value) headers.append(name, item)
   }
-  headers.set(REQUEST_ID_HEADER, request.id)
-  // Set or removed here, never taken from the client: it picks which connection's closing stops a call.
-  headers.delete(CONNECTION_KEY_HEADER)
-  if (connectionKey) headers.set(CONNECTION_KEY_HEADER, connectionKey)
   return new Request(new URL(request.url, 'http://localhost'), { method: request.method, headers })
 }
 

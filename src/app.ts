@@ -10,17 +10,19 @@ import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
 import mcpTasksPlugin from '../plugins/mcp-tasks.js'
 import metricsPlugin from '../plugins/metrics.js'
 import modelRouterPlugin from '../plugins/model-router.js'
-import requestIdPlugin, { requestIdFor } from '../plugins/request-id.js'
 import redisPlugin from '../plugins/redis.js'
+import requestIdPlugin from '../plugins/request-id.js'
 import responseCachePlugin from '../plugins/response-cache.js'
 import responseOwnersPlugin from '../plugins/response-owners.js'
+import toolRuntimePlugin from '../plugins/tool-runtime.js'
 import tracingPlugin from '../plugins/tracing.js'
 import usageLimitsPlugin from '../plugins/usage-limits.js'
 import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
 import metricsRoutes from '../routes/metrics.js'
+import { loadConfig } from './config.js'
 import { RouterLogController } from './observability/logger.js'
-import { parseTrustProxy } from './trust-proxy.js'
+import { requestIdFor } from './request-id.js'
 
 export interface BuildAppOptions {
   /** Where configuration comes from: `process.env` in production, a plain object in tests. */
@@ -31,23 +33,23 @@ export interface BuildAppOptions {
 }
 
 /**
- * The whole router on one Fastify instance: plugins (one concern each), then routes. Resolves once
- * every plugin has loaded, so a bad configuration rejects here with a message naming the setting.
+ * The whole router on one Fastify instance: the configuration, plugins (one concern each), then
+ * routes. A bad configuration rejects here with a message naming the setting.
  */
 export async function buildApp ({ env, logger = false, spanExporter }: BuildAppOptions): Promise<FastifyInstance> {
+  const config = await loadConfig(env)
   const app = Fastify({
     logger,
     logController: new RouterLogController(),
     genReqId: requestIdFor,
     // Readiness and the MCP route answer shutdown themselves, with a reason, instead of Fastify's bare 503.
     return503OnClosing: false,
-    // Needed before the configuration plugin runs; an invalid value is refused there, by name.
-    trustProxy: parseTrustProxy(env.TRUST_PROXY ?? '') ?? false,
+    trustProxy: config.TRUST_PROXY,
     // How often Node looks for requests past REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS (its default, 30 s, would let them run that much longer).
     http: { connectionsCheckingInterval: 1000 },
   })
 
-  await app.register(configPlugin, { env })
+  await app.register(configPlugin, { config })
   await app.register(connectionLimitsPlugin)
   await app.register(clientKeysPlugin)
   await app.register(redisPlugin)
@@ -61,8 +63,9 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(responseCachePlugin)
   await app.register(responseOwnersPlugin)
   await app.register(mcpTasksPlugin)
-  await app.register(modelRouterPlugin, { env })
+  await app.register(modelRouterPlugin)
   await app.register(downstreamPlugin)
+  await app.register(toolRuntimePlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)

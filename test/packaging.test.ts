@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { parse } from 'yaml'
 import pkg from '../package.json' with { type: 'json' }
-import { ConfigSchema } from '../plugins/config.js'
+import { ConfigSchema } from '../src/config.js'
 
 // No Docker engine runs tests here: the files are checked by reading them.
 describe('Docker packaging', () => {

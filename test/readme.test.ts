@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { ConfigSchema } from '../plugins/config.js'
+import { ConfigSchema } from '../src/config.js'
 import { sha256 } from './support/client-keys.js'
 import { FakeOpenAI } from './support/fake-openai.js'
 import { connectClient, postMcp, initializeMessage, type RunningRouter, startRouter } from './support/router.js'
@@ -184,7 +184,7 @@ describe('README', () => {
   test('documents every tool, every argument of each, and every error code', async () => {
     const docs = (await Promise.all(DOCS.map(readText))).join('\n')
     const { tools } = await import('../src/mcp/tools/index.js')
-    const { toolErrorCodes } = await import('../src/mcp/tool-error.js')
+    const { toolErrorCodes } = await import('../src/errors.js')
     for (const tool of tools) {
       const start = docs.indexOf(`### \`${tool.name}\``)
       assert.ok(start >= 0, `the docs have a section for ${tool.name}`)

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { globToRegExp } from '../glob.js'
-import type { ClientSettings, TokenLimits } from './settings.js'
+import type { ClientConfig, TokenLimits } from './config.js'
 
 /** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
 export interface Client {
@@ -28,12 +28,12 @@ const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
 export class ClientKeys {
   #clients: Array<{ client: Client, keyHashes: Buffer[] }> = []
 
-  constructor (clients: ClientSettings[]) {
+  constructor (clients: ClientConfig[]) {
     this.replace(clients)
   }
 
   /** Puts a new list in force (a reload); requests already authenticated keep the client they got. */
-  replace (clients: ClientSettings[]): void {
+  replace (clients: ClientConfig[]): void {
     this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
       client: { ...client, models: models && { globs: models, patterns: models.map(globToRegExp) } },
       keyHashes,

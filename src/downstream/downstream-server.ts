@@ -5,7 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import { globToRegExp, matchesAny } from '../glob.js'
 import { maskedUrl } from '../masked-url.js'
-import type { DownstreamSettings } from './settings.js'
+import type { DownstreamConfig } from './config.js'
 
 export type DownstreamState = 'connecting' | 'ready' | 'failing' | 'closed'
 
@@ -35,15 +35,15 @@ export class DownstreamServer {
   readonly #toolGlobs: RegExp[]
 
   constructor (
-    readonly settings: DownstreamSettings,
+    readonly config: DownstreamConfig,
     private readonly reconnectMs: number,
     private readonly log: FastifyBaseLogger
   ) {
-    this.#toolGlobs = settings.tools.map(globToRegExp)
+    this.#toolGlobs = config.tools.map(globToRegExp)
   }
 
   get name (): string {
-    return this.settings.name
+    return this.config.name
   }
 
   /** The tools offered to models: those the server lists that the configuration's globs select. */
@@ -54,7 +54,7 @@ export class DownstreamServer {
   status (): DownstreamStatus {
     return {
       status: this.#state,
-      url: maskedUrl(this.settings.url),
+      url: maskedUrl(this.config.url),
       tools: this.tools.map((tool) => tool.name),
       since: this.#since,
       ...(this.#lastError && { lastError: this.#lastError }),
@@ -72,12 +72,12 @@ export class DownstreamServer {
       throw new Error(`the MCP server "${this.name}" is not connected (${this.#lastError ?? this.#state}); the router keeps trying to reconnect`)
     }
     try {
-      return await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: this.settings.timeoutMs }) as CallToolResult
+      return await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: this.config.timeoutMs }) as CallToolResult
     } catch (err) {
       // A JSON-RPC error is the server answering; anything else means the connection is gone.
       if (!(err instanceof McpError) && !signal.aborted) this.#failed(err)
       if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
-        throw new Error(`${this.name}__${tool} did not answer within ${this.settings.timeoutMs} ms`, { cause: err })
+        throw new Error(`${this.name}__${tool} did not answer within ${this.config.timeoutMs} ms`, { cause: err })
       }
       throw err
     }
@@ -94,14 +94,14 @@ export class DownstreamServer {
   async #connect (): Promise<void> {
     if (this.#state === 'closed') return
     const client = new Client({ name: pkg.name, version: pkg.version })
-    const headers: Record<string, string> = this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {}
+    const headers: Record<string, string> = this.config.token ? { authorization: `Bearer ${this.config.token}` } : {}
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       await this.#listTools(client).catch((err: unknown) => this.#failed(err))
     })
     // The transport reports a lost notification stream or session here, often before any call would notice.
     client.onerror = (err) => { if (this.#client === client) this.#failed(err) }
     try {
-      await client.connect(new StreamableHTTPClientTransport(new URL(this.settings.url), { requestInit: { headers } }), { timeout: this.settings.timeoutMs })
+      await client.connect(new StreamableHTTPClientTransport(new URL(this.config.url), { requestInit: { headers } }), { timeout: this.config.timeoutMs })
       await this.#listTools(client)
     } catch (err) {
       await client.close().catch(() => {})
@@ -123,7 +123,7 @@ export class DownstreamServer {
     const tools: Tool[] = []
     let cursor: string | undefined
     do {
-      const page = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: this.settings.timeoutMs })
+      const page = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: this.config.timeoutMs })
       tools.push(...page.tools)
       cursor = page.nextCursor
     } while (cursor)

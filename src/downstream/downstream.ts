@@ -1,10 +1,10 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyBaseLogger } from 'fastify'
+import { ToolError } from '../errors.js'
 import { globToRegExp } from '../glob.js'
-import { ToolError } from '../mcp/tool-error.js'
-import type { FunctionTool } from '../upstream/chat.js'
+import type { FunctionTool } from '../upstream/chat-types.js'
+import type { DownstreamConfig } from './config.js'
 import { DownstreamServer, type DownstreamStatus } from './downstream-server.js'
-import type { DownstreamSettings } from './settings.js'
 
 /** A downstream tool as the model sees it: a function named `<server>__<tool>`. */
 export interface DownstreamFunction {
@@ -17,8 +17,8 @@ export interface DownstreamFunction {
 export class Downstream {
   readonly #servers: Map<string, DownstreamServer>
 
-  constructor (settings: DownstreamSettings[], reconnectMs: number, log: FastifyBaseLogger) {
-    this.#servers = new Map(settings.map((server) => [server.name, new DownstreamServer(server, reconnectMs, log)]))
+  constructor (config: DownstreamConfig[], reconnectMs: number, log: FastifyBaseLogger) {
+    this.#servers = new Map(config.map((server) => [server.name, new DownstreamServer(server, reconnectMs, log)]))
   }
 
   get configured (): boolean {
@@ -32,7 +32,7 @@ export class Downstream {
 
   /** The bearer tokens the router sends these servers, which no answer or log line may show. */
   get tokens (): string[] {
-    return [...this.#servers.values()].flatMap((server) => server.settings.token ?? [])
+    return [...this.#servers.values()].flatMap((server) => server.config.token ?? [])
   }
 
   status (): Record<string, DownstreamStatus> {

@@ -1,12 +1,11 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
-import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
 import type { RouterKeys } from '../access/router-keys.js'
+import { CallRecord } from '../observability/call-record.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { traceContextOf } from '../observability/tracing.js'
-import { CallRecord } from './call-record.js'
 
 export interface MessageLogDependencies {
   log: FastifyBaseLogger
@@ -51,9 +50,8 @@ export class McpMessageLog {
     return this.#pending.size
   }
 
-  /** A message arrived, in an HTTP request with these headers (the request id, the trace parent). */
-  received (message: JSONRPCMessage, headers: Headers): void {
-    const requestId = headers.get(REQUEST_ID_HEADER) ?? 'none'
+  /** A message arrived, in the HTTP request `requestId` names, with these headers (the trace parent). */
+  received (message: JSONRPCMessage, headers: Headers, requestId = 'none'): void {
     if (!('method' in message) || !('id' in message)) {
       this.#write({ requestId, method: 'method' in message ? message.method : 'response', outcome: 'ok', durationMs: 0, arguments: 'params' in message ? message.params : undefined })
       return

@@ -1,6 +1,7 @@
 import { type HandleRequestOptions, WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTTPServerTransportOptions } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { InitializeRequest, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { McpMessageLog } from './message-log.js'
+import { requestContextOf } from './request-context.js'
 
 /**
  * The SDK's Streamable HTTP transport, showing its message log every message that comes in and
@@ -17,7 +18,7 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
     // The HTTP layer hands over one parsed message per POST (batches are refused before this).
     const message = options?.parsedBody as JSONRPCMessage | undefined
     if (message === undefined) return super.handleRequest(req, options)
-    this.messages.received(message, req.headers)
+    this.messages.received(message, req.headers, requestContextOf(options?.authInfo)?.requestId)
     const response = await super.handleRequest(req, options)
     if (response.status >= 400) this.messages.refused(message, response.status, this.sessionId)
     return response

@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
+import { ToolError, type ToolErrorCode } from '../errors.js'
+import type { CallRecord } from '../observability/call-record.js'
 import type { Route, RouteTarget } from '../routing/routing-table.js'
-import type { CallRecord } from './call-record.js'
-import { type ToolContext, type UpstreamOperation, upstreamCall } from './tool.js'
-import { ToolError, type ToolErrorCode } from './tool-error.js'
+import { observedCall, type UpstreamOperation } from './observed-call.js'
+import { type ToolContext } from './tool.js'
 
 /** `structuredContent` fields of every tool that calls a model: who answered, and what was tried. */
 export const RoutingOutput = {
@@ -51,7 +52,7 @@ export async function routedCall<T> (
     const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempts.push({ provider: target.provider.name, model: target.model, outcome })
     try {
       const remainingMs = Math.max(1, Math.round(budgetMs - (performance.now() - started)))
-      const value = await upstreamCall(context, target, { ...operation, timeoutMs: remainingMs }, (signal) => call(target, signal))
+      const value = await observedCall(context, target, { ...operation, timeoutMs: remainingMs }, (signal) => call(target, signal))
       attempt('ok')
       return { value, target }
     } catch (err) {

@@ -4,47 +4,35 @@ import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, Erro
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
-import type { RouterConfig } from '../../plugins/config.js'
-import { REQUEST_ID_HEADER } from '../../plugins/request-id.js'
 import type { Client } from '../access/client-keys.js'
 import type { RouterKeys } from '../access/router-keys.js'
 import type { TokenBudgets } from '../access/token-budgets.js'
+import type { RouterConfig } from '../config.js'
 import type { Downstream } from '../downstream/downstream.js'
+import { ToolError } from '../errors.js'
+import { CallRecord } from '../observability/call-record.js'
+import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
-import { CallRecord } from './call-record.js'
-import { JsonRpcRequestError } from './json-rpc.js'
-import type { McpMessageLog } from './message-log.js'
+import type { InFlightCalls } from './in-flight-calls.js'
+import { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
-import type { RouterTool, ToolContext } from './tool.js'
-import { ToolError, toolErrorResult } from './tool-error.js'
+import { requestContextOf } from './request-context.js'
+import { toolErrorResult } from './tool-error.js'
 import type { ToolTasks } from './tool-tasks.js'
+import type { RouterTool, ToolContext } from './tool.js'
 import { enabledTools } from './tools/index.js'
 
-/** The header through which the HTTP layer names the connection that carried a request. */
-export const CONNECTION_KEY_HEADER = 'x-mcp-router-connection'
-
-/** Lets shutdown wait for running tool calls, and stop them when the grace period is over. */
-export interface CallTracker {
-  /** `connection`: the HTTP connection that carried the call, whose closing stops it too. */
-  start: (clientSignal: AbortSignal, connection?: AbortSignal) => { signal: AbortSignal, end: () => void }
-}
-
-export interface McpServerDependencies {
+export interface ToolRuntimeDependencies {
   router: ModelRouter
   config: RouterConfig
-  /** The client the server answers: the one whose key opened the session, or sent the stateless request. */
-  client: Client | undefined
-  catalog: ToolCatalog
   downstream: Downstream
   log: FastifyBaseLogger
   metrics: RouterMetrics
   tracer: Tracer
-  /** The message log of this server's transport, which tool calls add what they did to. */
-  messages: McpMessageLog
-  calls: CallTracker
+  calls: InFlightCalls
   cache: ResponseCache | undefined
   responseOwners: ResponseOwners
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
@@ -52,12 +40,51 @@ export interface McpServerDependencies {
   tasks: ToolTasks
   /** The router's own keys, which streamed text must not spell out across two progress messages. */
   keys: RouterKeys
-  /** Aborted when the HTTP connection that carried the request (by its connection key) closes before its answer. */
-  connectionSignal: (connectionKey: string) => AbortSignal | undefined
+  bodies: BodyLogging
+}
+
+/** What one MCP server has of its own: the rest is the app's {@link ToolRuntime}. */
+interface ServerScope {
+  /** The client the server answers: the one whose key opened the session, or sent the stateless request. */
+  client: Client | undefined
+  log: FastifyBaseLogger
+  /** The message log of this server's transport, which tool calls add what they did to. */
+  messages: McpMessageLog
+}
+
+/**
+ * The tools and everything they run with that the whole app shares, built once; each MCP server
+ * it makes takes only its client, and each call its request's id and connection
+ * (`HttpRequestContext`, through the SDK's per-request context).
+ */
+export class ToolRuntime {
+  readonly #catalog: ToolCatalog
+
+  constructor (private readonly deps: ToolRuntimeDependencies) {
+    this.#catalog = new ToolCatalog(deps.config)
+  }
+
+  /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
+  serverFor (client: Client | undefined): { server: Server, messages: McpMessageLog } {
+    const { metrics, tracer, bodies, keys } = this.deps
+    const log = client ? this.deps.log.child({ client: client.name }) : this.deps.log
+    const messages = new McpMessageLog({ log, metrics, tracer, bodies, keys })
+    return { server: createMcpServer(this.deps, this.#catalog, { client, log, messages }), messages }
+  }
+}
+
+/**
+ * An error for the MCP SDK to answer a request with, its message as is: the SDK's McpError writes
+ * "MCP error <code>:" into the message, which SDK clients then prefix a second time.
+ */
+class JsonRpcRequestError extends Error {
+  constructor (readonly code: number, message: string) {
+    super(message)
+  }
 }
 
 /** The tools a configuration offers, indexed once per app rather than once per MCP server. */
-export class ToolCatalog {
+class ToolCatalog {
   readonly byName: ReadonlyMap<string, RouterTool>
   readonly definitions: Tool[]
   readonly instructions: string
@@ -89,7 +116,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-export function createMcpServer ({ router, config, client, catalog, downstream, log, metrics, tracer, messages, calls, budgets, cache, responseOwners, tasks, keys, connectionSignal }: McpServerDependencies): Server {
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, tasks, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, { client, log, messages }: ServerScope): Server {
   // With client keys, tasks/get, tasks/result and tasks/cancel find only this client's tasks.
   const taskStore = tasks.forClient(client?.name)
   const server = new Server(
@@ -113,7 +140,8 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
     if (!tool) {
       throw new JsonRpcRequestError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
-    const requestId = String(extra.requestInfo?.headers[REQUEST_ID_HEADER] ?? extra.requestId)
+    const http = requestContextOf(extra.authInfo)
+    const requestId = http?.requestId ?? String(extra.requestId)
     const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
     // The routing table in force now: a reload while the call runs does not move it.
     const context = { routing: router.table, config, client, cache, responseOwners, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
@@ -140,8 +168,6 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
       return { task }
     }
 
-    const connectionKey = extra.requestInfo?.headers[CONNECTION_KEY_HEADER]
-    const connection = typeof connectionKey === 'string' ? connectionSignal(connectionKey) : undefined
     const progressToken = request.params._meta?.progressToken
     return runTool(tool, args, {
       ...context,
@@ -157,7 +183,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
         keys,
         log: callLog,
       }),
-    }, calls, budgets, connection)
+    }, calls, budgets, http?.connection)
   })
 
   return server
@@ -167,7 +193,7 @@ export function createMcpServer ({ router, config, client, catalog, downstream, 
  * One tool call to its result: failures become `isError` results, never exceptions. Every call
  * is tracked so that shutdown can wait for it, and its record completed and counted in the metrics.
  */
-async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: CallTracker, budgets: TokenBudgets, connection?: AbortSignal): Promise<CallToolResult> {
+async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: InFlightCalls, budgets: TokenBudgets, connection?: AbortSignal): Promise<CallToolResult> {
   const started = performance.now()
   const call = calls.start(context.signal, connection)
   const { record, client } = context

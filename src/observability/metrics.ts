@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { CallRecord } from '../mcp/call-record.js'
+import type { CallRecord } from './call-record.js'
 import type { PriceTable } from './prices.js'
 
 export interface MetricsSources {

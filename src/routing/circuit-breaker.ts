@@ -1,4 +1,4 @@
-import type { CircuitBreakerSettings } from './settings.js'
+import type { CircuitBreakerConfig } from './config.js'
 
 export type CircuitState = 'closed' | 'open' | 'half_open'
 
@@ -19,7 +19,7 @@ export class CircuitBreaker {
   #lastFailure: string | undefined
 
   constructor (
-    private readonly settings: CircuitBreakerSettings,
+    private readonly config: CircuitBreakerConfig,
     private readonly onChange: (state: CircuitState) => void = () => {},
     private readonly now: () => number = Date.now
   ) {}
@@ -35,7 +35,7 @@ export class CircuitBreaker {
 
   /** When an open circuit lets its probe call through. */
   get retryAt (): number {
-    return this.#openedAt + this.settings.cooldownMs
+    return this.#openedAt + this.config.cooldownMs
   }
 
   /** Whether a call may go ahead now; a true answer in half-open state makes this call the probe. */
@@ -75,16 +75,16 @@ export class CircuitBreaker {
 
   #shouldOpen (): boolean {
     if (this.#state !== 'closed') return false
-    if (this.#consecutiveFailures >= this.settings.failureThreshold) return true
-    if (this.#window.length < this.settings.minimumCalls) return false
+    if (this.#consecutiveFailures >= this.config.failureThreshold) return true
+    if (this.#window.length < this.config.minimumCalls) return false
     const failures = this.#window.filter((outcome) => outcome.failed).length
-    return failures / this.#window.length >= this.settings.failureRatio
+    return failures / this.#window.length >= this.config.failureRatio
   }
 
   #record (failed: boolean): void {
     const now = this.now()
     this.#window.push({ at: now, failed })
-    const cutoff = now - this.settings.windowMs
+    const cutoff = now - this.config.windowMs
     let expired = 0
     while (expired < this.#window.length && (this.#window[expired] as { at: number }).at < cutoff) expired++
     if (expired > 0) this.#window.splice(0, expired)

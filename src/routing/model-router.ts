@@ -1,23 +1,23 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { RoutingConfig } from './config.js'
 import { Provider, type ProviderDependencies } from './provider.js'
 import { RoutingTable } from './routing-table.js'
-import type { RoutingSettings } from './settings.js'
 
 /**
  * The routing table in force, and its replacement on reload. Each call takes the table once, at
- * its start, so a reload never changes where a running call goes. Providers whose settings did
+ * its start, so a reload never changes where a running call goes. Providers whose config did
  * not change are carried over with their circuits, queues and model lists.
  */
 export class ModelRouter {
   #table: RoutingTable
 
   constructor (
-    settings: RoutingSettings,
+    config: RoutingConfig,
     private readonly dependencies: ProviderDependencies,
-    private readonly loadSettings: () => Promise<RoutingSettings>,
+    private readonly loadRouting: () => Promise<RoutingConfig>,
     private readonly log: FastifyBaseLogger
   ) {
-    this.#table = this.#build(settings)
+    this.#table = this.#build(config)
   }
 
   get table (): RoutingTable {
@@ -29,21 +29,21 @@ export class ModelRouter {
    * and the table in force stays; the result says which happened.
    */
   async reload (why: string): Promise<boolean> {
-    let settings: RoutingSettings
+    let config: RoutingConfig
     try {
-      settings = await this.loadSettings()
+      config = await this.loadRouting()
     } catch (err) {
       this.log.error({ reason: why }, `routing configuration not reloaded, the previous one stays: ${err instanceof Error ? err.message : String(err)}`)
       return false
     }
     const previous = this.#table
-    this.#table = this.#build(settings, previous)
+    this.#table = this.#build(config, previous)
     for (const name of previous.providers.keys()) {
       if (!this.#table.providers.get(name)?.breaker) this.dependencies.metrics.forgetCircuit(name)
     }
     this.warmUp()
     const kept = [...this.#table.providers.values()].filter((provider) => previous.providers.get(provider.name) === provider).map((provider) => provider.name)
-    this.log.info({ reason: why, providers: [...this.#table.providers.keys()], kept, aliases: Object.keys(settings.aliases) }, 'routing configuration reloaded')
+    this.log.info({ reason: why, providers: [...this.#table.providers.keys()], kept, aliases: Object.keys(config.aliases) }, 'routing configuration reloaded')
     return true
   }
 
@@ -52,16 +52,16 @@ export class ModelRouter {
     if (this.#table.providers.size < 2) return
     for (const provider of this.#table.providers.values()) {
       // Not awaited: refresh never rejects, and its result lands in the cache.
-      if (provider.settings.models === '*') provider.models.refresh()
+      if (provider.config.models === '*') provider.models.refresh()
     }
   }
 
-  #build (settings: RoutingSettings, previous?: RoutingTable): RoutingTable {
-    const providers = new Map(settings.providers.map((providerSettings) => {
-      const known = previous?.providers.get(providerSettings.name)
-      const unchanged = known && JSON.stringify(known.settings) === JSON.stringify(providerSettings)
-      return [providerSettings.name, unchanged ? known : new Provider(providerSettings, this.dependencies, settings.file !== undefined)]
+  #build (config: RoutingConfig, previous?: RoutingTable): RoutingTable {
+    const providers = new Map(config.providers.map((providerConfig) => {
+      const known = previous?.providers.get(providerConfig.name)
+      const unchanged = known && JSON.stringify(known.config) === JSON.stringify(providerConfig)
+      return [providerConfig.name, unchanged ? known : new Provider(providerConfig, this.dependencies, config.file !== undefined)]
     }))
-    return new RoutingTable(settings, providers)
+    return new RoutingTable(config, providers)
   }
 }

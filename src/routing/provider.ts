@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import OpenAI from 'openai'
-import { ToolError } from '../mcp/tool-error.js'
-import type { RouterMetrics } from '../observability/metrics.js'
-import { type AttemptGate, callUpstream } from '../upstream/errors.js'
-import { listModels } from '../upstream/models.js'
+import { ToolError } from '../errors.js'
 import { maskedUrl } from '../masked-url.js'
+import type { RouterMetrics } from '../observability/metrics.js'
+import { type AttemptGate, callUpstream } from '../upstream/call.js'
+import { listModels } from '../upstream/models.js'
 import { upstreamFetch } from '../upstream/upstream-fetch.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
+import type { ProviderConfig } from './config.js'
 import { ProviderModels } from './provider-models.js'
-import type { ProviderSettings } from './settings.js'
 
 export interface ProviderDependencies {
   metrics: RouterMetrics
@@ -24,7 +24,7 @@ export interface ProviderDependencies {
 /** A provider as `/ready` shows it. */
 export interface ProviderStatus {
   baseURL: string
-  api: ProviderSettings['api']
+  api: ProviderConfig['api']
   circuit: CircuitState | 'disabled'
   /** Models whose own circuit is open or probing (after model-level failures such as overload). */
   modelCircuits?: Record<string, CircuitState>
@@ -65,7 +65,7 @@ export function isOverloaded (error: ToolError): boolean {
 /**
  * One upstream the router can send calls to: its client (its key, URL and headers), its circuit
  * breakers (one for the provider, one per model after model-level failures), its concurrency
- * limit, and its model list. Kept across configuration reloads while its settings are unchanged,
+ * limit, and its model list. Kept across configuration reloads while its config is unchanged,
  * so reloading does not reset what the router has learnt about it.
  */
 export class Provider {
@@ -78,8 +78,8 @@ export class Provider {
   readonly url: URL
   readonly #modelBreakers = new Map<string, CircuitBreaker>()
 
-  constructor (readonly settings: ProviderSettings, private readonly dependencies: ProviderDependencies, fromFile: boolean) {
-    const { name, baseURL, apiKey, headers, timeoutMs } = settings
+  constructor (readonly config: ProviderConfig, private readonly dependencies: ProviderDependencies, fromFile: boolean) {
+    const { name, baseURL, apiKey, headers, timeoutMs } = config
     this.client = new OpenAI({
       // A provider without a key (a local vLLM or Ollama) gets no Authorization header at all.
       apiKey: apiKey ?? 'none',
@@ -93,17 +93,17 @@ export class Provider {
       fetch: async (input, init) => upstreamFetch(input, init, dependencies.maxBodyBytes),
     })
     this.settingNames = fromFile
-      ? { key: settings.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)` }
+      ? { key: config.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)` }
       : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
     this.url = new URL(baseURL)
-    this.breaker = settings.circuitBreaker && new CircuitBreaker(settings.circuitBreaker, (state) => this.#circuitChanged(state))
+    this.breaker = config.circuitBreaker && new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state))
     if (this.breaker) dependencies.metrics.circuitState(name, this.breaker.state)
-    this.limiter = settings.concurrency && new ConcurrencyLimiter(settings.concurrency)
+    this.limiter = config.concurrency && new ConcurrencyLimiter(config.concurrency)
     this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), { checkTtlMs: dependencies.checkTtlMs, listTtlMs: dependencies.modelsTtlMs })
   }
 
   get name (): string {
-    return this.settings.name
+    return this.config.name
   }
 
   /** Whether calls may go to it now: false only while its provider circuit is open. */
@@ -149,8 +149,8 @@ export class Provider {
     const modelCircuits = Object.fromEntries([...this.#modelBreakers].filter(([, breaker]) => breaker.state !== 'closed').map(([model, breaker]) => [model, breaker.state]))
     const lastFailure = this.breaker?.state === 'closed' ? undefined : this.breaker?.lastFailure
     return {
-      baseURL: maskedUrl(this.settings.baseURL),
-      api: this.settings.api,
+      baseURL: maskedUrl(this.config.baseURL),
+      api: this.config.api,
       circuit: this.breaker?.state ?? 'disabled',
       ...(Object.keys(modelCircuits).length > 0 && { modelCircuits }),
       ...(lastFailure && { lastFailure }),
@@ -170,7 +170,7 @@ export class Provider {
     const reason = `${error.code}: ${error.message}`
     if (scope === 'provider') this.breaker?.failed(reason)
     else this.breaker?.released()
-    if (scope === 'model' && model !== undefined && this.settings.circuitBreaker) this.#modelBreaker(model).failed(reason)
+    if (scope === 'model' && model !== undefined && this.config.circuitBreaker) this.#modelBreaker(model).failed(reason)
     else modelBreaker?.released()
   }
 
@@ -181,7 +181,7 @@ export class Provider {
         const closed = [...this.#modelBreakers].find(([, candidate]) => candidate.state === 'closed')
         this.#modelBreakers.delete(closed?.[0] ?? this.#modelBreakers.keys().next().value as string)
       }
-      breaker = new CircuitBreaker(this.settings.circuitBreaker as NonNullable<ProviderSettings['circuitBreaker']>, (state) => this.#circuitChanged(state, model))
+      breaker = new CircuitBreaker(this.config.circuitBreaker as NonNullable<ProviderConfig['circuitBreaker']>, (state) => this.#circuitChanged(state, model))
       this.#modelBreakers.set(model, breaker)
     }
     return breaker
@@ -209,7 +209,7 @@ export class Provider {
     let failure: ToolError | undefined
     try {
       return await callUpstream(
-        { operation: `listing the models of provider "${this.name}"`, baseURL: this.settings.baseURL, settingNames: this.settingNames, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.settings.timeoutMs), signal: uncancelled },
+        { operation: `listing the models of provider "${this.name}"`, baseURL: this.config.baseURL, settingNames: this.settingNames, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs), signal: uncancelled },
         (signal) => listModels(this.client, { signal, requestId: requestId ?? `models-${randomUUID()}` })
       )
     } catch (err) {

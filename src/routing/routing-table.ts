@@ -1,9 +1,9 @@
 import type { Client } from '../access/client-keys.js'
+import { ToolError } from '../errors.js'
 import { globToRegExp, matchesAny } from '../glob.js'
-import { ToolError } from '../mcp/tool-error.js'
 import type { UpstreamModel } from '../upstream/models.js'
+import { type RoutingConfig, splitProviderPrefix } from './config.js'
 import type { Provider } from './provider.js'
-import { type RoutingSettings, splitProviderPrefix } from './settings.js'
 
 /** One place a call can go: a provider, and the model id that provider knows. */
 export interface RouteTarget {
@@ -36,10 +36,10 @@ export class RoutingTable {
   /** The providers' upstream keys, which logs must never show. */
   readonly providerKeys: readonly string[]
 
-  constructor (readonly settings: RoutingSettings, readonly providers: ReadonlyMap<string, Provider>) {
-    this.#allow = settings.allowModels.map(globToRegExp)
-    this.#deny = settings.denyModels.map(globToRegExp)
-    this.providerKeys = [...providers.values()].flatMap((provider) => provider.settings.apiKey ?? [])
+  constructor (readonly config: RoutingConfig, readonly providers: ReadonlyMap<string, Provider>) {
+    this.#allow = config.allowModels.map(globToRegExp)
+    this.#deny = config.denyModels.map(globToRegExp)
+    this.providerKeys = [...providers.values()].flatMap((provider) => provider.config.apiKey ?? [])
   }
 
   /** The first provider: where calls that name no provider go when no model list says otherwise. */
@@ -66,11 +66,11 @@ export class RoutingTable {
       throw new ToolError('model_not_allowed', `Client "${client.name}" may not call model "${requested}". Its allowed models: ${client.models?.globs.join(', ')}.`, { retryable: false })
     }
     if (!this.#allows(requested, primary)) {
-      const allowed = [...this.settings.allowModels, ...Object.keys(this.settings.aliases).filter((alias) => this.#allows(alias, this.#resolve(alias)))]
+      const allowed = [...this.config.allowModels, ...Object.keys(this.config.aliases).filter((alias) => this.#allows(alias, this.#resolve(alias)))]
       const list = allowed.length > 0 ? `Allowed models: ${[...new Set(allowed)].join(', ')}.` : 'No model is allowed apart from those list_models shows.'
       throw new ToolError('model_not_allowed', `Model "${requested}" is not allowed on this router. ${list} Call list_models for the full list.`, { retryable: false })
     }
-    const { fallbacks } = this.settings
+    const { fallbacks } = this.config
     const chain = fallbacks[requested] ?? fallbacks[`${primary.provider.name}/${primary.model}`] ?? fallbacks[primary.model] ?? []
     const targets: Route['targets'] = [primary]
     for (const name of chain) {
@@ -88,7 +88,7 @@ export class RoutingTable {
    */
   async routableModels (requestId: string, client?: Client): Promise<{ models: RoutableModel[], unavailable: Array<{ provider: string, error: string }> }> {
     const lists = await Promise.all([...this.providers.values()].map(async (provider) => {
-      const { models } = provider.settings
+      const { models } = provider.config
       if (models !== '*') return { provider, models: models.map((id) => ({ id })) }
       try {
         return { provider, models: await provider.models.list(requestId) }
@@ -99,7 +99,7 @@ export class RoutingTable {
     const failed = lists.filter((list) => list.models === undefined)
     if (failed.length === lists.length) throw failed[0]?.error
     const aliasesOf = new Map<string, string[]>()
-    for (const alias of Object.keys(this.settings.aliases)) {
+    for (const alias of Object.keys(this.config.aliases)) {
       const target = this.#resolve(alias)
       const key = `${target.provider.name}/${target.model}`
       aliasesOf.set(key, [...(aliasesOf.get(key) ?? []), alias])
@@ -120,16 +120,16 @@ export class RoutingTable {
 
   /** An alias's target, `provider/model`, or a bare model id and the provider that serves it. */
   #resolve (name: string): RouteTarget {
-    const target = this.settings.aliases[name] ?? name
+    const target = this.config.aliases[name] ?? name
     const prefixed = splitProviderPrefix(target, (provider) => this.providers.has(provider))
     if (prefixed) return { provider: this.providers.get(prefixed.provider) as Provider, model: prefixed.model }
     const providers = [...this.providers.values()]
-    const serving = providers.find(({ settings }) => settings.models !== '*' && settings.models.includes(target)) ??
-      providers.find(({ settings, models }) => settings.models === '*' && models.cached?.some((model) => model.id === target)) ??
-      providers.find(({ settings }) => settings.models === '*')
+    const serving = providers.find(({ config }) => config.models !== '*' && config.models.includes(target)) ??
+      providers.find(({ config, models }) => config.models === '*' && models.cached?.some((model) => model.id === target)) ??
+      providers.find(({ config }) => config.models === '*')
     if (!serving) {
-      const known = providers.flatMap(({ name, settings }) => settings.models === '*' ? [] : settings.models.map((model) => `${name}/${model}`))
-      throw new ToolError('model_not_found', `No provider serves model "${name}". Models: ${[...Object.keys(this.settings.aliases), ...known].join(', ')}. Call list_models to see them all.`, { retryable: false })
+      const known = providers.flatMap(({ name, config }) => config.models === '*' ? [] : config.models.map((model) => `${name}/${model}`))
+      throw new ToolError('model_not_found', `No provider serves model "${name}". Models: ${[...Object.keys(this.config.aliases), ...known].join(', ')}. Call list_models to see them all.`, { retryable: false })
     }
     return { provider: serving, model: target }
   }

@@ -1,6 +1,6 @@
 import type OpenAI from 'openai'
 import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions'
-import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type ToolChoice } from './chat.js'
+import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type ToolChoice } from './chat-types.js'
 import { invalidResponse, streamInterrupted } from './errors.js'
 import { modelTraits } from './model-family.js'
 import { upstreamRequestOptions } from './request-options.js'

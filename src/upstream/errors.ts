@@ -1,12 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { REDACTED } from '../access/router-keys.js'
-import { LinkedAbortController } from '../linked-abort.js'
+import { ToolError } from '../errors.js'
 import { maskedUrl } from '../masked-url.js'
-import { ToolError } from '../mcp/tool-error.js'
 import { UpstreamBodyBroken } from './upstream-fetch.js'
 
-export interface UpstreamCallContext {
+/** What a failure's message needs to know about the call it ended. */
+export interface UpstreamFailureContext {
   /** What the router was doing, for the message: "chat with gpt-4.1-mini", "listing models". */
   operation: string
   /** The model the call named, when it named one: a 404 then means the model is unknown. */
@@ -16,94 +15,15 @@ export interface UpstreamCallContext {
   baseURL: string
   /** How the router's settings name this upstream's key and URL, for messages an operator acts on. */
   settingNames?: { key: string, baseURL: string }
-  /** What each attempt must pass first (a circuit breaker, a concurrency limit); it is told how the attempt ended. */
-  gate?: AttemptGate
   /** The limit for the whole call, every attempt and every wait between them included. */
   timeoutMs: number
   signal: AbortSignal
-  retry?: RetryPolicy
 }
-
-export interface RetryPolicy {
-  /** Attempts after the first. */
-  maxRetries: number
-  /** The first backoff; each retry doubles it, up to {@link MAX_BACKOFF_MS}, and waits a random part of it. */
-  baseDelayMs: number
-  /**
-   * How much the client has been shown of this call so far (streamed characters): a failed attempt
-   * after the client saw part of its answer is not repeated, as the client cannot unsee it.
-   */
-  shownToClient: () => number
-  onRetry: (retry: { attempt: number, delayMs: number, error: ToolError }) => void
-}
-
-/**
- * The way into an upstream for one attempt. `enter` resolves when the attempt may go, or throws
- * the {@link ToolError} saying why it may not (circuit open, provider saturated); what it resolves
- * with is called once with how the attempt ended (`undefined`: it succeeded).
- */
-export interface AttemptGate {
-  enter: (signal: AbortSignal) => Promise<(error: ToolError | undefined) => void>
-}
-
-const MAX_BACKOFF_MS = 10_000
 
 const ENVIRONMENT_SETTINGS = { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
 
-/**
- * Runs one upstream call within `timeoutMs` (the whole call, a streamed body included) and turns
- * whatever it throws into a {@link ToolError} a person can act on. `call` gets the signal to pass on.
- * Rate limits and transient failures are retried, the one retry policy of the router: exponential
- * backoff with full jitter, or the upstream's own `Retry-After`, never past the call's deadline.
- */
-export async function callUpstream<T> (context: UpstreamCallContext, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const startedAt = Date.now()
-  // A timer cleared when the call ends, not AbortSignal.timeout: that one lives (with the signals
-  // combined with it) for the whole timeout, minutes of every finished call's garbage under load.
-  const attempts = new LinkedAbortController([context.signal])
-  let timedOut = false
-  const timer = setTimeout(() => {
-    timedOut = !attempts.signal.aborted
-    attempts.abort(new DOMException('The upstream call timed out', 'TimeoutError'))
-  }, context.timeoutMs)
-  const { signal } = attempts
-  try {
-    for (let attempt = 0; ; attempt++) {
-      const shownBefore = context.retry?.shownToClient() ?? 0
-      let leave: ((error: ToolError | undefined) => void) | undefined
-      try {
-        leave = await context.gate?.enter(signal)
-        const result = await call(signal)
-        leave?.(undefined)
-        return result
-      } catch (err) {
-        const error = toToolError(err, context, timedOut)
-        leave?.(error)
-        const delayMs = retryDelay(err, error, attempt, context, shownBefore)
-        if (delayMs === undefined || Date.now() + delayMs >= startedAt + context.timeoutMs) throw error
-        context.retry?.onRetry({ attempt: attempt + 1, delayMs, error })
-        await sleep(delayMs, undefined, { signal }).catch(() => {
-          throw toToolError(signal.reason, context, timedOut)
-        })
-      }
-    }
-  } finally {
-    clearTimeout(timer)
-    attempts.unlink()
-  }
-}
-
-/** How long to wait before the next attempt, or `undefined` when the failure is not worth another. */
-function retryDelay (err: unknown, error: ToolError, attempt: number, context: UpstreamCallContext, shownBefore: number): number | undefined {
-  const { retry } = context
-  if (!retry || attempt >= retry.maxRetries || context.signal.aborted) return undefined
-  if (error.code !== 'rate_limited' && error.code !== 'upstream_unavailable') return undefined
-  if (!error.details.retryable || retry.shownToClient() !== shownBefore) return undefined
-  const requested = err instanceof APIError ? retryAfterMs(err.headers) : undefined
-  return requested ?? Math.round(Math.random() * Math.min(retry.baseDelayMs * 2 ** attempt, MAX_BACKOFF_MS))
-}
-
-function toToolError (err: unknown, context: UpstreamCallContext, pastDeadline: boolean): ToolError {
+/** Whatever an upstream call threw, as a {@link ToolError} a person can act on. */
+export function toToolError (err: unknown, context: UpstreamFailureContext, pastDeadline: boolean): ToolError {
   if (pastDeadline || err instanceof APIConnectionTimeoutError) {
     return new ToolError('timeout', `The upstream did not finish ${context.operation} within ${context.timeoutMs} ms. Retry, ask for a shorter answer, or allow more time (the \`timeout_ms\` argument, up to UPSTREAM_TIMEOUT_MS).`, { retryable: true })
   }
@@ -130,7 +50,7 @@ export function cancelledError (operation: string, signal: AbortSignal): ToolErr
   return new ToolError('cancelled', `Stopped ${operation}: ${why}.`, { retryable: true })
 }
 
-function statusError (err: APIError, status: number, context: UpstreamCallContext): ToolError {
+function statusError (err: APIError, status: number, context: UpstreamFailureContext): ToolError {
   const said = `HTTP ${status}: ${upstreamMessage(err)}`
   const upstream = { upstreamStatus: status, ...(err.requestID && { upstreamRequestId: err.requestID }) }
   const subject = context.model ? `model "${context.model}"` : 'the request'
@@ -191,7 +111,8 @@ export function retryAfter (headers: Headers | undefined): number | undefined {
   return milliseconds === undefined ? undefined : Math.ceil(milliseconds / 1000)
 }
 
-function retryAfterMs (headers: Headers | undefined): number | undefined {
+/** `retry-after-ms` or `retry-after`, in milliseconds. */
+export function retryAfterMs (headers: Headers | undefined): number | undefined {
   const milliseconds = Number(headers?.get('retry-after-ms'))
   if (headers?.get('retry-after-ms') && Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds
   const value = headers?.get('retry-after')

@@ -1,7 +1,7 @@
 import type OpenAI from 'openai'
 import type { Response, ResponseCreateParamsNonStreaming, ResponseInputContent, ResponseInputItem } from 'openai/resources/responses/responses'
-import { ToolError } from '../mcp/tool-error.js'
-import type { ChatCallContext, ChatMessage, ChatRequest, ChatResult, ContentPart, FunctionCall, ResponseStatus } from './chat.js'
+import { ToolError } from '../errors.js'
+import type { ChatCallContext, ChatMessage, ChatRequest, ChatResult, ContentPart, FunctionCall, ResponseStatus } from './chat-types.js'
 import { invalidResponse, streamInterrupted } from './errors.js'
 import { upstreamRequestOptions, type UpstreamRequestContext } from './request-options.js'
 

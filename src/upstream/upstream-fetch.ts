@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { Agent, EnvHttpProxyAgent, request } from 'undici'
+import { ToolError } from '../errors.js'
 import { LinkedAbortController } from '../linked-abort.js'
-import { ToolError } from '../mcp/tool-error.js'
 
 /** What the router adds to the fetch options the `openai` SDK hands its fetch: the call's signal (see {@link upstreamFetch}). */
 export interface CallSignalOption {

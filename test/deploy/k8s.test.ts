@@ -3,9 +3,9 @@ import { access, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { parseAllDocuments, parse } from 'yaml'
-import { ConfigSchema } from '../../plugins/config.js'
-import { RoutingFileSchema } from '../../src/routing/settings.js'
-import { checkSettings, compileSettings } from '../../src/settings.js'
+import { checkConfig, compileConfig } from '../../src/config-parsing.js'
+import { ConfigSchema } from '../../src/config.js'
+import { RoutingFileSchema } from '../../src/routing/config.js'
 
 type Manifest = Record<string, any> & { kind: string, metadata: { name: string } }
 
@@ -94,7 +94,7 @@ describe('Kubernetes manifests (deploy/k8s)', async () => {
       await access(join(overlay, file.split('=').at(-1) as string))
     }
     const routing = parse(await readFile(join(overlay, 'routing.yaml'), 'utf8')) as { providers: Array<{ apiKeyFile?: string }> }
-    checkSettings('routing.yaml', routing, compileSettings(RoutingFileSchema))
+    checkConfig('routing.yaml', routing, compileConfig(RoutingFileSchema))
     const keyFile = container.env.find((variable: { name: string }) => variable.name === 'OPENAI_API_KEY_FILE').value
     assert.equal(routing.providers[0]?.apiKeyFile, keyFile, 'the routing file reads the mounted key')
     const patch = parse(await readFile(join(overlay, kustomization.patches[0]?.path as string), 'utf8')) as Manifest

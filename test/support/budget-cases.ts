@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Client } from '../../src/access/client-keys.js'
 import { TokenBudgets } from '../../src/access/token-budgets.js'
-import type { ToolError } from '../../src/mcp/tool-error.js'
+import type { ToolError } from '../../src/errors.js'
 import type { WindowCounters } from '../../src/shared-state/window-counters.js'
 
 /** The budget logic against any counters: in memory here, in Redis in the shared-state tests. */

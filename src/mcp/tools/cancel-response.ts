@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import { cancelResponse } from '../../upstream/responses-api.js'
-import { defineTool, upstreamCall } from '../tool.js'
-import { checkResponseOwner } from './background-response.js'
-import { ChatOutput, chatToolResult } from './chat-result.js'
+import { observedCall } from '../observed-call.js'
+import { defineTool } from '../tool.js'
+import { checkResponseOwner } from './chat/background-response.js'
+import { ChatOutput, chatToolResult } from './chat/chat-result.js'
 import { ResponseId, ResponseProvider } from './get-response.js'
 
 export const cancelResponseTool = defineTool({
@@ -19,12 +20,12 @@ export const cancelResponseTool = defineTool({
     const { requestId } = context
     await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
-    const result = await upstreamCall(
+    const result = await observedCall(
       context,
       { provider },
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(provider.client, responseId, { signal, requestId })
     )
-    return chatToolResult(result, { api: provider.settings.api, record: context.record })
+    return chatToolResult(result, { api: provider.config.api, record: context.record })
   },
 })

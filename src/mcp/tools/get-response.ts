@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import { retrieveResponse } from '../../upstream/responses-api.js'
-import { defineTool, upstreamCall } from '../tool.js'
-import { checkResponseOwner, waitForResponse } from './background-response.js'
-import { ChatOutput, chatToolResult } from './chat-result.js'
+import { observedCall } from '../observed-call.js'
+import { defineTool } from '../tool.js'
+import { checkResponseOwner, waitForResponse } from './chat/background-response.js'
+import { ChatOutput, chatToolResult } from './chat/chat-result.js'
 
 export const ResponseId = Type.String({ minLength: 1, pattern: '^[\\w-]+$', title: 'a response id such as resp_abc123', description: 'The responseId a chat result gave.' })
 
@@ -25,7 +26,7 @@ export const getResponseTool = defineTool({
     const { requestId } = context
     await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
-    let result = await upstreamCall(
+    let result = await observedCall(
       context,
       { provider },
       { name: 'retrieve_response', operation: `fetching response ${responseId}`, resource: `response ${responseId}` },
@@ -34,6 +35,6 @@ export const getResponseTool = defineTool({
     if (wait) result = await waitForResponse(context, provider, result, { cancelIfAbandoned: false })
     // Its tokens were spent by the chat call that started it, not by this one.
     context.record.answered(result.model)
-    return chatToolResult(result, { api: provider.settings.api, record: context.record })
+    return chatToolResult(result, { api: provider.config.api, record: context.record })
   },
 })

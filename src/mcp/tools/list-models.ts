@@ -38,7 +38,7 @@ export const listModelsTool = defineTool({
       : `No models${needle ? ` matching "${contains}"` : ''} ${several ? 'at the providers' : 'at the upstream'} (default: ${config.MODEL}).${missing}`
     return {
       content: [{ type: 'text', text: summary }],
-      structuredContent: { defaultModel: config.MODEL, models, aliases: routing.settings.aliases, ...(unavailable.length > 0 && { unavailable }) },
+      structuredContent: { defaultModel: config.MODEL, models, aliases: routing.config.aliases, ...(unavailable.length > 0 && { unavailable }) },
     }
   },
 })

@@ -2,8 +2,8 @@ import { constants } from 'node:fs'
 import { type FileHandle, open, readlink, realpath } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { Type } from '@sinclair/typebox'
+import { ToolError } from '../../errors.js'
 import { defineTool } from '../tool.js'
-import { ToolError } from '../tool-error.js'
 
 /**
  * Reads a text file under READ_FILE_ROOT. The tool exists only when that is set. Every way out

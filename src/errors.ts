@@ -1,0 +1,52 @@
+/** A setting the router cannot start (or reload) with; its message names the setting and says what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * The closed set of failure codes a client can branch on (`_meta.error.code`).
+ * Each has one meaning whatever tool or upstream produced it.
+ */
+export const toolErrorCodes = [
+  'invalid_arguments',
+  'upstream_auth',
+  'model_not_found',
+  'model_not_allowed',
+  'not_found',
+  'upstream_rejected',
+  'rate_limited',
+  'quota_exceeded',
+  'upstream_unavailable',
+  'circuit_open',
+  'provider_saturated',
+  'token_limit_reached',
+  'upstream_invalid_response',
+  'invalid_output',
+  'max_turns',
+  'timeout',
+  'cancelled',
+  'internal_error',
+] as const
+
+export type ToolErrorCode = typeof toolErrorCodes[number]
+
+export interface ToolErrorDetails {
+  /** Whether sending the same call again may succeed. */
+  retryable: boolean
+  retryAfterSeconds?: number
+  upstreamStatus?: number
+  upstreamRequestId?: string
+}
+
+/** A failure meant for the MCP client: its message says what happened and what to do about it. */
+export class ToolError extends Error {
+  override name = 'ToolError'
+
+  constructor (
+    readonly code: ToolErrorCode,
+    message: string,
+    readonly details: ToolErrorDetails
+  ) {
+    super(message)
+  }
+}

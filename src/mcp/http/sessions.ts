@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto'
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { FastifyBaseLogger } from 'fastify'
+import type { McpMessageLog } from '../message-log.js'
+import { ObservedTransport } from '../observed-transport.js'
+import type { SessionEvents, SessionEventStore } from './event-store.js'
+import type { SessionRegistry } from './session-registry.js'
+
+export interface McpSession {
+  readonly id: string
+  readonly transport: WebStandardStreamableHTTPServerTransport
+  /** The client whose key opened it; only that client may use it. Undefined when the router runs open. */
+  readonly client: string | undefined
+  /** Marks the session busy until the returned function is called (when the HTTP exchange ends). */
+  begin: () => () => void
+}
+
+interface SessionEntry extends McpSession {
+  server: Server
+  messages: McpMessageLog
+  events: SessionEventStore | undefined
+  /** Whose sessions it counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client's name, or the address it came from when the router runs open. */
+  owner: string
+  active: number
+  lastActivity: number
+}
+
+export interface SessionLimits {
+  /** Most sessions open at once (MCP_MAX_SESSIONS). */
+  maxSessions: number
+  /** Most sessions one client (or address) may hold (MCP_MAX_SESSIONS_PER_CLIENT). */
+  maxPerClient: number
+  /** Time without a request after which a session is closed (MCP_SESSION_IDLE_MS). */
+  idleMs: number
+}
+
+/** What a take-over answers when the session exists but this replica has no room for it. */
+export const SESSIONS_FULL = Symbol('sessions full')
+
+/** A new MCP server for a client, with the message log its transport feeds. */
+export type ServerFactory = () => { server: Server, messages: McpMessageLog }
+
+export interface SessionSharing {
+  /** Where streams' events are kept for Last-Event-ID (MCP_EVENT_STORE); undefined: streams are not resumable. */
+  events?: SessionEvents | undefined
+  /** Sessions any replica may take over (MCP_EVENT_STORE=redis). */
+  registry?: SessionRegistry | undefined
+}
+
+/**
+ * Stateful MCP sessions (MCP_SESSIONS=stateful): at most MCP_MAX_SESSIONS at once and
+ * MCP_MAX_SESSIONS_PER_CLIENT per client, each closed after MCP_SESSION_IDLE_MS without a
+ * request or a running call (an open GET stream alone does not keep it), all closed on shutdown.
+ */
+export class McpSessions {
+  readonly #sessions = new Map<string, SessionEntry>()
+  /** Open sessions by owner. */
+  readonly #owned = new Map<string, number>()
+  /** Take-overs under way, so two requests arriving together for one session restore it once. */
+  readonly #adopting = new Map<string, Promise<SessionEntry | typeof SESSIONS_FULL | undefined>>()
+  readonly #sweeper: NodeJS.Timeout
+  readonly #events: SessionEvents | undefined
+  readonly #registry: SessionRegistry | undefined
+  #takenOver = 0
+
+  readonly #maxSessions: number
+  readonly #maxPerClient: number
+  readonly #idleMs: number
+
+  constructor (
+    { maxSessions, maxPerClient, idleMs }: SessionLimits,
+    private readonly log: FastifyBaseLogger,
+    { events, registry }: SessionSharing = {}
+  ) {
+    this.#maxSessions = maxSessions
+    this.#maxPerClient = maxPerClient
+    this.#idleMs = idleMs
+    this.#events = events
+    this.#registry = registry
+    this.#sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 30_000))
+    this.#sweeper.unref()
+  }
+
+  get size (): number {
+    return this.#sessions.size
+  }
+
+  get full (): boolean {
+    return this.#sessions.size >= this.#maxSessions
+  }
+
+  /** Whether `owner` holds as many sessions as one client may (MCP_MAX_SESSIONS_PER_CLIENT). */
+  atClientLimit (owner: string): boolean {
+    return (this.#owned.get(owner) ?? 0) >= this.#maxPerClient
+  }
+
+  get (id: string): McpSession | undefined {
+    return this.#sessions.get(id)
+  }
+
+  /** Sessions this replica has taken over from another since it started. */
+  get takenOver (): number {
+    return this.#takenOver
+  }
+
+  /** Whether a client reconnecting with Last-Event-ID can resume a broken stream (MCP_EVENT_STORE). */
+  get resumable (): boolean {
+    return this.#events !== undefined
+  }
+
+  /** A new session, opened by the `initialize` request the transport is about to answer; `owner` is whose sessions it counts among. */
+  async open (newServer: ServerFactory, client: string | undefined, owner: string, initialize: InitializeRequest['params']): Promise<WebStandardStreamableHTTPServerTransport> {
+    const id = randomUUID()
+    const { server, messages } = newServer()
+    const entry = this.#entry(id, server, messages, client, owner, () => {
+      this.#add(entry)
+      this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session opened')
+      // Not awaited: the registry is for other replicas, and never fails (Redis away: the session stays here).
+      this.#registry?.save(id, { client: client ?? null, initialize })
+    })
+    await server.connect(entry.transport)
+    return entry.transport
+  }
+
+  /**
+   * A session another replica opened (MCP_EVENT_STORE=redis): restored here from the registry,
+   * for the client that opened it, so the client goes on (and resumes its streams) on this replica.
+   * SESSIONS_FULL when the session exists but this replica is at MCP_MAX_SESSIONS.
+   */
+  async adopt (id: string, client: string | undefined, owner: string, newServer: ServerFactory): Promise<McpSession | typeof SESSIONS_FULL | undefined> {
+    const registry = this.#registry
+    if (!registry) return undefined
+    const pending = this.#adopting.get(id) ?? this.#restore(registry, id, client, owner, newServer).finally(() => this.#adopting.delete(id))
+    this.#adopting.set(id, pending)
+    const adopted = await pending
+    return adopted === SESSIONS_FULL || adopted?.client === client ? adopted : undefined
+  }
+
+  async #restore (registry: SessionRegistry, id: string, client: string | undefined, owner: string, newServer: ServerFactory): Promise<SessionEntry | typeof SESSIONS_FULL | undefined> {
+    const record = await registry.find(id)
+    if (!record || record.client !== (client ?? null)) return undefined
+    if (this.full) return SESSIONS_FULL
+    const { server, messages } = newServer()
+    // A session taken over counts among its client's here too, but is not refused for it: it is open already, elsewhere.
+    const entry = this.#entry(id, server, messages, client, owner, () => this.#add(entry))
+    await server.connect(entry.transport)
+    try {
+      await entry.transport.restore(record.initialize)
+    } catch (err) {
+      this.log.warn({ err, sessionId: id }, 'MCP session could not be taken over from another replica')
+      await this.#close(entry)
+      return undefined
+    }
+    this.#takenOver++
+    this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session taken over from another replica')
+    return entry
+  }
+
+  #add (entry: SessionEntry): void {
+    this.#sessions.set(entry.id, entry)
+    this.#owned.set(entry.owner, (this.#owned.get(entry.owner) ?? 0) + 1)
+  }
+
+  #remove (entry: SessionEntry): boolean {
+    if (this.#sessions.get(entry.id) !== entry) return false
+    this.#sessions.delete(entry.id)
+    const left = (this.#owned.get(entry.owner) ?? 1) - 1
+    if (left === 0) this.#owned.delete(entry.owner)
+    else this.#owned.set(entry.owner, left)
+    return true
+  }
+
+  /** A session's bookkeeping and its transport, which calls `register` once the session's initialize is answered. */
+  #entry (id: string, server: Server, messages: McpMessageLog, client: string | undefined, owner: string, register: () => void): SessionEntry & { transport: ObservedTransport } {
+    const events = this.#events?.forSession(id)
+    let renewedAt = 0
+    const transport = new ObservedTransport({
+      sessionIdGenerator: () => id,
+      eventStore: events,
+      onsessioninitialized: register,
+      // Only a client's DELETE ends the session for every replica; a replica closing its copy (idle, shutdown) does not.
+      onsessionclosed: () => this.#registry?.remove(id),
+    }, messages)
+    const entry = {
+      id,
+      transport,
+      client,
+      server,
+      messages,
+      events,
+      owner,
+      active: 0,
+      lastActivity: Date.now(),
+      begin: () => {
+        entry.active++
+        entry.lastActivity = Date.now()
+        // Renewed at most ten times per idle time: a busy session costs Redis little.
+        if (this.#registry && entry.lastActivity - renewedAt > this.#idleMs / 10) {
+          renewedAt = entry.lastActivity
+          this.#registry.renew(id)
+        }
+        return () => {
+          entry.active--
+          entry.lastActivity = Date.now()
+        }
+      },
+    }
+    transport.onclose = () => {
+      events?.close()
+      if (this.#remove(entry)) this.log.info({ sessionId: id, openSessions: this.#sessions.size }, 'MCP session closed')
+    }
+    return entry
+  }
+
+  /**
+   * Closes sessions with no request for longer than the idle time and none in flight (no POST
+   * under way, no call still running). An open GET stream does not count: it would keep a session
+   * forever without a single request.
+   */
+  closeIdle (now = Date.now()): number {
+    const idle = [...this.#sessions.values()].filter((entry) => entry.active === 0 && entry.messages.pending === 0 && now - entry.lastActivity >= this.#idleMs)
+    // #close never rejects: failures are logged there.
+    for (const entry of idle) this.#close(entry)
+    return idle.length
+  }
+
+  async closeAll (): Promise<void> {
+    clearInterval(this.#sweeper)
+    await Promise.all([...this.#sessions.values()].map((entry) => this.#close(entry)))
+  }
+
+  async #close (entry: SessionEntry): Promise<void> {
+    // Closing the server closes its transport, which ends the session's open streams.
+    await entry.server.close().catch((err: unknown) => this.log.warn({ err, sessionId: entry.id }, 'MCP session did not close cleanly'))
+  }
+}

@@ -1,0 +1,25 @@
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
+
+/**
+ * What the HTTP layer tells the MCP server about the request that carried a message: its id
+ * (logged, and sent upstream) and its connection's signal, whose closing stops the calls it
+ * carried (GET and DELETE carry none). It travels as the SDK's per-request `authInfo`, which the
+ * transport hands to every handler of the request's messages as `extra.authInfo`, in both session
+ * modes: nothing rides on the request's headers.
+ */
+export interface HttpRequestContext {
+  requestId: string
+  connection?: AbortSignal | undefined
+}
+
+const KEY = 'httpRequest'
+
+/** `context` as the `authInfo` of `transport.handleRequest`; the client's name is its `clientId` (no key: it is never needed past the route). */
+export function asAuthInfo (client: string | undefined, context: HttpRequestContext): AuthInfo {
+  return { token: '', clientId: client ?? '', scopes: [], extra: { [KEY]: context } }
+}
+
+/** The context {@link asAuthInfo} packed, from a handler's `extra.authInfo`. */
+export function requestContextOf (authInfo: AuthInfo | undefined): HttpRequestContext | undefined {
+  return authInfo?.extra?.[KEY] as HttpRequestContext | undefined
+}

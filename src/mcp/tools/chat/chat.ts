@@ -1,0 +1,81 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { ToolError } from '../../../errors.js'
+import type { ChatRequest, ChatResult } from '../../../upstream/chat-types.js'
+import { cachedCall } from '../../cached-call.js'
+import { toolErrorResult } from '../../tool-error.js'
+import { defineTool } from '../../tool.js'
+import { runAgentLoop } from './agent-loop.js'
+import { checkResponseOwner, claimResponse, waitForResponse } from './background-response.js'
+import { ChatArguments, toChatRequest } from './chat-arguments.js'
+import { ChatOutput, chatToolResult } from './chat-result.js'
+import { routedChat } from './routed-chat.js'
+import { checkResponseFormat, parseStructuredOutput } from './structured-output.js'
+
+export const chatTool = defineTool({
+  name: 'chat',
+  title: 'Chat with a model',
+  description: [
+    'Sends one request to an OpenAI (or OpenAI-compatible) model and returns its answer.',
+    'Give `prompt` (a single user message) or `messages` (a conversation in OpenAI chat format, images included); with both, `prompt` is added as the last user message.',
+    'With a progress token the answer streams as progress notifications. The model can call your `tools`: its calls come back in structuredContent.toolCalls, and you answer them with `tool_outputs` and `previous_response_id`.',
+    '`response_format` asks for JSON, returned parsed in structuredContent.json. `background: true` runs long responses detached (see get_response).',
+  ].join(' '),
+  inputSchema: ChatArguments,
+  outputSchema: ChatOutput,
+  spendsTokens: true,
+  annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
+  taskSupport: 'optional',
+  async run (args, context) {
+    const { config, requestId, progress, record } = context
+    checkResponseFormat(args.response_format)
+    // Continuing a response reads it back: another client's is as unknown here as in get_response.
+    if (args.previous_response_id) await checkResponseOwner(context, args.previous_response_id)
+    const route = context.routing.route(args.model ?? config.MODEL, context.client)
+    const request = toChatRequest(args, route.targets[0].provider.config.api, route.requested)
+    // A background response is polled, not streamed: its text arrives all at once.
+    const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
+    if (args.use_tools || args.agent) {
+      const functions = context.downstream.select(args.agent ? 'all' : args.use_tools ?? [])
+      const maxTurns = Math.min(args.max_turns ?? DEFAULT_MAX_TURNS, config.AGENT_MAX_TURNS)
+      const run = await runAgentLoop(context, route, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
+      // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
+      const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
+      const toolResult = chatToolResult(result, { api: run.target.provider.config.api, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
+      return claimResponse(context, run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId))
+    }
+    const target = route.targets[0]
+    return claimResponse(context, await cachedCall(context, {
+      mode: args.cache,
+      deterministic: args.temperature === 0,
+      // Keyed by the route's first target, whichever target answered: the same request finds it again.
+      request: { tool: 'chat', provider: target.provider.name, model: target.model, api: target.provider.config.api, request },
+      // Background responses are fetched later, and cut-off answers are partial: neither is kept.
+      complete: (result) => !request.background && (result.structuredContent as { status?: string } | undefined)?.status === 'completed',
+      replay: (cached) => onText?.(String((cached.structuredContent as { text?: unknown } | undefined)?.text ?? '')),
+    }, async () => {
+      const answer = await routedChat(context, route, request, { operation: `chat with ${request.model}`, timeoutMs: args.timeout_ms, onText })
+      const { dropped } = answer
+      let { result } = answer
+      if (request.background) result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
+      record.answered(result.model, result.usage)
+      return chatToolResult(result, { api: answer.target.provider.config.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
+    }))
+  },
+})
+
+const DEFAULT_MAX_TURNS = 8
+
+/** The parsed answer, when the call asked for JSON and the model answered in text. */
+function jsonAnswer (request: ChatRequest, result: ChatResult): unknown {
+  const answered = result.status === 'completed' || result.status === 'incomplete'
+  return request.responseFormat && answered && result.toolCalls.length === 0
+    ? parseStructuredOutput(result.text, request.responseFormat, result.finishReason)
+    : undefined
+}
+
+/** The partial answer of a loop the model did not finish within max_turns: an error, with the trace. */
+function stoppedAtMaxTurns (partial: CallToolResult, maxTurns: number, requestId: string): CallToolResult {
+  const error = new ToolError('max_turns', `The model was still calling tools after ${maxTurns} turns (max_turns), so the loop stopped; the answer so far and the trace are in the result. Allow more turns, or ask for less.`, { retryable: false })
+  const failure = toolErrorResult(error, requestId)
+  return { ...partial, isError: true, content: [...partial.content, ...failure.content], ...(failure._meta && { _meta: failure._meta }) }
+}

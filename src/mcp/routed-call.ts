@@ -51,7 +51,9 @@ export async function routedCall<T> (
     const shownBefore = progress.streamedCharacters
     const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempts.push({ provider: target.provider.name, model: target.model, outcome })
     try {
-      const remainingMs = Math.max(1, Math.round(budgetMs - (performance.now() - started)))
+      // The first target has the whole budget (the router's own work before it is not the upstream's
+      // time), so its timeout names the limit the caller set; a fallback has what is left of it.
+      const remainingMs = index === 0 ? budgetMs : Math.max(1, Math.round(budgetMs - (performance.now() - started)))
       const value = await observedCall(context, target, { ...operation, timeoutMs: remainingMs }, (signal) => call(target, signal))
       attempt('ok')
       return { value, target }

@@ -20,7 +20,6 @@ import usageLimitsPlugin from '../plugins/usage-limits.js'
 import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
 import metricsRoutes from '../routes/metrics.js'
-import { loadConfig } from './config.js'
 import { RouterLogController } from './observability/logger.js'
 import { requestIdFor } from './request-id.js'
 
@@ -37,19 +36,19 @@ export interface BuildAppOptions {
  * routes. A bad configuration rejects here with a message naming the setting.
  */
 export async function buildApp ({ env, logger = false, spanExporter }: BuildAppOptions): Promise<FastifyInstance> {
-  const config = await loadConfig(env)
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger,
     logController: new RouterLogController(),
     genReqId: requestIdFor,
     // Readiness and the MCP route answer shutdown themselves, with a reason, instead of Fastify's bare 503.
     return503OnClosing: false,
-    trustProxy: config.TRUST_PROXY,
+    // Consulted per request, once the configuration below has been validated.
+    trustProxy: (address, hop) => app.config.TRUST_PROXY(address, hop),
     // How often Node looks for requests past REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS (its default, 30 s, would let them run that much longer).
     http: { connectionsCheckingInterval: 1000 },
   })
 
-  await app.register(configPlugin, { config })
+  await app.register(configPlugin, { env })
   await app.register(connectionLimitsPlugin)
   await app.register(clientKeysPlugin)
   await app.register(redisPlugin)

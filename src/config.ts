@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { type Static, Type } from '@sinclair/typebox'
-import { Ajv, type ValidateFunction } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import proxyAddr from 'proxy-addr'
 import { type ClientConfig, loadClientConfig } from './access/config.js'
 import { cannotRead, checkConfig, compileConfig, isHttpUrl, readSecretFile } from './config-parsing.js'
 import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamConfig } from './downstream/config.js'
@@ -89,7 +90,7 @@ export const ConfigSchema = Type.Object({
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),
 })
 
-type ValidatedEnv = Static<typeof ConfigSchema>
+export type ValidatedEnv = Static<typeof ConfigSchema>
 
 /** The validated environment, with the values derived from it: lists split, JSON parsed, files read. */
 export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP' | 'TRUST_PROXY'> & {
@@ -101,31 +102,36 @@ export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS
   routing: RoutingConfig
   /** The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open. */
   clients: ClientConfig[]
-  /** As Fastify's `trustProxy` takes it. */
-  TRUST_PROXY: TrustProxy
+  /** Whether the peer at `address` (`hop` proxies from the router) may name the client's address: Fastify's `trustProxy`. */
+  TRUST_PROXY: (address: string, hop: number) => boolean
   /** Reads ROUTER_CONFIG again, against the environment the configuration was loaded from (SIGHUP, a changed file). */
   reloadRouting: () => Promise<RoutingConfig>
 }
 
-// The environment's compiler: strings coerced to numbers and booleans, defaults filled in, unknown
-// variables dropped; `verbose` so that errors carry the schema's wording.
-const validateEnv = new Ajv({
+/**
+ * The compiler @fastify/env validates the environment with: env-schema's own options (strings
+ * coerced to numbers and booleans, defaults filled in, unknown variables dropped), plus `verbose`
+ * so that errors carry the schema's wording.
+ */
+export const configAjv = new Ajv({
   allErrors: true,
   coerceTypes: true,
   useDefaults: true,
   removeAdditional: true,
   verbose: true,
   formats: { 'http-url': isHttpUrl },
-}).compile<ValidatedEnv>(ConfigSchema)
+})
+
+/** Why the environment failed {@link ConfigSchema}, as @fastify/env reports it, in one line naming the settings. */
+export function invalidSettings (err: unknown): ConfigError {
+  return new ConfigError(`Invalid configuration: ${describeValidationErrors((err as { errors?: ErrorObject[] }).errors)}`)
+}
 
 /**
- * The configuration from the environment (`process.env` in production, a plain object in tests):
- * validated against {@link ConfigSchema} and completed with what derives from it, once. A bad value
- * rejects with a {@link ConfigError} naming the setting.
+ * The configuration: the environment @fastify/env validated against {@link ConfigSchema}, completed
+ * with what derives from it, once. A bad value rejects with a {@link ConfigError} naming the setting.
  */
-export async function loadConfig (env: Record<string, string | undefined>): Promise<RouterConfig> {
-  const validated: Record<string, unknown> = { ...env }
-  if (!validateEnv(validated)) throw new ConfigError(`Invalid configuration: ${describeValidationErrors(validateEnv.errors)}`)
+export async function deriveConfig (validated: ValidatedEnv, env: Record<string, string | undefined>): Promise<RouterConfig> {
   const apiKey = await resolveApiKey(validated)
   const withKey = { ...validated, OPENAI_API_KEY: apiKey }
   const ALLOWED_ORIGINS = splitList(validated.ALLOWED_ORIGINS)
@@ -157,11 +163,17 @@ export async function loadConfig (env: Record<string, string | undefined>): Prom
     ALLOWED_HOSTS,
     MODEL_PRICES,
     DOWNSTREAM_MCP,
-    TRUST_PROXY: trustProxy,
+    TRUST_PROXY: trustFunction(trustProxy),
     routing,
     clients,
     reloadRouting: async () => loadRoutingConfig(withKey, env),
   }
+}
+
+/** Fastify's trustProxy forms as the function it compiles them to (proxy-addr's). */
+function trustFunction (trustProxy: TrustProxy): RouterConfig['TRUST_PROXY'] {
+  if (typeof trustProxy === 'boolean') return () => trustProxy
+  return proxyAddr.compile(trustProxy.split(','))
 }
 
 /** The key of the environment's provider; required unless ROUTER_CONFIG names the providers (checked with them). */

@@ -52,7 +52,16 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const stateful = fastify.config.MCP_SESSIONS === 'stateful'
   const statelessCalls = new StatelessCalls()
   const modern = modernEraHandler(fastify.toolRuntime, fastify.log)
-  fastify.addHook('onClose', async () => modern.close())
+  // Subscribers (2026-07-28 subscriptions/listen, 2025 sessions' GET streams) hear of every reload this replica makes.
+  const stopNotifying = fastify.modelRouter.onReload(() => {
+    modern.notify.toolsChanged()
+    fastify.mcpSessions.toolsChanged()
+  })
+  // Before the server closes: an open subscriptions/listen stream would keep it waiting.
+  fastify.addHook('preClose', async () => {
+    stopNotifying()
+    await modern.close()
+  })
   readJsonRpcOnly(fastify)
   app.addHook('onRequest', async (request, reply) => admit(fastify, request, reply))
 

@@ -121,7 +121,8 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
-      capabilities: { tools: { listChanged: false } },
+      // A routing reload can change the models the tools offer (list_models, chat's model descriptions).
+      capabilities: { tools: { listChanged: true } },
       instructions: catalog.instructions,
       jsonSchemaValidator,
     }

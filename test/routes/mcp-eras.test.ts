@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test'
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { bearer, METRICS_TOKEN_ENV, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
@@ -244,5 +245,52 @@ describe('the 2026-07-28 era over raw HTTP', () => {
     const { result } = await response.json() as { result: Record<string, unknown> }
     assert.equal(result.task, undefined)
     assert.equal(textOf(result), 'no task')
+  })
+})
+
+describe('a routing reload tells subscribers the tools changed', () => {
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouter(upstream, { MCP_SESSIONS: 'stateful' })
+  })
+  after(async () => {
+    await router.close()
+    await upstream.close()
+  })
+
+  test('2026-07-28: a subscriptions/listen stream gets notifications/tools/list_changed', async () => {
+    const client = new ModernClient({ name: 'era-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } })
+    await client.connect(new ModernTransport(router.mcpUrl))
+    let heard = 0
+    client.setNotificationHandler('notifications/tools/list_changed', () => { heard++ })
+    const subscription = await client.listen({ toolsListChanged: true })
+    try {
+      assert.equal(subscription.honoredFilter.toolsListChanged, true)
+      assert.equal(await router.app.modelRouter.reload('test'), true)
+      await waitFor(() => heard === 1, 'the list_changed notification')
+    } finally {
+      await subscription.close()
+      await client.close()
+    }
+  })
+
+  test('2025: a session\'s GET stream gets notifications/tools/list_changed', async () => {
+    const client = new LegacyClient({ name: 'era-test', version: '1.0.0' })
+    const transport = new LegacyTransport(router.mcpUrl)
+    let heard = 0
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => { heard++ })
+    await client.connect(transport)
+    try {
+      // The client opens its GET stream after initialize; a notification sent before it would be dropped.
+      await waitFor(async () => {
+        await router.app.modelRouter.reload('test')
+        return heard > 0
+      }, 'the list_changed notification')
+    } finally {
+      await transport.terminateSession()
+      await client.close()
+    }
   })
 })

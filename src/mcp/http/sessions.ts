@@ -226,6 +226,13 @@ export class McpSessions {
     return idle.length
   }
 
+  /** Tells every session open here that the tools changed (`notifications/tools/list_changed`, on its GET stream). */
+  toolsChanged (): void {
+    for (const entry of this.#sessions.values()) {
+      entry.server.sendToolListChanged().catch((err: unknown) => this.log.debug({ err, sessionId: entry.id }, 'tools/list_changed not sent'))
+    }
+  }
+
   async closeAll (): Promise<void> {
     clearInterval(this.#sweeper)
     await Promise.all([...this.#sessions.values()].map((entry) => this.#close(entry)))

@@ -159,15 +159,28 @@ function cancel (statelessCalls: StatelessCalls, message: CancellationNotificati
 
 /** One stateless exchange: a server and transport of its own, for this request only. */
 async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
-  const { server, messages } = fastify.toolRuntime.serverFor(request.client)
-  const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) }, messages)
+  const { toolRuntime } = fastify
+  const { server, messages } = toolRuntime.serverFor(request.client)
+  const caller = logLevelCaller(message, request)
+  // Progress and log messages need a stream; any other answer goes as plain JSON.
+  const enableJsonResponse = !wantsProgress(message) && toolRuntime.logLevels.get(caller) === undefined
+  const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse }, messages)
   // Only an exchange cut short has something to stop; closing a finished one would only cost
   // the SDK's "Connection closed" error, a stack trace per request (the benchmark's profile).
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
   })
   await server.connect(transport)
-  return relay(transport, request, reply, connection)
+  return relay(transport, request, reply, connection, caller)
+}
+
+/**
+ * Whose logging level a stateless request sets or is answered at: its client key's, or its
+ * fingerprint's when the router runs open. Only the two methods that use it pay for the hash.
+ */
+function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest): string | undefined {
+  if (!('method' in message) || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
+  return request.client ? `client:${request.client.name}` : `address:${clientFingerprint(request.ip, request.headers)}`
 }
 
 /**
@@ -247,8 +260,8 @@ function sessionOwner (request: FastifyRequest): string {
 }
 
 /** The request to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
-async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal) {
-  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client })
+async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
+  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, caller })
   return send(await transport.handleRequest(toWebRequest(request), { parsedBody: request.body, authInfo }), reply)
 }
 

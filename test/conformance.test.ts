@@ -13,8 +13,8 @@ const conformanceCli = join(createRequire(import.meta.url).resolve('@modelcontex
 
 // The official suite's scenarios that apply to a tools-only server, every check passing; README lists those that do not apply.
 const scenarios = {
-  stateless: ['server-initialize', 'ping', 'tools-list', 'dns-rebinding-protection', 'http-header-validation'],
-  stateful: ['server-initialize', 'server-session-lifecycle', 'ping', 'tools-list', 'dns-rebinding-protection', 'http-header-validation'],
+  stateless: ['server-initialize', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection', 'http-header-validation'],
+  stateful: ['server-initialize', 'server-session-lifecycle', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection', 'http-header-validation'],
 }
 
 /**

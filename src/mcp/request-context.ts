@@ -13,6 +13,8 @@ export interface HttpRequestContext {
   requestId: string
   connection?: AbortSignal | undefined
   client?: Client | undefined
+  /** Whose logging level applies to a stateless 2025 request (its client key, or its fingerprint). */
+  caller?: string | undefined
 }
 
 const KEY = 'httpRequest'

@@ -1,4 +1,4 @@
-import { type CallToolResult, ProtocolError, ProtocolErrorCode, Server, type Tool } from '@modelcontextprotocol/server'
+import { type CallToolResult, LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server, type ServerContext, type Tool } from '@modelcontextprotocol/server'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv'
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
@@ -15,6 +15,7 @@ import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
 import type { InFlightCalls } from './in-flight-calls.js'
+import { ClientLog, ClientLogLevels, isLoggingLevel } from './client-log.js'
 import { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
 import { observeTransport } from './observed-transport.js'
@@ -56,6 +57,8 @@ interface ServerScope {
  */
 export class ToolRuntime {
   readonly #catalog: ToolCatalog
+  /** The logging levels 2025-era clients chose (logging/setLevel). */
+  readonly logLevels = new ClientLogLevels()
 
   constructor (private readonly deps: ToolRuntimeDependencies) {
     this.#catalog = new ToolCatalog(deps.config)
@@ -66,7 +69,7 @@ export class ToolRuntime {
     const { metrics, tracer, bodies, keys } = this.deps
     const log = client ? this.deps.log.child({ client: client.name }) : this.deps.log
     const messages = new McpMessageLog({ log, metrics, tracer, bodies, keys })
-    return { server: createMcpServer(this.deps, this.#catalog, { client, log, messages }), messages }
+    return { server: createMcpServer(this.deps, this.#catalog, this.logLevels, { client, log, messages }), messages }
   }
 
   /**
@@ -117,18 +120,26 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, { client, log, messages }: ServerScope): Server {
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
       // A routing reload can change the models the tools offer (list_models, chat's model descriptions).
-      capabilities: { tools: { listChanged: true } },
+      capabilities: { tools: { listChanged: true }, logging: {} },
       instructions: catalog.instructions,
       jsonSchemaValidator,
     }
   )
 
   server.setRequestHandler('tools/list', () => ({ tools: catalog.definitions }))
+
+  // 2025 era only (2026-07-28 has no such method: each request names its level): the router keeps
+  // the level itself, since a stateless request's server is gone before the client's next call.
+  server.setRequestHandler('logging/setLevel', (request, ctx) => {
+    const caller = logLevelOwner(ctx)
+    if (caller !== undefined) logLevels.set(caller, request.params.level)
+    return {}
+  })
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args } = request.params
@@ -163,12 +174,31 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
         keys,
         log: callLog,
       }),
+      clientLog: new ClientLog(
+        logLevelOf(ctx, logLevels),
+        (params) => ctx.mcpReq.notify({ method: 'notifications/message', params }),
+        callLog
+      ),
     }, calls, budgets, http?.connection)
     // The protocol revision's own shaping of a result (the SDK does it for its high-level tools).
     return server.projectCallToolResult(result, tool.definition.outputSchema)
   })
 
   return server
+}
+
+/** Whose level a 2025 request's logging/setLevel sets: its session's, or in stateless mode its caller's. */
+function logLevelOwner (ctx: ServerContext): string | undefined {
+  return ctx.sessionId ? `session:${ctx.sessionId}` : requestContextOf(ctx.http?.authInfo)?.caller
+}
+
+/** The level a call logs to its client at: a 2026-07-28 request's own (its envelope), or what the 2025 client set. */
+function logLevelOf (ctx: ServerContext, logLevels: ClientLogLevels) {
+  if (ctx.mcpReq.envelope) {
+    const level = (ctx.mcpReq.envelope as Record<string, unknown>)[LOG_LEVEL_META_KEY]
+    return isLoggingLevel(level) ? level : undefined
+  }
+  return logLevels.get(logLevelOwner(ctx))
 }
 
 /**

@@ -13,6 +13,7 @@ import type { RoutingTable } from '../routing/routing-table.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { describeValidationErrors } from '../validation-errors.js'
+import type { ClientLog } from './client-log.js'
 import type { CallProgress } from './progress.js'
 
 /** What a tool may use while it runs: the providers, the configuration, and the call's own identity. */
@@ -38,6 +39,8 @@ export interface ToolContext {
   signal: AbortSignal
   /** Progress notifications for this call; inert unless the client sent a progress token. */
   progress: CallProgress
+  /** Log messages for the client about this call; silent unless the client chose a level. */
+  clientLog: ClientLog
 }
 
 /** The `timeout_ms` argument of tools whose calls can be long; {@link observedCall} applies it. */

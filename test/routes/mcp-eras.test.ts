@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
+import { LOG_LEVEL_META_KEY, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
-import { bearer, METRICS_TOKEN_ENV, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
-import { FakeOpenAI } from '../support/fake-openai.js'
+import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { bearer, METRICS_TOKEN_ENV, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { errorBody, FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { errorMeta, textOf } from '../support/results.js'
 import { MCP_HEADERS, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
@@ -293,4 +293,78 @@ describe('a routing reload tells subscribers the tools changed', () => {
       await client.close()
     }
   })
+})
+
+describe('log messages about a client\'s own call (the logging capability)', () => {
+  let upstream: FakeOpenAI
+  const overloadedOnce = () => upstream.script('POST /v1/responses', { status: 503, json: errorBody('Overloaded', 'server_error') })
+  const routers: Partial<Record<'stateless' | 'stateful', RunningRouter>> = {}
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    const env = { UPSTREAM_MAX_RETRIES: '1', UPSTREAM_RETRY_BASE_MS: '1', CLIENT_KEYS_FILE: await writeClientsFile(), ...METRICS_TOKEN_ENV }
+    routers.stateless = await startRouter(upstream, env)
+    routers.stateful = await startRouter(upstream, { ...env, MCP_SESSIONS: 'stateful' })
+  })
+  after(async () => {
+    await routers.stateless?.close()
+    await routers.stateful?.close()
+    await upstream.close()
+  })
+  beforeEach(() => upstream.reset())
+
+  test('2026-07-28: a call naming a log level hears of its retry; a call naming none hears nothing', async () => {
+    const client = new ModernClient({ name: 'era-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } })
+    await client.connect(new ModernTransport(routers.stateless!.mcpUrl, { requestInit: bearer(TEAM_B_KEY) }))
+    const heard: Array<{ level: string, data: { message: string } }> = []
+    client.setNotificationHandler('notifications/message', (notification) => { heard.push(notification.params as never) })
+    try {
+      overloadedOnce()
+      const result = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' }, _meta: { [LOG_LEVEL_META_KEY]: 'info' } })
+      assert.equal(textOf(result), 'echo: hi')
+      assert.equal(heard.length, 1)
+      assert.equal(heard[0]?.level, 'info')
+      assert.match(heard[0]?.data.message ?? '', /failed \(upstream_unavailable\); retrying in \d+ ms/)
+
+      overloadedOnce()
+      assert.equal(textOf(await client.callTool({ name: 'chat', arguments: { prompt: 'again' } })), 'echo: again')
+      assert.equal(heard.length, 1, 'no level named: no log message')
+    } finally {
+      await client.close()
+    }
+  })
+
+  for (const mode of ['stateless', 'stateful'] as const) {
+    test(`2025 (${mode}): after logging/setLevel a client hears of its own retries, at its level, and another client hears nothing`, async () => {
+      const connect = async (key: string) => {
+        const client = new LegacyClient({ name: 'era-test', version: '1.0.0' })
+        const transport = new LegacyTransport(routers[mode]!.mcpUrl, { requestInit: bearer(key) })
+        const heard: Array<{ level: string, data: { message: string } }> = []
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => { heard.push(notification.params as never) })
+        await client.connect(transport)
+        return { client, transport, heard }
+      }
+      const listening = await connect(TEAM_B_KEY)
+      const other = await connect(TEAM_A_KEY)
+      try {
+        await listening.client.setLoggingLevel('info')
+        overloadedOnce()
+        assert.equal(textOf(await other.client.callTool({ name: 'chat', arguments: { prompt: 'theirs', model: 'gpt-4.1-mini' } })), 'echo: theirs')
+        overloadedOnce()
+        assert.equal(textOf(await listening.client.callTool({ name: 'chat', arguments: { prompt: 'mine' } })), 'echo: mine')
+        assert.deepEqual(listening.heard.map(({ level }) => level), ['info'])
+        assert.match(listening.heard[0]?.data.message ?? '', /retrying in \d+ ms/)
+        assert.deepEqual(other.heard, [], 'never another client\'s')
+
+        await listening.client.setLoggingLevel('warning')
+        overloadedOnce()
+        await listening.client.callTool({ name: 'chat', arguments: { prompt: 'quiet' } })
+        assert.equal(listening.heard.length, 1, 'a retry is info, below the level chosen')
+      } finally {
+        for (const { client, transport } of [listening, other]) {
+          if (transport.sessionId) await transport.terminateSession()
+          await client.close()
+        }
+      }
+    })
+  }
 })

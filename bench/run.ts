@@ -41,7 +41,8 @@ const stateless = await startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'statel
 routers.push(stateless)
 const recorded = await startRouterProcess({ ...routerEnv, OPENAI_BASE_URL: recordingUpstream.baseURL })
 routers.push(recorded)
-const statefulEnv = { ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10) }
+// The sessions all come from one address: the per-client limit must let them all open.
+const statefulEnv = { ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10), MCP_MAX_SESSIONS_PER_CLIENT: String(SESSIONS + 10) }
 const stateful = await startRouterProcess(statefulEnv)
 routers.push(stateful)
 const peer = await startPeer()

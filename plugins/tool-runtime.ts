@@ -26,7 +26,6 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
     budgets: fastify.tokenBudgets,
     cache: fastify.responseCache,
     responseOwners: fastify.responseOwners,
-    tasks: fastify.toolTasks,
     keys,
     bodies: new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, keys }),
   }))
@@ -34,5 +33,5 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
 
 export default fp(toolRuntimePlugin, {
   name: 'tool-runtime',
-  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'response-cache', 'response-owners', 'mcp-tasks'],
+  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'response-cache', 'response-owners'],
 })

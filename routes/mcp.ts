@@ -1,10 +1,11 @@
-import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import { isLegacyRequest, type McpHttpHandler, type WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type AuthenticationFailure, isAuthenticationFailure } from '../src/access/client-keys.js'
 import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
+import { modernEraHandler } from '../src/mcp/http/modern-era.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
 import { clientFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
@@ -38,7 +39,7 @@ const transportResponses = {
 
 const McpHeaders = Type.Object({
   [SESSION_HEADER]: Type.Optional(Type.String({ description: 'Session id (MCP_SESSIONS=stateful), from the initialize response.' })),
-  'mcp-protocol-version': Type.Optional(Type.String({ description: 'The negotiated MCP protocol version.' })),
+  'mcp-protocol-version': Type.Optional(Type.String({ description: 'The negotiated MCP protocol version (2025 era), or the request\'s own (2026-07-28, with its `_meta` envelope).' })),
 })
 
 /**
@@ -50,6 +51,17 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const stateful = fastify.config.MCP_SESSIONS === 'stateful'
   const statelessCalls = new StatelessCalls()
+  const modern = modernEraHandler(fastify.toolRuntime, fastify.log)
+  // Subscribers (2026-07-28 subscriptions/listen, 2025 sessions' GET streams) hear of every reload this replica makes.
+  const stopNotifying = fastify.modelRouter.onReload(() => {
+    modern.notify.toolsChanged()
+    fastify.mcpSessions.toolsChanged()
+  })
+  // Before the server closes: an open subscriptions/listen stream would keep it waiting.
+  fastify.addHook('preClose', async () => {
+    stopNotifying()
+    await modern.close()
+  })
   readJsonRpcOnly(fastify)
   app.addHook('onRequest', async (request, reply) => admit(fastify, request, reply))
 
@@ -60,6 +72,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
     const message = request.body
+    // Admitted (origin, host, key, rate, size) like every request; then the protocol era decides the path.
+    if (!await isLegacyRequest(toWebRequest(request), message)) return relayModern(modern, request, reply)
     if (!stateful && isCancellation(message)) return cancel(statelessCalls, message, request, reply)
     const invalidParams = toolCallParamsProblem(message)
     if (invalidParams !== undefined && 'id' in message) {
@@ -145,15 +159,51 @@ function cancel (statelessCalls: StatelessCalls, message: CancellationNotificati
 
 /** One stateless exchange: a server and transport of its own, for this request only. */
 async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
-  const { server, messages } = fastify.toolRuntime.serverFor(request.client)
-  const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(message) }, messages)
+  const { toolRuntime } = fastify
+  const { server, messages } = toolRuntime.serverFor(request.client)
+  const caller = logLevelCaller(message, request)
+  // Progress and log messages need a stream; any other answer goes as plain JSON.
+  const enableJsonResponse = !wantsProgress(message) && toolRuntime.logLevels.get(caller) === undefined
+  const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse }, messages)
   // Only an exchange cut short has something to stop; closing a finished one would only cost
   // the SDK's "Connection closed" error, a stack trace per request (the benchmark's profile).
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
   })
   await server.connect(transport)
-  return relay(transport, request, reply, connection)
+  return relay(transport, request, reply, connection, caller)
+}
+
+/**
+ * Whose logging level a stateless request sets or is answered at: its client key's, or its
+ * fingerprint's when the router runs open. Only the two methods that use it pay for the hash.
+ */
+function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest): string | undefined {
+  if (!('method' in message) || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
+  return request.client ? `client:${request.client.name}` : `address:${clientFingerprint(request.ip, request.headers)}`
+}
+
+/**
+ * One modern-era (2026-07-28) exchange. Its client cancels a call by closing the request's
+ * connection: the web Request's signal, which the SDK watches, and the call's own connection.
+ */
+async function relayModern (modern: McpHttpHandler, request: FastifyRequest, reply: FastifyReply) {
+  const connection = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
+  })
+  const authInfo = asAuthInfo({ requestId: request.id, connection: connection.signal, client: request.client })
+  const response = await modern.fetch(toWebRequest(request, connection.signal), { parsedBody: request.body, authInfo })
+  // Refused before any MCP server saw it (the era's own checks of version, envelope and headers): no message log line says so.
+  if (response.status >= 400) await logRefusal(request, response)
+  return send(response, reply)
+}
+
+async function logRefusal (request: FastifyRequest, response: Response) {
+  const message = request.body as JsonRpcMessage
+  const rpcMethod = 'method' in message ? message.method : 'response'
+  const { error } = await response.clone().json().catch(() => ({})) as Partial<JsonRpcErrorResponse>
+  request.log.info({ rpcMethod, outcome: `http_${response.status}`, ...(error && { rpcErrorCode: error.code, reason: error.message }) }, `${rpcMethod}: http_${response.status}`)
 }
 
 /** A new session, opened by its initialize request, within MCP_MAX_SESSIONS and MCP_MAX_SESSIONS_PER_CLIENT. */
@@ -210,9 +260,13 @@ function sessionOwner (request: FastifyRequest): string {
 }
 
 /** The request to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
-async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal) {
-  const authInfo = asAuthInfo(request.client?.name, { requestId: request.id, connection })
-  const response = await transport.handleRequest(toWebRequest(request), { parsedBody: request.body, authInfo })
+async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
+  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, caller })
+  return send(await transport.handleRequest(toWebRequest(request), { parsedBody: request.body, authInfo }), reply)
+}
+
+/** The SDK's web Response, sent by Fastify. */
+function send (response: Response, reply: FastifyReply) {
   reply.send(response)
   // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
   // (a GET stream, or a call still waiting for the model): clients wait on the headers. Flushed
@@ -224,14 +278,14 @@ async function relay (transport: WebStandardStreamableHTTPServerTransport, reque
   return reply
 }
 
-/** The Fastify request as the web Request the SDK transport reads. */
-function toWebRequest (request: FastifyRequest): Request {
+/** The Fastify request as the web Request the SDK reads (its body is `request.body`, passed beside it). */
+function toWebRequest (request: FastifyRequest, signal?: AbortSignal): Request {
   const headers = new Headers()
   for (const [name, value] of Object.entries(request.headers)) {
     if (typeof value === 'string') headers.set(name, value)
     else if (Array.isArray(value)) for (const item of value) headers.append(name, item)
   }
-  return new Request(new URL(request.url, 'http://localhost'), { method: request.method, headers })
+  return new Request(new URL(request.url, 'http://localhost'), { method: request.method, headers, ...(signal && { signal }) })
 }
 
 /** The challenge of a 401 (RFC 6750): the scheme, and what was wrong with the credentials sent. */

@@ -7,7 +7,6 @@ import corsPlugin from '../plugins/cors.js'
 import downstreamPlugin from '../plugins/downstream.js'
 import inFlightCallsPlugin from '../plugins/in-flight-calls.js'
 import mcpSessionsPlugin from '../plugins/mcp-sessions.js'
-import mcpTasksPlugin from '../plugins/mcp-tasks.js'
 import metricsPlugin from '../plugins/metrics.js'
 import modelRouterPlugin from '../plugins/model-router.js'
 import redisPlugin from '../plugins/redis.js'
@@ -61,7 +60,6 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(usageLimitsPlugin)
   await app.register(responseCachePlugin)
   await app.register(responseOwnersPlugin)
-  await app.register(mcpTasksPlugin)
   await app.register(modelRouterPlugin)
   await app.register(downstreamPlugin)
   await app.register(toolRuntimePlugin)

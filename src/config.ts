@@ -44,7 +44,6 @@ export const ConfigSchema = Type.Object({
   PROGRESS_HEARTBEAT_MS: Milliseconds({ minimum: 100, default: 10_000, description: 'longest silence before a heartbeat progress notification (calls with a progressToken)' }),
   POLL_INTERVAL_MS: Milliseconds({ minimum: 10, default: 2000, description: 'background responses: time between two status checks' }),
   POLL_MAX_MS: Milliseconds({ minimum: 0, default: 60_000, description: 'background responses: how long chat waits before returning the response id to fetch later' }),
-  TASK_TTL_MS: Milliseconds({ minimum: 1000, default: 3_600_000, description: 'tool calls run as MCP tasks: longest time a task and its result are kept' }),
   EMBEDDING_MODEL: Type.String({ minLength: 1, default: 'text-embedding-3-small', description: 'model used by embed when a call names none' }),
   IMAGE_MODEL: Type.String({ minLength: 1, default: 'gpt-image-1', description: 'model used by generate_image when a call names none' }),
   MCP_SESSIONS: StringEnum(['stateless', 'stateful'] as const, { default: 'stateless', description: 'MCP session mode' }),

@@ -1,6 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { type CallToolResult, ErrorCode, McpError, type Tool, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { type CallToolResult, Client, ProtocolError, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import { globToRegExp, matchesAny } from '../glob.js'
@@ -72,11 +70,12 @@ export class DownstreamServer {
       throw new Error(`the MCP server "${this.name}" is not connected (${this.#lastError ?? this.#state}); the router keeps trying to reconnect`)
     }
     try {
-      return await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: this.config.timeoutMs }) as CallToolResult
+      return await client.callTool({ name: tool, arguments: args }, { signal, timeout: this.config.timeoutMs }) as CallToolResult
     } catch (err) {
-      // A JSON-RPC error is the server answering; anything else means the connection is gone.
-      if (!(err instanceof McpError) && !signal.aborted) this.#failed(err)
-      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
+      const timedOut = err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout && !signal.aborted
+      // A JSON-RPC error is the server answering, a timeout its slowness; anything else means the connection is gone.
+      if (!(err instanceof ProtocolError) && !timedOut && !signal.aborted) this.#failed(err)
+      if (timedOut) {
         throw new Error(`${this.name}__${tool} did not answer within ${this.config.timeoutMs} ms`, { cause: err })
       }
       throw err
@@ -95,7 +94,7 @@ export class DownstreamServer {
     if (this.#state === 'closed') return
     const client = new Client({ name: pkg.name, version: pkg.version })
     const headers: Record<string, string> = this.config.token ? { authorization: `Bearer ${this.config.token}` } : {}
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    client.setNotificationHandler('notifications/tools/list_changed', async () => {
       await this.#listTools(client).catch((err: unknown) => this.#failed(err))
     })
     // The transport reports a lost notification stream or session here, often before any call would notice.

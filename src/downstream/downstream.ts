@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { Tool } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { ToolError } from '../errors.js'
 import { globToRegExp } from '../glob.js'

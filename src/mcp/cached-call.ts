@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import { StringEnum } from '../schemas.js'
 import type { ToolContext } from './tool.js'

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server'
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RouterKeys } from '../access/router-keys.js'
@@ -91,11 +91,8 @@ export class McpMessageLog {
       this.#finish(pending, sessionId, String(message.error.code), { rpcErrorCode: message.error.code, error: message.error.message })
       return
     }
-    const result = message.result as { isError?: unknown, task?: { taskId?: unknown } }
-    this.#finish(pending, sessionId, result.isError === true ? 'tool_error' : 'ok', {
-      ...(typeof result.task?.taskId === 'string' && { taskId: result.task.taskId }),
-      result: message.result,
-    })
+    const result = message.result as { isError?: unknown }
+    this.#finish(pending, sessionId, result.isError === true ? 'tool_error' : 'ok', { result: message.result })
   }
 
   /** The transport refused the message with this HTTP status (a wrong header, an unknown session). */

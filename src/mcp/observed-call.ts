@@ -69,6 +69,7 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
           record.retries++
           metrics.upstreamRetry({ provider, operation: name, code: error.code })
           log.info({ provider, operation: name, model, attempt, delayMs, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `retrying the upstream call in ${delayMs} ms: ${error.code}`)
+          context.clientLog.write('info', `${provider}${model ? `/${model}` : ''} failed (${error.code}); retrying in ${delayMs} ms`, { provider, model, attempt, delayMs, errorCode: error.code })
         },
       },
     }, call)

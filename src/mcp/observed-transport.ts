@@ -1,5 +1,5 @@
-import { type HandleRequestOptions, WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTTPServerTransportOptions } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import type { InitializeRequest, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { type HandleRequestOptions, type InitializeRequest, type JSONRPCMessage, type Transport, WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTTPServerTransportOptions } from '@modelcontextprotocol/server'
+import type { SessionEventStore } from './http/event-store.js'
 import type { McpMessageLog } from './message-log.js'
 import { requestContextOf } from './request-context.js'
 
@@ -7,14 +7,20 @@ import { requestContextOf } from './request-context.js'
  * The SDK's Streamable HTTP transport, showing its message log every message that comes in and
  * every response that goes out: the one place where both ends of every exchange pass. What goes
  * out is cleared of the router's own keys first, whatever part of the message an upstream's text
- * reached (a tool error, a result, a task's result, a progress message).
+ * reached (a tool error, a result, a progress message).
  */
 export class ObservedTransport extends WebStandardStreamableHTTPServerTransport {
-  constructor (options: WebStandardStreamableHTTPServerTransportOptions, private readonly messages: McpMessageLog) {
+  readonly #events: SessionEventStore | undefined
+
+  constructor (options: WebStandardStreamableHTTPServerTransportOptions & { eventStore?: SessionEventStore | undefined }, private readonly messages: McpMessageLog) {
     super(options)
+    this.#events = options.eventStore
   }
 
   override async handleRequest (req: Request, options?: HandleRequestOptions): Promise<Response> {
+    const lastEventId = req.headers.get('last-event-id')
+    const relayed = req.method === 'GET' && lastEventId !== null ? this.#events?.relayedStream?.(lastEventId, this.sessionId) : undefined
+    if (relayed) return relayed
     // The HTTP layer hands over one parsed message per POST (batches are refused before this).
     const message = options?.parsedBody as JSONRPCMessage | undefined
     if (message === undefined) return super.handleRequest(req, options)
@@ -51,5 +57,25 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
   override async close (): Promise<void> {
     this.messages.abandonAll(this.sessionId)
     return super.close()
+  }
+}
+
+/**
+ * What {@link ObservedTransport} does, for a transport the SDK builds itself (a modern-era
+ * exchange's, one per request): every message that comes in goes to the message log, and every
+ * one that goes out to the log cleared of the router's own keys. Called once the server is
+ * connected, when the transport's `onmessage` is the server's.
+ */
+export function observeTransport (transport: Transport, messages: McpMessageLog): void {
+  const { onmessage } = transport
+  transport.onmessage = (message, extra) => {
+    messages.received(message, extra?.request?.headers ?? new Headers(), requestContextOf(extra?.authInfo)?.requestId)
+    onmessage?.(message, extra)
+  }
+  const send = transport.send.bind(transport)
+  transport.send = async (message, options) => {
+    const cleared = messages.keys.redact(message)
+    messages.sent(cleared, undefined)
+    return send(cleared, options)
   }
 }

@@ -48,11 +48,6 @@ export class CallProgress {
     this.#armHeartbeat()
   }
 
-  /** Progress for a call nobody watches (a task, or a call without a progress token): sends nothing. */
-  static inert (log: FastifyBaseLogger): CallProgress {
-    return new CallProgress({ send: undefined, intervalMs: 0, heartbeatMs: 0, log })
-  }
-
   /** Whether the client asked for progress, and so whether streaming the answer is worth it. */
   get wanted (): boolean {
     return this.#send !== undefined

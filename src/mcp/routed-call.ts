@@ -60,6 +60,7 @@ export async function routedCall<T> (
     } catch (err) {
       const error = err as ToolError
       attempt(error.code)
+      if (error.code === 'circuit_open') context.clientLog.write('warning', error.message, { provider: target.provider.name, model: target.model, errorCode: error.code })
       const next = targets[index + 1]
       const passOn = next && fallBackOn.has(error.code) && !context.signal.aborted &&
         progress.streamedCharacters === shownBefore && performance.now() - started < budgetMs
@@ -68,6 +69,7 @@ export async function routedCall<T> (
       const to = `${next.provider.name}/${next.model}`
       metrics.fallback({ from: target.provider.name, to: next.provider.name, reason: error.code })
       log.warn({ provider: target.provider.name, model: target.model, fallbackProvider: next.provider.name, fallbackModel: next.model, errorCode: error.code }, `falling back from ${from} to ${to}: ${error.code}`)
+      context.clientLog.write('warning', `${from} failed (${error.code}); falling back to ${to}`, { provider: target.provider.name, model: target.model, fallbackProvider: next.provider.name, fallbackModel: next.model, errorCode: error.code })
       progress.status(`${from} failed (${error.code}); trying ${to}`)
     }
   }

@@ -1,6 +1,5 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
-import { CallToolRequestSchema, type CallToolResult, type CreateTaskResult, ErrorCode, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js'
+import { type CallToolResult, LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server, type ServerContext, type Tool } from '@modelcontextprotocol/server'
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv'
 import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
@@ -10,18 +9,18 @@ import type { TokenBudgets } from '../access/token-budgets.js'
 import type { RouterConfig } from '../config.js'
 import type { Downstream } from '../downstream/downstream.js'
 import { ToolError } from '../errors.js'
-import { CallRecord } from '../observability/call-record.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
 import type { InFlightCalls } from './in-flight-calls.js'
+import { ClientLog, ClientLogLevels, isLoggingLevel } from './client-log.js'
 import { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
+import { observeTransport } from './observed-transport.js'
 import { requestContextOf } from './request-context.js'
 import { toolErrorResult } from './tool-error.js'
-import type { ToolTasks } from './tool-tasks.js'
 import type { RouterTool, ToolContext } from './tool.js'
 import { enabledTools } from './tools/index.js'
 
@@ -37,7 +36,6 @@ export interface ToolRuntimeDependencies {
   responseOwners: ResponseOwners
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
   budgets: TokenBudgets
-  tasks: ToolTasks
   /** The router's own keys, which streamed text must not spell out across two progress messages. */
   keys: RouterKeys
   bodies: BodyLogging
@@ -59,6 +57,8 @@ interface ServerScope {
  */
 export class ToolRuntime {
   readonly #catalog: ToolCatalog
+  /** The logging levels 2025-era clients chose (logging/setLevel). */
+  readonly logLevels = new ClientLogLevels()
 
   constructor (private readonly deps: ToolRuntimeDependencies) {
     this.#catalog = new ToolCatalog(deps.config)
@@ -69,17 +69,21 @@ export class ToolRuntime {
     const { metrics, tracer, bodies, keys } = this.deps
     const log = client ? this.deps.log.child({ client: client.name }) : this.deps.log
     const messages = new McpMessageLog({ log, metrics, tracer, bodies, keys })
-    return { server: createMcpServer(this.deps, this.#catalog, { client, log, messages }), messages }
+    return { server: createMcpServer(this.deps, this.#catalog, this.logLevels, { client, log, messages }), messages }
   }
-}
 
-/**
- * An error for the MCP SDK to answer a request with, its message as is: the SDK's McpError writes
- * "MCP error <code>:" into the message, which SDK clients then prefix a second time.
- */
-class JsonRpcRequestError extends Error {
-  constructor (readonly code: number, message: string) {
-    super(message)
+  /**
+   * An MCP server for one modern-era (2026-07-28) exchange, whose transport the SDK builds and
+   * connects itself: the server shows that transport to its message log as it connects.
+   */
+  exchangeServerFor (client: Client | undefined): Server {
+    const { server, messages } = this.serverFor(client)
+    const connect = server.connect.bind(server)
+    server.connect = async (transport) => {
+      await connect(transport)
+      observeTransport(transport, messages)
+    }
+    return server
   }
 }
 
@@ -116,77 +120,85 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, tasks, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, { client, log, messages }: ServerScope): Server {
-  // With client keys, tasks/get, tasks/result and tasks/cancel find only this client's tasks.
-  const taskStore = tasks.forClient(client?.name)
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
-      capabilities: {
-        tools: { listChanged: false },
-        tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
-      },
+      // A routing reload can change the models the tools offer (list_models, chat's model descriptions).
+      capabilities: { tools: { listChanged: true }, logging: {} },
       instructions: catalog.instructions,
-      taskStore,
       jsonSchemaValidator,
     }
   )
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.definitions }))
+  server.setRequestHandler('tools/list', () => ({ tools: catalog.definitions }))
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult | CreateTaskResult> => {
-    const { name, arguments: args, task: taskParams } = request.params
+  // 2025 era only (2026-07-28 has no such method: each request names its level): the router keeps
+  // the level itself, since a stateless request's server is gone before the client's next call.
+  server.setRequestHandler('logging/setLevel', (request, ctx) => {
+    const caller = logLevelOwner(ctx)
+    if (caller !== undefined) logLevels.set(caller, request.params.level)
+    return {}
+  })
+
+  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
+    const { name, arguments: args } = request.params
     const tool = catalog.byName.get(name)
     if (!tool) {
-      throw new JsonRpcRequestError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
-    const http = requestContextOf(extra.authInfo)
-    const requestId = http?.requestId ?? String(extra.requestId)
-    const callLog = log.child({ reqId: requestId, tool: name, ...(extra.sessionId && { sessionId: extra.sessionId }) })
-    // The routing table in force now: a reload while the call runs does not move it.
-    const context = { routing: router.table, config, client, cache, responseOwners, downstream, metrics, tracer, requestId, waitLimitMs: config.POLL_MAX_MS }
-
-    if (taskParams && tool.taskSupport) {
-      const task = await taskStore.createTask({ ttl: taskParams.ttl ?? null, pollInterval: config.POLL_INTERVAL_MS }, extra.requestId, request, extra.sessionId)
-      const taskLog = callLog.child({ taskId: task.taskId })
-      // The work outlives this request: tasks/result (maybe on another request) reads it from the store.
-      // The task's upstream calls belong to the trace of the tools/call that started it.
-      const record = new CallRecord(name, messages.callRecord(extra.requestId, name).traceContext)
-      tasks.run(task, extra.sessionId, async (signal) => {
-        const result = await runTool(tool, args, {
-          ...context,
-          log: taskLog,
-          record,
-          signal,
-          waitLimitMs: task.ttl ?? config.POLL_MAX_MS,
-          progress: CallProgress.inert(taskLog),
-        }, calls, budgets)
-        // The tools/call request was answered long ago (with the task): the task's work gets its own line.
-        taskLog[record.errorCode === 'internal_error' ? 'error' : 'info']({ ...record.logFields(), outcome: record.outcome, durationMs: Math.round(record.durationMs) }, `task ${name}: ${record.outcome ?? 'ok'}`)
-        return result
-      }, (err) => taskLog.error({ err }, 'task result could not be stored'))
-      return { task }
-    }
-
+    const http = requestContextOf(ctx.http?.authInfo)
+    const requestId = http?.requestId ?? String(ctx.mcpReq.id)
+    const callLog = log.child({ reqId: requestId, tool: name, ...(ctx.sessionId && { sessionId: ctx.sessionId }) })
     const progressToken = request.params._meta?.progressToken
-    return runTool(tool, args, {
-      ...context,
+    const result = await runTool(tool, args, {
+      // The routing table in force now: a reload while the call runs does not move it.
+      routing: router.table,
+      config,
+      client,
+      cache,
+      responseOwners,
+      downstream,
+      metrics,
+      tracer,
+      requestId,
       log: callLog,
-      record: messages.callRecord(extra.requestId, name),
-      signal: extra.signal,
+      record: messages.callRecord(ctx.mcpReq.id, name),
+      signal: ctx.mcpReq.signal,
       progress: new CallProgress({
         send: progressToken === undefined
           ? undefined
-          : (update) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } }),
+          : (update) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, ...update } }),
         intervalMs: config.PROGRESS_INTERVAL_MS,
         heartbeatMs: config.PROGRESS_HEARTBEAT_MS,
         keys,
         log: callLog,
       }),
+      clientLog: new ClientLog(
+        logLevelOf(ctx, logLevels),
+        (params) => ctx.mcpReq.notify({ method: 'notifications/message', params }),
+        callLog
+      ),
     }, calls, budgets, http?.connection)
+    // The protocol revision's own shaping of a result (the SDK does it for its high-level tools).
+    return server.projectCallToolResult(result, tool.definition.outputSchema)
   })
 
   return server
+}
+
+/** Whose level a 2025 request's logging/setLevel sets: its session's, or in stateless mode its caller's. */
+function logLevelOwner (ctx: ServerContext): string | undefined {
+  return ctx.sessionId ? `session:${ctx.sessionId}` : requestContextOf(ctx.http?.authInfo)?.caller
+}
+
+/** The level a call logs to its client at: a 2026-07-28 request's own (its envelope), or what the 2025 client set. */
+function logLevelOf (ctx: ServerContext, logLevels: ClientLogLevels) {
+  if (ctx.mcpReq.envelope) {
+    const level = (ctx.mcpReq.envelope as Record<string, unknown>)[LOG_LEVEL_META_KEY]
+    return isLoggingLevel(level) ? level : undefined
+  }
+  return logLevels.get(logLevelOwner(ctx))
 }
 
 /**

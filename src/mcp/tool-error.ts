@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import type { ToolError } from '../errors.js'
 
 /** The tool result for a failure: `isError` with the message as text, and the same facts under `_meta.error`. */

@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/server'
 import type { Tracer } from '@opentelemetry/api'
 import { type Static, type TObject, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
@@ -13,6 +13,7 @@ import type { RoutingTable } from '../routing/routing-table.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { describeValidationErrors } from '../validation-errors.js'
+import type { ClientLog } from './client-log.js'
 import type { CallProgress } from './progress.js'
 
 /** What a tool may use while it runs: the providers, the configuration, and the call's own identity. */
@@ -38,8 +39,8 @@ export interface ToolContext {
   signal: AbortSignal
   /** Progress notifications for this call; inert unless the client sent a progress token. */
   progress: CallProgress
-  /** How long the call may wait for a background response: POLL_MAX_MS, or a task's lifetime. */
-  waitLimitMs: number
+  /** Log messages for the client about this call; silent unless the client chose a level. */
+  clientLog: ClientLog
 }
 
 /** The `timeout_ms` argument of tools whose calls can be long; {@link observedCall} applies it. */
@@ -52,8 +53,6 @@ export interface ToolSpec<Input extends TObject> {
   inputSchema: Input
   outputSchema?: TObject
   annotations?: ToolAnnotations
-  /** Whether a client may run the call as an MCP task (`tools/call` with `task`). */
-  taskSupport?: 'optional'
   /** Whether the tool has models spend tokens, so a client's token limits apply to it. */
   spendsTokens?: boolean
   run: (args: Static<Input>, context: ToolContext) => Promise<CallToolResult>
@@ -61,7 +60,6 @@ export interface ToolSpec<Input extends TObject> {
 
 export interface RouterTool {
   name: string
-  taskSupport: boolean
   spendsTokens: boolean
   /** The entry published by `tools/list`. */
   definition: Tool
@@ -95,7 +93,6 @@ export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): Route
   const validate = ajv.compile<Static<Input>>(spec.inputSchema)
   return {
     name: spec.name,
-    taskSupport: spec.taskSupport !== undefined,
     spendsTokens: spec.spendsTokens ?? false,
     definition: {
       name: spec.name,
@@ -104,7 +101,6 @@ export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): Route
       inputSchema: spec.inputSchema as Tool['inputSchema'],
       ...(spec.outputSchema && { outputSchema: spec.outputSchema as Tool['outputSchema'] }),
       ...(spec.annotations && { annotations: { title: spec.title, ...spec.annotations } }),
-      ...(spec.taskSupport && { execution: { taskSupport: spec.taskSupport } }),
     },
     async call (args, context) {
       const input = args ?? {}

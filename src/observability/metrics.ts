@@ -37,7 +37,7 @@ const labelledModelName = /^[\w.:/@+-]{1,100}$/
 
 // The methods this router serves or receives; anything else a client sends is counted as `other`.
 const mcpMethods = new Set([
-  'initialize', 'ping', 'tools/list', 'tools/call', 'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel',
+  'initialize', 'ping', 'tools/list', 'tools/call',
   'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/roots/list_changed',
 ])
 

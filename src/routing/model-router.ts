@@ -10,6 +10,7 @@ import { RoutingTable } from './routing-table.js'
  */
 export class ModelRouter {
   #table: RoutingTable
+  readonly #reloaded = new Set<() => void>()
 
   constructor (
     config: RoutingConfig,
@@ -44,7 +45,14 @@ export class ModelRouter {
     this.warmUp()
     const kept = [...this.#table.providers.values()].filter((provider) => previous.providers.get(provider.name) === provider).map((provider) => provider.name)
     this.log.info({ reason: why, providers: [...this.#table.providers.keys()], kept, aliases: Object.keys(config.aliases) }, 'routing configuration reloaded')
+    for (const listener of this.#reloaded) listener()
     return true
+  }
+
+  /** Calls `listener` after each reload that took effect (its models may have changed); returns the function that stops it. */
+  onReload (listener: () => void): () => void {
+    this.#reloaded.add(listener)
+    return () => this.#reloaded.delete(listener)
   }
 
   /** Fetches the model lists of the providers that serve "*", so bare model names find their provider from the first call. */

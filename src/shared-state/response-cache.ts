@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { LRUCache } from 'lru-cache'
 import type { SharedRedis } from './shared-redis.js'
 

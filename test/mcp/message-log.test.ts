@@ -143,11 +143,11 @@ describe('MCP message log lines', () => {
     assert.equal(logs.find({ reqId: 'unknown-method' })[0]?.outcome, '-32601')
   })
 
-  test('a server/discover probe of a newer client is logged at debug, refused by the method or by the transport', async () => {
+  test('a server/discover without an envelope is a 2025 request, refused by the method at debug; with a modern header and no envelope, the 2026-07-28 era refuses it', async () => {
     const discover = { jsonrpc: '2.0', id: 3, method: 'server/discover', params: {} }
     assert.equal((await postMcp(router, discover, { 'x-request-id': 'discover-method' })).status, 200)
-    assert.equal((await postMcp(router, discover, { 'x-request-id': 'discover-transport', 'mcp-protocol-version': '2026-07-28' })).status, 400)
-    assert.deepEqual(['discover-method', 'discover-transport'].map((reqId) => logs.find({ reqId, rpcMethod: 'server/discover' }).map((line) => [line.outcome, line.level])), [[['-32601', DEBUG]], [['http_400', DEBUG]]])
+    assert.equal((await postMcp(router, discover, { 'x-request-id': 'discover-modern', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'server/discover' })).status, 400)
+    assert.deepEqual(['discover-method', 'discover-modern'].map((reqId) => logs.find({ reqId, rpcMethod: 'server/discover' }).map((line) => [line.outcome, line.level])), [[['-32601', DEBUG]], [['http_400', INFO]]])
   })
 
   test('other requests and notifications get a line each', async () => {

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server'
 import type { SharedRedis } from '../../shared-state/shared-redis.js'
 
 /** A stream keeps its latest events only: a client that fell further behind than this starts over. */
@@ -20,6 +19,13 @@ const STANDALONE_STREAM_ID = '_GET_stream'
 export interface SessionEventStore extends EventStore {
   /** The session ended: stop following streams for it. */
   close: () => void
+  /**
+   * The answer to a client resuming, from `lastEventId`, a stream that another replica writes
+   * (its call runs there), which the store relays until the call's response; undefined for a
+   * stream the transport replays itself. The SDK's transport ends a resumed stream once it has
+   * replayed it unless it writes that stream itself, so it cannot relay one.
+   */
+  relayedStream?: (lastEventId: EventId, sessionId: string | undefined) => Promise<Response> | undefined
 }
 
 /** Where sessions keep their events (MCP_EVENT_STORE): one store per session, so no session can replay another's. */
@@ -174,6 +180,39 @@ export class RedisEventLog implements SessionEventStore {
   close (): void {
     this.#closed.abort()
     this.#local.close()
+  }
+
+  relayedStream (lastEventId: EventId, sessionId: string | undefined): Promise<Response> | undefined {
+    const parsed = parseEventId(lastEventId)
+    if (!parsed || !REDIS_POSITION.test(parsed.position) || parsed.streamId === STANDALONE_STREAM_ID || this.#writing.has(parsed.streamId)) return undefined
+    return this.#relay(lastEventId, sessionId)
+  }
+
+  async #relay (lastEventId: EventId, sessionId: string | undefined): Promise<Response> {
+    const encoder = new TextEncoder()
+    let stream: ReadableStreamDefaultController<Uint8Array> | undefined
+    let open = true
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => { stream = controller },
+      cancel: () => { open = false },
+    })
+    const send = async (eventId: EventId, message: JSONRPCMessage) => {
+      if (!open) return
+      stream?.enqueue(encoder.encode(`event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`))
+      if (isResponse(message)) {
+        open = false
+        stream?.close()
+      }
+    }
+    try {
+      await this.replayEventsAfter(lastEventId, { send })
+    } catch {
+      // As the SDK's transport answers a stream it cannot replay.
+      return Response.json({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Error replaying events' } }, { status: 500 })
+    }
+    return new Response(body, {
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', ...(sessionId && { 'mcp-session-id': sessionId }) },
+    })
   }
 
   /** Forwards what the replica running the call adds, until its response, the session's end, or a stream silent for the TTL. */

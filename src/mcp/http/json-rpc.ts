@@ -1,4 +1,4 @@
-import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { InitializeRequest } from '@modelcontextprotocol/server'
 import { type Static, Type } from '@sinclair/typebox'
 
 /** Error codes the HTTP layer answers with before a message reaches the MCP server. */

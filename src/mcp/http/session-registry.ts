@@ -1,4 +1,4 @@
-import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { InitializeRequest } from '@modelcontextprotocol/server'
 import type { SharedRedis } from '../../shared-state/shared-redis.js'
 
 export interface SessionRecord {

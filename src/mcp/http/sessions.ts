@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { Server } from '@modelcontextprotocol/server'
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
+import type { InitializeRequest } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
 import type { McpMessageLog } from '../message-log.js'
 import { ObservedTransport } from '../observed-transport.js'
@@ -224,6 +224,13 @@ export class McpSessions {
     // #close never rejects: failures are logged there.
     for (const entry of idle) this.#close(entry)
     return idle.length
+  }
+
+  /** Tells every session open here that the tools changed (`notifications/tools/list_changed`, on its GET stream). */
+  toolsChanged (): void {
+    for (const entry of this.#sessions.values()) {
+      entry.server.sendToolListChanged().catch((err: unknown) => this.log.debug({ err, sessionId: entry.id }, 'tools/list_changed not sent'))
+    }
   }
 
   async closeAll (): Promise<void> {

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import type { Route } from '../../routing/routing-table.js'
 import { createEmbeddings } from '../../upstream/embeddings.js'

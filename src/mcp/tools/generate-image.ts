@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import { generateImages } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
@@ -31,7 +31,6 @@ export const generateImageTool = defineTool({
   }),
   spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
-  taskSupport: 'optional',
   async run (args, context) {
     const { config, requestId } = context
     const route = context.routing.route(args.model ?? config.IMAGE_MODEL, context.client)

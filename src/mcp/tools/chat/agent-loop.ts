@@ -53,12 +53,13 @@ export interface AgentOptions {
  * router does not own ends the loop, and goes back to the client as in a plain chat.
  */
 export async function runAgentLoop (context: ToolContext, route: Route, first: ChatRequest, { functions, maxTurns, timeoutMs, onText }: AgentOptions): Promise<AgentRun> {
-  const { progress, record } = context
+  const { progress, record, clientLog } = context
   let request: ChatRequest = { ...first, tools: [...(first.tools ?? []), ...[...functions.values()].map((fn) => fn.definition)] }
   const trace: AgentTurn[] = []
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
   for (let turn = 1; ; turn++) {
     progress.status(`turn ${turn}: asking ${request.model}`)
+    clientLog.write('info', `turn ${turn}: asking ${request.model}`, { turn, model: request.model })
     const started = performance.now()
     const current = request
     const { result, target, dropped } = await routedChat(context, route, current, { operation: `chat with ${current.model} (turn ${turn})`, timeoutMs, onText })
@@ -71,6 +72,7 @@ export async function runAgentLoop (context: ToolContext, route: Route, first: C
       return { result, target, dropped, trace, usage, completed: !ownsEveryCall }
     }
     const outputs = await Promise.all(result.toolCalls.map(async (call) => runDownstreamCall(context, turn, call, functions.get(call.name) as DownstreamFunction)))
+    for (const { traced } of outputs) clientLog.write('info', `turn ${turn}: ${traced.name} ${traced.outcome === 'ok' ? 'answered' : `failed: ${traced.error ?? 'error'}`}`, { turn, tool: traced.name, outcome: traced.outcome, durationMs: traced.durationMs })
     trace.push({ ...turnTrace, durationMs: elapsed(started), toolCalls: outputs.map(({ traced }) => traced) })
     request = nextTurn(current, result, outputs.map(({ output }, index) => ({ call: result.toolCalls[index] as FunctionCall, output })))
   }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { ToolError } from '../../../errors.js'
 import type { Provider } from '../../../routing/provider.js'
 import { type ChatResult, terminalStatuses } from '../../../upstream/chat-types.js'
@@ -9,18 +9,18 @@ import { observedCall } from '../../observed-call.js'
 import { type ToolContext } from '../../tool.js'
 
 /**
- * Polls a background response (at the provider that holds it) until it finishes or the call's wait limit has passed, reporting its status
+ * Polls a background response (at the provider that holds it) until it finishes or POLL_MAX_MS has passed, reporting its status
  * as progress. A response still running at the end is returned as it stands, id and status,
  * for get_response to fetch later.
  */
 export async function waitForResponse (context: ToolContext, provider: Provider, first: ChatResult, { cancelIfAbandoned }: { cancelIfAbandoned: boolean }): Promise<ChatResult> {
-  const { config, requestId, signal, progress, waitLimitMs } = context
+  const { config, requestId, signal, progress } = context
   const started = performance.now()
   let result = first
   try {
     while (!terminalStatuses.has(result.status)) {
       const waited = performance.now() - started
-      const remaining = waitLimitMs - waited
+      const remaining = config.POLL_MAX_MS - waited
       if (remaining <= 0) break
       progress.status(`response ${result.responseId} is ${result.status} (${Math.round(waited / 1000)} s)`)
       await sleep(Math.min(config.POLL_INTERVAL_MS, remaining), undefined, { signal })

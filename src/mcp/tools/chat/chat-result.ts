@@ -1,5 +1,5 @@
 import { CacheOutput } from '../../cached-call.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../../upstream/chat-types.js'
 import { JsonValue, StringEnum } from '../../../schemas.js'

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { ToolError } from '../../../errors.js'
 import type { ChatRequest, ChatResult } from '../../../upstream/chat-types.js'
 import { cachedCall } from '../../cached-call.js'
@@ -24,7 +24,6 @@ export const chatTool = defineTool({
   outputSchema: ChatOutput,
   spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
-  taskSupport: 'optional',
   async run (args, context) {
     const { config, requestId, progress, record } = context
     checkResponseFormat(args.response_format)

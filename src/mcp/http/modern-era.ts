@@ -1,0 +1,23 @@
+import { createMcpHandler, type McpHttpHandler, ProtocolError } from '@modelcontextprotocol/server'
+import type { FastifyBaseLogger } from 'fastify'
+import { requestContextOf } from '../request-context.js'
+import type { ToolRuntime } from '../server.js'
+
+/**
+ * The 2026-07-28 era of MCP (the SDK's `createMcpHandler`): no handshake and no session, each
+ * request carrying its protocol version and client in a `_meta` envelope, one MCP server per
+ * request. The SDK checks the envelope against the `MCP-Protocol-Version`, `Mcp-Method` and
+ * `Mcp-Name` headers and answers `server/discover` itself. 2025-era traffic never reaches it
+ * (`legacy: 'reject'`): the route sends that to the router's own stateless or session paths,
+ * which keep cancellation by notification, resumable streams and session take-over.
+ */
+export function modernEraHandler (runtime: ToolRuntime, log: FastifyBaseLogger): McpHttpHandler {
+  return createMcpHandler(({ authInfo }) => runtime.exchangeServerFor(requestContextOf(authInfo)?.client), {
+    legacy: 'reject',
+    onerror: (err) => {
+      // The SDK reports its refusals of a client's request here too, which the route logs with the request.
+      if (err instanceof ProtocolError || err.message.startsWith('Rejected ')) log.debug({ reason: err.message }, 'MCP request refused')
+      else log.error({ err }, 'MCP exchange failed')
+    },
+  })
+}

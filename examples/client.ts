@@ -1,9 +1,9 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 
 const url = new URL(process.env.ROUTER_URL ?? 'http://localhost:8000/mcp')
 const key = process.env.ROUTER_CLIENT_KEY
-const client = new Client({ name: 'example-client', version: '1.0.0' })
+// 'auto' asks the server what it speaks (server/discover) and uses 2026-07-28, as this router offers it.
+const client = new Client({ name: 'example-client', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } })
 await client.connect(new StreamableHTTPClientTransport(url, key ? { requestInit: { headers: { Authorization: `Bearer ${key}` } } } : undefined))
 
 const { tools } = await client.listTools()

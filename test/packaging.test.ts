@@ -71,4 +71,17 @@ describe('Docker packaging', () => {
       assert.equal(lock.packages['']?.dependencies?.[name], dependencies[name], `package-lock.json records ${name} as package.json does`)
     }
   })
+
+  test('the lockfile holds every package its packages depend on, so npm ci can install from it', async () => {
+    // npm install passes over an optional dependency the registry lacks; npm ci then refuses the
+    // whole lockfile. (vite 8.4 names one, napi-windows-process-start-time: package.json's
+    // overrides keep the Inspector's vite at 8.3.)
+    const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string>, optionalDependencies?: Record<string, string>, peer?: boolean }> }
+    const present = new Set(Object.keys(lock.packages).map((path) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)))
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      for (const name of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
+        assert.ok(present.has(name), `${path || 'the project'} depends on ${name}, which package-lock.json lacks`)
+      }
+    }
+  })
 })

@@ -36,6 +36,10 @@ const AccessCheck = Type.Object({
   mode: StringEnum(['client_keys', 'open'] as const, { description: 'client_keys: /mcp needs a Bearer key; open: anyone who reaches /mcp may call it.' }),
   clients: Type.Optional(Type.Integer()),
   warning: Type.Optional(Type.String()),
+  oauth: Type.Optional(Type.Object({
+    issuer: Type.String(),
+    keys: StringEnum(['ok', 'unreachable'] as const, { description: 'Whether the issuer\'s JWKS could be fetched; informative only: client keys, and tokens whose keys are cached, still work.' }),
+  })),
 })
 
 const SharedStateCheck = Type.Object({
@@ -75,13 +79,14 @@ export default async function healthRoutes (fastify: FastifyInstance) {
     schema: { response: { 200: Readiness, 503: Readiness } },
     logLevel: 'warn',
   }, async (_request, reply) => {
-    const { inFlightCalls, modelRouter, config, clientKeys, redis } = fastify
+    const { inFlightCalls, modelRouter, config, clientKeys, accessTokens, redis } = fastify
     const shuttingDown = inFlightCalls.draining
     const providers = await Promise.all([...modelRouter.table.providers.values()].map(async (provider) => {
       const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.models.check()
       const ready = provider.available && check.status !== 'failing'
       return { name: provider.name, readiness: { ready, ...provider.status(), check } }
     }))
+    const oauth = accessTokens && config.oauth && { issuer: config.oauth.issuer, keys: await accessTokens.keysReachable() ? 'ok' as const : 'unreachable' as const }
     const serving = shuttingDown || providers.some(({ readiness }) => readiness.ready)
     const checks = providers.map(({ readiness }) => readiness.check)
     const upstream = checks.find((check) => check.status === 'ok') ?? checks.find((check) => check.status === 'failing') ?? checks[0] ?? { status: 'not_checked' as const }
@@ -92,7 +97,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
       checks: {
         config: 'ok' as const,
         access: clientKeys
-          ? { mode: 'client_keys' as const, clients: clientKeys.size }
+          ? { mode: 'client_keys' as const, clients: clientKeys.size, ...(oauth && { oauth }) }
           : { mode: 'open' as const, warning: 'no client keys are configured (CLIENT_KEYS_FILE, CLIENT_KEYS): anyone who reaches /mcp can spend the upstream keys' },
         sharedState: { store: redis ? 'redis' as const : 'memory' as const, status: !redis || redis.reachable ? 'ok' as const : 'unreachable' as const },
         upstream,

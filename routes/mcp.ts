@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type AuthenticationFailure, isAuthenticationFailure } from '../src/access/client-keys.js'
+import { type AuthenticationFailure, type Client, bearerCredential, isAuthenticationFailure } from '../src/access/client-keys.js'
+import { missingToolScope } from '../src/access/oauth.js'
 import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
 import { modernEraHandler } from '../src/mcp/http/modern-era.js'
 import { isHostAllowed, isOriginAllowed } from '../src/mcp/http/origin-policy.js'
@@ -72,6 +73,8 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
     const message = request.body
+    const scopeRefusal = lacksToolScope(fastify, message, request, reply)
+    if (scopeRefusal) return scopeRefusal
     // Admitted (origin, host, key, rate, size) like every request; then the protocol era decides the path.
     if (!await isLegacyRequest(toWebRequest(request), message)) return relayModern(modern, request, reply)
     if (!stateful && isCancellation(message)) return cancel(statelessCalls, message, request, reply)
@@ -136,17 +139,46 @@ async function admit (fastify: FastifyInstance, request: FastifyRequest, reply: 
     return reply.code(503).header('retry-after', '1').header('connection', 'close')
       .send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Service Unavailable: the router is shutting down; send the request again'))
   }
-  const { clientKeys } = fastify
+  const { clientKeys, accessTokens } = fastify
   if (!clientKeys) return
-  const client = clientKeys.authenticate(request.headers.authorization)
-  if (isAuthenticationFailure(client)) {
-    request.log.info({ reason: client.description }, 'MCP request refused: no valid client key')
-    return reply.code(401).header('www-authenticate', wwwAuthenticate(client))
-      .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Unauthorized: ${client.description}`))
+  const { authorization } = request.headers
+  const client = clientKeys.authenticate(authorization)
+  if (!isAuthenticationFailure(client)) return admitClient(request, reply, client)
+  const resourceMetadata = fastify.config.oauth?.resourceMetadataUrl
+  // A bearer that is no client key may be an access token of the OAuth issuer.
+  const token = accessTokens && client.error === 'invalid_token' ? bearerCredential(authorization) : undefined
+  if (!accessTokens || token === undefined) {
+    const description = accessTokens && client.error === undefined ? 'send your client key or an OAuth access token as "Authorization: Bearer <token>"' : client.description
+    request.log.info({ reason: description }, 'MCP request refused: no valid client key')
+    return reply.code(401).header('www-authenticate', wwwAuthenticate({ ...client, description }, resourceMetadata))
+      .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Unauthorized: ${description}`))
   }
+  const outcome = await accessTokens.authenticate(token)
+  if ('client' in outcome) return admitClient(request, reply, outcome.client, outcome.principal)
+  request.log.info({ reason: outcome.description }, 'MCP request refused: access token not accepted')
+  if (outcome.status === 503) return reply.code(503).header('retry-after', '5').send(jsonRpcError(JsonRpcErrorCode.ServerError, `Service Unavailable: ${outcome.description}`))
+  if (outcome.error === undefined) return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: ${outcome.description}`))
+  return reply.code(outcome.status).header('www-authenticate', wwwAuthenticate(outcome, resourceMetadata))
+    .send(jsonRpcError(JsonRpcErrorCode.ServerError, `${outcome.status === 401 ? 'Unauthorized' : 'Forbidden'}: ${outcome.description}`))
+}
+
+function admitClient (request: FastifyRequest, reply: FastifyReply, client: Client, principal?: string) {
   request.client = client
-  // The request's own lines (its completion, its refusals) name the client too.
-  request.log = reply.log = request.log.child({ client: client.name })
+  // The request's own lines (its completion, its refusals) name the client too, and the signed-in principal.
+  request.log = reply.log = request.log.child({ client: client.name, ...(principal !== undefined && { principal }) })
+}
+
+/** A tools/call of a tool whose scope (OAUTH_TOOL_SCOPES) the access token lacks: 403 insufficient_scope, before any upstream call. */
+function lacksToolScope (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply) {
+  const toolScopes = fastify.config.oauth?.toolScopes
+  if (!toolScopes || !('method' in message) || message.method !== 'tools/call') return undefined
+  const tool = (message.params as { name?: unknown } | undefined)?.name
+  const scope = typeof tool === 'string' ? missingToolScope(toolScopes, request.client, tool) : undefined
+  if (scope === undefined) return undefined
+  const description = `the tool ${String(tool)} needs the scope ${scope}`
+  request.log.info({ reason: description }, 'MCP request refused: insufficient scope')
+  return reply.code(403).header('www-authenticate', wwwAuthenticate({ error: 'insufficient_scope', description, scope }, fastify.config.oauth?.resourceMetadataUrl))
+    .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: ${description}`))
 }
 
 /** A stateless client's cancellation: it stops the call it names, if that call still runs here. */
@@ -289,8 +321,15 @@ function toWebRequest (request: FastifyRequest, signal?: AbortSignal): Request {
 }
 
 /** The challenge of a 401 (RFC 6750): the scheme, and what was wrong with the credentials sent. */
-function wwwAuthenticate ({ error, description }: AuthenticationFailure): string {
-  return error ? `Bearer realm="mcp-openai-router", error="${error}", error_description="${description.replaceAll('"', "'")}"` : 'Bearer realm="mcp-openai-router"'
+/** RFC 6750's challenge; with OAuth, RFC 9728's resource_metadata tells the client where to find the authorization server. */
+function wwwAuthenticate ({ error, description, scope }: { error: AuthenticationFailure['error'] | 'insufficient_scope', description: string, scope?: string }, resourceMetadata: string | undefined): string {
+  const params = [
+    'realm="mcp-openai-router"',
+    ...(resourceMetadata ? [`resource_metadata="${resourceMetadata}"`] : []),
+    ...(error ? [`error="${error}"`, `error_description="${description.replaceAll('"', "'")}"`] : []),
+    ...(scope ? [`scope="${scope}"`] : []),
+  ]
+  return `Bearer ${params.join(', ')}`
 }
 
 function methodNotAllowed (reply: FastifyReply) {

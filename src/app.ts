@@ -1,5 +1,6 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import accessTokensPlugin from '../plugins/access-tokens.js'
 import clientKeysPlugin from '../plugins/client-keys.js'
 import configPlugin from '../plugins/config.js'
 import connectionLimitsPlugin from '../plugins/connection-limits.js'
@@ -18,6 +19,7 @@ import tracingPlugin from '../plugins/tracing.js'
 import usageLimitsPlugin from '../plugins/usage-limits.js'
 import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
+import oauthMetadataRoutes from '../routes/oauth-metadata.js'
 import metricsRoutes from '../routes/metrics.js'
 import { RouterLogController } from './observability/logger.js'
 import { requestIdFor } from './request-id.js'
@@ -50,6 +52,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(configPlugin, { env })
   await app.register(connectionLimitsPlugin)
   await app.register(clientKeysPlugin)
+  await app.register(accessTokensPlugin)
   await app.register(redisPlugin)
   await app.register(requestIdPlugin)
   await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })
@@ -67,6 +70,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
   await app.register(mcpRoutes)
+  await app.register(oauthMetadataRoutes)
 
   await app.ready()
   return app

@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import proxyAddr from 'proxy-addr'
 import { type ClientConfig, loadClientConfig } from './access/config.js'
+import { type OAuthConfig, parseOAuthConfig } from './access/oauth-config.js'
 import { cannotRead, checkConfig, compileConfig, isHttpUrl, readSecretFile } from './config-parsing.js'
 import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamConfig } from './downstream/config.js'
 import { ConfigError } from './errors.js'
@@ -84,7 +85,17 @@ export const ConfigSchema = Type.Object({
   MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),
   CLIENT_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'clients file (YAML or JSON): each client\'s name, key hash, allowed models, request and token limits; with it (or CLIENT_KEYS) /mcp needs a key' })),
   CLIENT_KEYS: Type.String({ default: '', description: 'comma-separated name:sha256-hex pairs of client keys (npm run hash-key prints the hash of a key)' }),
-  AUTH_REQUIRED: Type.Boolean({ default: false, description: 'true: refuse to start without client keys (CLIENT_KEYS_FILE or CLIENT_KEYS); false: no keys leaves /mcp open, with a warning' }),
+  AUTH_REQUIRED: Type.Boolean({ default: false, description: 'true: refuse to start without client keys (CLIENT_KEYS_FILE or CLIENT_KEYS) or OAUTH_ISSUER; false: no keys leaves /mcp open, with a warning' }),
+  PUBLIC_URL: Type.Optional(HttpUrl({ description: 'the router\'s public base URL as clients reach it (https://mcp.example.com); its /mcp is the OAuth protected resource' })),
+  OAUTH_ISSUER: Type.Optional(HttpUrl({ description: 'the authorization server whose JWT access tokens /mcp accepts beside client keys (its issuer identifier, the tokens\' iss); needs PUBLIC_URL and CLIENT_KEYS_FILE' })),
+  OAUTH_AUDIENCE: Type.String({ default: '', description: 'comma-separated aud values a token must hold one of; empty: the resource, PUBLIC_URL + /mcp' }),
+  OAUTH_JWKS_URL: Type.Optional(HttpUrl({ description: 'the issuer\'s JWKS; unset: jwks_uri of its /.well-known/oauth-authorization-server or openid-configuration' })),
+  OAUTH_ALGORITHMS: Type.String({ default: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA', description: 'comma-separated JWS algorithms a token may be signed with (asymmetric ones only)' }),
+  OAUTH_PRINCIPAL_CLAIM: Type.String({ minLength: 1, default: 'sub', description: 'the token claim whose value names the client entry (CLIENT_KEYS_FILE) a principal gets: sub, client_id, azp, or a list claim such as groups' }),
+  OAUTH_DEFAULT_CLIENT: Type.Optional(Type.String({ minLength: 1, description: 'the client entry principals with no entry of their own share; unset: they are refused (403)' })),
+  OAUTH_REQUIRED_SCOPES: Type.String({ default: '', description: 'space- or comma-separated scopes every token must hold, e.g. mcp:tools' }),
+  OAUTH_TOOL_SCOPES: Type.String({ default: '', description: 'JSON map of tool name to the scope a token needs to see and call it: {"generate_image": "mcp:images"}' }),
+  OAUTH_CLOCK_SKEW_S: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'seconds of clock difference allowed when checking a token\'s exp and nbf' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl({ description: 'OpenTelemetry collector (OTLP over HTTP); spans are sent to its /v1/traces. Unset: no tracing' })),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),
 })
@@ -92,15 +103,17 @@ export const ConfigSchema = Type.Object({
 export type ValidatedEnv = Static<typeof ConfigSchema>
 
 /** The validated environment, with the values derived from it: lists split, JSON parsed, files read. */
-export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP' | 'TRUST_PROXY'> & {
+export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP' | 'TRUST_PROXY' | 'OAUTH_AUDIENCE' | 'OAUTH_ALGORITHMS' | 'OAUTH_REQUIRED_SCOPES' | 'OAUTH_TOOL_SCOPES'> & {
   ALLOWED_ORIGINS: string[]
   ALLOWED_HOSTS: string[]
   MODEL_PRICES: Record<string, ModelPrice>
   DOWNSTREAM_MCP: DownstreamConfig[]
   /** The providers and how model names reach them, as loaded at start-up (ROUTER_CONFIG or the OPENAI_* settings). */
   routing: RoutingConfig
-  /** The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open. */
+  /** The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open (unless oauth is set). */
   clients: ClientConfig[]
+  /** Access tokens /mcp accepts beside client keys (OAUTH_*); undefined: client keys only. */
+  oauth: OAuthConfig | undefined
   /** Whether the peer at `address` (`hop` proxies from the router) may name the client's address: Fastify's `trustProxy`. */
   TRUST_PROXY: (address: string, hop: number) => boolean
   /** Reads ROUTER_CONFIG again, against the environment the configuration was loaded from (SIGHUP, a changed file). */
@@ -139,8 +152,9 @@ export async function deriveConfig (validated: ValidatedEnv, env: Record<string,
   const DOWNSTREAM_MCP = await parseDownstreams(validated, env)
   const routing = await loadRoutingConfig(withKey, env)
   const clients = await loadClientConfig(validated)
-  if (validated.AUTH_REQUIRED && clients.length === 0) {
-    throw new ConfigError('Invalid configuration: AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS)')
+  const oauth = parseOAuthConfig(validated, clients)
+  if (validated.AUTH_REQUIRED && clients.length === 0 && !oauth) {
+    throw new ConfigError('Invalid configuration: AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS, or OAUTH_ISSUER)')
   }
   if (validated.MCP_EVENT_STORE !== 'none' && validated.MCP_SESSIONS !== 'stateful') {
     throw new ConfigError(`Invalid configuration: MCP_EVENT_STORE=${validated.MCP_EVENT_STORE} needs MCP_SESSIONS=stateful (stateless exchanges have no stream to resume)`)
@@ -165,6 +179,7 @@ export async function deriveConfig (validated: ValidatedEnv, env: Record<string,
     TRUST_PROXY: trustFunction(trustProxy),
     routing,
     clients,
+    oauth,
     reloadRouting: async () => loadRoutingConfig(withKey, env),
   }
 }

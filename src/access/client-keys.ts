@@ -9,6 +9,8 @@ export interface Client {
   models: { globs: string[], patterns: RegExp[] } | undefined
   requestsPerMinute: number | undefined
   tokens: TokenLimits
+  /** The scopes its OAuth access token granted; undefined for a client key, which may call every tool. */
+  scopes?: ReadonlySet<string> | undefined
 }
 
 /** Why a request was refused: the `error` of its `WWW-Authenticate` header (RFC 6750), and what to do, for a person. */
@@ -23,6 +25,11 @@ export function hashKey (key: string): Buffer {
 
 // RFC 6750's b64token, after the scheme.
 const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+/** The credential of an `Authorization: Bearer` header; undefined when the header is not one. */
+export function bearerCredential (authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : bearer.exec(authorization)?.[1]
+}
 
 /** The clients allowed to call the router, recognised by the SHA-256 of their bearer key. */
 export class ClientKeys {
@@ -40,6 +47,11 @@ export class ClientKeys {
     }))
   }
 
+  /** The client entry of this name (an OAuth principal's, OAUTH_PRINCIPAL_CLAIM), as the list in force has it. */
+  named (name: string): Client | undefined {
+    return this.#clients.find(({ client }) => client.name === name)?.client
+  }
+
   get size (): number {
     return this.#clients.length
   }
@@ -49,7 +61,7 @@ export class ClientKeys {
     if (authorization === undefined || authorization === '') {
       return { error: undefined, description: 'send your client key as "Authorization: Bearer <key>"' }
     }
-    const key = bearer.exec(authorization)?.[1]
+    const key = bearerCredential(authorization)
     if (key === undefined) {
       return { error: 'invalid_request', description: 'the Authorization header must be "Bearer <key>"' }
     }

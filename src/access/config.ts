@@ -10,7 +10,7 @@ const TokenCount = Type.Integer({ minimum: 1 })
 
 const ClientEntrySchema = Type.Object({
   name: ClientName,
-  keyHash: Type.Union([KeyHash, Type.Array(KeyHash, { minItems: 1 })], { description: 'SHA-256 of the key (several while a key is rotated).' }),
+  keyHash: Type.Optional(Type.Union([KeyHash, Type.Array(KeyHash, { minItems: 1 })], { description: 'SHA-256 of the key (several while a key is rotated); unset: an entry for OAuth principals only (OAUTH_PRINCIPAL_CLAIM).' })),
   models: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Globs of the models and aliases the key may call; unset: every model the router allows.' })),
   requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'HTTP requests to /mcp per minute; unset: RATE_LIMIT_RPM.' })),
   tokensPerMinute: Type.Optional(TokenCount),
@@ -34,7 +34,7 @@ export interface TokenLimits {
 /** A client of the router: who it is, how its key is recognised, and what it may spend. */
 export interface ClientConfig {
   name: string
-  /** SHA-256 digests of its keys (raw bytes, for constant-time comparison). */
+  /** SHA-256 digests of its keys (raw bytes, for constant-time comparison); none: OAuth principals only. */
   keyHashes: Buffer[]
   /** Globs of the model names it may call; undefined: any the router allows. */
   models: string[] | undefined
@@ -81,7 +81,7 @@ export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Clien
 function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth }: ClientEntry): ClientConfig {
   return {
     name,
-    keyHashes: [keyHash].flat().map((hash) => Buffer.from(hash.replace(/^sha256:/, ''), 'hex')),
+    keyHashes: [keyHash ?? []].flat().map((hash) => Buffer.from(hash.replace(/^sha256:/, ''), 'hex')),
     models,
     requestsPerMinute,
     tokens: {

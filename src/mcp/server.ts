@@ -4,6 +4,7 @@ import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import type { Client } from '../access/client-keys.js'
+import { missingToolScope } from '../access/oauth.js'
 import type { RouterKeys } from '../access/router-keys.js'
 import type { TokenBudgets } from '../access/token-budgets.js'
 import type { RouterConfig } from '../config.js'
@@ -131,7 +132,10 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
     }
   )
 
-  server.setRequestHandler('tools/list', () => ({ tools: catalog.definitions }))
+  // A token without a tool's scope (OAUTH_TOOL_SCOPES) does not see the tool; its calls are refused at the route.
+  const toolScopes = config.oauth?.toolScopes
+  const tools = toolScopes && client?.scopes ? () => catalog.definitions.filter((tool) => missingToolScope(toolScopes, client, tool.name) === undefined) : () => catalog.definitions
+  server.setRequestHandler('tools/list', () => ({ tools: tools() }))
 
   // 2025 era only (2026-07-28 has no such method: each request names its level): the router keeps
   // the level itself, since a stateless request's server is gone before the client's next call.

@@ -211,7 +211,7 @@ describe('reloading the clients file', () => {
       assert.equal(await statusOf(teamA), 200)
       assert.equal(await statusOf(teamA), 429)
 
-      for (const [content, reason] of [['clients: [{name: team-a}]', /clients\[0\]\.keyHash is required/], ['clients: []', /clients must NOT have fewer than 1 items/]] as const) {
+      for (const [content, reason] of [['clients: [{name: team-a, keyHash: not-a-hash}]', /clients\[0\]\.keyHash/], ['clients: []', /clients must NOT have fewer than 1 items/]] as const) {
         await writeFile(file, content)
         const rejected = await hangUp('client keys not reloaded')
         assert.equal(rejected?.level, 50)

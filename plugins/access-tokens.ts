@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { AccessTokens } from '../src/access/oauth.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** OAuth access tokens /mcp accepts beside client keys (OAUTH_ISSUER); undefined: client keys only. */
+    accessTokens: AccessTokens | undefined
+  }
+}
+
+/** The router as an OAuth 2.1 resource server: JWT access tokens of OAUTH_ISSUER, each principal mapped to a client entry. */
+async function accessTokensPlugin (fastify: FastifyInstance) {
+  const { oauth } = fastify.config
+  const { clientKeys } = fastify
+  if (!oauth || !clientKeys) {
+    fastify.decorate('accessTokens', undefined)
+    return
+  }
+  fastify.log.info({ issuer: oauth.issuer, resource: oauth.resource, audiences: oauth.audiences, principalClaim: oauth.principalClaim }, '/mcp accepts access tokens of the OAuth issuer beside client keys')
+  // Looked up per token: a SIGHUP reload of the clients file applies to the next token.
+  fastify.decorate('accessTokens', new AccessTokens(oauth, (name) => clientKeys.named(name)))
+}
+
+export default fp(accessTokensPlugin, { name: 'access-tokens', dependencies: ['config', 'client-keys'] })

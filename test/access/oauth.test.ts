@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { ClientCredentialsProvider, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
+import { OAuth2Server } from 'oauth2-mock-server'
+import { buildApp } from '../../src/app.js'
+import { bearer, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { FakeOpenAI } from '../support/fake-openai.js'
+import { freePort } from '../support/ports.js'
+import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
+import { waitFor } from '../support/wait-for.js'
+
+type Payload = Record<string, unknown>
+
+const chatCall = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hello' } } }
+
+describe('OAuth access tokens (OAUTH_ISSUER)', () => {
+  let issuer: OAuth2Server
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  let publicUrl: string
+  let resource: string
+
+  /** A token of the test issuer for `sub`, meant for this router, with `scope`; `change` edits the payload before signing. */
+  const token = async (sub: string, scope: string, change: (payload: Payload) => void = () => {}, options: { kid?: string, expiresIn?: number } = {}) =>
+    issuer.issuer.buildToken({
+      ...options,
+      scopesOrTransform: (_header, payload) => {
+        Object.assign(payload, { sub, aud: resource, scope })
+        change(payload)
+      },
+    })
+
+  before(async () => {
+    issuer = new OAuth2Server()
+    await issuer.issuer.keys.generate('RS256')
+    await issuer.start(0, '127.0.0.1')
+    upstream = await FakeOpenAI.start()
+    const port = await freePort()
+    publicUrl = `http://127.0.0.1:${port}`
+    resource = `${publicUrl}/mcp`
+    const clientsFile = await writeClientsFile({ requestsPerMinute: 8 })
+    router = await startRouter(upstream, {
+      CLIENT_KEYS_FILE: clientsFile,
+      PUBLIC_URL: publicUrl,
+      OAUTH_ISSUER: issuer.issuer.url as string,
+      OAUTH_REQUIRED_SCOPES: 'mcp:tools',
+      OAUTH_TOOL_SCOPES: JSON.stringify({ generate_image: 'mcp:images' }),
+    }, { port })
+  })
+
+  after(async () => {
+    await router.close()
+    await upstream.close()
+    await issuer.stop()
+  })
+
+  test('the protected resource metadata names the resource, the issuer and the scopes, at both well-known paths', async () => {
+    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
+      const response = await fetch(new URL(path, router.url))
+      assert.equal(response.status, 200)
+      assert.deepEqual(await response.json(), {
+        resource,
+        authorization_servers: [issuer.issuer.url],
+        scopes_supported: ['mcp:tools', 'mcp:images'],
+        bearer_methods_supported: ['header'],
+        resource_name: 'MCP OpenAI Router',
+      })
+    }
+  })
+
+  test('without a token: 401 whose challenge points at the resource metadata', async () => {
+    const response = await postMcp(router, initializeMessage)
+    assert.equal(response.status, 401)
+    assert.equal(response.headers.get('www-authenticate'), `Bearer realm="mcp-openai-router", resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp"`)
+  })
+
+  test('a valid token: the tools work in both eras, as the principal\'s client entry, with its limits', async () => {
+    upstream.reset()
+    const access = await token('team-a', 'mcp:tools openid')
+    const modern = new ModernClient({ name: 'oauth-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+    await modern.connect(new ModernTransport(router.mcpUrl, { requestInit: bearer(access) }))
+    const echoed = await modern.callTool({ name: 'echo', arguments: { text: 'signed in' } })
+    assert.equal(echoed.isError, undefined)
+    // team-a's entry allows gpt-4.1* only: the token's principal gets exactly that policy.
+    const refused = await modern.callTool({ name: 'chat', arguments: { prompt: 'hi', model: 'gpt-5' } })
+    assert.equal(refused.isError, true)
+    assert.match(JSON.stringify(refused.content), /gpt-5/)
+    await modern.close()
+    const legacy = await connectClient(router, bearer(access))
+    const chat = await legacy.callTool({ name: 'chat', arguments: { prompt: 'hi', model: 'gpt-4.1-mini' } })
+    assert.equal(chat.isError, undefined)
+    assert.equal(upstream.received('POST /v1/responses').length, 1)
+    // requestsPerMinute: 8 in team-a's entry (team-b, a client key, has none): the principal reaches it within a few more requests.
+    const statuses: number[] = []
+    while (statuses.length < 8 && !statuses.includes(429)) statuses.push((await postMcp(router, initializeMessage, bearer(access).headers)).status)
+    assert.equal(statuses.at(-1), 429, `statuses: ${statuses.join(', ')}`)
+    await legacy.close()
+  })
+
+  test('bad tokens of every kind are refused before any upstream call', async () => {
+    upstream.reset()
+    const valid = await token('team-b', 'mcp:tools')
+    const [header, payload] = valid.split('.')
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()), sub: 'team-a' })).toString('base64url')}.${valid.split('.')[2]}`
+    const cases: Array<[string, string, number, RegExp]> = [
+      ['expired', await token('team-b', 'mcp:tools', () => {}, { expiresIn: -3600 }), 401, /error="invalid_token", error_description="the token has expired/],
+      ['meant for another service', await token('team-b', 'mcp:tools', (p) => { p.aud = 'https://other.example.com/mcp' }), 401, /error="invalid_token".*\(aud\)/],
+      ['from another issuer', await token('team-b', 'mcp:tools', (p) => { p.iss = 'https://evil.example.com' }), 401, /error="invalid_token".*\(iss\)/],
+      ['with a bad signature', tampered, 401, /error="invalid_token", error_description="the token's signature does not verify"/],
+      ['unsigned (alg: none)', unsigned, 401, /error="invalid_token"/],
+      ['without the required scope', await token('team-b', 'openid'), 403, /error="insufficient_scope".*scope="mcp:tools"/],
+    ]
+    for (const [kind, bad, status, challenge] of cases) {
+      const response = await postMcp(router, chatCall, bearer(bad).headers)
+      assert.equal(response.status, status, kind)
+      assert.match(response.headers.get('www-authenticate') ?? '', challenge, kind)
+      assert.match(response.headers.get('www-authenticate') ?? '', /resource_metadata="/, kind)
+    }
+    const unknown = await postMcp(router, chatCall, bearer(await token('nobody', 'mcp:tools')).headers)
+    assert.equal(unknown.status, 403)
+    assert.match((await unknown.json() as { error: { message: string } }).error.message, /sub "nobody" has no client entry/)
+    assert.deepEqual(upstream.requests, [])
+  })
+
+  test('a tool gated by a scope is hidden from tokens without it and refused with 403 insufficient_scope', async () => {
+    upstream.reset()
+    const client = await connectClient(router, bearer(await token('team-b', 'mcp:tools')))
+    const { tools } = await client.listTools()
+    assert.ok(!tools.some((tool) => tool.name === 'generate_image'))
+    assert.ok(tools.some((tool) => tool.name === 'chat'))
+    await client.close()
+    const call = { ...chatCall, params: { name: 'generate_image', arguments: { prompt: 'a cat' } } }
+    const refused = await postMcp(router, call, bearer(await token('team-b', 'mcp:tools')).headers)
+    assert.equal(refused.status, 403)
+    assert.match(refused.headers.get('www-authenticate') ?? '', /error="insufficient_scope".*scope="mcp:images"/)
+    assert.deepEqual(upstream.requests, [])
+    const scoped = await connectClient(router, bearer(await token('team-b', 'mcp:tools mcp:images')))
+    assert.ok((await scoped.listTools()).tools.some((tool) => tool.name === 'generate_image'))
+    await scoped.close()
+  })
+
+  test('after the issuer rotates its key, a token of the new key is accepted (its JWKS is fetched again)', async () => {
+    const key = await issuer.issuer.keys.generate('RS256')
+    const rotated = await token('team-b', 'mcp:tools', () => {}, { kid: key.kid })
+    // jose refetches an unknown kid at most once per cooldown (5 s): the first tries may fall within it.
+    await waitFor(async () => (await postMcp(router, initializeMessage, bearer(rotated).headers)).status === 200, 'the rotated key to be fetched', 20_000)
+  })
+
+  test('client keys keep working beside tokens', async () => {
+    const client = await connectClient(router, bearer(TEAM_B_KEY))
+    assert.equal((await client.callTool({ name: 'echo', arguments: { text: 'key' } })).isError, undefined)
+    await client.close()
+  })
+
+  test('/ready reports the issuer\'s keys as reachable', async () => {
+    const ready = await (await fetch(new URL('/ready', router.url))).json() as { checks: { access: { oauth?: unknown } } }
+    assert.deepEqual(ready.checks.access.oauth, { issuer: issuer.issuer.url, keys: 'ok' })
+  })
+
+  test('the SDK client signs in by itself with client credentials (discovery from the 401, token from the issuer)', async () => {
+    const onSigning = (signed: { payload: Payload }) => Object.assign(signed.payload, { sub: 'team-b', aud: resource, scope: 'mcp:tools' })
+    issuer.service.on('beforeTokenSigning', onSigning)
+    try {
+      const client = new ModernClient({ name: 'oauth-sdk', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+      const authProvider = new ClientCredentialsProvider({ clientId: 'router-test', clientSecret: 'secret', scope: 'mcp:tools', expectedIssuer: issuer.issuer.url as string })
+      await client.connect(new ModernTransport(router.mcpUrl, { authProvider }))
+      assert.equal((await client.callTool({ name: 'echo', arguments: { text: 'sdk' } })).isError, undefined)
+      await client.close()
+    } finally {
+      issuer.service.off('beforeTokenSigning', onSigning)
+    }
+  })
+})
+
+describe('OAuth settings', () => {
+  const start = async (env: Record<string, string>) => buildApp({ env: { OPENAI_API_KEY: TEST_API_KEY, LOG_LEVEL: 'silent', CLIENT_KEYS_FILE: await writeClientsFile(), ...env } })
+
+  test('each bad setting stops start-up with one line naming it', async () => {
+    await assert.rejects(start({ OAUTH_ISSUER: 'https://kc.example.com/realms/acme' }), /OAUTH_ISSUER needs PUBLIC_URL/)
+    await assert.rejects(start({ OAUTH_ISSUER: 'https://kc.example.com/realms/acme', PUBLIC_URL: 'https://mcp.example.com', OAUTH_ALGORITHMS: 'RS256,HS256' }), /OAUTH_ALGORITHMS .*"HS256" is not one/)
+    await assert.rejects(start({ OAUTH_ISSUER: 'https://kc.example.com/realms/acme', PUBLIC_URL: 'https://mcp.example.com', OAUTH_TOOL_SCOPES: '["chat"]' }), /OAUTH_TOOL_SCOPES must be a JSON object/)
+    await assert.rejects(start({ OAUTH_ISSUER: 'https://kc.example.com/realms/acme', PUBLIC_URL: 'https://mcp.example.com', OAUTH_DEFAULT_CLIENT: 'nobody' }), /OAUTH_DEFAULT_CLIENT names "nobody"/)
+    await assert.rejects(start({ OAUTH_REQUIRED_SCOPES: 'mcp:tools' }), /OAUTH_REQUIRED_SCOPES needs OAUTH_ISSUER/)
+  })
+})

@@ -97,6 +97,44 @@ describe('OAuth access tokens (OAUTH_ISSUER)', () => {
     await legacy.close()
   })
 
+  test('a signed-in principal reaches every tool the router offers', async () => {
+    upstream.reset()
+    upstream.backgroundPolls = 0
+    const client = new ModernClient({ name: 'oauth-every-tool', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+    await client.connect(new ModernTransport(router.mcpUrl, { requestInit: bearer(await token('team-b', 'mcp:tools mcp:images')) }))
+    try {
+      const started = await client.callTool({ name: 'chat', arguments: { prompt: 'in the background', background: true } })
+      const responseId = (started.structuredContent as { responseId: string }).responseId
+      const calls: Record<string, Record<string, unknown>> = {
+        chat: { prompt: 'hi' },
+        get_response: { response_id: responseId },
+        cancel_response: { response_id: responseId },
+        embed: { input: ['a'] },
+        generate_image: { prompt: 'a square' },
+        list_models: {},
+        echo: { text: 'hi' },
+      }
+      const { tools } = await client.listTools()
+      assert.deepEqual(tools.map((tool) => tool.name).sort(), Object.keys(calls).sort(), 'every tool is offered to this token')
+      for (const [name, args] of Object.entries(calls)) {
+        const result = await client.callTool({ name, arguments: args })
+        assert.equal(result.isError, undefined, `${name}: ${JSON.stringify(result.content)}`)
+      }
+    } finally {
+      upstream.backgroundPolls = 2
+      await client.close()
+    }
+  })
+
+  test('a token not yet valid (nbf in the future, past the clock skew) is refused', async () => {
+    upstream.reset()
+    const early = await token('team-b', 'mcp:tools', (payload) => { payload.nbf = Math.floor(Date.now() / 1000) + 600 })
+    const response = await postMcp(router, chatCall, bearer(early).headers)
+    assert.equal(response.status, 401)
+    assert.match(response.headers.get('www-authenticate') ?? '', /error="invalid_token"/)
+    assert.equal(upstream.requests.length, 0)
+  })
+
   test('bad tokens of every kind are refused before any upstream call', async () => {
     upstream.reset()
     const valid = await token('team-b', 'mcp:tools')
@@ -182,5 +220,61 @@ describe('OAuth settings', () => {
     await assert.rejects(start({ OAUTH_ISSUER: 'https://kc.example.com/realms/acme', PUBLIC_URL: 'https://mcp.example.com', OAUTH_TOOL_SCOPES: '["chat"]' }), /OAUTH_TOOL_SCOPES must be a JSON object/)
     await assert.rejects(start({ OAUTH_ISSUER: 'https://kc.example.com/realms/acme', PUBLIC_URL: 'https://mcp.example.com', OAUTH_DEFAULT_CLIENT: 'nobody' }), /OAUTH_DEFAULT_CLIENT names "nobody"/)
     await assert.rejects(start({ OAUTH_REQUIRED_SCOPES: 'mcp:tools' }), /OAUTH_REQUIRED_SCOPES needs OAUTH_ISSUER/)
+  })
+})
+
+describe('OAuth edges', () => {
+  test('OAUTH_DEFAULT_CLIENT: a principal no client entry names gets that entry\'s policy', async () => {
+    const issuer = new OAuth2Server()
+    await issuer.issuer.keys.generate('RS256')
+    await issuer.start(0, '127.0.0.1')
+    const upstream = await FakeOpenAI.start()
+    const port = await freePort()
+    const router = await startRouter(upstream, {
+      CLIENT_KEYS_FILE: await writeClientsFile(),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      OAUTH_ISSUER: issuer.issuer.url as string,
+      OAUTH_DEFAULT_CLIENT: 'team-a',
+    }, { port })
+    try {
+      const access = await issuer.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'someone-new', aud: `http://127.0.0.1:${port}/mcp` }) } })
+      const client = new ModernClient({ name: 'oauth-default', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+      await client.connect(new ModernTransport(router.mcpUrl, { requestInit: bearer(access) }))
+      assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'hi', model: 'gpt-4.1-mini' } })).isError, undefined)
+      // team-a's allow-list applies to the newcomer.
+      assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'hi', model: 'gpt-5' } })).isError, true)
+      await client.close()
+    } finally {
+      await router.close()
+      await upstream.close()
+      await issuer.stop()
+    }
+  })
+
+  test('keys that cannot be fetched: a token gets 503 with Retry-After, not a sign-in loop; /ready says so and stays ready', async () => {
+    const upstream = await FakeOpenAI.start()
+    const port = await freePort()
+    const nowhere = await freePort()
+    const router = await startRouter(upstream, {
+      CLIENT_KEYS_FILE: await writeClientsFile(),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      OAUTH_ISSUER: 'https://issuer.example.com',
+      OAUTH_JWKS_URL: `http://127.0.0.1:${nowhere}/jwks`,
+      READY_CHECK_UPSTREAM: 'false',
+    }, { port })
+    try {
+      const header = Buffer.from(JSON.stringify({ alg: 'RS256', kid: 'k1', typ: 'JWT' })).toString('base64url')
+      const payload = Buffer.from(JSON.stringify({ sub: 'team-b', iss: 'https://issuer.example.com', aud: `http://127.0.0.1:${port}/mcp`, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')
+      const response = await postMcp(router, chatCall, bearer(`${header}.${payload}.c2ln`).headers)
+      assert.equal(response.status, 503)
+      assert.ok(response.headers.get('retry-after'))
+      assert.equal(upstream.requests.length, 0)
+      const readiness = await fetch(`${router.url}/ready`)
+      assert.equal(readiness.status, 200)
+      assert.equal((await readiness.json() as { checks: { access: { oauth: { keys: string } } } }).checks.access.oauth.keys, 'unreachable')
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
   })
 })

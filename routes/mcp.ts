@@ -72,8 +72,10 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
     const message = request.body
+    // Built once: the era check reads its headers, and a 2025-era exchange hands it to the transport.
+    const webRequest = toWebRequest(request)
     // Admitted (origin, host, key, rate, size) like every request; then the protocol era decides the path.
-    if (!await isLegacyRequest(toWebRequest(request), message)) return relayModern(modern, request, reply)
+    if (!await isLegacyRequest(webRequest, message)) return relayModern(modern, request, reply)
     if (!stateful && isCancellation(message)) return cancel(statelessCalls, message, request, reply)
     const invalidParams = toolCallParamsProblem(message)
     if (invalidParams !== undefined && 'id' in message) {
@@ -90,21 +92,21 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       // With resumable streams a broken connection is not the end of the call: the client may resume it (Last-Event-ID).
       if (!reply.raw.writableFinished && !fastify.mcpSessions.resumable) connection.abort(new Error('the client closed its connection'))
     })
-    if (!stateful) return relayStateless(fastify, message, request, reply, connection.signal)
+    if (!stateful) return relayStateless(fastify, message, request, webRequest, reply, connection.signal)
     const sessionId = request.headers[SESSION_HEADER]
-    if (sessionId !== undefined) return relayToSession(fastify, sessionId, request, reply, connection.signal)
-    return openSession(fastify, message, request, reply, connection.signal)
+    if (sessionId !== undefined) return relayToSession(fastify, sessionId, request, webRequest, reply, connection.signal)
+    return openSession(fastify, message, request, webRequest, reply, connection.signal)
   })
 
   app.get('/mcp', {
     config: { rateLimit },
     schema: { headers: McpHeaders, response: { 200: transportResponses[200], ...errorResponses } },
-  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, toWebRequest(request), reply) : methodNotAllowed(reply))
 
   app.delete('/mcp', {
     config: { rateLimit },
     schema: { headers: McpHeaders, response: { 200: Type.Null(), ...errorResponses } },
-  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, toWebRequest(request), reply) : methodNotAllowed(reply))
 }
 
 /** Bodies as JSON-RPC messages exactly as sent, and every refusal as a JSON-RPC error. */
@@ -158,7 +160,7 @@ function cancel (statelessCalls: StatelessCalls, message: CancellationNotificati
 }
 
 /** One stateless exchange: a server and transport of its own, for this request only. */
-async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
+async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal) {
   const { toolRuntime } = fastify
   const { server, messages } = toolRuntime.serverFor(request.client)
   const caller = logLevelCaller(message, request)
@@ -171,7 +173,7 @@ async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage
     if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
   })
   await server.connect(transport)
-  return relay(transport, request, reply, connection, caller)
+  return relay(transport, request, webRequest, reply, connection, caller)
 }
 
 /**
@@ -207,7 +209,7 @@ async function logRefusal (request: FastifyRequest, response: Response) {
 }
 
 /** A new session, opened by its initialize request, within MCP_MAX_SESSIONS and MCP_MAX_SESSIONS_PER_CLIENT. */
-async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
+async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal) {
   if (!isInitializeRequest(message)) {
     return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
   }
@@ -216,7 +218,7 @@ async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, r
   const owner = sessionOwner(request)
   if (mcpSessions.atClientLimit(owner)) return clientSessionsFull(fastify, request, reply)
   const transport = await mcpSessions.open(() => toolRuntime.serverFor(request.client), request.client?.name, owner, message.params)
-  return relay(transport, request, reply, connection)
+  return relay(transport, request, webRequest, reply, connection)
 }
 
 /** A session this replica has no room for: one it would open, or one it would take over from another replica. */
@@ -237,7 +239,7 @@ function clientSessionsFull (fastify: FastifyInstance, request: FastifyRequest, 
 }
 
 /** `connection`: a POST's, whose closing stops the calls it carried; GET and DELETE have none. */
-async function relayToSession (fastify: FastifyInstance, sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal) {
+async function relayToSession (fastify: FastifyInstance, sessionId: string | undefined, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection?: AbortSignal) {
   if (sessionId === undefined) {
     return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
   }
@@ -251,7 +253,7 @@ async function relayToSession (fastify: FastifyInstance, sessionId: string | und
   }
   // A GET stream is not activity: a session kept only by its stream expires (MCP_SESSION_IDLE_MS).
   if (request.method !== 'GET') reply.raw.once('close', session.begin())
-  return relay(session.transport, request, reply, connection)
+  return relay(session.transport, request, webRequest, reply, connection)
 }
 
 /** Whose sessions a new one counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client key's, or the address's when the router is open. */
@@ -259,10 +261,10 @@ function sessionOwner (request: FastifyRequest): string {
   return request.client ? `client:${request.client.name}` : `address:${request.ip}`
 }
 
-/** The request to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
-async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
+/** The request (as `webRequest`) to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
+async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
   const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, caller })
-  return send(await transport.handleRequest(toWebRequest(request), { parsedBody: request.body, authInfo }), reply)
+  return send(await transport.handleRequest(webRequest, { parsedBody: request.body, authInfo }), reply)
 }
 
 /** The SDK's web Response, sent by Fastify. */

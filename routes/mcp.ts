@@ -84,15 +84,19 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       return reply.code(200).send(jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params: ${invalidParams}`, message.id))
     }
     const connection = new AbortController()
-    const forget = !stateful && 'id' in message && 'method' in message
-      ? statelessCalls.track(clientFingerprint(request.ip, request.headers), message.id, connection)
-      : undefined
+    // A stateless request's client, hashed once: its call is tracked under it, and its logging level may be kept under it.
+    let fingerprint: string | undefined
+    let forget: (() => void) | undefined
+    if (!stateful && 'id' in message && 'method' in message) {
+      fingerprint = clientFingerprint(request.ip, request.headers)
+      forget = statelessCalls.track(fingerprint, message.id, connection)
+    }
     reply.raw.once('close', () => {
       forget?.()
       // With resumable streams a broken connection is not the end of the call: the client may resume it (Last-Event-ID).
       if (!reply.raw.writableFinished && !fastify.mcpSessions.resumable) connection.abort(new Error('the client closed its connection'))
     })
-    if (!stateful) return relayStateless(fastify, message, request, webRequest, reply, connection.signal)
+    if (!stateful) return relayStateless(fastify, message, request, webRequest, reply, connection.signal, fingerprint)
     const sessionId = request.headers[SESSION_HEADER]
     if (sessionId !== undefined) return relayToSession(fastify, sessionId, request, webRequest, reply, connection.signal)
     return openSession(fastify, message, request, webRequest, reply, connection.signal)
@@ -160,10 +164,10 @@ function cancel (statelessCalls: StatelessCalls, message: CancellationNotificati
 }
 
 /** One stateless exchange: a server and transport of its own, for this request only. */
-async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal) {
+async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal, fingerprint: string | undefined) {
   const { toolRuntime } = fastify
   const { server, messages } = toolRuntime.serverFor(request.client)
-  const caller = logLevelCaller(message, request)
+  const caller = logLevelCaller(message, request, fingerprint)
   // Progress and log messages need a stream; any other answer goes as plain JSON.
   const enableJsonResponse = !wantsProgress(message) && toolRuntime.logLevels.get(caller) === undefined
   const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse }, messages)
@@ -180,9 +184,9 @@ async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage
  * Whose logging level a stateless request sets or is answered at: its client key's, or its
  * fingerprint's when the router runs open. Only the two methods that use it pay for the hash.
  */
-function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest): string | undefined {
+function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest, fingerprint: string | undefined): string | undefined {
   if (!('method' in message) || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
-  return request.client ? `client:${request.client.name}` : `address:${clientFingerprint(request.ip, request.headers)}`
+  return request.client ? `client:${request.client.name}` : `address:${fingerprint ?? clientFingerprint(request.ip, request.headers)}`
 }
 
 /**

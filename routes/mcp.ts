@@ -75,8 +75,10 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     const message = request.body
     const scopeRefusal = lacksToolScope(fastify, message, request, reply)
     if (scopeRefusal) return scopeRefusal
+    // Built once: the era check reads its headers, and a 2025-era exchange hands it to the transport.
+    const webRequest = toWebRequest(request)
     // Admitted (origin, host, key, rate, size) like every request; then the protocol era decides the path.
-    if (!await isLegacyRequest(toWebRequest(request), message)) return relayModern(modern, request, reply)
+    if (!await isLegacyRequest(webRequest, message)) return relayModern(modern, request, reply)
     if (!stateful && isCancellation(message)) return cancel(statelessCalls, message, request, reply)
     const invalidParams = toolCallParamsProblem(message)
     if (invalidParams !== undefined && 'id' in message) {
@@ -84,30 +86,43 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
       request.log.info({ reason: invalidParams }, 'MCP request refused: invalid params')
       return reply.code(200).send(jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params: ${invalidParams}`, message.id))
     }
-    const connection = new AbortController()
-    const forget = !stateful && 'id' in message && 'method' in message
-      ? statelessCalls.track(clientFingerprint(request.ip, request.headers), message.id, connection)
-      : undefined
-    reply.raw.once('close', () => {
-      forget?.()
-      // With resumable streams a broken connection is not the end of the call: the client may resume it (Last-Event-ID).
-      if (!reply.raw.writableFinished && !fastify.mcpSessions.resumable) connection.abort(new Error('the client closed its connection'))
-    })
-    if (!stateful) return relayStateless(fastify, message, request, reply, connection.signal)
+    const { signal, fingerprint } = watchConnection(fastify, stateful ? undefined : statelessCalls, message, request, reply)
+    if (!stateful) return relayStateless(fastify, message, request, webRequest, reply, signal, fingerprint)
     const sessionId = request.headers[SESSION_HEADER]
-    if (sessionId !== undefined) return relayToSession(fastify, sessionId, request, reply, connection.signal)
-    return openSession(fastify, message, request, reply, connection.signal)
+    if (sessionId !== undefined) return relayToSession(fastify, sessionId, request, webRequest, reply, signal)
+    return openSession(fastify, message, request, webRequest, reply, signal)
   })
 
   app.get('/mcp', {
     config: { rateLimit },
     schema: { headers: McpHeaders, response: { 200: transportResponses[200], ...errorResponses } },
-  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, toWebRequest(request), reply) : methodNotAllowed(reply))
 
   app.delete('/mcp', {
     config: { rateLimit },
     schema: { headers: McpHeaders, response: { 200: Type.Null(), ...errorResponses } },
-  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, reply) : methodNotAllowed(reply))
+  }, async (request, reply) => stateful ? relayToSession(fastify, request.headers[SESSION_HEADER], request, toWebRequest(request), reply) : methodNotAllowed(reply))
+}
+
+/**
+ * The signal that stops a request's call when its client hangs up (unless streams are resumable),
+ * and, stateless, the client's fingerprint, hashed once: its call is tracked under it for
+ * notifications/cancelled, and its logging level may be kept under it.
+ */
+function watchConnection (fastify: FastifyInstance, statelessCalls: StatelessCalls | undefined, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply): { signal: AbortSignal, fingerprint: string | undefined } {
+  const connection = new AbortController()
+  let fingerprint: string | undefined
+  let forget: (() => void) | undefined
+  if (statelessCalls && 'id' in message && 'method' in message) {
+    fingerprint = clientFingerprint(request.ip, request.headers)
+    forget = statelessCalls.track(fingerprint, message.id, connection)
+  }
+  reply.raw.once('close', () => {
+    forget?.()
+    // With resumable streams a broken connection is not the end of the call: the client may resume it (Last-Event-ID).
+    if (!reply.raw.writableFinished && !fastify.mcpSessions.resumable) connection.abort(new Error('the client closed its connection'))
+  })
+  return { signal: connection.signal, fingerprint }
 }
 
 /** Bodies as JSON-RPC messages exactly as sent, and every refusal as a JSON-RPC error. */
@@ -190,10 +205,10 @@ function cancel (statelessCalls: StatelessCalls, message: CancellationNotificati
 }
 
 /** One stateless exchange: a server and transport of its own, for this request only. */
-async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
+async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal, fingerprint: string | undefined) {
   const { toolRuntime } = fastify
   const { server, messages } = toolRuntime.serverFor(request.client)
-  const caller = logLevelCaller(message, request)
+  const caller = logLevelCaller(message, request, fingerprint)
   // Progress and log messages need a stream; any other answer goes as plain JSON.
   const enableJsonResponse = !wantsProgress(message) && toolRuntime.logLevels.get(caller) === undefined
   const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse }, messages)
@@ -203,16 +218,16 @@ async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage
     if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
   })
   await server.connect(transport)
-  return relay(transport, request, reply, connection, caller)
+  return relay(transport, request, webRequest, reply, connection, caller)
 }
 
 /**
  * Whose logging level a stateless request sets or is answered at: its client key's, or its
  * fingerprint's when the router runs open. Only the two methods that use it pay for the hash.
  */
-function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest): string | undefined {
+function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest, fingerprint: string | undefined): string | undefined {
   if (!('method' in message) || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
-  return request.client ? `client:${request.client.name}` : `address:${clientFingerprint(request.ip, request.headers)}`
+  return request.client ? `client:${request.client.name}` : `address:${fingerprint ?? clientFingerprint(request.ip, request.headers)}`
 }
 
 /**
@@ -239,7 +254,7 @@ async function logRefusal (request: FastifyRequest, response: Response) {
 }
 
 /** A new session, opened by its initialize request, within MCP_MAX_SESSIONS and MCP_MAX_SESSIONS_PER_CLIENT. */
-async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply, connection: AbortSignal) {
+async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal) {
   if (!isInitializeRequest(message)) {
     return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
   }
@@ -248,7 +263,7 @@ async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, r
   const owner = sessionOwner(request)
   if (mcpSessions.atClientLimit(owner)) return clientSessionsFull(fastify, request, reply)
   const transport = await mcpSessions.open(() => toolRuntime.serverFor(request.client), request.client?.name, owner, message.params)
-  return relay(transport, request, reply, connection)
+  return relay(transport, request, webRequest, reply, connection)
 }
 
 /** A session this replica has no room for: one it would open, or one it would take over from another replica. */
@@ -269,7 +284,7 @@ function clientSessionsFull (fastify: FastifyInstance, request: FastifyRequest, 
 }
 
 /** `connection`: a POST's, whose closing stops the calls it carried; GET and DELETE have none. */
-async function relayToSession (fastify: FastifyInstance, sessionId: string | undefined, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal) {
+async function relayToSession (fastify: FastifyInstance, sessionId: string | undefined, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection?: AbortSignal) {
   if (sessionId === undefined) {
     return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required'))
   }
@@ -283,7 +298,7 @@ async function relayToSession (fastify: FastifyInstance, sessionId: string | und
   }
   // A GET stream is not activity: a session kept only by its stream expires (MCP_SESSION_IDLE_MS).
   if (request.method !== 'GET') reply.raw.once('close', session.begin())
-  return relay(session.transport, request, reply, connection)
+  return relay(session.transport, request, webRequest, reply, connection)
 }
 
 /** Whose sessions a new one counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client key's, or the address's when the router is open. */
@@ -291,10 +306,10 @@ function sessionOwner (request: FastifyRequest): string {
   return request.client ? `client:${request.client.name}` : `address:${request.ip}`
 }
 
-/** The request to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
-async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
+/** The request (as `webRequest`) to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
+async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
   const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, caller })
-  return send(await transport.handleRequest(toWebRequest(request), { parsedBody: request.body, authInfo }), reply)
+  return send(await transport.handleRequest(webRequest, { parsedBody: request.body, authInfo }), reply)
 }
 
 /** The SDK's web Response, sent by Fastify. */

@@ -1,7 +1,11 @@
-import { createMcpHandler, type McpHttpHandler, ProtocolError } from '@modelcontextprotocol/server'
+import { createMcpHandler, type McpHttpHandler, PROTOCOL_VERSION_META_KEY, ProtocolError } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { requestContextOf } from '../request-context.js'
 import type { ToolRuntime } from '../server.js'
+import type { JsonRpcMessage } from './json-rpc.js'
+
+/** The first revision of the 2026-07-28 era; revisions are dates, so later ones compare greater. */
+const FIRST_MODERN_REVISION = '2026-07-28'
 
 /**
  * The 2026-07-28 era of MCP (the SDK's `createMcpHandler`): no handshake and no session, each
@@ -20,4 +24,18 @@ export function modernEraHandler (runtime: ToolRuntime, log: FastifyBaseLogger):
       else log.error({ err }, 'MCP exchange failed')
     },
   })
+}
+
+/**
+ * Whether a message is plainly of the 2025 era, decided without the SDK's `isLegacyRequest`,
+ * which validates the message against the protocol's schemas first (~10 µs, a tenth of an echo):
+ * a response, or a request or notification with no envelope claim (the `_meta` protocol version)
+ * and no 2026-07-28 `MCP-Protocol-Version` header. `false` means "ask the SDK", whose modern path
+ * owns every answer to the rest (envelopes, their mismatches with the headers).
+ */
+export function isPlainlyLegacy (message: JsonRpcMessage, protocolVersionHeader: string | string[] | undefined): boolean {
+  if (!('method' in message)) return true
+  if (Array.isArray(protocolVersionHeader) || (protocolVersionHeader !== undefined && protocolVersionHeader.trim() >= FIRST_MODERN_REVISION)) return false
+  const meta = (message.params as { _meta?: unknown } | undefined)?._meta
+  return typeof meta !== 'object' || meta === null || !(PROTOCOL_VERSION_META_KEY in meta)
 }

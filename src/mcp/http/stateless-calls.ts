@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 
 type JsonRpcId = string | number
@@ -35,9 +35,7 @@ export class StatelessCalls {
 }
 
 export function clientFingerprint (address: string, headers: IncomingHttpHeaders): string {
-  return createHash('sha256')
-    .update(JSON.stringify([address, headers['x-forwarded-for'] ?? '', headers['user-agent'] ?? '', headers.authorization ?? '']))
-    .digest('base64url')
+  return hash('sha256', JSON.stringify([address, headers['x-forwarded-for'] ?? '', headers['user-agent'] ?? '', headers.authorization ?? '']), 'base64url')
 }
 
 function callKey (client: string, id: JsonRpcId): string {

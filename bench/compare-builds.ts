@@ -10,11 +10,10 @@
  * subset of the scenario names; BENCH_ROUTER_NODE_OPTIONS Node flags for both routers (a profile).
  */
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { BUILT_ENTRY, type RouterProcess, whenReady } from '../test/support/router-process.js'
 import { httpLoad } from './load.js'
-import { MCP_HEADERS, openSession, startUpstreamProcess, toolCall } from './servers.js'
+import { cpuMs, MCP_HEADERS, openSession, startUpstreamProcess, toolCall } from './servers.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4)
@@ -40,12 +39,6 @@ async function startBuild ({ root }: Build, env: Record<string, string>): Promis
   const router = { ...started, port: Number(started.ready[1]) }
   routers.push(router)
   return router
-}
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
-async function cpuMs (pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
-  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 interface Scenario {

@@ -36,11 +36,32 @@ export async function startPeer (): Promise<ReadyProcess & { mcpUrl: string }> {
   return { ...peer, mcpUrl: `http://127.0.0.1:${port}/mcp` }
 }
 
+/**
+ * Portkey's open-source AI gateway (`@portkey-ai/gateway`), the job a user might give it instead
+ * of the router: OpenAI-compatible calls proxied to a provider. Started as its `start:node` script
+ * does, headless and with NODE_ENV=production, as a deployment runs it.
+ */
+export async function startGateway (): Promise<ReadyProcess & { baseURL: string, version: string }> {
+  const require = createRequire(import.meta.url)
+  const entry = require.resolve('@portkey-ai/gateway/build/start-server.js')
+  const { version } = require('@portkey-ai/gateway/package.json') as { version: string }
+  const port = await freePort()
+  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { env: { PATH: process.env.PATH, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const gateway = await whenReady(child, /Ready for connections/, 'the Portkey gateway to listen')
+  return { ...gateway, baseURL: `http://127.0.0.1:${port}/v1`, version }
+}
+
 /** bench/upstream.ts in its own process; its base URL once it listens. */
 export async function startUpstreamProcess (): Promise<ReadyProcess & { baseURL: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] })
   const upstream = await whenReady(child, /^(http\S+)\n/, 'the upstream process to listen')
   return { ...upstream, baseURL: upstream.ready[1] as string }
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+export async function cpuMs (pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 /** Resident set size of a process, in MB (Linux /proc). */
@@ -49,3 +70,6 @@ export async function rssMb (pid: number): Promise<number> {
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1])
   return kb / 1024
 }
+
+/** The Node flags `npm start` and the image run the router with (test/packaging.test.ts holds them to it). */
+export const ROUTER_NODE_OPTIONS = '--max-semi-space-size=16'

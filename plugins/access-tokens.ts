@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { AccessTokens } from '../src/access/oauth.js'
+import type { AccessTokens } from '../src/access/oauth.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +18,8 @@ async function accessTokensPlugin (fastify: FastifyInstance) {
     return
   }
   fastify.log.info({ issuer: oauth.issuer, resource: oauth.resource, audiences: oauth.audiences, principalClaim: oauth.principalClaim }, '/mcp accepts access tokens of the OAuth issuer beside client keys')
+  // Loaded only when configured, with its JOSE library.
+  const { AccessTokens } = await import('../src/access/oauth.js')
   // Looked up per token: a SIGHUP reload of the clients file applies to the next token.
   fastify.decorate('accessTokens', new AccessTokens(oauth, (name) => clientKeys.named(name)))
 }

@@ -11,7 +11,7 @@ declare module 'fastify' {
 
 async function downstreamPlugin (fastify: FastifyInstance) {
   const { config } = fastify
-  const downstream = new Downstream(config.DOWNSTREAM_MCP, config.DOWNSTREAM_RECONNECT_MS, fastify.log)
+  const downstream = await Downstream.create(config.DOWNSTREAM_MCP, config.DOWNSTREAM_RECONNECT_MS, fastify.log)
   fastify.decorate('downstream', downstream)
   // Each server gets one attempt before the router serves; one that is down keeps retrying without blocking it.
   await downstream.start()

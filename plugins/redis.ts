@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { SharedRedis } from '../src/shared-state/shared-redis.js'
+import type { SharedRedis } from '../src/shared-state/shared-redis.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +19,8 @@ async function redisPlugin (fastify: FastifyInstance) {
     fastify.decorate('redis', undefined)
     return
   }
+  // Loaded only when configured: a router without Redis does not carry its client (~2 MB of heap).
+  const { SharedRedis } = await import('../src/shared-state/shared-redis.js')
   const redis = new SharedRedis(REDIS_URL, REDIS_KEY_PREFIX, fastify.log, REDIS_COMMAND_TIMEOUT_MS)
   await redis.connect()
   if (redis.reachable) fastify.log.info({ keyPrefix: REDIS_KEY_PREFIX }, 'Redis connected: rate limits, budgets and the cache are shared by the replicas')

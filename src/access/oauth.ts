@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type RemoteJWKSet } from 'jose'
 import type { Client } from './client-keys.js'
 import type { OAuthConfig } from './oauth-config.js'
+import { missingToolScope } from './tool-scopes.js'
 
 /** Why a token was not accepted, as RFC 6750 answers it: 401 invalid_token, 403 insufficient_scope, or 503 when the keys cannot be had. */
 export type TokenRefusal =
@@ -110,13 +111,6 @@ export class AccessTokens {
     }
     throw new Error(`no authorization server metadata (${failures.join('; ')}); set OAUTH_JWKS_URL`)
   }
-}
-
-/** The scope `tool` needs (a map of tool to scope), if `client` holds a token without it; client keys pass. */
-export function missingToolScope (toolScopes: Record<string, string>, client: Client | undefined, tool: string): string | undefined {
-  const scope = toolScopes[tool]
-  if (scope === undefined || client?.scopes === undefined || client.scopes.has(scope)) return undefined
-  return scope
 }
 
 /** `scope` (RFC 8693/9068: space-separated) or `scp` (Entra ID, Okta: a list or a string). */

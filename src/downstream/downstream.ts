@@ -4,7 +4,7 @@ import { ToolError } from '../errors.js'
 import { globToRegExp } from '../glob.js'
 import type { FunctionTool } from '../upstream/chat-types.js'
 import type { DownstreamConfig } from './config.js'
-import { DownstreamServer, type DownstreamStatus } from './downstream-server.js'
+import type { DownstreamServer, DownstreamStatus } from './downstream-server.js'
 
 /** A downstream tool as the model sees it: a function named `<server>__<tool>`. */
 export interface DownstreamFunction {
@@ -17,8 +17,15 @@ export interface DownstreamFunction {
 export class Downstream {
   readonly #servers: Map<string, DownstreamServer>
 
-  constructor (config: DownstreamConfig[], reconnectMs: number, log: FastifyBaseLogger) {
-    this.#servers = new Map(config.map((server) => [server.name, new DownstreamServer(server, reconnectMs, log)]))
+  private constructor (servers: DownstreamServer[]) {
+    this.#servers = new Map(servers.map((server) => [server.config.name, server]))
+  }
+
+  /** The configured servers, not yet connected. The MCP client is loaded only when there are some. */
+  static async create (config: DownstreamConfig[], reconnectMs: number, log: FastifyBaseLogger): Promise<Downstream> {
+    if (config.length === 0) return new Downstream([])
+    const { DownstreamServer } = await import('./downstream-server.js')
+    return new Downstream(config.map((server) => new DownstreamServer(server, reconnectMs, log)))
   }
 
   get configured (): boolean {

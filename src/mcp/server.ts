@@ -4,7 +4,7 @@ import type { Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import type { Client } from '../access/client-keys.js'
-import { missingToolScope } from '../access/oauth.js'
+import { missingToolScope } from '../access/tool-scopes.js'
 import type { RouterKeys } from '../access/router-keys.js'
 import type { TokenBudgets } from '../access/token-budgets.js'
 import type { RouterConfig } from '../config.js'

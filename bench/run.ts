@@ -22,6 +22,7 @@ import { cpuMs, MCP_HEADERS, openSession, ROUTER_NODE_OPTIONS, rssMb, startGatew
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
 const CLIENTS = 16
+const WARM_UP_S = 2
 /** The fixed load at which latency is compared: busy, below saturation. */
 const FIXED_RATE = 400
 const SESSIONS = 1000
@@ -31,7 +32,7 @@ const API_KEY = 'sk-bench'
 const NODE_OPTIONS = process.env.BENCH_ROUTER_NODE_OPTIONS ?? ROUTER_NODE_OPTIONS
 
 /** One scenario's load, and the server process whose CPU time it costs (none for the floor). */
-interface Scenario { name: string, server?: ReadyProcess, run: () => Promise<LoadResult> }
+interface Scenario { name: string, server?: ReadyProcess, run: (durationS: number) => Promise<LoadResult> }
 
 /** What one scenario measured in each round, and its server's CPU time per request (µs). */
 interface Measured { name: string, rounds: LoadResult[], cpuPerRequest: number[], gc?: GcPauses }
@@ -46,8 +47,10 @@ const recordingUpstream = await FakeOpenAI.start()
 // A production deployment's settings: logs at info, metrics, limits and checks all on (defaults).
 const routerEnv = { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false', LOG_LEVEL: 'info', NODE_OPTIONS }
 const servers: ReadyProcess[] = []
-const started = async <T extends ReadyProcess>(server: Promise<T>) => {
-  servers.push(await server)
+/** A server once it is ready, stopped with the others at the end. */
+const started = async <T extends ReadyProcess>(starting: Promise<T>): Promise<T> => {
+  const server = await starting
+  servers.push(server)
   return server
 }
 // The chat router takes only `chat` load, exactly the gateway's, so their memory compares like for like.
@@ -60,7 +63,6 @@ const stateful = await started(startRouterProcess(statefulEnv))
 const peer = await started(startPeer())
 const gateway = await started(startGateway())
 const gatewayIdleRss = await rssMb(gateway.process.pid as number)
-const gatewayVersion = gateway.version
 
 const mcpUrl = (router: RouterProcess) => `http://127.0.0.1:${router.port}/mcp`
 const echo = toolCall('echo', { text: 'hello' })
@@ -87,35 +89,30 @@ try {
   const routerSession = { 'mcp-session-id': await openSession(mcpUrl(stateful)) }
   const peerSession = { 'mcp-session-id': await openSession(peer.mcpUrl) }
   const peerEcho = toolCall('echo', { message: 'hello' })
-  const load = (url: string, body: (id: number) => string, headers: Record<string, string>, durationS = DURATION_S) =>
+  const load = (url: string, body: (id: number) => string, headers: Record<string, string>, durationS: number) =>
     httpLoad({ url, body, headers, connections: CLIENTS, durationS })
-  const mcpLoad = (url: string, body: (id: number) => string, headers: Record<string, string> = {}, durationS = DURATION_S) =>
+  const mcpLoad = (url: string, body: (id: number) => string, headers: Record<string, string>, durationS: number) =>
     load(url, body, { ...MCP_HEADERS, ...headers }, durationS)
+  const atFixedRate = (call: () => Promise<void>, durationS: number) => fixedRate(call, FIXED_RATE, CLIENTS, durationS)
 
   const throughputScenarios: Scenario[] = [
-    { name: 'floor: `openai` SDK → upstream', run: () => closedLoop(floorCall, CLIENTS, DURATION_S) },
-    { name: 'router `echo`, stateless JSON', server: echoRouter, run: () => mcpLoad(mcpUrl(echoRouter), echo) },
-    { name: 'router `echo`, session (SSE)', server: stateful, run: () => mcpLoad(mcpUrl(stateful), echo, routerSession) },
-    { name: 'peer `server-everything` `echo`, session (SSE)', server: peer, run: () => mcpLoad(peer.mcpUrl, peerEcho, peerSession) },
-    { name: 'router `chat` → upstream, stateless JSON', server: chatRouter, run: () => mcpLoad(mcpUrl(chatRouter), chat) },
-    { name: 'router `chat` → upstream, session (SSE)', server: stateful, run: () => mcpLoad(mcpUrl(stateful), chat, routerSession) },
-    { name: 'Portkey gateway `/v1/responses` → upstream', server: gateway, run: () => load(gatewayUrl, () => gatewayRequest, gatewayHeaders) },
+    { name: 'floor: `openai` SDK → upstream', run: (durationS) => closedLoop(floorCall, CLIENTS, durationS) },
+    { name: 'router `echo`, stateless JSON', server: echoRouter, run: (durationS) => mcpLoad(mcpUrl(echoRouter), echo, {}, durationS) },
+    { name: 'router `echo`, session (SSE)', server: stateful, run: (durationS) => mcpLoad(mcpUrl(stateful), echo, routerSession, durationS) },
+    { name: 'peer `server-everything` `echo`, session (SSE)', server: peer, run: (durationS) => mcpLoad(peer.mcpUrl, peerEcho, peerSession, durationS) },
+    { name: 'router `chat` → upstream, stateless JSON', server: chatRouter, run: (durationS) => mcpLoad(mcpUrl(chatRouter), chat, {}, durationS) },
+    { name: 'router `chat` → upstream, session (SSE)', server: stateful, run: (durationS) => mcpLoad(mcpUrl(stateful), chat, routerSession, durationS) },
+    { name: 'Portkey gateway `/v1/responses` → upstream', server: gateway, run: (durationS) => load(gatewayUrl, () => gatewayRequest, gatewayHeaders, durationS) },
   ]
   const latencyScenarios: Scenario[] = [
-    { name: 'floor: `openai` SDK → upstream', run: () => fixedRate(floorCall, FIXED_RATE, CLIENTS, DURATION_S) },
-    { name: 'router `chat`, stateless JSON', server: chatRouter, run: () => fixedRate(mcpCall(mcpUrl(chatRouter), chat), FIXED_RATE, CLIENTS, DURATION_S) },
-    { name: 'router `chat`, session (SSE)', server: stateful, run: () => fixedRate(mcpCall(mcpUrl(stateful), chat, routerSession), FIXED_RATE, CLIENTS, DURATION_S) },
-    { name: 'Portkey gateway `/v1/responses`', server: gateway, run: () => fixedRate(gatewayCall, FIXED_RATE, CLIENTS, DURATION_S) },
+    { name: 'floor: `openai` SDK → upstream', run: (durationS) => atFixedRate(floorCall, durationS) },
+    { name: 'router `chat`, stateless JSON', server: chatRouter, run: (durationS) => atFixedRate(mcpCall(mcpUrl(chatRouter), chat), durationS) },
+    { name: 'router `chat`, session (SSE)', server: stateful, run: (durationS) => atFixedRate(mcpCall(mcpUrl(stateful), chat, routerSession), durationS) },
+    { name: 'Portkey gateway `/v1/responses`', server: gateway, run: (durationS) => atFixedRate(gatewayCall, durationS) },
   ]
 
   // Warm-up: JIT, connection pools, lazily built state, in every server.
-  await closedLoop(floorCall, CLIENTS, 2)
-  await mcpLoad(mcpUrl(echoRouter), echo, {}, 2)
-  await mcpLoad(mcpUrl(stateful), echo, routerSession, 2)
-  await mcpLoad(peer.mcpUrl, peerEcho, peerSession, 2)
-  await mcpLoad(mcpUrl(chatRouter), chat, {}, 2)
-  await mcpLoad(mcpUrl(stateful), chat, routerSession, 2)
-  await load(gatewayUrl, () => gatewayRequest, gatewayHeaders, 2)
+  for (const { run } of throughputScenarios) await run(WARM_UP_S)
 
   const throughput = await inRounds('throughput', throughputScenarios)
   const latency = await inRounds(`${FIXED_RATE}/s`, latencyScenarios)
@@ -137,7 +134,7 @@ try {
   process.stderr.write('bench: soak\n')
   const soak = await soakRss(echoRouter)
 
-  const report = formatReport({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, soak })
+  const report = formatReport({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion: gateway.version, soak })
   await mkdir(new URL('results/', import.meta.url), { recursive: true })
   await writeFile(new URL('results/latest.md', import.meta.url), report)
   process.stdout.write(report)
@@ -159,7 +156,7 @@ async function inRounds (what: string, scenarios: Scenario[]): Promise<Measured[
       const pid = server?.process.pid
       const router = server && 'port' in server ? server as RouterProcess : undefined
       const [cpuBefore, gcBefore] = await Promise.all([pid && cpuMs(pid), router && minorGc(router)])
-      const result = await run()
+      const result = await run(DURATION_S)
       const [cpuAfter, gcAfter] = await Promise.all([pid && cpuMs(pid), router && minorGc(router)])
       row.rounds.push(result)
       if (cpuBefore !== undefined && cpuAfter !== undefined) row.cpuPerRequest.push((cpuAfter - cpuBefore) * 1000 / Math.max(1, result.requests))
@@ -221,6 +218,7 @@ interface Report {
   sessionsRss: number
   afterLoadRss: { router: number, gateway: number }
   gatewayIdleRss: number
+  gatewayVersion: string
   soak: { requests: number, rss: number[] }
 }
 
@@ -245,7 +243,7 @@ function ratios (a: Measured, b: Measured, pick: (result: LoadResult) => number)
   return a.rounds.map((result, round) => pick(result) / pick(b.rounds[round] as LoadResult))
 }
 
-function formatReport ({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, soak }: Report): string {
+function formatReport ({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion, soak }: Report): string {
   const [floor, echoStateless, echoSession, peerEcho, chatStateless, , gatewayChat] = throughput as [Measured, Measured, Measured, Measured, Measured, Measured, Measured]
   const [floorAtRate, chatAtRate, , gatewayAtRate] = latency as [Measured, Measured, Measured, Measured]
   const verdict = (met: boolean) => met ? 'met' : '**missed**'

@@ -71,17 +71,23 @@ describe('README', () => {
     }
   }
 
+  /** A TypeScript example the README embeds verbatim, defaulting to npm start's URL, run against the test's router with the key: its output. */
+  async function runEmbeddedExample (path: string): Promise<string> {
+    const example = await assertEmbedded(readme, path, 'ts')
+    assert.ok(example.includes(`'${NPM_START_MCP_URL}'`), 'the example defaults to npm start\'s URL')
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path], {
+      env: { ...process.env, ROUTER_URL: router.mcpUrl.href, ROUTER_CLIENT_KEY: CLIENT_KEY },
+      timeout: 30_000,
+    })
+    return stdout
+  }
+
   test('the router of these tests refuses a client without the key, so a snippet passes only with its header', async () => {
     assert.equal((await postMcp(router, initializeMessage)).status, 401)
   })
 
   test('shows the client example exactly as examples/client.ts, and that example works with npm start\'s URL and a key', async () => {
-    const example = await assertEmbedded(readme, 'examples/client.ts', 'ts')
-    assert.ok(example.includes(`'${NPM_START_MCP_URL}'`), 'the example defaults to npm start\'s URL')
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/client.ts'], {
-      env: { ...process.env, ROUTER_URL: router.mcpUrl.href, ROUTER_CLIENT_KEY: CLIENT_KEY },
-      timeout: 30_000,
-    })
+    const stdout = await runEmbeddedExample('examples/client.ts')
     assert.equal(stdout, `tools: ${TOOL_NAMES}\nanswer: echo: Say hello in one word.\n`)
   })
 
@@ -155,12 +161,7 @@ describe('README', () => {
   })
 
   test('Vercel AI SDK: the example runs and gets the router\'s tools', async () => {
-    const example = await assertEmbedded(readme, 'examples/clients/vercel-ai.ts', 'ts')
-    assert.ok(example.includes(`'${NPM_START_MCP_URL}'`), 'the example defaults to npm start\'s URL')
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/clients/vercel-ai.ts'], {
-      env: { ...process.env, ROUTER_URL: router.mcpUrl.href, ROUTER_CLIENT_KEY: CLIENT_KEY },
-      timeout: 30_000,
-    })
+    const stdout = await runEmbeddedExample('examples/clients/vercel-ai.ts')
     assert.equal(stdout, `tools: ${TOOL_NAMES}\n`)
   })
 

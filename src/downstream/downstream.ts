@@ -18,7 +18,7 @@ export class Downstream {
   readonly #servers: Map<string, DownstreamServer>
 
   private constructor (servers: DownstreamServer[]) {
-    this.#servers = new Map(servers.map((server) => [server.config.name, server]))
+    this.#servers = new Map(servers.map((server) => [server.name, server]))
   }
 
   /** The configured servers, not yet connected. The MCP client is loaded only when there are some. */

@@ -24,6 +24,7 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
     tracer: fastify.tracer,
     calls: fastify.inFlightCalls,
     budgets: fastify.tokenBudgets,
+    history: fastify.callHistory,
     cache: fastify.responseCache,
     responseOwners: fastify.responseOwners,
     keys,
@@ -33,5 +34,5 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
 
 export default fp(toolRuntimePlugin, {
   name: 'tool-runtime',
-  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'response-cache', 'response-owners'],
+  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'call-history', 'response-cache', 'response-owners'],
 })

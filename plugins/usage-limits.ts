@@ -1,6 +1,7 @@
 import rateLimit, { type RateLimitOptions, type RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { requestCounterKey, requestRateKey } from '../src/access/request-rate.js'
 import { TokenBudgets } from '../src/access/token-budgets.js'
 import { ANONYMOUS_CLIENT } from '../src/observability/metrics.js'
 import { type WindowCount, WindowCounters } from '../src/shared-state/window-counters.js'
@@ -9,6 +10,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Token limits per client (tokensPerMinute, tokensPerDay, tokensPerMonth). */
     tokenBudgets: TokenBudgets
+    /** The counters requests and tokens are counted in (shared through Redis when it is configured). */
+    windowCounters: WindowCounters
     /** The request-rate limit of the /mcp routes; undefined when no client and no IP is limited. */
     mcpRateLimit: RateLimitOptions | undefined
   }
@@ -24,6 +27,7 @@ const MINUTE_MS = 60_000
 async function usageLimitsPlugin (fastify: FastifyInstance) {
   const { config, metrics } = fastify
   const counters = new WindowCounters(fastify.redis)
+  fastify.decorate('windowCounters', counters)
   fastify.decorate('tokenBudgets', new TokenBudgets(counters, (client, limit) => metrics.limitRefused(client, limit)))
 
   const limitOf = (request: FastifyRequest) => request.client?.requestsPerMinute ?? config.RATE_LIMIT_RPM
@@ -35,7 +39,7 @@ async function usageLimitsPlugin (fastify: FastifyInstance) {
   // One store for every /mcp route (POST, GET and DELETE count together), in the shared counters.
   class RequestCounts {
     incr (key: string, done: (err: Error | null, result?: { current: number, ttl: number }) => void, windowMs: number): void {
-      counters.add(`requests:${key}`, 1, windowMs).then(({ count, resetMs }: WindowCount) => done(null, { current: count, ttl: resetMs }), done)
+      counters.add(requestCounterKey(key), 1, windowMs).then(({ count, resetMs }: WindowCount) => done(null, { current: count, ttl: resetMs }), done)
     }
 
     child (): RequestCounts {
@@ -48,7 +52,7 @@ async function usageLimitsPlugin (fastify: FastifyInstance) {
     store: RequestCounts as unknown as RateLimitPluginOptions['store'],
     // The IETF draft's RateLimit-Limit, -Remaining and -Reset, and Retry-After on a 429.
     enableDraftSpec: true,
-    keyGenerator: (request) => request.client ? `client:${request.client.name}` : `ip:${request.ip}`,
+    keyGenerator: (request) => requestRateKey(request.client, request.ip),
     allowList: (request) => limitOf(request) === 0,
     onExceeded: (request) => metrics.limitRefused(request.client?.name ?? ANONYMOUS_CLIENT, 'requests_per_minute'),
     errorResponseBuilder: (request, { max, after }) => {

@@ -1,6 +1,7 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import accessTokensPlugin from '../plugins/access-tokens.js'
+import callHistoryPlugin from '../plugins/call-history.js'
 import clientKeysPlugin from '../plugins/client-keys.js'
 import configPlugin from '../plugins/config.js'
 import connectionLimitsPlugin from '../plugins/connection-limits.js'
@@ -14,6 +15,7 @@ import redisPlugin from '../plugins/redis.js'
 import requestIdPlugin from '../plugins/request-id.js'
 import responseCachePlugin from '../plugins/response-cache.js'
 import responseOwnersPlugin from '../plugins/response-owners.js'
+import statusPlugin from '../plugins/status.js'
 import toolRuntimePlugin from '../plugins/tool-runtime.js'
 import tracingPlugin from '../plugins/tracing.js'
 import usageLimitsPlugin from '../plugins/usage-limits.js'
@@ -61,11 +63,13 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(mcpSessionsPlugin)
   await app.register(metricsPlugin)
   await app.register(usageLimitsPlugin)
+  await app.register(callHistoryPlugin)
   await app.register(responseCachePlugin)
   await app.register(responseOwnersPlugin)
   await app.register(modelRouterPlugin)
   await app.register(downstreamPlugin)
   await app.register(toolRuntimePlugin)
+  await app.register(statusPlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)

@@ -9,6 +9,10 @@ export interface Client {
   models: { globs: string[], patterns: RegExp[] } | undefined
   requestsPerMinute: number | undefined
   tokens: TokenLimits
+  /** Whether its key may read the status page (`operator: true` in the clients file). */
+  operator: boolean
+  /** Whether it has a key of its own; false: an entry for OAuth principals only. */
+  hasKey: boolean
   /** The scopes its OAuth access token granted; undefined for a client key, which may call every tool. */
   scopes?: ReadonlySet<string> | undefined
 }
@@ -42,7 +46,7 @@ export class ClientKeys {
   /** Puts a new list in force (a reload); requests already authenticated keep the client they got. */
   replace (clients: ClientConfig[]): void {
     this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
-      client: { ...client, models: models && { globs: models, patterns: models.map(globToRegExp) } },
+      client: { ...client, hasKey: keyHashes.length > 0, models: models && { globs: models, patterns: models.map(globToRegExp) } },
       keyHashes,
     }))
   }
@@ -50,6 +54,11 @@ export class ClientKeys {
   /** The client entry of this name (an OAuth principal's, OAUTH_PRINCIPAL_CLAIM), as the list in force has it. */
   named (name: string): Client | undefined {
     return this.#clients.find(({ client }) => client.name === name)?.client
+  }
+
+  /** Every client entry of the list in force, in the order configured. */
+  list (): Client[] {
+    return this.#clients.map(({ client }) => client)
   }
 
   get size (): number {

@@ -16,6 +16,7 @@ const ClientEntrySchema = Type.Object({
   tokensPerMinute: Type.Optional(TokenCount),
   tokensPerDay: Type.Optional(TokenCount),
   tokensPerMonth: Type.Optional(TokenCount),
+  operator: Type.Optional(Type.Boolean({ description: 'Whether its key may also read GET /status, the router\'s status page (every client\'s usage, every recent call); unset: false.' })),
 }, { additionalProperties: false })
 
 export const ClientKeysFileSchema = Type.Object({
@@ -40,6 +41,8 @@ export interface ClientConfig {
   models: string[] | undefined
   requestsPerMinute: number | undefined
   tokens: TokenLimits
+  /** Whether its key may read the status page. */
+  operator: boolean
 }
 
 export interface ClientKeysEnvironment {
@@ -78,9 +81,10 @@ export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Clien
   return clients
 }
 
-function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth }: ClientEntry): ClientConfig {
+function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth, operator = false }: ClientEntry): ClientConfig {
   return {
     name,
+    operator,
     keyHashes: [keyHash ?? []].flat().map((hash) => Buffer.from(hash.replace(/^sha256:/, ''), 'hex')),
     models,
     requestsPerMinute,

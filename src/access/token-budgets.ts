@@ -3,7 +3,9 @@ import type { WindowCounters } from '../shared-state/window-counters.js'
 import type { Client } from './client-keys.js'
 import type { TokenLimits } from './config.js'
 
-type Period = keyof TokenLimits
+export type Period = keyof TokenLimits
+
+export const PERIODS: readonly Period[] = ['minute', 'day', 'month']
 
 /** One period's window at a given time: its id (part of the counter's key) and when it ends. UTC days and months. */
 function windowOf (period: Period, now: number): { id: string, endsAt: number } {
@@ -19,6 +21,12 @@ function windowOf (period: Period, now: number): { id: string, endsAt: number } 
     case 'month':
       return { id: date.toISOString().slice(0, 7), endsAt: Date.UTC(year, month + 1, 1) }
   }
+}
+
+/** The counter of a client's tokens in the window of `period` that holds `now`, and when that window ends. */
+export function tokenWindow (clientName: string, period: Period, now: number): { key: string, endsAt: number } {
+  const { id, endsAt } = windowOf(period, now)
+  return { key: `tokens:${clientName}:${period}:${id}`, endsAt }
 }
 
 /**
@@ -52,9 +60,6 @@ export class TokenBudgets {
   }
 
   #windows (client: Client, now: number) {
-    return (Object.entries(client.tokens) as Array<[Period, number]>).map(([period, limit]) => {
-      const { id, endsAt } = windowOf(period, now)
-      return { period, limit, endsAt, key: `tokens:${client.name}:${period}:${id}` }
-    })
+    return (Object.entries(client.tokens) as Array<[Period, number]>).map(([period, limit]) => ({ period, limit, ...tokenWindow(client.name, period, now) }))
   }
 }

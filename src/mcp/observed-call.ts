@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
-import type { ToolError } from '../errors.js'
+import type { ToolError, ToolErrorCode } from '../errors.js'
 import type { SpentTokens } from '../observability/call-record.js'
 import type { Provider } from '../routing/provider.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/call.js'
@@ -43,9 +43,9 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
     },
   }, record.traceContext)
   const started = performance.now()
-  const finish = (outcome: string, status?: number) => {
+  const finish = (outcome: 'ok' | ToolErrorCode, status?: number) => {
     const durationMs = performance.now() - started
-    record.upstreamFinished(durationMs)
+    record.upstreamFinished({ provider, model, outcome, durationMs })
     metrics.upstreamCall({ provider, operation: name, outcome, ...(status !== undefined && { status }), seconds: durationMs / 1000 })
     log.debug({ provider, operation: name, model, durationMs: Math.round(durationMs), outcome, upstreamStatus: status }, 'upstream call finished')
   }

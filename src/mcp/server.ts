@@ -10,6 +10,7 @@ import type { TokenBudgets } from '../access/token-budgets.js'
 import type { RouterConfig } from '../config.js'
 import type { Downstream } from '../downstream/downstream.js'
 import { ToolError } from '../errors.js'
+import type { CallHistory } from '../observability/call-history.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import type { ModelRouter } from '../routing/model-router.js'
@@ -37,6 +38,8 @@ export interface ToolRuntimeDependencies {
   responseOwners: ResponseOwners
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
   budgets: TokenBudgets
+  /** Every finished call goes here too, for the status page. */
+  history: CallHistory
   /** The router's own keys, which streamed text must not spell out across two progress messages. */
   keys: RouterKeys
   bodies: BodyLogging
@@ -121,7 +124,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, history, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -183,7 +186,7 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
         (params) => ctx.mcpReq.notify({ method: 'notifications/message', params }),
         callLog
       ),
-    }, calls, budgets, http?.connection)
+    }, { calls, budgets, history }, http?.connection)
     // The protocol revision's own shaping of a result (the SDK does it for its high-level tools).
     return server.projectCallToolResult(result, tool.definition.outputSchema)
   })
@@ -209,7 +212,7 @@ function logLevelOf (ctx: ServerContext, logLevels: ClientLogLevels) {
  * One tool call to its result: failures become `isError` results, never exceptions. Every call
  * is tracked so that shutdown can wait for it, and its record completed and counted in the metrics.
  */
-async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: InFlightCalls, budgets: TokenBudgets, connection?: AbortSignal): Promise<CallToolResult> {
+async function runTool (tool: RouterTool, args: unknown, context: ToolContext, { calls, budgets, history }: Pick<ToolRuntimeDependencies, 'calls' | 'budgets' | 'history'>, connection?: AbortSignal): Promise<CallToolResult> {
   const started = performance.now()
   const call = calls.start(context.signal, connection)
   const { record, client } = context
@@ -229,6 +232,7 @@ async function runTool (tool: RouterTool, args: unknown, context: ToolContext, c
     const spent = record.inputTokens + record.outputTokens
     if (client && spent > 0) await budgets.spend(client, spent)
     context.metrics.toolCall(record)
+    history.finished(record)
     await context.progress.finish()
     call.end()
   }

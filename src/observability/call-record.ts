@@ -7,6 +7,15 @@ export type SpentTokens = Pick<TokenUsage, 'inputTokens'> & Partial<Pick<TokenUs
 
 export type CallOutcome = 'ok' | 'tool_error'
 
+/** One upstream call a tool call made (a retry is part of it): where it went, how long it took, and `ok` or the error code. */
+export interface UpstreamResult {
+  provider: string
+  /** Undefined for calls that name no model (fetching or cancelling a stored response). */
+  model: string | undefined
+  outcome: 'ok' | ToolErrorCode
+  durationMs: number
+}
+
 /** One provider and model a call was sent to, and how that went (`ok` or the error code). */
 export interface RouteAttempt {
   provider: string
@@ -25,9 +34,10 @@ export class CallRecord {
   providerAnswered: string | undefined
   /** Every provider and model tried, fallbacks included, in order. */
   readonly attempts: RouteAttempt[] = []
+  /** Every upstream call, in order, with its time: what the status page's error rates and latencies are made of. */
+  readonly upstream: UpstreamResult[] = []
   inputTokens = 0
   outputTokens = 0
-  upstreamCalls = 0
   upstreamMs = 0
   /** Upstream attempts repeated after a transient failure. */
   retries = 0
@@ -51,9 +61,13 @@ export class CallRecord {
     this.outputTokens += usage.outputTokens ?? 0
   }
 
-  upstreamFinished (durationMs: number): void {
-    this.upstreamCalls++
-    this.upstreamMs += durationMs
+  upstreamFinished (result: UpstreamResult): void {
+    this.upstream.push(result)
+    this.upstreamMs += result.durationMs
+  }
+
+  get upstreamCalls (): number {
+    return this.upstream.length
   }
 
   finished (outcome: CallOutcome, durationMs: number, errorCode?: ToolErrorCode): void {

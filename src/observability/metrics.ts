@@ -141,6 +141,20 @@ export class RouterMetrics {
     this.#limitRefusals.inc({ client, limit })
   }
 
+  /** Refusals by a client's limit counted so far by this process (the status page's "refused" column). */
+  async limitRefusals (): Promise<Array<{ client: string, limit: string, count: number }>> {
+    const { values } = await this.#limitRefusals.get()
+    return values.map(({ labels, value }) => ({ client: String(labels.client), limit: String(labels.limit), count: value }))
+  }
+
+  /** Response cache lookups so far by this process, by outcome (hit, miss, bypass). */
+  async cacheLookups (): Promise<Record<string, number>> {
+    const { values } = await this.#cacheLookups.get()
+    const totals: Record<string, number> = {}
+    for (const { labels, value } of values) totals[String(labels.outcome)] = (totals[String(labels.outcome)] ?? 0) + value
+    return totals
+  }
+
   circuitState (provider: string, state: 'closed' | 'half_open' | 'open'): void {
     this.#circuitState.set({ provider }, state === 'closed' ? 0 : state === 'half_open' ? 1 : 2)
   }

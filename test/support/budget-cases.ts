@@ -7,7 +7,7 @@ import type { WindowCounters } from '../../src/shared-state/window-counters.js'
 
 /** The budget logic against any counters: in memory here, in Redis in the shared-state tests. */
 export function budgetResetCases (counters: () => WindowCounters, clientName = 'budget-team') {
-  const client: Client = { name: clientName, models: undefined, requestsPerMinute: undefined, tokens: { day: 100, month: 250 } }
+  const client: Client = { name: clientName, models: undefined, requestsPerMinute: undefined, tokens: { day: 100, month: 250 }, operator: false, hasKey: true }
 
   test('a daily budget is exhausted by spending, and resets at the next UTC midnight', async () => {
     let now = Date.UTC(2026, 0, 31, 23, 59, 30)

@@ -5,7 +5,7 @@ import type { ToolRuntime } from '../server.js'
 import type { JsonRpcMessage } from './json-rpc.js'
 
 /** The first revision of the 2026-07-28 era; revisions are dates, so later ones compare greater. */
-const FIRST_MODERN_REVISION = '2026-07-28'
+export const FIRST_MODERN_REVISION = '2026-07-28'
 
 /**
  * The 2026-07-28 era of MCP (the SDK's `createMcpHandler`): no handshake and no session, each

@@ -23,6 +23,7 @@ import healthRoutes from '../routes/health.js'
 import mcpRoutes from '../routes/mcp.js'
 import oauthMetadataRoutes from '../routes/oauth-metadata.js'
 import metricsRoutes from '../routes/metrics.js'
+import statusRoutes from '../routes/status.js'
 import { RouterLogController } from './observability/logger.js'
 import { requestIdFor } from './request-id.js'
 
@@ -75,6 +76,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(metricsRoutes)
   await app.register(mcpRoutes)
   await app.register(oauthMetadataRoutes)
+  await app.register(statusRoutes)
 
   await app.ready()
   return app

@@ -95,6 +95,7 @@ export const ConfigSchema = Type.Object({
   OAUTH_DEFAULT_CLIENT: Type.Optional(Type.String({ minLength: 1, description: 'the client entry principals with no entry of their own share; unset: they are refused (403)' })),
   OAUTH_REQUIRED_SCOPES: Type.String({ default: '', description: 'space- or comma-separated scopes every token must hold, e.g. mcp:tools' }),
   OAUTH_TOOL_SCOPES: Type.String({ default: '', description: 'JSON map of tool name to the scope a token needs to see and call it: {"generate_image": "mcp:images"}' }),
+  OAUTH_STATUS_SCOPE: Type.Optional(Type.String({ minLength: 1, description: 'the scope an access token needs to read GET /status, e.g. mcp:status; unset: access tokens do not open the status page' })),
   OAUTH_CLOCK_SKEW_S: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'seconds of clock difference allowed when checking a token\'s exp and nbf' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl({ description: 'OpenTelemetry collector (OTLP over HTTP); spans are sent to its /v1/traces. Unset: no tracing' })),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),

@@ -17,6 +17,8 @@ export interface OAuthConfig {
   requiredScopes: string[]
   /** The scope each gated tool needs, to see it in tools/list and to call it. */
   toolScopes: Record<string, string>
+  /** The scope that lets a token read GET /status; undefined: no token does. */
+  statusScope: string | undefined
   clockSkewS: number
 }
 
@@ -30,6 +32,7 @@ export interface OAuthEnvironment {
   OAUTH_DEFAULT_CLIENT?: string | undefined
   OAUTH_REQUIRED_SCOPES: string
   OAUTH_TOOL_SCOPES: string
+  OAUTH_STATUS_SCOPE?: string | undefined
   OAUTH_CLOCK_SKEW_S: number
 }
 
@@ -43,7 +46,7 @@ const splitScopes = (value: string) => value.split(/[\s,]+/).filter(Boolean)
 export function parseOAuthConfig (env: OAuthEnvironment, clients: ClientConfig[]): OAuthConfig | undefined {
   const { PUBLIC_URL, OAUTH_ISSUER } = env
   if (!OAUTH_ISSUER) {
-    const stray = (['OAUTH_JWKS_URL', 'OAUTH_DEFAULT_CLIENT'] as const).find((name) => env[name] !== undefined) ??
+    const stray = (['OAUTH_JWKS_URL', 'OAUTH_DEFAULT_CLIENT', 'OAUTH_STATUS_SCOPE'] as const).find((name) => env[name] !== undefined) ??
       (['OAUTH_AUDIENCE', 'OAUTH_REQUIRED_SCOPES', 'OAUTH_TOOL_SCOPES'] as const).find((name) => env[name].trim() !== '')
     if (stray) throw new ConfigError(`Invalid configuration: ${stray} needs OAUTH_ISSUER (the authorization server whose tokens /mcp accepts)`)
     return undefined
@@ -67,8 +70,9 @@ export function parseOAuthConfig (env: OAuthEnvironment, clients: ClientConfig[]
   }
   const requiredScopes = splitScopes(env.OAUTH_REQUIRED_SCOPES)
   const toolScopes = parseToolScopes(env.OAUTH_TOOL_SCOPES)
-  const badScope = [...requiredScopes, ...Object.values(toolScopes)].find((scope) => !SCOPE_TOKEN.test(scope))
-  if (badScope !== undefined) throw new ConfigError(`Invalid configuration: "${badScope}" is not an OAuth scope (OAUTH_REQUIRED_SCOPES, OAUTH_TOOL_SCOPES)`)
+  const statusScope = env.OAUTH_STATUS_SCOPE
+  const badScope = [...requiredScopes, ...Object.values(toolScopes), ...(statusScope === undefined ? [] : [statusScope])].find((scope) => !SCOPE_TOKEN.test(scope))
+  if (badScope !== undefined) throw new ConfigError(`Invalid configuration: "${badScope}" is not an OAuth scope (OAUTH_REQUIRED_SCOPES, OAUTH_TOOL_SCOPES, OAUTH_STATUS_SCOPE)`)
   const audiences = env.OAUTH_AUDIENCE.split(',').map((audience) => audience.trim()).filter(Boolean)
   return {
     resource,
@@ -81,6 +85,7 @@ export function parseOAuthConfig (env: OAuthEnvironment, clients: ClientConfig[]
     defaultClient,
     requiredScopes,
     toolScopes,
+    statusScope,
     clockSkewS: env.OAUTH_CLOCK_SKEW_S,
   }
 }

@@ -54,9 +54,10 @@ export class TokenBudgets {
     throw new ToolError('token_limit_reached', `Client "${client.name}" has used its ${reached.limit} tokens per ${reached.period}; the limit resets at ${new Date(reached.endsAt).toISOString()} (in ${retryAfterSeconds} s). No upstream call was made.`, { retryable: true, retryAfterSeconds })
   }
 
+  /** Counts into every period, limited or not: the status page shows each client's use of each. */
   async spend (client: Client, tokens: number): Promise<void> {
     const now = this.now()
-    await Promise.all(this.#windows(client, now).map(({ key, endsAt }) => this.counters.add(key, tokens, endsAt - now)))
+    await Promise.all(PERIODS.map((period) => tokenWindow(client.name, period, now)).map(({ key, endsAt }) => this.counters.add(key, tokens, endsAt - now)))
   }
 
   #windows (client: Client, now: number) {

@@ -11,7 +11,7 @@ export interface UsageRow {
   measure: UsageMeasure
   period: UsagePeriod
   used: number
-  /** Undefined: no limit (the row is shown without a bar). */
+  /** Undefined: no limit (the row is shown without a bar). Requests are listed only where limited. */
   limit: number | undefined
   /** When the window ends, epoch ms; undefined when the counter does not say (the request window starts with a client's first request). */
   resetsAt: number | undefined
@@ -37,9 +37,10 @@ export class CounterUsage implements ClientUsageSource {
   async usage (clients: readonly Client[]): Promise<Map<string, UsageRow[]>> {
     const now = this.now()
     const wanted = clients.flatMap((client) => {
+      // The rate limiter counts only the requests of clients it limits.
       const requestLimit = client.requestsPerMinute ?? this.defaultRequestsPerMinute
-      const requests = { client, measure: 'requests' as const, period: 'minute' as const, limit: requestLimit === 0 ? undefined : requestLimit, resetsAt: undefined, key: requestCounterKey(clientRateKey(client.name)) }
-      return [requests, ...PERIODS.map((period) => {
+      const requests = requestLimit === 0 ? [] : [{ client, measure: 'requests' as const, period: 'minute' as const, limit: requestLimit, resetsAt: undefined, key: requestCounterKey(clientRateKey(client.name)) }]
+      return [...requests, ...PERIODS.map((period) => {
         const { key, endsAt } = tokenWindow(client.name, period, now)
         return { client, measure: 'tokens' as const, period, limit: client.tokens[period], resetsAt: endsAt, key }
       })]

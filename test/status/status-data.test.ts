@@ -87,7 +87,7 @@ describe('client usage', () => {
   const client: Client = { name: 'team-a', models: undefined, requestsPerMinute: 30, tokens: { day: 1000 }, operator: false, hasKey: true }
   const other: Client = { ...client, name: 'team-b', requestsPerMinute: undefined, tokens: {} }
 
-  test('reads the counters the limits count in: requests this minute, tokens this minute, day and month, against the limits', async () => {
+  test('reads the counters the limits count in: requests this minute, tokens this minute, day and month (counted with or without a limit), against the limits', async () => {
     const now = Date.UTC(2026, 5, 15, 12, 0, 30)
     const counters = new WindowCounters(undefined)
     await new TokenBudgets(counters, () => {}, () => now).spend(client, 250)
@@ -95,11 +95,11 @@ describe('client usage', () => {
     const usage = await new CounterUsage(counters, 0, () => now).usage([client, other])
     assert.deepEqual(usage.get('team-a'), [
       { measure: 'requests', period: 'minute', used: 4, limit: 30, resetsAt: undefined },
-      { measure: 'tokens', period: 'minute', used: 0, limit: undefined, resetsAt: Date.UTC(2026, 5, 15, 12, 1) },
+      { measure: 'tokens', period: 'minute', used: 250, limit: undefined, resetsAt: Date.UTC(2026, 5, 15, 12, 1) },
       { measure: 'tokens', period: 'day', used: 250, limit: 1000, resetsAt: Date.UTC(2026, 5, 16) },
-      { measure: 'tokens', period: 'month', used: 0, limit: undefined, resetsAt: Date.UTC(2026, 6, 1) },
+      { measure: 'tokens', period: 'month', used: 250, limit: undefined, resetsAt: Date.UTC(2026, 6, 1) },
     ])
-    assert.deepEqual(usage.get('team-b')?.map(({ used, limit }) => [used, limit]), [[0, undefined], [0, undefined], [0, undefined], [0, undefined]])
+    assert.deepEqual(usage.get('team-b')?.map(({ measure, used, limit }) => [measure, used, limit]), [['tokens', 0, undefined], ['tokens', 0, undefined], ['tokens', 0, undefined]], 'no request row where requests are not limited (nor counted)')
   })
 
   test('gives RATE_LIMIT_RPM as the request limit of a client without its own', async () => {

@@ -36,7 +36,8 @@ export default async function statusRoutes (fastify: FastifyInstance) {
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
       .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
+      // same-origin, not no-referrer: with no-referrer the browser sends the sign-in form with Origin: null, which the Origin rule refuses.
+      .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
     // DNS rebinding: a page of another origin must not read the router's state through the browser.
     if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) return refuse(reply, 403, `Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`)

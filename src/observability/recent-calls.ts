@@ -25,7 +25,7 @@ export interface RecentCall {
   /** Estimated from the price table; undefined for a model without a price or a call that spent nothing. */
   costUsd: number | undefined
   cache: CallRecord['cache']
-  /** The provider/model pairs that failed before the one that answered (or before the last failure), with why. */
+  /** The provider/model pairs that failed and passed the call on to a fallback, with why. */
   fallbacks: string[]
 }
 
@@ -60,7 +60,8 @@ export class RecentCalls {
       outputTokens: record.outputTokens,
       costUsd: cost || undefined,
       cache: record.cache,
-      fallbacks: record.attempts.filter((attempt) => attempt.outcome !== 'ok').map(({ provider, model, outcome }) => `${provider}/${model}: ${outcome}`),
+      // Every attempt but the last passed the call on to the next.
+      fallbacks: record.attempts.slice(0, -1).map(({ provider, model, outcome }) => `${provider}/${model}: ${outcome}`),
     }
     this.#next = (this.#next + 1) % this.capacity
   }

@@ -138,7 +138,7 @@ function document (title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="${STATUS_ASSETS.icon}" type="image/svg+xml">
 <link rel="stylesheet" href="${STATUS_ASSETS.style}">
@@ -154,7 +154,7 @@ const clock = (epochMs: number) => new Date(epochMs).toISOString().slice(11, 19)
 const milliseconds = (ms: number) => ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`
 const percent = (ratio: number) => `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.1 ? 1 : 0)}%`
 const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(0)} MB`
-const usd = (amount: number) => `$${amount < 1 ? amount.toFixed(4) : amount.toFixed(2)}`
+const usd = (amount: number) => `$${amount >= 1 ? amount.toFixed(2) : amount >= 0.01 ? amount.toFixed(4) : amount.toPrecision(2)}`
 
 function duration (seconds: number): string {
   if (seconds < 120) return `${seconds} s`

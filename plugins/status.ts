@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server'
 import type { FastifyInstance } from 'fastify'
@@ -20,7 +21,8 @@ declare module 'fastify' {
 async function statusPlugin (fastify: FastifyInstance) {
   const { config, modelRouter, clientKeys, metrics, callHistory, redis, mcpSessions, inFlightCalls } = fastify
   const startedAt = Date.now()
-  const replicas = new Replicas({ id: `${hostname()}:${process.pid}`, version: pkg.version, startedAt }, redis)
+  // The host (a pod's name) and process, and a few random bytes: containers all run as pid 1.
+  const replicas = new Replicas({ id: `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`, version: pkg.version, startedAt }, redis)
   fastify.addHook('onClose', async () => replicas.close())
 
   const streams = new OpenStreams()

@@ -77,7 +77,8 @@ export class StatusAccess {
       if ('client' in outcome) {
         return outcome.client.scopes?.has(statusScope) ? { kind: 'oauth', principal: outcome.principal } : { status: 403, reason: `the access token lacks the scope ${statusScope} (OAUTH_STATUS_SCOPE)` }
       }
-      if (outcome.status === 503) return { status: 503, reason: outcome.description }
+      // A token of the issuer that is refused (expired, another audience, a principal with no client entry) says why itself.
+      return { status: outcome.status, reason: outcome.description }
     }
     return { status: 401, reason: 'the token is neither METRICS_TOKEN, an operator\'s client key, nor an access token with the status scope' }
   }

@@ -4,10 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { OAuth2Server } from 'oauth2-mock-server'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { stringify } from 'yaml'
 import { bearer, METRICS_TOKEN_ENV, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
 import { errorBody, FakeOpenAI } from '../support/fake-openai.js'
+import { freePort } from '../support/ports.js'
 import { RedisServer, redisAvailable } from '../support/redis.js'
 import { connectClient } from '../support/router.js'
 import { type RouterProcess, startRouterProcess } from '../support/router-process.js'
@@ -22,7 +24,8 @@ const SEEN_WITHIN_MS = 20_000
 /** Set STATUS_SCREENSHOT=docs/status-page.png to keep the page as the test leaves it (the README shows that file). */
 const SCREENSHOT = process.env.STATUS_SCREENSHOT
 
-describe('the status page in Chromium, against a router process with client keys', { skip }, () => {
+describe('the status page in Chromium, against a router process with client keys, OAuth and Redis', { skip }, () => {
+  let issuer: OAuth2Server
   let main: FakeOpenAI
   let flaky: FakeOpenAI
   let redis: RedisServer | undefined
@@ -34,6 +37,9 @@ describe('the status page in Chromium, against a router process with client keys
   const consoleErrors: Array<{ text: string, url: string }> = []
 
   before(async () => {
+    issuer = new OAuth2Server()
+    await issuer.issuer.keys.generate('RS256')
+    await issuer.start(0, '127.0.0.1')
     main = await FakeOpenAI.start()
     flaky = await FakeOpenAI.start()
     redis = redisAvailable ? await RedisServer.start() : undefined
@@ -45,7 +51,15 @@ describe('the status page in Chromium, against a router process with client keys
         { name: 'flaky', baseURL: flaky.baseURL, apiKeyEnv: 'ROUTED_TEST_KEY', circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
       ],
     }))
+    const port = await freePort()
+    origin = `http://127.0.0.1:${port}`
     router = await startRouterProcess({
+      PORT: String(port),
+      PUBLIC_URL: origin,
+      OAUTH_ISSUER: issuer.issuer.url as string,
+      OAUTH_STATUS_SCOPE: 'mcp:status',
+      // Even with bodies in the log lines, the page shows none.
+      LOG_BODIES: 'full',
       ROUTER_CONFIG: routing,
       ROUTED_TEST_KEY: 'sk-routed-test',
       UPSTREAM_MAX_RETRIES: '0',
@@ -53,7 +67,6 @@ describe('the status page in Chromium, against a router process with client keys
       ...METRICS_TOKEN_ENV,
       ...(redis && redis.routerEnv),
     })
-    origin = `http://127.0.0.1:${router.port}`
     profile = await mkdtemp(join(tmpdir(), 'chromium-profile-'))
     // A fresh profile of its own: Playwright passes it as --user-data-dir.
     browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000, viewport: { width: 1280, height: 900 }, colorScheme: 'light' })
@@ -63,7 +76,7 @@ describe('the status page in Chromium, against a router process with client keys
     await browser?.close()
     await router?.kill()
     await redis?.stop()
-    await Promise.all([main?.close(), flaky?.close()])
+    await Promise.all([main?.close(), flaky?.close(), issuer?.stop()])
     if (profile) await rm(profile, { recursive: true, force: true })
   })
 
@@ -135,6 +148,19 @@ describe('the status page in Chromium, against a router process with client keys
     await page.emulateMedia({ colorScheme: 'dark' })
     assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, 'no sideways scrolling of the page')
     assert.equal(await page.evaluate('getComputedStyle(document.body).backgroundColor'), 'rgb(17, 19, 23)')
+    await page.close()
+  })
+
+  test('signing out ends the session; an OAuth access token with OAUTH_STATUS_SCOPE signs in too', async () => {
+    const page = await openPage()
+    assert.equal((await page.goto(`${origin}/status`))?.status(), 200, 'still signed in')
+    const [signedOut] = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Sign out")')])
+    assert.equal(signedOut?.status(), 401)
+    const accessToken = await issuer.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: `${origin}/mcp`, scope: 'mcp:status' }) } })
+    await page.fill('#token', accessToken)
+    const [signedIn] = await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')])
+    assert.equal(signedIn?.status(), 200)
+    assert.match(await page.locator('header').innerText(), /read as OAuth team-b/)
     await page.close()
   })
 

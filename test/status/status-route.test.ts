@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { Script } from 'node:vm'
+import { statusScript } from '../../src/status/page-script.js'
+import { statusStyle } from '../../src/status/page-style.js'
 import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, sha256, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { connectClient, type RunningRouter, startRouter } from '../support/router.js'
@@ -113,6 +116,14 @@ describe('GET /status with client keys', () => {
     assert.equal((await fetch(`${router.url}/status`, { headers: { cookie: `mor_status=${payload}.${mac}x` } })).status, 401)
     const signOut = await fetch(`${router.url}/status/sign-out`, { method: 'POST', headers: { cookie: session }, redirect: 'manual' })
     assert.match(signOut.headers.get('set-cookie') ?? '', /^mor_status=; Path=\/status; Max-Age=0;/)
+  })
+})
+
+describe('the page\'s own files', () => {
+  test('the script is JavaScript a browser can run, and the script and style sheet load nothing from elsewhere', () => {
+    assert.doesNotThrow(() => new Script(statusScript, { filename: 'app.js' }))
+    assert.doesNotMatch(statusScript, /https?:\/\/|import\(|eval\(|new Function/)
+    assert.doesNotMatch(statusStyle, /url\(|@import/)
   })
 })
 

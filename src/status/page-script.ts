@@ -68,9 +68,9 @@ async function update () {
       learnOptions()
       applyFilters(rows)
     }
-    // A replica that restarted counts from 1 again: start over from what it has.
+    // A replica that restarted (or another one answering) counts from its own start: begin again from what it has.
+    if (live.lastSeq < since) rows.replaceChildren()
     since = live.lastSeq < since ? 0 : live.lastSeq
-    if (live.lastSeq === 0) rows.replaceChildren()
     updated.textContent = new Date(live.generatedAt).toISOString().slice(11, 19)
     updated.dataset.liveState = 'live'
     failures = 0

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { ClientKeys, hashKey } from '../../src/access/client-keys.js'
-import type { ClientConfig } from '../../src/access/config.js'
+import type { ClientConfig } from '../../src/access/client-config.js'
 import { SESSION_TTL_MS, StatusAccess } from '../../src/status/status-access.js'
 
 const OPS_KEY = 'mor_ops-key-0123456789abcdef'

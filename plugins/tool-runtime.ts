@@ -23,7 +23,7 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
     metrics: fastify.metrics,
     tracer: fastify.tracer,
     calls: fastify.inFlightCalls,
-    budgets: fastify.tokenBudgets,
+    budgets: fastify.budgets,
     cache: fastify.responseCache,
     responseOwners: fastify.responseOwners,
     keys,

@@ -1,14 +1,14 @@
 import rateLimit, { type RateLimitOptions, type RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { TokenBudgets } from '../src/access/token-budgets.js'
+import { Budgets } from '../src/access/budgets.js'
 import { ANONYMOUS_CLIENT } from '../src/observability/metrics.js'
 import { type WindowCount, WindowCounters } from '../src/shared-state/window-counters.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Token limits per client (tokensPerMinute, tokensPerDay, tokensPerMonth). */
-    tokenBudgets: TokenBudgets
+    budgets: Budgets
     /** The request-rate limit of the /mcp routes; undefined when no client and no IP is limited. */
     mcpRateLimit: RateLimitOptions | undefined
   }
@@ -18,13 +18,13 @@ const MINUTE_MS = 60_000
 
 /**
  * What each client may spend: HTTP requests per minute on /mcp (per client key, or per IP when the
- * router is open), answered with 429 before any work; and tokens per minute, day and month, checked
- * by the tools. Counters live in Redis when REDIS_URL is set, so every replica enforces one total.
+ * router is open), answered with 429 before any work; and tokens per minute, day and month,
+ * reserved by the tools before they spend. Counters live in Redis when REDIS_URL is set, so every replica enforces one total.
  */
 async function usageLimitsPlugin (fastify: FastifyInstance) {
   const { config, metrics } = fastify
   const counters = new WindowCounters(fastify.redis)
-  fastify.decorate('tokenBudgets', new TokenBudgets(counters, (client, limit) => metrics.limitRefused(client, limit)))
+  fastify.decorate('budgets', new Budgets(counters, (client, limit) => metrics.limitRefused(client, limit)))
 
   const limitOf = (request: FastifyRequest) => request.client?.requestsPerMinute ?? config.RATE_LIMIT_RPM
   // A clients file can gain a requestsPerMinute on reload: the limiter is there for it from the start.

@@ -78,6 +78,7 @@ export const ConfigSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', title: 'a redis:// or rediss:// URL', description: 'Redis shared by the replicas for rate-limit counters, token budgets and the response cache (unset: each process keeps its own in memory)' })),
   REDIS_KEY_PREFIX: Type.String({ default: 'mcp-router:', description: 'prefix of every Redis key the router writes' }),
   REDIS_COMMAND_TIMEOUT_MS: Milliseconds({ minimum: 10, default: 500, description: 'how long one Redis command may take before the router gives up on it and uses its own state for that request' }),
+  BUDGET_DEFAULT_OUTPUT_TOKENS: Type.Integer({ minimum: 1, default: 4096, description: 'output tokens a chat without max_tokens is assumed to spend when its client\'s token budget reserves it; what it really spent replaces the estimate when it ends' }),
   CACHE_TTL_S: Type.Integer({ minimum: 0, default: 3600, description: 'how long a cached chat or embed answer is served; 0: no response cache' }),
   CACHE_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 10_000, description: 'most answers the in-memory response cache holds' }),
   CACHE_MAX_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024, description: 'most bytes the in-memory response cache holds (an answer larger than a tenth of it is not cached)' }),

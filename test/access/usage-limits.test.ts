@@ -127,6 +127,32 @@ describe('tokens per minute', () => {
   })
 })
 
+describe('token reservations', () => {
+  test('50 chats at once under a 100-token budget spend at most the limit and the one call that crosses it', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 100 }), ...METRICS_TOKEN_ENV })
+    const client = await connectClient(router, bearer(TEAM_A_KEY))
+    try {
+      // Every answer takes a second, so all 50 are admitted (or not) before the first one ends; each spends 18 tokens.
+      upstream.script('POST /v1/responses', ...Array.from({ length: 50 }, () => ({ delayMs: 1000, json: upstream.responseBody('gpt-4.1-mini', 'slow') })))
+      const results = await Promise.all(Array.from({ length: 50 }, async () => client.callTool({ name: 'chat', arguments: { prompt: 'hi', max_tokens: 20 } })))
+      const admitted = results.filter((result) => result.isError === undefined)
+      // Each reserves 1 input token and its max_tokens (21): the fifth reservation crosses 100.
+      assert.equal(admitted.length, 5)
+      assert.ok(admitted.length * 18 <= 100 + 18, `${admitted.length * 18} tokens spent`)
+      assert.equal(upstream.received('POST /v1/responses').length, admitted.length, 'refused calls never reach the upstream')
+      assert.ok(results.filter((result) => result.isError).every((result) => errorMeta(result).code === 'token_limit_reached'))
+      // Settled to the 90 tokens really spent: there is room for one more call.
+      assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'hi', max_tokens: 20 } })).isError, undefined)
+      assert.equal(errorMeta(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).code, 'token_limit_reached')
+    } finally {
+      await client.close()
+      await router.close()
+      await upstream.close()
+    }
+  })
+})
+
 describe('token budgets in memory', () => {
   budgetResetCases(() => new WindowCounters(undefined))
 })

@@ -7,6 +7,7 @@ import { budgetResetCases } from '../support/budget-cases.js'
 import { bearer, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
+import { errorMeta } from '../support/results.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
 import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../support/redis.js'
 import { waitFor } from '../support/wait-for.js'
@@ -54,6 +55,26 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(await statusOf(first), 429)
       assert.equal(await statusOf(second), 429)
     } finally {
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('two routers sharing one Redis reserve from one token budget: a burst on both spends at most the limit and the call that crosses it', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 100 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'reserve:' }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    try {
+      upstream.reset()
+      // Every answer takes a second, so the whole burst is admitted (or not) before the first call ends; each spends 18 tokens.
+      upstream.script('POST /v1/responses', ...Array.from({ length: 40 }, () => ({ delayMs: 1000, json: upstream.responseBody('gpt-4.1-mini', 'slow') })))
+      const results = await Promise.all(Array.from({ length: 40 }, async (_, index) => clients[index % 2]!.callTool({ name: 'chat', arguments: { prompt: 'hi', max_tokens: 20 } })))
+      const admitted = results.filter((result) => result.isError === undefined)
+      // 21 tokens reserved each, in one Redis total: the fifth reservation crosses 100, whichever replica made it.
+      assert.equal(admitted.length, 5)
+      assert.equal(upstream.received('POST /v1/responses').length, 5)
+      assert.ok(results.filter((result) => result.isError).every((result) => errorMeta(result).code === 'token_limit_reached'))
+    } finally {
+      await Promise.all(clients.map((client) => client.close()))
       await Promise.all([first.close(), second.close()])
     }
   })

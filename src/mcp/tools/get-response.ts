@@ -20,7 +20,6 @@ export const getResponseTool = defineTool({
     wait: Type.Optional(Type.Boolean({ description: 'Keep polling while the response is queued or in progress.' })),
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
-  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ response_id: responseId, provider: providerName, wait }, context) {
     const { requestId } = context

@@ -12,9 +12,14 @@ const CHARACTERS_PER_TOKEN = 4
 /** Tokens of one input image: a high-detail 1024×1024 image costs GPT-4o about 765, a 2048×2048 one about 1105. */
 export const TOKENS_PER_INPUT_IMAGE = 1100
 
+/** The estimated tokens of `characters` characters of text. */
+export function characterTokens (characters: number): number {
+  return Math.ceil(characters / CHARACTERS_PER_TOKEN)
+}
+
 /** The estimated tokens of a text. */
 export function textTokens (text: string): number {
-  return Math.ceil(text.length / CHARACTERS_PER_TOKEN)
+  return characterTokens(text.length)
 }
 
 /** The estimated input tokens of a chat request: its text, tool definitions and response schema, and its images. */

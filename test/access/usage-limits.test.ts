@@ -4,9 +4,13 @@ import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
 import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
+import { LogCapture } from '../support/logs.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { errorMeta, textOf } from '../support/results.js'
-import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+import { connectClient, initializeMessage, MCP_HEADERS, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+import { waitFor } from '../support/wait-for.js'
+
+const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
 
 describe('request rate per client key', () => {
   let upstream: FakeOpenAI
@@ -147,6 +151,37 @@ describe('token reservations', () => {
       assert.equal(errorMeta(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).code, 'token_limit_reached')
     } finally {
       await client.close()
+      await router.close()
+      await upstream.close()
+    }
+  })
+})
+
+describe('streams cut off', () => {
+  test('a streamed chat whose client hangs up before the end is charged its input and the text streamed, as an estimate', async () => {
+    const upstream = await FakeOpenAI.start()
+    const logs = new LogCapture()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 20 }), LOG_LEVEL: 'info' }, { logs })
+    try {
+      // 200 characters in 50 deltas, 20 ms apart: the client hangs up after some 80, well before the usage.
+      upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', 'abcd'.repeat(50)), eventDelayMs: 20 })
+      const connection = new AbortController()
+      const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hi' }, _meta: { progressToken: 'p' } } }
+      const response = await fetch(router.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, ...teamA }, body: JSON.stringify(call), signal: connection.signal })
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      let streamed = ''
+      while ((streamed.match(/abcd/g) ?? []).length < 20) streamed += new TextDecoder().decode((await reader.read()).value)
+      connection.abort()
+      await waitFor(() => router.app.inFlightCalls.size === 0, 'the call to end')
+      const [estimate] = logs.find({ tokensEstimated: true, msg: 'the stream broke off before its usage came: its input and streamed text are charged as an estimate' })
+      assert.ok(estimate, 'the estimate is logged as one')
+      assert.equal(estimate.inputTokens, 1)
+      assert.ok(Number(estimate.outputTokens) >= 20 && Number(estimate.outputTokens) < 50, `${String(estimate.outputTokens)} output tokens`)
+      // More than the 20-token budget was spent: the next call is refused.
+      const client = await connectClient(router, bearer(TEAM_A_KEY))
+      assert.equal(errorMeta(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).code, 'token_limit_reached')
+      await client.close()
+    } finally {
       await router.close()
       await upstream.close()
     }

@@ -24,6 +24,7 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
     tracer: fastify.tracer,
     calls: fastify.inFlightCalls,
     budgets: fastify.budgets,
+    prices: fastify.prices,
     cache: fastify.responseCache,
     responseOwners: fastify.responseOwners,
     keys,

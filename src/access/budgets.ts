@@ -21,59 +21,171 @@ function windowOf (period: Period, now: number): { id: string, endsAt: number } 
   }
 }
 
+/** What a call spends, in both units budgets count: tokens, and millionths of a dollar (integers, as Redis counts them). */
+export interface Spend {
+  tokens: number
+  microUsd: number
+}
+
+export const MICRO_USD_PER_USD = 1_000_000
+
+/** USD as the whole millionths budgets count, rounded up: a call that costs something never counts as free. */
+export function toMicroUsd (usd: number): number {
+  return Math.ceil(Math.round(usd * MICRO_USD_PER_USD * 1000) / 1000)
+}
+
 /**
  * What a call set aside when it was admitted: its estimate, and when (which fixes the windows it
  * went into). A plain value, so that a call that ends before its spending is known (a background
  * response) can hand it on.
  */
-export interface Reservation {
-  tokens: number
+export interface Reservation extends Spend {
   at: number
 }
 
+/** The clients-file field of each limit, as refusals and {@link Budgets.usage} name it. */
+export type BudgetName = 'requestsPerMinute' | 'tokensPerMinute' | 'tokensPerDay' | 'tokensPerMonth' | 'usdPerDay' | 'usdPerMonth'
+
+/** One limit of a client in its current window: how much is spent of how much, and when it starts afresh. */
+export interface BudgetWindowUsage {
+  budget: BudgetName
+  unit: 'requests' | 'tokens' | 'usd'
+  /** Spent so far in this window (running calls' reservations included), in `unit`: USD as a decimal. */
+  spent: number
+  limit: number
+  /** When the window ends and the count starts again (ISO 8601, UTC). */
+  resetsAt: string
+}
+
+/** A client's spending against each of its limits; a client without limits has no windows. */
+export interface ClientUsage {
+  client: string
+  windows: BudgetWindowUsage[]
+}
+
+/** The key the request-rate limit counts a client's requests under. */
+export function requestCounterKey (clientName: string): string {
+  return `requests:client:${clientName}`
+}
+
+export interface BudgetsOptions {
+  counters: WindowCounters
+  onRefused: (client: string, limit: string) => void
+  /** RATE_LIMIT_RPM: the request limit of clients without their own requestsPerMinute (0: none). */
+  defaultRequestsPerMinute: number
+  now?: () => number
+}
+
+interface BudgetWindow {
+  budget: Exclude<BudgetName, 'requestsPerMinute'>
+  unit: keyof Spend
+  period: Period
+  /** In the window's unit: tokens, or millionths of a dollar. */
+  limit: number
+  endsAt: number
+  key: string
+}
+
+const PERIOD_NAMES = { minute: 'Minute', day: 'Day', month: 'Month' } as const
+
 /**
- * Each client's tokens per minute, day and month. A call is admitted only while every limit has
- * room left, and then reserves its estimate in each at once (atomically, in Redis across replicas);
- * when it ends it settles to what it really spent, giving back the difference or adding the
- * excess. So however many calls start together, they spend at most the limit plus the call that
- * crosses it, and a lone call is admitted under an untouched limit whatever its estimate.
+ * Each client's tokens per minute, day and month, and USD per day and month. A call is admitted
+ * only while every limit has room left, and then reserves its estimate in each at once
+ * (atomically, in Redis across replicas); when it ends it settles to what it really spent, giving
+ * back the difference or adding the excess. So however many calls start together, they spend at
+ * most the limit plus the call that crosses it, and a lone call is admitted under an untouched
+ * limit whatever its estimate.
  */
 export class Budgets {
-  constructor (
-    private readonly counters: WindowCounters,
-    private readonly onRefused: (client: string, limit: string) => void,
-    private readonly now: () => number = Date.now
-  ) {}
+  readonly #counters: WindowCounters
+  readonly #onRefused: BudgetsOptions['onRefused']
+  readonly #defaultRequestsPerMinute: number
+  readonly #now: () => number
 
-  /** Reserves `tokens` in every window of the client's limits, or throws `token_limit_reached` naming the limit that is used up and its reset time. */
-  async reserve (client: Client, tokens: number): Promise<Reservation> {
-    const at = this.now()
+  constructor ({ counters, onRefused, defaultRequestsPerMinute, now = Date.now }: BudgetsOptions) {
+    this.#counters = counters
+    this.#onRefused = onRefused
+    this.#defaultRequestsPerMinute = defaultRequestsPerMinute
+    this.#now = now
+  }
+
+  /** Whether the client has a USD budget, and so whether its calls must have a price. */
+  hasUsdLimits (client: Client): boolean {
+    return Object.keys(client.usd).length > 0
+  }
+
+  /** Counts the refusal of a call under a USD budget for a model without a price. */
+  refusedUnpriced (client: Client): void {
+    this.#onRefused(client.name, 'usd_unpriced_model')
+  }
+
+  /**
+   * Reserves `spend` in every window of the client's limits, or throws `token_limit_reached` or
+   * `usd_limit_reached` naming the limit that is used up and its reset time.
+   */
+  async reserve (client: Client, spend: Spend): Promise<Reservation> {
+    const at = this.#now()
     const windows = this.#windows(client, at)
-    const full = await this.counters.reserve(windows.map(({ key, limit, endsAt }): CounterReservation => ({ key, limit, amount: tokens, windowMs: endsAt - at })))
+    const full = await this.#counters.reserve(windows.map(({ key, limit, unit, endsAt }): CounterReservation => ({ key, limit, amount: spend[unit], windowMs: endsAt - at })))
     const reached = windows[full]
-    if (!reached) return { tokens, at }
-    this.onRefused(client.name, `tokens_per_${reached.period}`)
+    if (!reached) return { ...spend, at }
+    this.#onRefused(client.name, reached.unit === 'tokens' ? `tokens_per_${reached.period}` : `usd_per_${reached.period}`)
     const retryAfterSeconds = Math.max(1, Math.ceil((reached.endsAt - at) / 1000))
-    throw new ToolError('token_limit_reached', `Client "${client.name}" has used its ${reached.limit} tokens per ${reached.period}; the limit resets at ${new Date(reached.endsAt).toISOString()} (in ${retryAfterSeconds} s). Its calls still running count with what they may spend until they end. No upstream call was made.`, { retryable: true, retryAfterSeconds })
+    const resets = `the limit resets at ${new Date(reached.endsAt).toISOString()} (in ${retryAfterSeconds} s). Its calls still running count with what they may spend until they end. No upstream call was made.`
+    if (reached.unit === 'tokens') {
+      throw new ToolError('token_limit_reached', `Client "${client.name}" has used its ${reached.limit} tokens per ${reached.period}; ${resets}`, { retryable: true, retryAfterSeconds })
+    }
+    throw new ToolError('usd_limit_reached', `Client "${client.name}" has spent its ${formatUsd(reached.limit)} per ${reached.period} (${reached.budget}); ${resets}`, { retryable: true, retryAfterSeconds })
   }
 
   /**
    * Replaces a reservation by what the call spent, in the windows the reservation went into (a
-   * window that has ended since is left as it is); without a reservation, charges `tokens` now.
+   * window that has ended since is left as it is); without a reservation, charges `spent` now.
    */
-  async settle (client: Client, reservation: Reservation | undefined, tokens: number): Promise<void> {
-    const now = this.now()
-    const { at, tokens: reserved } = reservation ?? { at: now, tokens: 0 }
-    const difference = tokens - reserved
-    if (difference === 0) return
-    const running = this.#windows(client, at).filter(({ endsAt }) => endsAt > now)
-    await Promise.all(running.map(({ key, endsAt }) => this.counters.add(key, difference, endsAt - now)))
+  async settle (client: Client, reservation: Reservation | undefined, spent: Spend): Promise<void> {
+    const now = this.#now()
+    const { at, ...reserved } = reservation ?? { at: now, tokens: 0, microUsd: 0 }
+    const running = this.#windows(client, at).filter(({ unit, endsAt }) => endsAt > now && spent[unit] !== reserved[unit])
+    await Promise.all(running.map(({ key, unit, endsAt }) => this.#counters.add(key, spent[unit] - reserved[unit], endsAt - now)))
   }
 
-  #windows (client: Client, now: number) {
-    return (Object.entries(client.tokens) as Array<[Period, number]>).map(([period, limit]) => {
-      const { id, endsAt } = windowOf(period, now)
-      return { period, limit, endsAt, key: `tokens:${client.name}:${period}:${id}` }
+  /**
+   * What the client has spent of each of its limits in the current windows: requests per minute,
+   * tokens, USD (running calls count with their reservations). For status pages; reads only.
+   */
+  async usage (client: Client): Promise<ClientUsage> {
+    const now = this.#now()
+    const windows = this.#windows(client, now)
+    const requestLimit = client.requestsPerMinute ?? this.#defaultRequestsPerMinute
+    const keys = [...windows.map(({ key }) => key), ...(requestLimit > 0 ? [requestCounterKey(client.name)] : [])]
+    const counts = await this.#counters.read(keys)
+    const usage: BudgetWindowUsage[] = windows.map(({ budget, unit, limit, endsAt }, index) => {
+      const spent = counts[index]?.count ?? 0
+      return unit === 'tokens'
+        ? { budget, unit: 'tokens', spent, limit, resetsAt: new Date(endsAt).toISOString() }
+        : { budget, unit: 'usd', spent: spent / MICRO_USD_PER_USD, limit: limit / MICRO_USD_PER_USD, resetsAt: new Date(endsAt).toISOString() }
     })
+    if (requestLimit > 0) {
+      // The request window starts with the client's first request: one that is not counting yet resets a minute from now.
+      const requests = counts[windows.length] ?? { count: 0, resetMs: 0 }
+      usage.unshift({ budget: 'requestsPerMinute', unit: 'requests', spent: requests.count, limit: requestLimit, resetsAt: new Date(now + (requests.resetMs || 60_000)).toISOString() })
+    }
+    return { client: client.name, windows: usage }
   }
+
+  #windows (client: Client, now: number): BudgetWindow[] {
+    const tokens = (Object.entries(client.tokens) as Array<[Period, number]>).map(([period, limit]): BudgetWindow => {
+      const { id, endsAt } = windowOf(period, now)
+      return { budget: `tokensPer${PERIOD_NAMES[period]}`, unit: 'tokens', period, limit, endsAt, key: `tokens:${client.name}:${period}:${id}` }
+    })
+    const usd = (Object.entries(client.usd) as Array<['day' | 'month', number]>).map(([period, limit]): BudgetWindow => {
+      const { id, endsAt } = windowOf(period, now)
+      return { budget: `usdPer${PERIOD_NAMES[period]}`, unit: 'microUsd', period, limit: toMicroUsd(limit), endsAt, key: `usd:${client.name}:${period}:${id}` }
+    })
+    return [...tokens, ...usd]
+  }
+}
+
+function formatUsd (microUsd: number): string {
+  return `$${Number((microUsd / MICRO_USD_PER_USD).toFixed(6))}`
 }

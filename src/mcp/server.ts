@@ -12,6 +12,7 @@ import type { Downstream } from '../downstream/downstream.js'
 import { ToolError } from '../errors.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
+import type { PriceTable } from '../observability/prices.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
@@ -36,8 +37,10 @@ export interface ToolRuntimeDependencies {
   calls: InFlightCalls
   cache: ResponseCache | undefined
   responseOwners: ResponseOwners
-  /** The clients' token limits: a call reserves its estimate before it spends, and settles to what it spent. */
+  /** The clients' token and USD limits: a call reserves its estimate before it spends, and settles to what it spent. */
   budgets: Budgets
+  /** The prices USD budgets count with (the cost metric's). */
+  prices: PriceTable
   /** The router's own keys, which streamed text must not spell out across two progress messages. */
   keys: RouterKeys
   bodies: BodyLogging
@@ -122,7 +125,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, prices, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -169,7 +172,7 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       requestId,
       log: callLog,
       record: messages.callRecord(ctx.mcpReq.id, name),
-      budget: new CallBudget(budgets, client),
+      budget: new CallBudget(budgets, prices, client),
       signal: ctx.mcpReq.signal,
       progress: new CallProgress({
         send: progressToken === undefined
@@ -228,7 +231,7 @@ async function runTool (tool: RouterTool, args: unknown, context: ToolContext, c
     record.finished('tool_error', performance.now() - started, error.code)
     return toolErrorResult(error, context.requestId)
   } finally {
-    await context.budget.settle(record.inputTokens + record.outputTokens)
+    await context.budget.settle(record)
     context.metrics.toolCall(record)
     await context.progress.finish()
     call.end()

@@ -1,3 +1,4 @@
+import type { PricedUsage } from '../observability/prices.js'
 import type { ChatRequest, ContentPart } from '../upstream/chat-types.js'
 import { imageModelTraits } from '../upstream/model-family.js'
 
@@ -36,14 +37,14 @@ export function chatInputTokens (request: ChatRequest): number {
   return textTokens(text) + parts.filter((part) => part.type === 'image').length * TOKENS_PER_INPUT_IMAGE
 }
 
-/** The estimated tokens of a chat call: its input, and its `max_tokens` or else `defaultOutputTokens`. */
-export function chatTokens (request: ChatRequest, defaultOutputTokens: number): number {
-  return chatInputTokens(request) + (request.maxOutputTokens ?? defaultOutputTokens)
+/** The estimate of a chat call to `model`: its input, and its `max_tokens` or else `defaultOutputTokens`. */
+export function chatEstimate (request: ChatRequest, model: string, defaultOutputTokens: number): PricedUsage {
+  return { model, inputTokens: chatInputTokens(request), outputTokens: request.maxOutputTokens ?? defaultOutputTokens }
 }
 
-/** The estimated tokens of an embeddings call: its input texts (embeddings have no output). */
-export function embeddingTokens (input: string | string[]): number {
-  return [input].flat().reduce((sum, text) => sum + textTokens(text), 0)
+/** The estimate of an embeddings call: its input texts (embeddings have no output). */
+export function embeddingEstimate (input: string | string[], model: string): PricedUsage {
+  return { model, inputTokens: [input].flat().reduce((sum, text) => sum + textTokens(text), 0), outputTokens: 0 }
 }
 
 // GPT image models' output tokens per image, by size and quality (OpenAI's image generation guide);
@@ -54,10 +55,12 @@ const IMAGE_OUTPUT_TOKENS: Record<string, Record<string, number>> = {
   '1536x1024': { low: 400, medium: 1568, high: 6208 },
 }
 
-/** The estimated tokens of an image generation: the prompt, and for models billed by tokens each image's output. */
-export function imageTokens ({ model, prompt, size, quality, n }: { model: string, prompt: string, size?: string | undefined, quality?: string | undefined, n?: number | undefined }): number {
-  if (!imageModelTraits(model).billedByTokens) return textTokens(prompt)
+/** The estimate of an image generation: the prompt, the images, and for models billed by tokens each image's output. */
+export function imageEstimate ({ model, prompt, size, quality, n }: { model: string, prompt: string, size?: string | undefined, quality?: string | undefined, n?: number | undefined }): PricedUsage {
+  const images = { count: n ?? 1, size, quality }
+  const inputTokens = textTokens(prompt)
+  if (!imageModelTraits(model).billedByTokens) return { model, inputTokens, outputTokens: 0, images }
   const bySize = IMAGE_OUTPUT_TOKENS[size ?? ''] ?? IMAGE_OUTPUT_TOKENS['1024x1536'] as Record<string, number>
   const perImage = bySize[quality ?? ''] ?? bySize.high ?? 0
-  return textTokens(prompt) + (n ?? 1) * perImage
+  return { model, inputTokens, outputTokens: images.count * perImage, images }
 }

@@ -1,6 +1,7 @@
 import { type Context, ROOT_CONTEXT } from '@opentelemetry/api'
 import type { ToolErrorCode } from '../errors.js'
 import type { TokenUsage } from '../upstream/chat-types.js'
+import type { ImageOrder } from './prices.js'
 
 /** Tokens an upstream call reported; embeddings have no output tokens. */
 export type SpentTokens = Pick<TokenUsage, 'inputTokens'> & Partial<Pick<TokenUsage, 'outputTokens'>>
@@ -27,6 +28,8 @@ export class CallRecord {
   readonly attempts: RouteAttempt[] = []
   inputTokens = 0
   outputTokens = 0
+  /** The images an image model made, which models billed by the image are priced by. */
+  images: ImageOrder | undefined
   /** Whether some of the tokens are the router's estimate rather than the upstream's report (a stream cut off before its usage came). */
   tokensEstimated = false
   upstreamCalls = 0

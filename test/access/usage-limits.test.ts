@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import type { Client as RouterClient } from '../../src/access/client-keys.js'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
 import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
@@ -49,6 +50,10 @@ describe('request rate per client key', () => {
 
     const metrics = parseExposition(await (await fetch(`${router.url}/metrics`, { headers: METRICS_AUTHORIZATION })).text())
     assert.equal(sampleValue(metrics, 'mcp_router_limit_refusals_total', { client: 'team-a', limit: 'requests_per_minute' }), 1)
+    // The budgets' status read counts the same requests, the refused one included.
+    const [requests] = (await router.app.budgets.usage(router.app.clientKeys?.named('team-a') as RouterClient)).windows
+    assert.deepEqual({ ...requests, resetsAt: undefined }, { budget: 'requestsPerMinute', unit: 'requests', spent: 5, limit: 4, resetsAt: undefined })
+    assert.ok(Date.parse(requests?.resetsAt ?? '') - Date.now() <= 60_000)
   })
 })
 
@@ -182,6 +187,73 @@ describe('streams cut off', () => {
       assert.equal(errorMeta(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).code, 'token_limit_reached')
       await client.close()
     } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+})
+
+describe('USD budgets', () => {
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  let client: Awaited<ReturnType<typeof connectClient>>
+
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ models: ['*'], usdPerDay: 0.1, usdPerMonth: 5 }), ...METRICS_TOKEN_ENV })
+    client = await connectClient(router, bearer(TEAM_A_KEY))
+  })
+  after(async () => {
+    await client.close()
+    await router.close()
+    await upstream.close()
+  })
+
+  test('DALL·E images, which report no usage, are spent by the image until usdPerDay refuses the next with its reset time', async () => {
+    // dall-e-3 at standard quality and 1024x1024 lists at $0.04: 0, 0.04 and 0.08 are under $0.10, the third call crosses it.
+    for (let call = 0; call < 3; call++) assert.equal((await client.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'dall-e-3' } })).isError, undefined)
+    const before = upstream.received('POST /v1/images/generations').length
+    const refused = await client.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'dall-e-3', quality: 'hd' } })
+    const error = errorMeta(refused)
+    assert.equal(error.code, 'usd_limit_reached')
+    assert.equal(error.retryable, true)
+    assert.ok(Number(error.retryAfterSeconds) >= 1 && Number(error.retryAfterSeconds) <= 86_400)
+    assert.match(textOf(refused), /Client "team-a" has spent its \$0\.1 per day \(usdPerDay\); the limit resets at \d{4}-\d\d-\d\dT00:00:00\.000Z \(in \d+ s\)/)
+    assert.equal(upstream.received('POST /v1/images/generations').length, before, 'no upstream call')
+    // Chats are refused too: the budget is the client's, whatever the tool.
+    assert.equal(errorMeta(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).code, 'usd_limit_reached')
+
+    const metrics = parseExposition(await (await fetch(`${router.url}/metrics`, { headers: METRICS_AUTHORIZATION })).text())
+    assert.equal(sampleValue(metrics, 'mcp_router_limit_refusals_total', { client: 'team-a', limit: 'usd_per_day' }), 2)
+    assert.ok(Math.abs(sampleValue(metrics, 'mcp_router_cost_usd_total', { client: 'team-a', model: 'dall-e-3' }) - 0.12) < 1e-9, 'the cost metric prices images the same way')
+    const usage = await router.app.budgets.usage(router.app.clientKeys?.named('team-a') as RouterClient)
+    assert.deepEqual(usage.windows.map(({ budget, spent, limit }) => ({ budget, spent, limit })), [
+      { budget: 'usdPerDay', spent: 0.12, limit: 0.1 },
+      { budget: 'usdPerMonth', spent: 0.12, limit: 5 },
+    ])
+  })
+})
+
+describe('USD budgets and models without a price', () => {
+  test('under a USD budget a model without a price is refused before any upstream call; gpt-image-1 and embeddings are priced by their tokens', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ models: ['*'], usdPerMonth: 5 }), ...METRICS_TOKEN_ENV })
+    const client = await connectClient(router, bearer(TEAM_A_KEY))
+    try {
+      const refused = await client.callTool({ name: 'chat', arguments: { prompt: 'hi', model: 'mystery-model' } })
+      assert.equal(errorMeta(refused).code, 'model_unpriced')
+      assert.match(textOf(refused), /model "mystery-model" has no price.*MODEL_PRICES/)
+      assert.equal(upstream.received('POST /v1/responses').length, 0)
+      // gpt-image-1 reports 10 input and 4160 output tokens: (10 × $5 + 4160 × $40) per million.
+      assert.equal((await client.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'gpt-image-1' } })).isError, undefined)
+      // text-embedding-3-small: 3 tokens at $0.02 per million, counted as one millionth of a dollar.
+      assert.equal((await client.callTool({ name: 'embed', arguments: { input: 'hello', model: 'text-embedding-3-small' } })).isError, undefined)
+      const usage = await router.app.budgets.usage(router.app.clientKeys?.named('team-a') as RouterClient)
+      assert.deepEqual(usage.windows.map(({ budget, spent }) => ({ budget, spent })), [{ budget: 'usdPerMonth', spent: 0.16645 + 0.000001 }])
+      const metrics = parseExposition(await (await fetch(`${router.url}/metrics`, { headers: METRICS_AUTHORIZATION })).text())
+      assert.equal(sampleValue(metrics, 'mcp_router_limit_refusals_total', { client: 'team-a', limit: 'usd_unpriced_model' }), 1)
+    } finally {
+      await client.close()
       await router.close()
       await upstream.close()
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
+import type { Client } from '../../src/access/client-keys.js'
 import { SharedRedis } from '../../src/shared-state/shared-redis.js'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
@@ -73,6 +74,26 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(admitted.length, 5)
       assert.equal(upstream.received('POST /v1/responses').length, 5)
       assert.ok(results.filter((result) => result.isError).every((result) => errorMeta(result).code === 'token_limit_reached'))
+    } finally {
+      await Promise.all(clients.map((client) => client.close()))
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('two routers sharing one Redis reserve from one USD budget, in millionths of a dollar', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ models: ['*'], usdPerDay: 0.1 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'reserve-usd:' }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    try {
+      upstream.reset()
+      upstream.script('POST /v1/images/generations', ...Array.from({ length: 10 }, () => ({ delayMs: 1000, json: { created: 1_700_000_000, data: [{ url: 'https://images.example/0.png' }] } })))
+      const results = await Promise.all(Array.from({ length: 10 }, async (_, index) => clients[index % 2]!.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'dall-e-3' } })))
+      // $0.04 reserved each, in one Redis total: 0, 0.04 and 0.08 are under $0.10, so the third is the last admitted.
+      assert.equal(results.filter((result) => result.isError === undefined).length, 3)
+      assert.equal(upstream.received('POST /v1/images/generations').length, 3)
+      assert.ok(results.filter((result) => result.isError).every((result) => errorMeta(result).code === 'usd_limit_reached'))
+      const usage = await second.app.budgets.usage(second.app.clientKeys?.named('team-a') as Client)
+      assert.deepEqual(usage.windows.map(({ budget, spent }) => ({ budget, spent })), [{ budget: 'usdPerDay', spent: 0.12 }])
     } finally {
       await Promise.all(clients.map((client) => client.close()))
       await Promise.all([first.close(), second.close()])

@@ -4,7 +4,7 @@ import type { Route } from '../../routing/routing-table.js'
 import { createEmbeddings } from '../../upstream/embeddings.js'
 import { CacheArgument, CacheOutput, cachedCall } from '../cached-call.js'
 import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
-import { embeddingTokens } from '../spend-estimates.js'
+import { embeddingEstimate } from '../spend-estimates.js'
 import { defineTool, type ToolContext } from '../tool.js'
 
 const Text = Type.String({ minLength: 1 })
@@ -35,7 +35,7 @@ export const embedTool = defineTool({
     const { config } = context
     const route = context.routing.route(requested ?? config.EMBEDDING_MODEL, context.client)
     const [target] = route.targets
-    await context.budget.reserve(embeddingTokens(input))
+    await context.budget.reserve(embeddingEstimate(input, target.model))
     return cachedCall(context, {
       mode: cache,
       deterministic: true,

@@ -3,7 +3,7 @@ import { ToolError } from '../../../errors.js'
 import type { ChatRequest, ChatResult } from '../../../upstream/chat-types.js'
 import { cachedCall } from '../../cached-call.js'
 import { toolErrorResult } from '../../tool-error.js'
-import { chatTokens } from '../../spend-estimates.js'
+import { chatEstimate } from '../../spend-estimates.js'
 import { defineTool } from '../../tool.js'
 import { runAgentLoop } from './agent-loop.js'
 import { checkResponseOwner, claimResponse, waitForResponse } from './background-response.js'
@@ -32,7 +32,7 @@ export const chatTool = defineTool({
     const route = context.routing.route(args.model ?? config.MODEL, context.client)
     const request = toChatRequest(args, route.targets[0].provider.config.api, route.requested)
     // An agent loop reserves its first turn; what the later turns spend is charged as they end.
-    await context.budget.reserve(chatTokens(request, config.BUDGET_DEFAULT_OUTPUT_TOKENS))
+    await context.budget.reserve(chatEstimate(request, route.targets[0].model, config.BUDGET_DEFAULT_OUTPUT_TOKENS))
     // A background response is polled, not streamed: its text arrives all at once.
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
     if (args.use_tools || args.agent) {

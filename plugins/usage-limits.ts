@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Budgets, requestCounterKey } from '../src/access/budgets.js'
 import { ANONYMOUS_CLIENT } from '../src/observability/metrics.js'
+import { DeferredCharges } from '../src/shared-state/deferred-charges.js'
 import { type WindowCount, WindowCounters } from '../src/shared-state/window-counters.js'
 
 declare module 'fastify' {
@@ -24,7 +25,7 @@ const MINUTE_MS = 60_000
 async function usageLimitsPlugin (fastify: FastifyInstance) {
   const { config, metrics } = fastify
   const counters = new WindowCounters(fastify.redis)
-  fastify.decorate('budgets', new Budgets({ counters, onRefused: (client, limit) => metrics.limitRefused(client, limit), defaultRequestsPerMinute: config.RATE_LIMIT_RPM }))
+  fastify.decorate('budgets', new Budgets({ counters, deferred: new DeferredCharges(fastify.redis), onRefused: (client, limit) => metrics.limitRefused(client, limit), defaultRequestsPerMinute: config.RATE_LIMIT_RPM }))
 
   const limitOf = (request: FastifyRequest) => request.client?.requestsPerMinute ?? config.RATE_LIMIT_RPM
   // A clients file can gain a requestsPerMinute on reload: the limiter is there for it from the start.

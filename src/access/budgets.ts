@@ -1,4 +1,5 @@
 import { ToolError } from '../errors.js'
+import type { DeferredCharges } from '../shared-state/deferred-charges.js'
 import type { CounterReservation, WindowCounters } from '../shared-state/window-counters.js'
 import type { Client } from './client-keys.js'
 import type { TokenLimits } from './config.js'
@@ -70,6 +71,8 @@ export function requestCounterKey (clientName: string): string {
 
 export interface BudgetsOptions {
   counters: WindowCounters
+  /** The reservations of background responses whose usage is not known yet. */
+  deferred: DeferredCharges
   onRefused: (client: string, limit: string) => void
   /** RATE_LIMIT_RPM: the request limit of clients without their own requestsPerMinute (0: none). */
   defaultRequestsPerMinute: number
@@ -98,12 +101,14 @@ const PERIOD_NAMES = { minute: 'Minute', day: 'Day', month: 'Month' } as const
  */
 export class Budgets {
   readonly #counters: WindowCounters
+  readonly #deferred: DeferredCharges
   readonly #onRefused: BudgetsOptions['onRefused']
   readonly #defaultRequestsPerMinute: number
   readonly #now: () => number
 
-  constructor ({ counters, onRefused, defaultRequestsPerMinute, now = Date.now }: BudgetsOptions) {
+  constructor ({ counters, deferred, onRefused, defaultRequestsPerMinute, now = Date.now }: BudgetsOptions) {
     this.#counters = counters
+    this.#deferred = deferred
     this.#onRefused = onRefused
     this.#defaultRequestsPerMinute = defaultRequestsPerMinute
     this.#now = now
@@ -147,6 +152,28 @@ export class Budgets {
     const { at, ...reserved } = reservation ?? { at: now, tokens: 0, microUsd: 0 }
     const running = this.#windows(client, at).filter(({ unit, endsAt }) => endsAt > now && spent[unit] !== reserved[unit])
     await Promise.all(running.map(({ key, unit, endsAt }) => this.#counters.add(key, spent[unit] - reserved[unit], endsAt - now)))
+  }
+
+  /**
+   * Keeps a reservation for a background response still running when its call ends: it stays
+   * counted until {@link takeDeferred} settles it to the response's usage (or for good, if nobody
+   * ever fetches the response). `model` is the one its USD estimate was priced for.
+   */
+  async defer (client: Client, responseId: string, reservation: Reservation, model: string): Promise<void> {
+    await this.#deferred.defer(responseId, { client: client.name, ...reservation, model })
+  }
+
+  /** Whether a background response's reservation still waits for its usage. */
+  async isDeferred (responseId: string): Promise<boolean> {
+    return this.#deferred.has(responseId)
+  }
+
+  /** The reservation a background response of this client left, removed: it is settled once, by whoever takes it. */
+  async takeDeferred (client: Client, responseId: string): Promise<{ reservation: Reservation, model: string } | undefined> {
+    const charge = await this.#deferred.take(responseId)
+    if (charge?.client !== client.name) return undefined
+    const { tokens, microUsd, at, model } = charge
+    return { reservation: { tokens, microUsd, at }, model }
   }
 
   /**

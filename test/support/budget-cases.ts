@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import { Budgets } from '../../src/access/budgets.js'
 import type { Client } from '../../src/access/client-keys.js'
 import type { ToolError } from '../../src/errors.js'
+import { DeferredCharges } from '../../src/shared-state/deferred-charges.js'
 import type { WindowCounters } from '../../src/shared-state/window-counters.js'
 
 /** The budget logic against any counters: in memory here, in Redis in the shared-state tests. */
@@ -13,7 +14,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
   test('a daily budget is exhausted by spending, and resets at the next UTC midnight', async () => {
     let now = Date.UTC(2026, 0, 31, 23, 59, 30)
     const refused: string[] = []
-    const budgets = new Budgets({ counters: counters(), onRefused: (_client, limit) => refused.push(limit), defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: (_client, limit) => refused.push(limit), defaultRequestsPerMinute: 0, now: () => now })
     await budgets.settle(client, await budgets.reserve(client, tokens(10)), tokens(100))
     await assert.rejects(budgets.reserve(client, tokens(1)), (err: ToolError) => {
       assert.equal(err.code, 'token_limit_reached')
@@ -35,7 +36,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
 
   test('reservations count until they settle: a lone call is admitted whatever its estimate, the next waits for room', async () => {
     const now = Date.UTC(2026, 4, 5, 12)
-    const budgets = new Budgets({ counters: counters(), onRefused: () => {}, defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: () => {}, defaultRequestsPerMinute: 0, now: () => now })
     // An untouched budget admits one call even though its estimate is over the limit.
     const large = await budgets.reserve(client, tokens(500))
     await assert.rejects(budgets.reserve(client, tokens(1)), /used its 100 tokens per day/)
@@ -50,7 +51,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
     let now = Date.UTC(2026, 6, 31, 22)
     const refused: string[] = []
     const spender: Client = { ...client, name: `${clientName}-usd`, requestsPerMinute: 10, tokens: { minute: 1000 }, usd: { day: 0.05, month: 0.08 } }
-    const budgets = new Budgets({ counters: counters(), onRefused: (_client, limit) => refused.push(limit), defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: (_client, limit) => refused.push(limit), defaultRequestsPerMinute: 0, now: () => now })
     const usd = (microUsd: number) => ({ tokens: 0, microUsd })
     const first = await budgets.reserve(spender, usd(40_000))
     // Still under $0.05: the call that crosses it is admitted, and the next is not.

@@ -144,14 +144,21 @@ export class Budgets {
   }
 
   /**
-   * Replaces a reservation by what the call spent, in the windows the reservation went into (a
-   * window that has ended since is left as it is); without a reservation, charges `spent` now.
+   * Replaces a reservation by what the call spent, in the windows the reservation went into. Of a
+   * window that has ended since (a background response fetched the next day), the reservation
+   * stays as it was and any excess is charged to the window running now. Without a reservation,
+   * charges `spent` now.
    */
   async settle (client: Client, reservation: Reservation | undefined, spent: Spend): Promise<void> {
     const now = this.#now()
     const { at, ...reserved } = reservation ?? { at: now, tokens: 0, microUsd: 0 }
-    const running = this.#windows(client, at).filter(({ unit, endsAt }) => endsAt > now && spent[unit] !== reserved[unit])
-    await Promise.all(running.map(({ key, unit, endsAt }) => this.#counters.add(key, spent[unit] - reserved[unit], endsAt - now)))
+    const current = this.#windows(client, now)
+    const changes = this.#windows(client, at).flatMap((window, index) => {
+      const difference = spent[window.unit] - reserved[window.unit]
+      const target = window.endsAt > now ? window : difference > 0 ? current[index] : undefined
+      return difference !== 0 && target ? [{ ...target, difference }] : []
+    })
+    await Promise.all(changes.map(({ key, difference, endsAt }) => this.#counters.add(key, difference, endsAt - now)))
   }
 
   /**

@@ -28,7 +28,7 @@ export class CallBudget {
     const usd = this.prices.costOfCall(estimate)
     if (usd === undefined && this.budgets.hasUsdLimits(client)) {
       this.budgets.refusedUnpriced(client)
-      throw new ToolError('model_unpriced', `Client "${client.name}" has a USD budget (usdPerDay, usdPerMonth), and model "${estimate.model}" has no price, so what the call would cost cannot be counted. Call a priced model, or give this one a price in MODEL_PRICES (IMAGE_PRICES for models billed by the image). No upstream call was made.`, { retryable: false })
+      throw new ToolError('model_unpriced', `Client "${client.name}" has a USD budget (${Object.keys(client.usd).map((period) => period === 'day' ? 'usdPerDay' : 'usdPerMonth').join(', ')}), and model "${estimate.model}" has no price, so what the call would cost cannot be counted. Call a priced model, or give this one a price in MODEL_PRICES (IMAGE_PRICES for models billed by the image). No upstream call was made.`, { retryable: false })
     }
     this.#reservation = await this.budgets.reserve(client, { tokens: estimate.inputTokens + estimate.outputTokens, microUsd: toMicroUsd(usd ?? 0) })
     this.#pricedModel = estimate.model

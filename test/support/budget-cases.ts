@@ -47,6 +47,20 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
     assert.equal(calls.filter((call) => call.status === 'fulfilled').length, 3)
   })
 
+  test('a reservation settled after its window ended leaves that window as it was, and charges the excess to the current one', async () => {
+    let now = Date.UTC(2026, 9, 10, 23, 59)
+    const spender: Client = { ...client, name: `${clientName}-late`, tokens: { day: 100, month: 1000 } }
+    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: () => {}, defaultRequestsPerMinute: 0, now: () => now })
+    const reservation = await budgets.reserve(spender, tokens(10))
+    now = Date.UTC(2026, 9, 11, 0, 1)
+    await budgets.settle(spender, reservation, tokens(30))
+    const spent = async () => (await budgets.usage(spender)).windows.map(({ budget, spent }) => `${budget} ${spent}`)
+    // The new day has the 20 beyond the reservation; the month, still running, settled to 30.
+    assert.deepEqual(await spent(), ['tokensPerDay 20', 'tokensPerMonth 30'])
+    now = Date.UTC(2026, 9, 10, 23, 59, 30)
+    assert.deepEqual(await spent(), ['tokensPerDay 10', 'tokensPerMonth 30'])
+  })
+
   test('USD budgets count millionths of a dollar per UTC day and month, and the status read shows every window', async () => {
     let now = Date.UTC(2026, 6, 31, 22)
     const refused: string[] = []

@@ -64,6 +64,9 @@ export interface ClientUsage {
   windows: BudgetWindowUsage[]
 }
 
+/** What budgets know of a client: its name and limits (a `Client`, or a clients-file entry as `config.clients` has it). */
+export type BudgetHolder = Pick<Client, 'name' | 'requestsPerMinute' | 'tokens' | 'usd'>
+
 /** The key the request-rate limit counts a client's requests under. */
 export function requestCounterKey (clientName: string): string {
   return `requests:client:${clientName}`
@@ -187,7 +190,7 @@ export class Budgets {
    * What the client has spent of each of its limits in the current windows: requests per minute,
    * tokens, USD (running calls count with their reservations). For status pages; reads only.
    */
-  async usage (client: Client): Promise<ClientUsage> {
+  async usage (client: BudgetHolder): Promise<ClientUsage> {
     const now = this.#now()
     const windows = this.#windows(client, now)
     const requestLimit = client.requestsPerMinute ?? this.#defaultRequestsPerMinute
@@ -207,7 +210,7 @@ export class Budgets {
     return { client: client.name, windows: usage }
   }
 
-  #windows (client: Client, now: number): BudgetWindow[] {
+  #windows (client: BudgetHolder, now: number): BudgetWindow[] {
     const tokens = (Object.entries(client.tokens) as Array<[Period, number]>).map(([period, limit]): BudgetWindow => {
       const { id, endsAt } = windowOf(period, now)
       return { budget: `tokensPer${PERIOD_NAMES[period]}`, unit: 'tokens', period, limit, endsAt, key: `tokens:${client.name}:${period}:${id}` }

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { CallHistory } from '../src/observability/call-history.js'
-import { PriceTable } from '../src/observability/prices.js'
 import { RecentCalls } from '../src/observability/recent-calls.js'
 import { UpstreamHealth } from '../src/observability/upstream-health.js'
 
@@ -18,11 +17,10 @@ export const RECENT_CALLS = 500
 export const UPSTREAM_HEALTH_WINDOW_MS = 5 * 60_000
 
 async function callHistoryPlugin (fastify: FastifyInstance) {
-  const prices = new PriceTable(fastify.config.MODEL_PRICES)
   fastify.decorate('callHistory', new CallHistory(
-    new RecentCalls(RECENT_CALLS, prices),
+    new RecentCalls(RECENT_CALLS, fastify.prices),
     new UpstreamHealth({ windowMs: UPSTREAM_HEALTH_WINDOW_MS, maxSamples: 1000, maxPairs: 200 })
   ))
 }
 
-export default fp(callHistoryPlugin, { name: 'call-history', dependencies: ['config'] })
+export default fp(callHistoryPlugin, { name: 'call-history', dependencies: ['metrics'] })

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import pkg from '../package.json' with { type: 'json' }
 import { FIRST_MODERN_REVISION } from '../src/mcp/http/modern-era.js'
-import { CounterUsage } from '../src/status/client-usage.js'
+import { BudgetUsage } from '../src/status/client-usage.js'
 import { OpenStreams } from '../src/status/open-streams.js'
 import { Replicas } from '../src/status/replicas.js'
 import { StatusBoard } from '../src/status/status-board.js'
@@ -41,7 +41,7 @@ async function statusPlugin (fastify: FastifyInstance) {
     providers: () => modelRouter.table.providers.values(),
     upstreamHealth: () => callHistory.upstream.rows(),
     clients: () => clientKeys?.list() ?? [],
-    usage: new CounterUsage(fastify.windowCounters, config.RATE_LIMIT_RPM),
+    usage: new BudgetUsage(fastify.budgets),
     refusals: () => metrics.limitRefusals(),
     calls: callHistory.calls,
     replicas: () => replicas.list(),

@@ -7,6 +7,8 @@ const ClientName = Type.String({ pattern: CLIENT_NAME_PATTERN, title: 'letters, 
 const KEY_HASH_PATTERN = '^(sha256:)?[0-9a-f]{64}$'
 const KeyHash = Type.String({ pattern: KEY_HASH_PATTERN, title: 'a SHA-256 hash in hex (npm run hash-key)' })
 const TokenCount = Type.Integer({ minimum: 1 })
+// A millionth of a dollar is the smallest amount budgets count.
+const UsdAmount = Type.Number({ minimum: 0.000001, description: 'USD, spent from the price table (MODEL_PRICES, IMAGE_PRICES over built-in list prices)' })
 
 const ClientEntrySchema = Type.Object({
   name: ClientName,
@@ -17,6 +19,8 @@ const ClientEntrySchema = Type.Object({
   tokensPerDay: Type.Optional(TokenCount),
   tokensPerMonth: Type.Optional(TokenCount),
   operator: Type.Optional(Type.Boolean({ description: 'Whether its key may also read GET /status, the router\'s status page (every client\'s usage, every recent call); unset: false.' })),
+  usdPerDay: Type.Optional(UsdAmount),
+  usdPerMonth: Type.Optional(UsdAmount),
 }, { additionalProperties: false })
 
 export const ClientKeysFileSchema = Type.Object({
@@ -32,6 +36,12 @@ export interface TokenLimits {
   month?: number
 }
 
+/** USD limits of one client; each is undefined when unlimited. Days and months are UTC. */
+export interface UsdLimits {
+  day?: number
+  month?: number
+}
+
 /** A client of the router: who it is, how its key is recognised, and what it may spend. */
 export interface ClientConfig {
   name: string
@@ -43,6 +53,7 @@ export interface ClientConfig {
   tokens: TokenLimits
   /** Whether its key may read the status page. */
   operator: boolean
+  usd: UsdLimits
 }
 
 export interface ClientKeysEnvironment {
@@ -81,7 +92,7 @@ export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Clien
   return clients
 }
 
-function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth, operator = false }: ClientEntry): ClientConfig {
+function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth, usdPerDay, usdPerMonth, operator = false }: ClientEntry): ClientConfig {
   return {
     name,
     operator,
@@ -92,6 +103,10 @@ function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinu
       ...(tokensPerMinute && { minute: tokensPerMinute }),
       ...(tokensPerDay && { day: tokensPerDay }),
       ...(tokensPerMonth && { month: tokensPerMonth }),
+    },
+    usd: {
+      ...(usdPerDay && { day: usdPerDay }),
+      ...(usdPerMonth && { month: usdPerMonth }),
     },
   }
 }

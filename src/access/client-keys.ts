@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { globToRegExp } from '../glob.js'
-import type { ClientConfig, TokenLimits } from './client-config.js'
+import type { ClientConfig, TokenLimits, UsdLimits } from './client-config.js'
 
 /** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
 export interface Client {
@@ -13,6 +13,7 @@ export interface Client {
   operator: boolean
   /** Whether it has a key of its own; false: an entry for OAuth principals only. */
   hasKey: boolean
+  usd: UsdLimits
   /** The scopes its OAuth access token granted; undefined for a client key, which may call every tool. */
   scopes?: ReadonlySet<string> | undefined
 }

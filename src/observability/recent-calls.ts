@@ -45,7 +45,7 @@ export class RecentCalls {
   }
 
   add (record: CallRecord): void {
-    const cost = record.modelAnswered === undefined ? undefined : this.prices.costOf(record.modelAnswered, record.inputTokens, record.outputTokens)
+    const cost = record.modelAnswered === undefined ? undefined : this.prices.costOfCall({ model: record.modelAnswered, inputTokens: record.inputTokens, outputTokens: record.outputTokens, images: record.images })
     this.#ring[this.#next] = {
       seq: ++this.#seq,
       at: this.now(),

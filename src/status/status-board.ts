@@ -102,7 +102,7 @@ export class StatusBoard {
       name: client.name,
       access: client.hasKey ? 'key' as const : 'oauth' as const,
       operator: client.operator,
-      usage: (usage.get(client.name) ?? []).map(({ limit, resetsAt, ...row }) => ({ ...row, ...(limit !== undefined && { limit }), ...(resetsAt !== undefined && { resetsAt }) })),
+      usage: usage.get(client.name) ?? [],
       refusals: refusals.filter((refusal) => refusal.client === client.name).map(({ limit, count }) => ({ limit, count })),
     }))
   }

@@ -112,18 +112,17 @@ function providersSection (providers: readonly ProviderStatusRow[], now: number)
 function clientsSection (clients: readonly ClientStatusRow[]): string {
   if (clients.length === 0) return '<h2>Clients</h2><p class="muted">No client keys: the router is open, and every call counts as anonymous.</p>'
   const rows = clients.map((client) => {
-    const usage = client.usage.map((row) => {
-      const label = `${row.measure === 'usd' ? 'USD' : row.measure} / ${row.period}`
-      const used = row.measure === 'usd' ? usd(row.used) : String(row.used)
-      const bar = row.limit === undefined
-        ? ''
-        : `<meter min="0" max="${row.limit}" low="${row.limit * 0.75}" high="${row.limit * 0.9}" optimum="0" value="${Math.min(row.used, row.limit)}" data-client="${escapeHtml(client.name)}" data-measure="${row.measure}" data-period="${row.period}" data-used="${row.used}"></meter>`
-      return `<div class="usage"><span class="usage-label">${label}</span>${bar}<span class="num">${used}${row.limit === undefined ? '' : ` / ${row.measure === 'usd' ? usd(row.limit) : row.limit}`}</span></div>`
-    }).join('')
+    const usage = client.usage.length === 0
+      ? '<span class="muted">no limits</span>'
+      : client.usage.map((row) => {
+        const amount = (value: number) => row.measure === 'usd' ? usd(value) : String(value)
+        const meter = `<meter min="0" max="${row.limit}" low="${row.limit * 0.75}" high="${row.limit * 0.9}" optimum="0" value="${Math.min(row.used, row.limit)}" data-client="${escapeHtml(client.name)}" data-measure="${row.measure}" data-period="${row.period}" data-used="${row.used}"></meter>`
+        return `<div class="usage"><span class="usage-label">${row.measure === 'usd' ? 'USD' : row.measure} / ${row.period}</span>${meter}<span class="num">${amount(row.used)} / ${amount(row.limit)}</span></div>`
+      }).join('')
     const refusals = client.refusals.length === 0 ? '—' : client.refusals.map(({ limit, count }) => `<div>${escapeHtml(limit)}: ${count}</div>`).join('')
     return `<tr data-client="${escapeHtml(client.name)}"><td><strong>${escapeHtml(client.name)}</strong><div class="muted">${client.access === 'key' ? 'client key' : 'OAuth only'}${client.operator ? ' · operator' : ''}</div></td><td>${usage}</td><td>${refusals}</td></tr>`
   }).join('')
-  return '<h2>Clients <span class="muted">(usage across replicas with Redis)</span></h2><div class="scroll"><table><thead><tr><th>Client</th><th>Usage this minute, day, month (UTC)</th><th>Refused</th></tr></thead>' +
+  return '<h2>Clients <span class="muted">(usage across replicas with Redis)</span></h2><div class="scroll"><table><thead><tr><th>Client</th><th>Usage of each limit, this minute, day or month (UTC)</th><th>Refused</th></tr></thead>' +
     `<tbody>${rows}</tbody></table></div>`
 }
 

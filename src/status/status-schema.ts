@@ -29,16 +29,16 @@ const ProviderStatus = Type.Object({
 const Usage = Type.Object({
   measure: StringEnum(['requests', 'tokens', 'usd'] as const),
   period: StringEnum(['minute', 'day', 'month'] as const),
-  used: Type.Number(),
-  limit: Type.Optional(Type.Number()),
-  resetsAt: Type.Optional(EpochMs('When the window ends')),
+  used: Type.Number({ description: 'USD as a decimal; running calls count with their reservations.' }),
+  limit: Type.Number(),
+  resetsAt: EpochMs('When the window ends'),
 })
 
 const ClientStatus = Type.Object({
   name: Type.String(),
   access: StringEnum(['key', 'oauth'] as const, { description: 'key: it has a client key (OAuth principals may map to it too); oauth: an entry for OAuth principals only.' }),
   operator: Type.Boolean(),
-  usage: Type.Array(Usage),
+  usage: Type.Array(Usage, { description: 'One row per limit the client has; none without limits.' }),
   refusals: Type.Array(Type.Object({ limit: Type.String(), count: Type.Integer() }), { description: 'Refused by this replica since it started, by limit.' }),
 })
 

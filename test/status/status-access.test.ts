@@ -6,7 +6,7 @@ import { SESSION_TTL_MS, StatusAccess } from '../../src/status/status-access.js'
 
 const OPS_KEY = 'mor_ops-key-0123456789abcdef'
 const METRICS_TOKEN = 'metrics-scraper-token-0123456789'
-const ops = (operator: boolean): ClientConfig => ({ name: 'ops', keyHashes: [hashKey(OPS_KEY)], models: undefined, requestsPerMinute: undefined, tokens: {}, operator })
+const ops = (operator: boolean): ClientConfig => ({ name: 'ops', keyHashes: [hashKey(OPS_KEY)], models: undefined, requestsPerMinute: undefined, tokens: {}, usd: {}, operator })
 
 describe('status page access', () => {
   test('a session lasts SESSION_TTL_MS, then the browser signs in again', async () => {

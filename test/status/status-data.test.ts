@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Client } from '../../src/access/client-keys.js'
-import { clientRateKey, requestCounterKey } from '../../src/access/request-rate.js'
-import { TokenBudgets } from '../../src/access/token-budgets.js'
+import { Budgets, requestCounterKey } from '../../src/access/budgets.js'
 import { CallRecord } from '../../src/observability/call-record.js'
 import { PriceTable } from '../../src/observability/prices.js'
 import { RecentCalls } from '../../src/observability/recent-calls.js'
 import { UpstreamHealth } from '../../src/observability/upstream-health.js'
+import { DeferredCharges } from '../../src/shared-state/deferred-charges.js'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
-import { CounterUsage } from '../../src/status/client-usage.js'
+import { BudgetUsage } from '../../src/status/client-usage.js'
 
 function finishedCall (tool: string, { client = 'team-a', tokens = 0, errorCode }: { client?: string, tokens?: number, errorCode?: 'timeout' } = {}): CallRecord {
   const record = new CallRecord(tool)
@@ -84,26 +84,21 @@ describe('upstream health', () => {
 })
 
 describe('client usage', () => {
-  const client: Client = { name: 'team-a', models: undefined, requestsPerMinute: 30, tokens: { day: 1000 }, operator: false, hasKey: true }
-  const other: Client = { ...client, name: 'team-b', requestsPerMinute: undefined, tokens: {} }
+  const client: Client = { name: 'team-a', models: undefined, requestsPerMinute: 30, tokens: { day: 1000 }, usd: { month: 5 }, operator: false, hasKey: true }
+  const unlimited: Client = { ...client, name: 'team-b', requestsPerMinute: undefined, tokens: {}, usd: {} }
 
-  test('reads the counters the limits count in: requests this minute, tokens this minute, day and month (counted with or without a limit), against the limits', async () => {
+  test('gives every limit of each client in its current window, from the budgets: requests, tokens and USD against the limits', async () => {
     const now = Date.UTC(2026, 5, 15, 12, 0, 30)
     const counters = new WindowCounters(undefined)
-    await new TokenBudgets(counters, () => {}, () => now).spend(client, 250)
-    await counters.add(requestCounterKey(clientRateKey('team-a')), 4, 60_000)
-    const usage = await new CounterUsage(counters, 0, () => now).usage([client, other])
+    const budgets = new Budgets({ counters, deferred: new DeferredCharges(undefined), onRefused: () => {}, defaultRequestsPerMinute: 0, now: () => now })
+    await budgets.settle(client, undefined, { tokens: 250, microUsd: 1_250_000 })
+    await counters.add(requestCounterKey('team-a'), 4, 60_000)
+    const usage = await new BudgetUsage(budgets).usage([client, unlimited])
     assert.deepEqual(usage.get('team-a'), [
-      { measure: 'requests', period: 'minute', used: 4, limit: 30, resetsAt: undefined },
-      { measure: 'tokens', period: 'minute', used: 250, limit: undefined, resetsAt: Date.UTC(2026, 5, 15, 12, 1) },
+      { measure: 'requests', period: 'minute', used: 4, limit: 30, resetsAt: usage.get('team-a')?.[0]?.resetsAt },
       { measure: 'tokens', period: 'day', used: 250, limit: 1000, resetsAt: Date.UTC(2026, 5, 16) },
-      { measure: 'tokens', period: 'month', used: 250, limit: undefined, resetsAt: Date.UTC(2026, 6, 1) },
+      { measure: 'usd', period: 'month', used: 1.25, limit: 5, resetsAt: Date.UTC(2026, 6, 1) },
     ])
-    assert.deepEqual(usage.get('team-b')?.map(({ measure, used, limit }) => [measure, used, limit]), [['tokens', 0, undefined], ['tokens', 0, undefined], ['tokens', 0, undefined]], 'no request row where requests are not limited (nor counted)')
-  })
-
-  test('gives RATE_LIMIT_RPM as the request limit of a client without its own', async () => {
-    const usage = await new CounterUsage(new WindowCounters(undefined), 60).usage([other])
-    assert.equal(usage.get('team-b')?.[0]?.limit, 60)
+    assert.deepEqual(usage.get('team-b'), [], 'a client without limits has no rows')
   })
 })

@@ -63,7 +63,7 @@ describe('the status page in Chromium, against a router process with client keys
       ROUTER_CONFIG: routing,
       ROUTED_TEST_KEY: 'sk-routed-test',
       UPSTREAM_MAX_RETRIES: '0',
-      CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 5000, requestsPerMinute: 600 }),
+      CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 5000, usdPerDay: 1, requestsPerMinute: 600 }),
       ...METRICS_TOKEN_ENV,
       ...(redis && redis.routerEnv),
     })

@@ -40,7 +40,7 @@ th { font-size: .85em; color: var(--muted); font-weight: 600; white-space: nowra
 .bad { color: var(--bad); background: var(--bad-bg); }
 .warn { color: var(--warn); background: var(--warn-bg); }
 .bad-text { color: var(--bad); }
-.usage { display: grid; grid-template-columns: 8.5rem minmax(6rem, 1fr) auto; align-items: center; gap: .5rem; }
+.usage { display: grid; grid-template-columns: 8.5rem minmax(6rem, 1fr) 11rem; align-items: center; gap: .5rem; }
 .usage-label { color: var(--muted); font-size: .85em; }
 meter { width: 100%; height: .8rem; }
 .filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; margin-bottom: .5rem; }

@@ -52,6 +52,11 @@ button { cursor: pointer; background: var(--accent); color: #fff; border-color: 
 #updated[data-live-state="stale"]::after { content: " (updates failing, retrying)"; }
 @media (max-width: 40rem) {
   body { font-size: 14px; }
+  /* Providers and clients: one card per row, its cells stacked, instead of a table wider than the phone. */
+  table.stack thead { display: none; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
+  table.stack tr { padding: .5rem 0; border-bottom: 1px solid var(--line); }
+  table.stack td { border: 0; padding: .15rem 0; }
   .usage { grid-template-columns: 1fr auto; }
   .usage meter { grid-column: 1 / -1; grid-row: 2; }
 }

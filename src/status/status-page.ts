@@ -10,7 +10,7 @@ export function escapeHtml (value: string | number): string {
 
 /** The sections the script replaces on each update, by element id. */
 export function liveSections (snapshot: StatusSnapshot): Record<'router' | 'providers' | 'clients', string> {
-  return { router: routerSection(snapshot.router, snapshot.generatedAt), providers: providersSection(snapshot.providers, snapshot.generatedAt), clients: clientsSection(snapshot.clients) }
+  return { router: routerSection(snapshot.router, snapshot.generatedAt), providers: providersSection(snapshot.providers, snapshot.generatedAt), clients: clientsSection(snapshot.clients, snapshot.router.sharedState) }
 }
 
 /** The whole page, from one snapshot; the script keeps it up to date from there. */
@@ -94,7 +94,8 @@ function providersSection (providers: readonly ProviderStatusRow[], now: number)
   const rows = providers.map((provider) => {
     const circuit = provider.circuit === 'open' && provider.probeAt !== undefined
       ? `open · probe in ${Math.max(0, Math.ceil((provider.probeAt - now) / 1000))} s`
-      : provider.circuit.replace('_', '-')
+      : provider.circuit === 'disabled' ? 'no circuit breaker' : provider.circuit.replace('_', '-')
+    const circuitClass = { open: 'bad', half_open: 'warn', closed: 'good', disabled: 'muted' }[provider.circuit]
     const circuits = provider.modelCircuits.map(({ model, state }) => `<div class="muted">${escapeHtml(model)}: ${state.replace('_', '-')}</div>`).join('')
     const concurrency = provider.concurrency ? `${provider.concurrency.inFlight}/${provider.concurrency.max} · ${provider.concurrency.queued} queued` : '—'
     const models = provider.models.length === 0
@@ -102,14 +103,14 @@ function providersSection (providers: readonly ProviderStatusRow[], now: number)
       : provider.models.map((model) => `<div>${escapeHtml(model.model)}: ${model.calls} calls, <span class="${model.failures > 0 ? 'bad-text' : ''}">${percent(model.errorRate)} errors</span>, p50 ${milliseconds(model.p50Ms)}, p95 ${milliseconds(model.p95Ms)}</div>`).join('')
     return `<tr data-provider="${escapeHtml(provider.name)}"><td><strong>${escapeHtml(provider.name)}</strong><div class="muted url">${escapeHtml(provider.baseURL)}</div></td>` +
       `<td><span class="badge ${provider.ready ? 'good' : 'bad'}">${provider.ready ? 'ready' : 'not ready'}</span> <span class="muted">check ${provider.check.replace('_', ' ')}</span></td>` +
-      `<td><span class="badge ${provider.circuit === 'open' ? 'bad' : provider.circuit === 'half_open' ? 'warn' : 'good'}" data-circuit="${provider.circuit}">${circuit}</span>${provider.lastFailure ? `<div class="muted">${escapeHtml(provider.lastFailure)}</div>` : ''}${circuits}</td>` +
+      `<td><span class="badge ${circuitClass}" data-circuit="${provider.circuit}">${circuit}</span>${provider.lastFailure ? `<div class="muted">${escapeHtml(provider.lastFailure)}</div>` : ''}${circuits}</td>` +
       `<td>${concurrency}</td><td>${models}</td></tr>`
   }).join('')
-  return '<h2>Providers</h2><div class="scroll"><table><thead><tr><th>Provider</th><th>Readiness</th><th>Circuit</th><th>Concurrency</th><th>Last 5 min per model</th></tr></thead>' +
+  return '<h2>Providers</h2><div class="scroll"><table class="stack"><thead><tr><th>Provider</th><th>Readiness</th><th>Circuit</th><th>Concurrency</th><th>Last 5 min per model</th></tr></thead>' +
     `<tbody>${rows}</tbody></table></div>`
 }
 
-function clientsSection (clients: readonly ClientStatusRow[]): string {
+function clientsSection (clients: readonly ClientStatusRow[], sharedState: RouterFactsRow['sharedState']): string {
   if (clients.length === 0) return '<h2>Clients</h2><p class="muted">No client keys: the router is open, and every call counts as anonymous.</p>'
   const rows = clients.map((client) => {
     const usage = client.usage.length === 0
@@ -122,7 +123,8 @@ function clientsSection (clients: readonly ClientStatusRow[]): string {
     const refusals = client.refusals.length === 0 ? '—' : client.refusals.map(({ limit, count }) => `<div>${escapeHtml(limit)}: ${count}</div>`).join('')
     return `<tr data-client="${escapeHtml(client.name)}"><td><strong>${escapeHtml(client.name)}</strong><div class="muted">${client.access === 'key' ? 'client key' : 'OAuth only'}${client.operator ? ' · operator' : ''}</div></td><td>${usage}</td><td>${refusals}</td></tr>`
   }).join('')
-  return '<h2>Clients <span class="muted">(usage across replicas with Redis)</span></h2><div class="scroll"><table><thead><tr><th>Client</th><th>Usage of each limit, this minute, day or month (UTC)</th><th>Refused</th></tr></thead>' +
+  return `<h2>Clients <span class="muted">(${sharedState === 'redis' ? 'usage across the replicas sharing Redis' : 'usage counted by this process'})</span></h2><div class="scroll"><table class="stack"><thead>` +
+    '<tr><th>Client</th><th>Usage of each limit, this minute, day or month (UTC)</th><th>Refused</th></tr></thead>' +
     `<tbody>${rows}</tbody></table></div>`
 }
 

@@ -6,6 +6,7 @@ import { statusStyle } from '../../src/status/page-style.js'
 import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, sha256, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { connectClient, type RunningRouter, startRouter } from '../support/router.js'
+import { waitFor } from '../support/wait-for.js'
 
 const OPERATOR_KEY = 'mor_operator-secret-key-0123456789'
 
@@ -150,6 +151,23 @@ describe('GET /status without a way in', () => {
       const page = await fetch(`${router.url}/status`)
       assert.equal(page.status, 200)
       assert.match(await page.text(), /read as anyone \(the router is open\)/)
+    } finally {
+      await router.close()
+      await upstream.close()
+    }
+  })
+
+  test('counts open sessions and open SSE streams, and forgets a stream when it closes', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful' })
+    const facts = async () => (await (await fetch(`${router.url}/status.json`)).json() as { router: { openSessions: number, openStreams: number } }).router
+    try {
+      const client = await connectClient(router)
+      // The SDK client opens the session's GET stream once initialized.
+      await waitFor(async () => (await facts()).openStreams === 1, 'the GET stream to count')
+      assert.equal((await facts()).openSessions, 1)
+      await client.close()
+      await waitFor(async () => (await facts()).openStreams === 0, 'the closed stream to be forgotten')
     } finally {
       await router.close()
       await upstream.close()

@@ -33,14 +33,18 @@ export default async function statusRoutes (fastify: FastifyInstance) {
   const access = new StatusAccess({ metricsToken: config.METRICS_TOKEN, clientKeys: fastify.clientKeys, accessTokens: fastify.accessTokens, statusScope: config.oauth?.statusScope })
   if (access.closed) fastify.log.warn('GET /status is refused: client keys are configured and no credential may read it. Set METRICS_TOKEN, mark a client as operator: true, or set OAUTH_STATUS_SCOPE.')
 
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', async (_request, reply) => {
     reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
       .header('x-content-type-options', 'nosniff')
       // same-origin, not no-referrer: with no-referrer the browser sends the sign-in form with Origin: null, which the Origin rule refuses.
       .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
-    // DNS rebinding: a page of another origin must not read the router's state through the browser.
+  })
+  // DNS rebinding: a page of another origin, or a name that resolves here, must not read the router's state through a browser.
+  fastify.addHook('onRequest', async (request, reply) => {
     if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) return refuse(reply, 403, `Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`)
+  })
+  fastify.addHook('onRequest', async (request, reply) => {
     if (!isHostAllowed(request.headers.host, config.ALLOWED_HOSTS)) return refuse(reply, 403, `Host ${request.headers.host ?? '(none)'} is not allowed (ALLOWED_HOSTS)`)
   })
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16_384 }, (_request, body, done) => {

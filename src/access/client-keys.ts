@@ -16,6 +16,8 @@ export interface Client {
   usd: UsdLimits
   /** The scopes its OAuth access token granted; undefined for a client key, which may call every tool. */
   scopes?: ReadonlySet<string> | undefined
+  /** Who signed in with that token (its OAUTH_PRINCIPAL_CLAIM value); undefined for a client key. */
+  principal?: string | undefined
 }
 
 /** Why a request was refused: the `error` of its `WWW-Authenticate` header (RFC 6750), and what to do, for a person. */

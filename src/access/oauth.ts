@@ -60,7 +60,7 @@ export class AccessTokens {
     const entry = names.map(this.#clientNamed).find((client) => client !== undefined) ??
       (this.#config.defaultClient === undefined ? undefined : this.#clientNamed(this.#config.defaultClient))
     if (!entry) return { status: 403, error: undefined, description: `${this.#config.principalClaim} "${principal}" has no client entry at this router; ask its operator for access` }
-    return { client: { ...entry, scopes }, principal }
+    return { client: { ...entry, scopes, principal }, principal }
   }
 
   /** The scope a tool needs (OAUTH_TOOL_SCOPES), if the client lacks it; undefined: it may call the tool. */

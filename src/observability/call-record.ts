@@ -52,6 +52,8 @@ export class CallRecord {
 
   /** The client that made the call, by name; undefined when the router runs open. */
   client: string | undefined
+  /** The OAuth principal the call came from, when it came with an access token. */
+  principal: string | undefined
   /** Whether the response cache answered the call, stored its answer, or was not used; undefined for tools without a cache. */
   cache: 'hit' | 'miss' | 'bypass' | undefined
 

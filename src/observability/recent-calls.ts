@@ -13,6 +13,8 @@ export interface RecentCall {
   at: number
   /** Undefined when the router runs open. */
   client: string | undefined
+  /** The OAuth principal, for a call made with an access token. */
+  principal: string | undefined
   tool: string
   modelRequested: string | undefined
   modelServed: string | undefined
@@ -50,6 +52,7 @@ export class RecentCalls {
       seq: ++this.#seq,
       at: this.now(),
       client: record.client,
+      principal: record.principal,
       tool: record.tool,
       modelRequested: record.modelRequested,
       modelServed: record.modelAnswered,

@@ -98,12 +98,17 @@ export class StatusBoard {
     const { sources } = this
     const clients = sources.clients()
     const [usage, refusals] = await Promise.all([sources.usage.usage(clients), sources.refusals()])
+    const principals = new Map<string, Set<string>>()
+    for (const { client, principal } of sources.calls.newest(0)) {
+      if (client !== undefined && principal !== undefined) principals.set(client, (principals.get(client) ?? new Set()).add(principal))
+    }
     return clients.map((client) => ({
       name: client.name,
       access: client.hasKey ? 'key' as const : 'oauth' as const,
       operator: client.operator,
       usage: usage.get(client.name) ?? [],
       refusals: refusals.filter((refusal) => refusal.client === client.name).map(({ limit, count }) => ({ limit, count })),
+      principals: [...principals.get(client.name) ?? []].sort(),
     }))
   }
 }

@@ -65,7 +65,7 @@ export function callRows (calls: readonly RecentCallRow[]): string {
     const model = call.modelServed && call.modelServed !== call.modelRequested ? `${call.modelRequested ?? '—'} → ${call.modelServed}` : (call.modelRequested ?? call.modelServed ?? '—')
     return `<tr data-seq="${call.seq}" data-client="${escapeHtml(call.client ?? '')}" data-tool="${escapeHtml(call.tool)}" data-outcome="${failed ? 'failed' : 'ok'}">` +
       `<td><time datetime="${new Date(call.at).toISOString()}">${clock(call.at)}</time></td>` +
-      `<td>${escapeHtml(call.client ?? 'anonymous')}</td><td>${escapeHtml(call.tool)}</td>` +
+      `<td>${escapeHtml(call.client ?? 'anonymous')}${call.principal === undefined ? '' : ` <span class="muted">(${escapeHtml(call.principal)})</span>`}</td><td>${escapeHtml(call.tool)}</td>` +
       `<td>${escapeHtml(model)}${call.provider ? ` <span class="muted">via ${escapeHtml(call.provider)}</span>` : ''}</td>` +
       `<td><span class="badge ${failed ? 'bad' : 'good'}">${escapeHtml(call.outcome)}</span></td>` +
       `<td class="num">${milliseconds(call.durationMs)}</td><td class="num">${call.inputTokens}/${call.outputTokens}</td>` +
@@ -121,7 +121,7 @@ function clientsSection (clients: readonly ClientStatusRow[], sharedState: Route
         return `<div class="usage"><span class="usage-label">${row.measure === 'usd' ? 'USD' : row.measure} / ${row.period}</span>${meter}<span class="num">${amount(row.used)} / ${amount(row.limit)}</span></div>`
       }).join('')
     const refusals = client.refusals.length === 0 ? '—' : client.refusals.map(({ limit, count }) => `<div>${escapeHtml(limit)}: ${count}</div>`).join('')
-    return `<tr data-client="${escapeHtml(client.name)}"><td><strong>${escapeHtml(client.name)}</strong><div class="muted">${client.access === 'key' ? 'client key' : 'OAuth only'}${client.operator ? ' · operator' : ''}</div></td><td>${usage}</td><td>${refusals}</td></tr>`
+    return `<tr data-client="${escapeHtml(client.name)}"><td><strong>${escapeHtml(client.name)}</strong><div class="muted">${client.access === 'key' ? 'client key' : 'OAuth only'}${client.operator ? ' · operator' : ''}</div>${client.principals.length === 0 ? '' : `<div class="muted">OAuth: ${client.principals.map(escapeHtml).join(', ')}</div>`}</td><td>${usage}</td><td>${refusals}</td></tr>`
   }).join('')
   return `<h2>Clients <span class="muted">(${sharedState === 'redis' ? 'usage across the replicas sharing Redis' : 'usage counted by this process'})</span></h2><div class="scroll"><table class="stack"><thead>` +
     '<tr><th>Client</th><th>Usage of each limit, this minute, day or month (UTC)</th><th>Refused</th></tr></thead>' +

@@ -40,12 +40,14 @@ const ClientStatus = Type.Object({
   operator: Type.Boolean(),
   usage: Type.Array(Usage, { description: 'One row per limit the client has; none without limits.' }),
   refusals: Type.Array(Type.Object({ limit: Type.String(), count: Type.Integer() }), { description: 'Refused by this replica since it started, by limit.' }),
+  principals: Type.Array(Type.String(), { description: 'The OAuth principals among this replica\'s recent calls that came as this client.' }),
 })
 
 export const RecentCallSchema = Type.Object({
   seq: Type.Integer(),
   at: EpochMs('When it finished'),
   client: Type.Optional(Type.String()),
+  principal: Type.Optional(Type.String({ description: 'The OAuth principal, for a call made with an access token.' })),
   tool: Type.String(),
   modelRequested: Type.Optional(Type.String()),
   modelServed: Type.Optional(Type.String()),

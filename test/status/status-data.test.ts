@@ -40,6 +40,7 @@ describe('recent calls', () => {
       seq: 1,
       at: 1_000,
       client: 'team-a',
+      principal: undefined,
       tool: 'chat',
       modelRequested: 'fast',
       modelServed: 'gpt-4.1-mini',

@@ -29,7 +29,7 @@ function snapshot (): StatusSnapshot {
       { name: 'openai', baseURL: 'https://***:***@api.example/v1', api: 'responses', ready: true, check: 'ok', circuit: 'half_open', modelCircuits: [{ model: 'gpt-4.1', state: 'open' }], concurrency: { inFlight: 2, queued: 1, max: 4, maxQueued: 10 }, models: [{ model: 'gpt-4.1', calls: 20, failures: 2, errorRate: 0.1, p50Ms: 300, p95Ms: 1200 }] },
       { name: 'local', baseURL: 'http://vllm:8000/v1', api: 'chat_completions', ready: false, check: 'failing', circuit: 'open', probeAt: now + 12_000, lastFailure: HOSTILE, modelCircuits: [], models: [] },
     ],
-    clients: [{ name: 'team-a', access: 'key', operator: true, usage: [{ measure: 'usd', period: 'day', used: 4.5, limit: 5, resetsAt: now + 3_600_000 }], refusals: [{ limit: 'usd_per_day', count: 7 }] }],
+    clients: [{ name: 'team-a', access: 'key', operator: true, usage: [{ measure: 'usd', period: 'day', used: 4.5, limit: 5, resetsAt: now + 3_600_000 }], refusals: [{ limit: 'usd_per_day', count: 7 }], principals: ['alice@example.com'] }],
     calls: [{ seq: 9, at: now - 1000, client: 'team-a', tool: 'chat', modelRequested: HOSTILE, outcome: 'rate_limited', durationMs: 12, inputTokens: 0, outputTokens: 0, fallbacks: ['openai/gpt-4.1: rate_limited'] }],
     lastSeq: 9,
   }
@@ -49,6 +49,7 @@ describe('the status page\'s markup', () => {
     const html = statusPage(snapshot(), 'METRICS_TOKEN', true)
     assert.match(html, /<meter min="0" max="5" low="3\.75" high="4\.5" optimum="0" value="4\.5" data-client="team-a" data-measure="usd" data-period="day" data-used="4\.5"><\/meter><span class="num">\$4\.50 \/ \$5\.00<\/span>/)
     assert.match(html, /usd_per_day: 7/)
+    assert.match(html, /OAuth: alice@example\.com/)
     assert.match(html, /<li class="self">pod-a:1:ab12 <span class="muted">v0\.1\.0, up 90 s, this page/)
     assert.match(html, /<li>pod-b:1:cd34/)
     assert.match(html, /75% <span class="muted">\(3 hits, 1 misses\)/)

@@ -10,8 +10,8 @@ import { waitFor } from '../support/wait-for.js'
 
 interface Snapshot {
   router: { replica: string, replicas: Array<{ id: string }>, sharedState: string, redisReachable?: boolean }
-  clients: Array<{ name: string, usage: Array<{ measure: string, period: string, used: number }> }>
-  calls: Array<{ client?: string, tool: string }>
+  clients: Array<{ name: string, usage: Array<{ measure: string, period: string, used: number }>, principals: string[] }>
+  calls: Array<{ client?: string, principal?: string, tool: string }>
 }
 
 describe('the status page with Redis and OAuth, two replicas', { skip: skipWithoutRedis }, () => {
@@ -47,6 +47,8 @@ describe('the status page with Redis and OAuth, two replicas', { skip: skipWitho
         PUBLIC_URL: `http://127.0.0.1:${port}`,
         OAUTH_ISSUER: issuer.issuer.url as string,
         OAUTH_STATUS_SCOPE: 'mcp:status',
+        // Principals without an entry of their own (alice) call as team-a.
+        OAUTH_DEFAULT_CLIENT: 'team-a',
         ...redis.routerEnv,
       }, { port: listen }))
     }
@@ -79,13 +81,15 @@ describe('the status page with Redis and OAuth, two replicas', { skip: skipWitho
     const ids = new Set(before.router.replicas.map((replica) => replica.id))
     assert.ok(ids.has((await snapshot(first, authorization)).router.replica))
 
-    // A call with an OAuth token, through the first replica, as the principal's client entry.
-    const client = await connectClient(first, { headers: { authorization: `Bearer ${await token('team-a', 'mcp:tools')}` } })
+    // A call with alice's access token, through the first replica, as the client entry she maps to.
+    const client = await connectClient(first, { headers: { authorization: `Bearer ${await token('alice', 'mcp:tools')}` } })
     await client.callTool({ name: 'chat', arguments: { prompt: 'hello' } })
     await client.close()
     const after = await snapshot(second, authorization)
     assert.ok((tokensToday(after) ?? 0) > (tokensToday(before) ?? 0), 'the second replica sees the tokens spent through the first')
     assert.deepEqual(after.calls.filter((call) => call.tool === 'chat'), [], 'recent calls are each replica\'s own')
-    assert.deepEqual((await snapshot(first, authorization)).calls.filter((call) => call.tool === 'chat').map((call) => call.client), ['team-a'])
+    const own = await snapshot(first, authorization)
+    assert.deepEqual(own.calls.filter((call) => call.tool === 'chat').map(({ client, principal }) => ({ client, principal })), [{ client: 'team-a', principal: 'alice' }], 'the call names its client entry and the principal it came from')
+    assert.deepEqual(own.clients.find((entry) => entry.name === 'team-a')?.principals, ['alice'])
   })
 })

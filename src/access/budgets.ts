@@ -135,13 +135,13 @@ export class Budgets {
     const at = this.#now()
     const windows = this.#windows(client, at)
     const full = await this.#counters.reserve(windows.map(({ key, limit, unit, endsAt }): CounterReservation => ({ key, limit, amount: spend[unit], windowMs: endsAt - at })))
-    const reached = windows[full]
+    const reached = full === -1 ? undefined : windows[full]
     if (!reached) return { ...spend, at }
     this.#onRefused(client.name, reached.unit === 'tokens' ? `tokens_per_${reached.period}` : `usd_per_${reached.period}`)
     const retryAfterSeconds = Math.max(1, Math.ceil((reached.endsAt - at) / 1000))
     const resets = `the limit resets at ${new Date(reached.endsAt).toISOString()} (in ${retryAfterSeconds} s). Its calls still running count with what they may spend until they end. No upstream call was made.`
     if (reached.unit === 'tokens') {
-      throw new ToolError('token_limit_reached', `Client "${client.name}" has used its ${reached.limit} tokens per ${reached.period}; ${resets}`, { retryable: true, retryAfterSeconds })
+      throw new ToolError('token_limit_reached', `Client "${client.name}" has used its ${reached.limit} tokens per ${reached.period} (${reached.budget}); ${resets}`, { retryable: true, retryAfterSeconds })
     }
     throw new ToolError('usd_limit_reached', `Client "${client.name}" has spent its ${formatUsd(reached.limit)} per ${reached.period} (${reached.budget}); ${resets}`, { retryable: true, retryAfterSeconds })
   }

@@ -122,7 +122,7 @@ describe('tokens per minute', () => {
       assert.equal(error.code, 'token_limit_reached')
       assert.equal(error.retryable, true)
       assert.ok(Number(error.retryAfterSeconds) >= 1 && Number(error.retryAfterSeconds) <= 60)
-      assert.match(textOf(refused), /Client "team-a" has used its 30 tokens per minute; the limit resets at \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z/)
+      assert.match(textOf(refused), /Client "team-a" has used its 30 tokens per minute \(tokensPerMinute\); the limit resets at \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z/)
       assert.equal(upstream.received('POST /v1/responses').length, before, 'no upstream call')
       // Tools that spend no tokens still work.
       assert.equal((await client.callTool({ name: 'echo', arguments: { text: 'x' } })).isError, undefined)

@@ -19,7 +19,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
     await assert.rejects(budgets.reserve(client, tokens(1)), (err: ToolError) => {
       assert.equal(err.code, 'token_limit_reached')
       assert.equal(err.details.retryAfterSeconds, 30)
-      assert.match(err.message, /used its 100 tokens per day; the limit resets at 2026-02-01T00:00:00\.000Z \(in 30 s\)/)
+      assert.match(err.message, /used its 100 tokens per day \(tokensPerDay\); the limit resets at 2026-02-01T00:00:00\.000Z \(in 30 s\)/)
       return true
     })
     assert.deepEqual(refused, ['tokens_per_day'])
@@ -31,7 +31,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
     await budgets.settle(client, undefined, tokens(100))
     now = Date.UTC(2026, 1, 3, 12)
     await budgets.settle(client, undefined, tokens(60))
-    await assert.rejects(budgets.reserve(client, tokens(1)), /used its 250 tokens per month; the limit resets at 2026-03-01T00:00:00\.000Z/)
+    await assert.rejects(budgets.reserve(client, tokens(1)), /used its 250 tokens per month \(tokensPerMonth\); the limit resets at 2026-03-01T00:00:00\.000Z/)
   })
 
   test('reservations count until they settle: a lone call is admitted whatever its estimate, the next waits for room', async () => {

@@ -2,9 +2,11 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import { ToolError } from '../../../errors.js'
 import type { ResponseFormat } from '../../../upstream/chat-types.js'
 import { describeValidationErrors } from '../../../validation-errors.js'
+import { linearRegExp, UnsupportedPatternError } from './linear-regexp.js'
 
 // Client schemas are arbitrary: unknown keywords and formats are the upstream's business, not a reason to refuse.
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false })
+// Their patterns are the client's too: they run on a linear-time engine, never on a backtracking one.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false, code: { regExp: linearRegExp } })
 
 // Compiled schemas by their text, a bounded few; evicted ones leave Ajv's own cache too.
 const compiled = new Map<string, { schema: object, validate: ValidateFunction }>()
@@ -44,7 +46,8 @@ function validatorFor (schema: Record<string, unknown>): ValidateFunction {
     validate = ajv.compile(schema)
   } catch (err) {
     ajv.removeSchema(schema)
-    throw new ToolError('invalid_arguments', `Invalid arguments for chat: response_format.schema is not a usable JSON Schema (${(err as Error).message}).`, { retryable: false })
+    const why = err instanceof UnsupportedPatternError ? `${err.message}; rewrite it in RE2 syntax or leave it out` : (err as Error).message
+    throw new ToolError('invalid_arguments', `Invalid arguments for chat: response_format.schema is not a usable JSON Schema (${why}).`, { retryable: false })
   }
   if (compiled.size >= MAX_COMPILED) {
     const [oldestKey, oldest] = compiled.entries().next().value ?? []

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, describe, test } from 'node:test'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { FakeOpenAI } from '../../../support/fake-openai.js'
+import { errorMeta, textOf } from '../../../support/results.js'
+import { connectClient } from '../../../support/router.js'
+import { HEALTH_BOUND_MS, slowestHealthDuring } from '../../../support/health-latency.js'
+import { type RouterProcess, startRouterProcess } from '../../../support/router-process.js'
+
+describe('client schemas (response_format.json_schema) on a router process', () => {
+  let upstream: FakeOpenAI
+  let router: RouterProcess
+  let baseUrl: string
+  let client: Client
+
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouterProcess({ OPENAI_API_KEY: 'sk-schema-test', OPENAI_BASE_URL: upstream.baseURL, READY_CHECK_UPSTREAM: 'false', UPSTREAM_MAX_RETRIES: '0' })
+    baseUrl = `http://127.0.0.1:${router.port}`
+    client = await connectClient({ mcpUrl: new URL(`${baseUrl}/mcp`) })
+  })
+  after(async () => {
+    await client.close().catch(() => undefined)
+    await router.kill()
+    await upstream.close()
+  })
+  beforeEach(() => upstream.reset())
+
+  const answer = (text: string) => upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', text) })
+  const chat = async (schema: object, timeout = 30_000) => client.callTool({ name: 'chat', arguments: { prompt: 'JSON please', response_format: { type: 'json_schema', name: 'answer', schema } } }, undefined, { timeout })
+
+  test('a pattern that backtracks exponentially (^(a+)+$ against 30 a and a !) is checked in linear time: /health answers as usual', async () => {
+    answer(JSON.stringify({ a: `${'a'.repeat(30)}!` }))
+    const { result, slowestMs } = await slowestHealthDuring(baseUrl, () => chat({ type: 'object', properties: { a: { type: 'string', pattern: '^(a+)+$' } } }))
+    assert.equal(errorMeta(result).code, 'invalid_output')
+    assert.match(textOf(result), /a must match pattern "\^\(a\+\)\+\$"/)
+    assert.ok(slowestMs < HEALTH_BOUND_MS, `/health took ${slowestMs} ms`)
+  })
+
+  test('JavaScript pattern syntax RE2 shares works: Unicode classes, \\u escapes, named groups, code points', async () => {
+    answer(JSON.stringify({ city: 'Zürich', accent: 'é', id: 'ab-12', emoji: '😀' }))
+    const result = await chat({
+      type: 'object',
+      properties: {
+        city: { type: 'string', pattern: '^\\p{Lu}\\p{Ll}+$' },
+        accent: { type: 'string', pattern: '^\\u00e9$' },
+        id: { type: 'string', pattern: '^(?<letters>[a-z]+)-\\d{2}$' },
+        emoji: { type: 'string', pattern: '^.$' },
+      },
+      patternProperties: { '^[a-z]+$': { type: 'string' } },
+    })
+    assert.equal(result.isError, undefined, textOf(result))
+  })
+
+  test('a pattern RE2 cannot run (a backreference, a lookahead) is invalid_arguments naming it, before the upstream is called', async () => {
+    for (const [pattern, why] of [['^(a)\\1$', /invalid escape sequence: `\\1`/], ['^(?=a)a$', /unsupported Perl syntax: `\(\?=`/], ['^[a-$', /invalid character class range/]] as const) {
+      const result = await chat({ type: 'object', properties: { a: { type: 'string', pattern } }, patternProperties: {} })
+      assert.equal(errorMeta(result).code, 'invalid_arguments')
+      assert.match(textOf(result), new RegExp(`the pattern ${JSON.stringify(pattern).replace(/[\\^$()[\]?=]/g, '\\$&')} cannot run on the router's linear-time regex engine`))
+      assert.match(textOf(result), why)
+      const asKey = await chat({ type: 'object', patternProperties: { [pattern]: { type: 'string' } } })
+      assert.equal(errorMeta(asKey).code, 'invalid_arguments', 'patternProperties are patterns too')
+    }
+    assert.equal(upstream.received('POST /v1/responses').length, 0)
+  })
+})

@@ -1,4 +1,5 @@
-import { Ajv, type ValidateFunction } from 'ajv'
+import { Ajv, MissingRefError, type Options, type ValidateFunction } from 'ajv'
+import { boundedText } from '../../../bounded-text.js'
 import { ToolError } from '../../../errors.js'
 import type { ResponseFormat } from '../../../upstream/chat-types.js'
 import { describeValidationErrors } from '../../../validation-errors.js'
@@ -6,10 +7,18 @@ import { linearRegExp, UnsupportedPatternError } from './linear-regexp.js'
 
 // Client schemas are arbitrary: unknown keywords and formats are the upstream's business, not a reason to refuse.
 // Their patterns are the client's too: they run on a linear-time engine, never on a backtracking one.
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false, code: { regExp: linearRegExp } })
+const options: Options = { allErrors: true, strict: false, validateFormats: false, logger: false, code: { regExp: linearRegExp } }
 
-// Compiled schemas by their text, a bounded few; evicted ones leave Ajv's own cache too.
-const compiled = new Map<string, { schema: object, validate: ValidateFunction }>()
+/**
+ * Checks schemas against the JSON Schema meta-schema, compiled once. It validates only, and so
+ * registers nothing: no `$id` of one call's schema reaches another's.
+ */
+const metaSchema = new Ajv(options)
+
+const QUOTED_REF_CHARS = 100
+
+// Compiled schemas by their text, a bounded few.
+const compiled = new Map<string, ValidateFunction>()
 const MAX_COMPILED = 100
 
 /**
@@ -40,22 +49,34 @@ export function checkResponseFormat (format: ResponseFormat | undefined): void {
 function validatorFor (schema: Record<string, unknown>): ValidateFunction {
   const key = JSON.stringify(schema)
   const known = compiled.get(key)
-  if (known) return known.validate
+  if (known) return known
   let validate: ValidateFunction
   try {
-    validate = ajv.compile(schema)
+    validate = compileAlone(schema)
   } catch (err) {
-    ajv.removeSchema(schema)
-    const why = err instanceof UnsupportedPatternError ? `${err.message}; rewrite it in RE2 syntax or leave it out` : (err as Error).message
-    throw new ToolError('invalid_arguments', `Invalid arguments for chat: response_format.schema is not a usable JSON Schema (${why}).`, { retryable: false })
+    throw new ToolError('invalid_arguments', `Invalid arguments for chat: response_format.schema is not a usable JSON Schema (${whyUnusable(err)}).`, { retryable: false })
   }
   if (compiled.size >= MAX_COMPILED) {
-    const [oldestKey, oldest] = compiled.entries().next().value ?? []
-    if (oldestKey !== undefined && oldest) {
-      compiled.delete(oldestKey)
-      ajv.removeSchema(oldest.schema)
-    }
+    const oldest = compiled.keys().next()
+    if (!oldest.done) compiled.delete(oldest.value)
   }
-  compiled.set(key, { schema, validate })
+  compiled.set(key, validate)
   return validate
+}
+
+/**
+ * `schema` compiled in an Ajv instance of its own, which no other schema is ever added to: its
+ * `$id`s and `$ref`s resolve within it alone. The meta-schema check is shared: an instance's own
+ * would compile the meta-schema again for every schema (docs/performance.md).
+ */
+function compileAlone (schema: Record<string, unknown>): ValidateFunction {
+  if (!metaSchema.validateSchema(schema)) throw new Error(`schema is invalid: ${metaSchema.errorsText(metaSchema.errors)}`)
+  return new Ajv({ ...options, meta: false, validateSchema: false }).compile(schema)
+}
+
+function whyUnusable (err: unknown): string {
+  if (err instanceof UnsupportedPatternError) return `${err.message}; rewrite it in RE2 syntax or leave it out`
+  // Each call's schema stands alone: what it refers to must be inside it.
+  if (err instanceof MissingRefError) return `$ref ${JSON.stringify(boundedText(err.missingRef, QUOTED_REF_CHARS))} names nothing in this schema; each call's schema stands alone, so put what it refers to under its own $defs`
+  return err instanceof Error ? err.message : String(err)
 }

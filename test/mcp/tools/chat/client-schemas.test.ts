@@ -3,7 +3,8 @@ import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { FakeOpenAI } from '../../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../../support/results.js'
-import { connectClient } from '../../../support/router.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../../../support/client-keys.js'
+import { connectClient, startRouter, type RunningRouter } from '../../../support/router.js'
 import { HEALTH_BOUND_MS, slowestHealthDuring } from '../../../support/health-latency.js'
 import { type RouterProcess, startRouterProcess } from '../../../support/router-process.js'
 
@@ -62,5 +63,59 @@ describe('client schemas (response_format.json_schema) on a router process', () 
       assert.equal(errorMeta(asKey).code, 'invalid_arguments', 'patternProperties are patterns too')
     }
     assert.equal(upstream.received('POST /v1/responses').length, 0)
+  })
+})
+
+describe('each call\'s schema compiles alone: no $id of one client\'s schema reaches another\'s', () => {
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  let carol: Client
+  let bob: Client
+
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile() })
+    carol = await connectClient(router, bearer(TEAM_A_KEY))
+    bob = await connectClient(router, bearer(TEAM_B_KEY))
+  })
+  after(async () => {
+    await Promise.all([carol.close(), bob.close()])
+    await router.close()
+    await upstream.close()
+  })
+
+  const CAROLS_VALUE = 'carol-only-enum-value'
+  const carolsSchema = { $id: 'urn:carol:s', type: 'object', properties: { secret: { enum: [CAROLS_VALUE] } }, required: ['secret'] }
+  const chat = async (client: Client, schema: object, answer: object) => {
+    // A refused call leaves its scripted answer unused: each call gets its own.
+    upstream.reset()
+    upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', JSON.stringify(answer)) })
+    return client.callTool({ name: 'chat', arguments: { prompt: 'JSON please', response_format: { type: 'json_schema', name: 'answer', schema } } })
+  }
+
+  test('Bob\'s $ref to Carol\'s $id resolves to nothing (invalid_arguments saying so) and never quotes her values; the same $id in both clients\' different schemas works for each', async () => {
+    assert.equal((await chat(carol, carolsSchema, { secret: CAROLS_VALUE })).isError, undefined)
+
+    const reaching = await chat(bob, { $ref: 'urn:carol:s' }, { secret: 'guess' })
+    assert.equal(errorMeta(reaching).code, 'invalid_arguments')
+    assert.match(textOf(reaching), /\$ref "urn:carol:s" names nothing in this schema; each call's schema stands alone, so put what it refers to under its own \$defs/)
+    assert.doesNotMatch(textOf(reaching), new RegExp(CAROLS_VALUE))
+
+    const sameId = { $id: 'urn:carol:s', type: 'object', properties: { mine: { type: 'integer' } }, required: ['mine'] }
+    const bobs = await chat(bob, sameId, { mine: 1 })
+    assert.equal(bobs.isError, undefined, textOf(bobs))
+    const bobsWrong = await chat(bob, sameId, { mine: 'x' })
+    assert.match(textOf(bobsWrong), /mine must be integer/, 'Bob\'s answer is checked against his own schema')
+    assert.doesNotMatch(textOf(bobsWrong), new RegExp(CAROLS_VALUE))
+
+    const carolsAgain = await chat(carol, carolsSchema, { secret: 'not hers' })
+    assert.equal(errorMeta(carolsAgain).code, 'invalid_output', 'Carol\'s schema still holds, unchanged by Bob\'s')
+    assert.equal((await chat(carol, carolsSchema, { secret: CAROLS_VALUE })).isError, undefined)
+  })
+
+  test('a $ref within the schema itself resolves ($defs, its own $id)', async () => {
+    const schema = { $id: 'urn:bob:own', type: 'object', properties: { city: { $ref: '#/$defs/city' }, again: { $ref: 'urn:bob:own#/$defs/city' } }, $defs: { city: { type: 'string', minLength: 2 } } }
+    assert.equal((await chat(bob, schema, { city: 'Paris', again: 'Lyon' })).isError, undefined)
+    assert.match(textOf(await chat(bob, schema, { city: 'P' })), /city must NOT have fewer than 2 characters/)
   })
 })

@@ -64,7 +64,50 @@ describe('client schemas (response_format.json_schema) on a router process', () 
     }
     assert.equal(upstream.received('POST /v1/responses').length, 0)
   })
+
+  test('a schema bomb (3.7 MB: 20,000 properties, each with a pattern and an anyOf) is refused at once, naming the limit it passes: /health answers as usual', async () => {
+    const bomb = bombSchema(20_000)
+    assert.ok(JSON.stringify(bomb).length > 3_500_000)
+    const { result, slowestMs } = await slowestHealthDuring(baseUrl, () => chat(bomb))
+    assert.equal(errorMeta(result).code, 'invalid_arguments')
+    assert.match(textOf(result), /past what the router compiles \(SCHEMA_MAX_NODES=10000\); simplify it, or ask the operator to raise SCHEMA_MAX_NODES/)
+    assert.ok(slowestMs < HEALTH_BOUND_MS, `/health took ${slowestMs} ms`)
+    assert.equal(upstream.received('POST /v1/responses').length, 0)
+  })
+
+  test('schemas too large, of too many values, or nested too deep, are refused naming SCHEMA_MAX_BYTES, SCHEMA_MAX_NODES and SCHEMA_MAX_DEPTH', async () => {
+    const large = await chat({ type: 'object', description: 'x'.repeat(200_000) })
+    assert.match(textOf(large), /response_format\.schema is 200\d+ bytes of JSON, past what the router compiles \(SCHEMA_MAX_BYTES=131072\); simplify it, or ask the operator to raise SCHEMA_MAX_BYTES/)
+    const manyValues = await chat({ enum: Array.from({ length: 10_001 }, (_, index) => index % 10) })
+    assert.match(textOf(manyValues), /has more than 10000 values, past what the router compiles \(SCHEMA_MAX_NODES=10000\)/)
+    let deep: object = { type: 'string' }
+    for (let level = 0; level < 20; level++) deep = { type: 'object', properties: { next: deep } }
+    const tooDeep = await chat(deep)
+    assert.equal(errorMeta(tooDeep).code, 'invalid_arguments')
+    assert.match(textOf(tooDeep), /objects or arrays nested more than 32 levels deep, past what the router compiles \(SCHEMA_MAX_DEPTH=32\)/)
+    assert.equal(upstream.received('POST /v1/responses').length, 0)
+  })
+
+  test('the largest schema the limits admit compiles off the main thread: /health answers as usual while it does', async () => {
+    // Just under SCHEMA_MAX_BYTES, of the bomb's costly shape: about a second of compiling.
+    const heavy = bombSchema(650)
+    assert.ok(JSON.stringify(heavy).length < 131_072)
+    answer(JSON.stringify({ property_0_with_a_long_name: 'a' }))
+    const { result, slowestMs } = await slowestHealthDuring(baseUrl, () => chat(heavy))
+    // On a loaded machine its compile may outlast SCHEMA_TIMEOUT_MS: refused then, and said why.
+    if (result.isError) assert.match(textOf(result), /SCHEMA_TIMEOUT_MS=2000/)
+    assert.ok(slowestMs < HEALTH_BOUND_MS, `/health took ${slowestMs} ms`)
+  })
 })
+
+/** The issue's bomb, `count` properties each with a pattern and an anyOf: 20,000 make 3.7 MB, which blocked the router 27.8 s. */
+function bombSchema (count: number) {
+  const properties: Record<string, unknown> = {}
+  for (let index = 0; index < count; index++) {
+    properties[`property_${index}_with_a_long_name`] = { type: 'string', description: `field number ${index}, which the answer must fill in`, pattern: `^[a-z]{1,${index % 50 + 1}}$`, anyOf: [{ minLength: 1 }, { maxLength: 64 }] }
+  }
+  return { type: 'object', properties }
+}
 
 describe('each call\'s schema compiles alone: no $id of one client\'s schema reaches another\'s', () => {
   let upstream: FakeOpenAI
@@ -117,5 +160,26 @@ describe('each call\'s schema compiles alone: no $id of one client\'s schema rea
     const schema = { $id: 'urn:bob:own', type: 'object', properties: { city: { $ref: '#/$defs/city' }, again: { $ref: 'urn:bob:own#/$defs/city' } }, $defs: { city: { type: 'string', minLength: 2 } } }
     assert.equal((await chat(bob, schema, { city: 'Paris', again: 'Lyon' })).isError, undefined)
     assert.match(textOf(await chat(bob, schema, { city: 'P' })), /city must NOT have fewer than 2 characters/)
+  })
+})
+
+describe('schema compiles are bounded in time and memory', () => {
+  test('a compile past SCHEMA_TIMEOUT_MS is refused naming it, and the next schema compiles in a new worker', async () => {
+    const upstream = await FakeOpenAI.start()
+    const router = await startRouter(upstream, { SCHEMA_TIMEOUT_MS: '50' })
+    const client = await connectClient(router)
+    try {
+      const call = async (schema: object) => client.callTool({ name: 'chat', arguments: { prompt: 'JSON please', response_format: { type: 'json_schema', name: 'answer', schema } } })
+      const slow = await call(bombSchema(650))
+      assert.equal(errorMeta(slow).code, 'invalid_arguments')
+      assert.match(textOf(slow), /took longer than the router allows \(SCHEMA_TIMEOUT_MS=50\) to compile or to check the answer against/)
+      upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', '{"city":"Paris"}') })
+      const next = await call({ type: 'object', properties: { city: { type: 'string' } } })
+      assert.equal(next.isError, undefined, textOf(next))
+    } finally {
+      await client.close()
+      await router.close()
+      await upstream.close()
+    }
   })
 })

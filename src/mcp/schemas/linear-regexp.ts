@@ -1,6 +1,6 @@
 import type { Options } from 'ajv'
 import { RE2JS } from 're2js'
-import { boundedText } from '../../../bounded-text.js'
+import { boundedText } from '../../bounded-text.js'
 
 type RegExpEngine = NonNullable<NonNullable<Options['code']>['regExp']>
 

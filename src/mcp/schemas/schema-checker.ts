@@ -16,26 +16,49 @@ export interface SchemaLimits {
   cacheMaxBytes: number
 }
 
-/** A schema's size against the limits, walked without recursion and stopped at the first one passed. */
-export function schemaOverLimit (schema: unknown, { maxNodes, maxDepth }: Pick<SchemaLimits, 'maxNodes' | 'maxDepth'>): { setting: string, what: string } | undefined {
+/** A limit a schema passes: its setting, its value, and what of the schema passes it. */
+interface LimitPassed {
+  setting: 'SCHEMA_MAX_BYTES' | 'SCHEMA_MAX_NODES' | 'SCHEMA_MAX_DEPTH'
+  limit: number
+  what: string
+}
+
+/** A schema's size against the node and depth limits, walked without recursion and stopped at the first one passed. */
+export function schemaOverLimit (schema: unknown, { maxNodes, maxDepth }: Pick<SchemaLimits, 'maxNodes' | 'maxDepth'>): LimitPassed | undefined {
   const pending: Array<[value: unknown, depth: number]> = [[schema, 1]]
   let nodes = 0
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [value, depth] = next
-    if (++nodes > maxNodes) return { setting: `SCHEMA_MAX_NODES=${maxNodes}`, what: `more than ${maxNodes} values` }
+    if (++nodes > maxNodes) return { setting: 'SCHEMA_MAX_NODES', limit: maxNodes, what: `has more than ${maxNodes} values` }
     if (typeof value !== 'object' || value === null) continue
-    if (depth > maxDepth) return { setting: `SCHEMA_MAX_DEPTH=${maxDepth}`, what: `objects or arrays nested more than ${maxDepth} levels deep` }
+    if (depth > maxDepth) return { setting: 'SCHEMA_MAX_DEPTH', limit: maxDepth, what: `has objects or arrays nested more than ${maxDepth} levels deep` }
     for (const item of Object.values(value)) pending.push([item, depth + 1])
   }
   return undefined
 }
 
+/** A job's outcome, or why the router did not see it through: `why` completes "response_format.schema …". */
+type Outcome = SchemaJobOutcome | { outcome: 'refused', why: string }
+
 interface QueuedJob {
   job: SchemaJob
-  settle: (outcome: SchemaJobOutcome) => void
+  settle: (outcome: Outcome) => void
 }
 
 const invalidSchema = (why: string) => new ToolError('invalid_arguments', `Invalid arguments for chat: response_format.schema ${why}.`, { retryable: false })
+
+const overLimit = ({ setting, limit, what }: LimitPassed) => invalidSchema(`${what}, past what the router compiles (${setting}=${limit}); simplify it, or ask the operator to raise ${setting}`)
+
+/** A job's failure as the client is told it. */
+function failure (outcome: Exclude<Outcome, { outcome: 'ok' | 'mismatch' }>): ToolError {
+  if (outcome.outcome === 'refused') return invalidSchema(outcome.why)
+  return invalidSchema(`is not a usable JSON Schema (${outcome.reason})`)
+}
+
+/** The worker's heap: room for the largest schema the limits admit to compile, and the kept validators' data. */
+const WORKER_HEAP_MB = 256
+
+const SHUTTING_DOWN: Outcome = { outcome: 'refused', why: 'could not be checked: the router is shutting down; send the call again' }
 
 /**
  * Compiles clients' schemas and checks answers against them in a worker thread, one job at a
@@ -56,13 +79,13 @@ export class SchemaChecker {
   /** Refuses (`invalid_arguments`, naming the limit or the problem) a schema the router will not or cannot compile. */
   async check (schema: Record<string, unknown>): Promise<void> {
     const outcome = await this.#run(schema)
-    if (outcome.outcome === 'unusable') throw invalidSchema(`is not a usable JSON Schema (${outcome.reason})`)
+    if (outcome.outcome === 'unusable' || outcome.outcome === 'refused') throw failure(outcome)
   }
 
   /** Why `answer` (JSON text) does not match `schema`, or undefined when it does. */
   async mismatch (schema: Record<string, unknown>, answer: string): Promise<string | undefined> {
     const outcome = await this.#run(schema, answer)
-    if (outcome.outcome === 'unusable') throw invalidSchema(`is not a usable JSON Schema (${outcome.reason})`)
+    if (outcome.outcome === 'unusable' || outcome.outcome === 'refused') throw failure(outcome)
     return outcome.outcome === 'mismatch' ? outcome.errors : undefined
   }
 
@@ -70,18 +93,18 @@ export class SchemaChecker {
   async close (): Promise<void> {
     const worker = this.#worker
     this.#worker = undefined
-    for (const { settle } of this.#queue.splice(0)) settle({ outcome: 'unusable', reason: SHUTTING_DOWN })
-    this.#settle({ outcome: 'unusable', reason: SHUTTING_DOWN })
+    for (const { settle } of this.#queue.splice(0)) settle(SHUTTING_DOWN)
+    this.#settle(SHUTTING_DOWN)
     await worker?.terminate()
   }
 
-  async #run (schema: Record<string, unknown>, answer?: string): Promise<SchemaJobOutcome> {
+  async #run (schema: Record<string, unknown>, answer?: string): Promise<Outcome> {
     const { maxBytes } = this.limits
     const over = schemaOverLimit(schema, this.limits)
-    if (over) throw invalidSchema(`has ${over.what}, past what the router compiles (${over.setting}); simplify it, or ask the operator to raise ${over.setting.split('=')[0] ?? ''}`)
+    if (over) throw overLimit(over)
     const text = JSON.stringify(schema)
     const bytes = Buffer.byteLength(text)
-    if (bytes > maxBytes) throw invalidSchema(`is ${bytes} bytes of JSON, past what the router compiles (SCHEMA_MAX_BYTES=${maxBytes}); simplify it, or ask the operator to raise SCHEMA_MAX_BYTES`)
+    if (bytes > maxBytes) throw overLimit({ setting: 'SCHEMA_MAX_BYTES', limit: maxBytes, what: `is ${bytes} bytes of JSON` })
     return new Promise((resolve) => {
       this.#queue.push({ job: { schema: text, ...(answer !== undefined && { answer }) }, settle: resolve })
       this.#next()
@@ -94,7 +117,7 @@ export class SchemaChecker {
     const worker = this.#worker ?? this.#start()
     const queued = this.#ready ? this.#queue.shift() : undefined
     if (!queued) return
-    const timer = setTimeout(() => this.#fail(`took longer than the router allows (SCHEMA_TIMEOUT_MS=${this.limits.timeoutMs}) to compile or to check the answer against; simplify it`), this.limits.timeoutMs)
+    const timer = setTimeout(() => this.#fail(`took longer than the router allows (SCHEMA_TIMEOUT_MS=${this.limits.timeoutMs}) to compile, or to check the answer against; simplify it`), this.limits.timeoutMs)
     this.#running = { queued, timer }
     worker.postMessage(queued.job)
   }
@@ -108,7 +131,7 @@ export class SchemaChecker {
       this.#ready = true
       this.#next()
     })
-    worker.on('error', (err) => this.#fail(`could not be compiled: the compiler stopped (${err.message})`))
+    worker.on('error', (err) => this.#fail(`could not be compiled: the compiler stopped (${err.message}); simplify it`))
     worker.on('exit', () => {
       if (this.#worker === worker) this.#worker = undefined
     })
@@ -117,7 +140,7 @@ export class SchemaChecker {
     return worker
   }
 
-  #settle (outcome: SchemaJobOutcome): void {
+  #settle (outcome: Outcome): void {
     const running = this.#running
     if (!running) return
     clearTimeout(running.timer)
@@ -130,17 +153,13 @@ export class SchemaChecker {
    * The running job failed with the worker (its time ran out, or the worker died), or, when none
    * was running, the worker failed to start: the job waiting first fails. A new worker takes the next.
    */
-  #fail (reason: string): void {
+  #fail (why: string): void {
     const worker = this.#worker
     this.#worker = undefined
     worker?.terminate().catch(() => undefined)
-    if (!this.#running) this.#queue.shift()?.settle({ outcome: 'unusable', reason })
-    this.#settle({ outcome: 'unusable', reason })
+    const failed: Outcome = { outcome: 'refused', why }
+    if (!this.#running) this.#queue.shift()?.settle(failed)
+    this.#settle(failed)
     this.#next()
   }
 }
-
-const SHUTTING_DOWN = 'could not be checked: the router is shutting down; send the call again'
-
-/** The worker's heap: room for the largest schema the limits admit to compile, and the kept validators' data. */
-const WORKER_HEAP_MB = 256

@@ -48,12 +48,20 @@ describe('Docker packaging', () => {
     const build = dockerfile.slice(dockerfile.indexOf('AS build'), dockerfile.indexOf('AS runtime'))
     assert.deepEqual([...build.matchAll(/^RUN (npm .*)$/gm)].map((match) => match[1]), ['npm ci --ignore-scripts', 'npm run build'])
     // A dependency whose install script the build does need would be skipped too: it must be looked at first.
-    const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> }
+    const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean, version?: string }> }
     const withScripts = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path).sort()
     // The MCP Inspector's (a test client) installs its clients from a source checkout only: as a dependency it does nothing.
     // Portkey's gateway (the benchmark's peer) runs patch-package, with no patches in the published package.
-    assert.deepEqual(withScripts, ['node_modules/@modelcontextprotocol/inspector', 'node_modules/@portkey-ai/gateway', 'node_modules/esbuild', 'node_modules/node'])
+    // Claude Code's (a README client) copies its native binary out of its platform package, and
+    // @github/keytar's (Gemini CLI's optional keychain) copies its prebuilt addon: neither downloads.
+    // Gemini CLI's other optional addon, node-pty, would compile with node-gyp (which fetches Node's
+    // headers): package.json's overrides install the prebuilt @lydell/node-pty in its place.
+    assert.deepEqual(withScripts, ['node_modules/@anthropic-ai/claude-code', 'node_modules/@github/keytar', 'node_modules/@modelcontextprotocol/inspector', 'node_modules/@portkey-ai/gateway', 'node_modules/esbuild', 'node_modules/node'])
+    assert.equal(pkg.overrides['node-pty'], `npm:@lydell/node-pty@${lock.packages['node_modules/node-pty']?.version as string}`)
     assert.ok('node' in pkg.devDependencies && !('node' in pkg.dependencies), 'the Node binary package is a dev dependency only')
+    // npm 11 names each install script allowScripts does not decide on, on every npm ci.
+    assert.deepEqual(Object.keys(pkg.allowScripts).sort(), withScripts.map((path) => path.slice('node_modules/'.length)).sort(), 'allowScripts decides on every install script')
+    assert.deepEqual(Object.entries(pkg.allowScripts).filter(([, allowed]) => !allowed).map(([name]) => name), ['@modelcontextprotocol/inspector', '@portkey-ai/gateway'], 'only the scripts that do nothing as a dependency are denied')
   })
 
   test('every package the production code imports is a production dependency, at the version the lockfile holds', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { builtinModules } from 'node:module'
+import { spawnSync } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { parse } from 'yaml'
 import pkg from '../package.json' with { type: 'json' }
@@ -22,6 +23,28 @@ describe('Docker packaging', () => {
     assert.equal(compose.networks['mcp-net'].external, true)
     assert.match(service.healthcheck.test.join(' '), /127\.0\.0\.1:8000\/health/)
     for (const name of Object.keys(service.environment)) assert.ok(name in ConfigSchema.properties, `${name} is a router setting`)
+  })
+
+  test('the README creates the .env compose reads, before compose runs', async () => {
+    const readme = await readFile('README.md', 'utf8')
+    const docker = readme.slice(readme.indexOf('### Docker'))
+    const commands = /```bash\n([^]*?)```/.exec(docker)?.[1]?.split('\n').map((line) => line.replace(/ +#.*$/, '')) ?? []
+    assert.ok(commands.indexOf('cp .env.example .env') >= 0, 'the Docker section creates .env')
+    assert.ok(commands.indexOf('cp .env.example .env') < commands.indexOf('docker compose up -d --build'))
+  })
+
+  test('docker-compose.secret.yml mounts the key file as the Docker secret OPENAI_API_KEY_FILE names, a file git and the build context leave out', async () => {
+    const overlay = parse(await readFile('docker-compose.secret.yml', 'utf8'))
+    const service = overlay.services['mcp-openai-router']
+    const [secret] = service.secrets as string[]
+    assert.ok(secret)
+    assert.equal(service.environment.OPENAI_API_KEY_FILE, `/run/secrets/${secret}`, 'compose mounts a secret at /run/secrets/<name>')
+    const file = overlay.secrets[secret].file as string
+    assert.equal(spawnSync('git', ['check-ignore', '-q', file]).status, 0, `git ignores ${file}`)
+    assert.match(await readFile('.dockerignore', 'utf8'), new RegExp(`^${basename(file).replaceAll('.', '\\.')}$`, 'm'), 'the key stays out of the build context')
+    const readme = await readFile('README.md', 'utf8')
+    assert.ok(readme.includes(`printf '%s' "$OPENAI_API_KEY" > ${basename(file)}\ndocker compose -f docker-compose.yml -f docker-compose.secret.yml up -d --build\n`))
+    assert.ok(readme.includes('remove\n`OPENAI_API_KEY` from `.env`, since the router refuses to start with both set'))
   })
 
   test('the Dockerfile builds in stages, runs as non-root on Node 24, and lets node receive SIGTERM', async () => {

@@ -6,7 +6,6 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { parseAllDocuments, parse } from 'yaml'
-import pkg from '../../package.json' with { type: 'json' }
 import { checkConfig, compileConfig } from '../../src/config-parsing.js'
 import { ConfigSchema } from '../../src/config.js'
 import { RoutingFileSchema } from '../../src/routing/config.js'
@@ -59,11 +58,10 @@ describe('Kubernetes example overlay, rendered (kubectl kustomize deploy/k8s/ove
   const probe = (name: string) => container[name].httpGet as { path: string, port: string }
   const readme = await readFile('README.md', 'utf8')
 
-  test('the image is the one the README builds and pushes, tagged with the package version', () => {
+  test('the image is the one the README builds and pushes', () => {
     const built = /^docker buildx build --platform \S+ -t (\S+) --push \.$/m.exec(readme)?.[1]
     assert.ok(built, 'the README builds and pushes the image')
     assert.equal(container.image, built)
-    assert.equal(container.image.split(':').at(-1), pkg.version)
   })
 
   test('probes use the router\'s routes and its port: liveness and startup /health, readiness /ready', () => {

@@ -154,18 +154,18 @@ describe('README', () => {
       const [command, ...rest] = commandsOf(await assertEmbedded(readme, path, 'bash'))
       assert.equal(rest.length, 0, `${path} is one command`)
       assert.ok(command !== undefined && command.includes(NPM_START_MCP_URL), 'the snippet uses the URL of npm start')
-      return home.shell(command.replace(NPM_START_MCP_URL, router.mcpUrl.href))
+      return (await home.shell(command.replace(NPM_START_MCP_URL, router.mcpUrl.href))).output
     }
 
     test(`Claude Code ${devVersion('@anthropic-ai/claude-code')}: claude mcp add, then claude mcp list shows it connected`, async () => {
       assert.match(await shellSnippet('examples/clients/claude-code.sh'), /Added HTTP MCP server openai-router/)
-      assert.match(await home.shell('claude mcp list'), new RegExp(`openai-router: ${escape(router.mcpUrl.href)} \\(HTTP\\) - ✔ Connected`))
+      assert.match((await home.shell('claude mcp list')).output, new RegExp(`openai-router: ${escape(router.mcpUrl.href)} \\(HTTP\\) - ✔ Connected`))
     })
 
     test(`Gemini CLI ${devVersion('@google/gemini-cli')}: gemini mcp add, then gemini mcp list in a trusted folder shows it connected`, async () => {
       await home.trustForGemini()
       assert.match(await shellSnippet('examples/clients/gemini-cli.sh'), /MCP server "openai-router" added/)
-      assert.match(await home.shell('gemini mcp list'), new RegExp(`✓ openai-router: ${escape(router.mcpUrl.href)} \\(http\\) - Connected`))
+      assert.match((await home.shell('gemini mcp list')).output, new RegExp(`✓ openai-router: ${escape(router.mcpUrl.href)} \\(http\\) - Connected`))
     })
 
     test(`Codex ${devVersion('@openai/codex')}: codex mcp add, then its app-server lists the router's tools and calls echo`, async () => {
@@ -188,7 +188,7 @@ describe('README', () => {
       assert.equal(commands.length, 2)
       for (const command of commands) assert.match(command, new RegExp(`^npx ${escape(`@modelcontextprotocol/inspector@${devVersion('@modelcontextprotocol/inspector')}`)} --cli ${escape(NPM_START_MCP_URL)} `), 'pinned to the version the tests run')
       // In the clone, npx runs the installed Inspector (npm_config_offline: it downloads nothing).
-      const [list, call] = await Promise.all(commands.map(async (command) => home.shell(`cd ${JSON.stringify(process.cwd())} && ${command.replace(NPM_START_MCP_URL, router.mcpUrl.href)}`)))
+      const [list, call] = await Promise.all(commands.map(async (command) => (await home.shell(`cd ${JSON.stringify(process.cwd())} && ${command.replace(NPM_START_MCP_URL, router.mcpUrl.href)}`)).stdout))
       assert.deepEqual((JSON.parse(list ?? '') as { tools: Array<{ name: string }> }).tools.map((tool) => tool.name).join(', '), TOOL_NAMES)
       assert.deepEqual(JSON.parse(call ?? '').content, [{ type: 'text', text: 'ping' }])
     })

@@ -89,9 +89,9 @@ export class ClientHome {
   }
 
   /** A README command as a reader types it: bash in the project folder, the key in ROUTER_CLIENT_KEY. */
-  async shell (command: string): Promise<string> {
+  async shell (command: string): Promise<{ stdout: string, stderr: string, output: string }> {
     const { stdout, stderr } = await promisify(execFile)('bash', ['-c', command], { cwd: this.project, env: this.env, timeout: CLI_TIMEOUT_MS })
-    return stdout + stderr
+    return { stdout, stderr, output: stdout + stderr }
   }
 
   async remove (): Promise<void> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { parseAllDocuments, parse } from 'yaml'
+import { parseAllDocuments, parse, stringify } from 'yaml'
 import { checkConfig, compileConfig } from '../../src/config-parsing.js'
 import { ConfigSchema } from '../../src/config.js'
 import { RoutingFileSchema } from '../../src/routing/config.js'
@@ -28,12 +28,20 @@ const noKubectl = kubectl.error || kubectl.status !== 0
  * The example overlay as `kubectl apply -k` would send it: rendered by kubectl's kustomize from a
  * copy of deploy/k8s, with the key file written as the README says.
  */
-async function renderOverlay (): Promise<Manifest[]> {
+async function renderOverlay ({ ownSecret = false } = {}): Promise<Manifest[]> {
   const dir = await mkdtemp(join(tmpdir(), 'k8s-render-'))
+  const overlay = join(dir, 'k8s/overlays/example')
   try {
     await cp('deploy/k8s', join(dir, 'k8s'), { recursive: true })
-    await writeFile(join(dir, 'k8s/overlays/example', KEY_FILE), RENDER_KEY)
-    const { stdout } = await run('kubectl', ['kustomize', join(dir, 'k8s/overlays/example')], { timeout: 60_000 })
+    if (ownSecret) {
+      // As the README says for a Secret managed by hand: the generator deleted, no key file.
+      const kustomization = parse(await readFile(join(overlay, 'kustomization.yaml'), 'utf8')) as Record<string, unknown>
+      delete kustomization.secretGenerator
+      await writeFile(join(overlay, 'kustomization.yaml'), stringify(kustomization))
+    } else {
+      await writeFile(join(overlay, KEY_FILE), RENDER_KEY)
+    }
+    const { stdout } = await run('kubectl', ['kustomize', overlay], { timeout: 60_000 })
     return parseAllDocuments(stdout).map((document) => document.toJS() as Manifest)
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -95,10 +103,14 @@ describe('Kubernetes example overlay, rendered (kubectl kustomize deploy/k8s/ove
     assert.ok(readme.includes(`printf '%s' "$OPENAI_API_KEY" > ${OVERLAY}/${KEY_FILE}`), 'the README writes the file the generator reads')
     assert.equal(git('check-ignore', '-q', `${OVERLAY}/${KEY_FILE}`).status, 0, 'git ignores the key file')
     assert.equal(git('ls-files', OVERLAY).stdout.includes(KEY_FILE), false, 'no key file is committed')
-    // Without the generator, the name the Deployment mounts is the base's, for a Secret made by hand.
-    const base = parse(await readFile('deploy/k8s/base/deployment.yaml', 'utf8')) as Manifest
-    assert.equal(base.spec.template.spec.volumes.find((candidate: { name: string }) => candidate.name === mount.name).secret.secretName, 'mcp-openai-router-openai')
+  })
+
+  test('with the secretGenerator deleted, as the README says for a Secret of your own, the Deployment mounts mcp-openai-router-openai', async () => {
     assert.ok(readme.includes('manage the Secret `mcp-openai-router-openai` yourself'))
+    const rendered = await renderOverlay({ ownSecret: true })
+    assert.equal(rendered.some((manifest) => manifest.kind === 'Secret'), false)
+    const volumes = byKind(rendered, 'Deployment', 'mcp-openai-router').spec.template.spec.volumes as Array<{ secret?: { secretName: string } }>
+    assert.deepEqual(volumes.flatMap((volume) => volume.secret ? [volume.secret.secretName] : []), ['mcp-openai-router-openai'])
   })
 
   test('the routing file: a generated ConfigMap, valid for the router, mounted where ROUTER_CONFIG points, reading the mounted key', () => {

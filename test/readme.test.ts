@@ -9,6 +9,8 @@ import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messag
 import type { ChatResult } from '@langchain/core/outputs'
 import { FakeChatModel } from '@langchain/core/utils/testing'
 import { MultiServerMCPClient } from '@langchain/mcp-adapters'
+import { Agent, MCPServerStreamableHttp, run as runAgent, setDefaultOpenAIClient, setTracingDisabled } from '@openai/agents'
+import OpenAI from 'openai'
 import lock from '../package-lock.json' with { type: 'json' }
 import pkg from '../package.json' with { type: 'json' }
 import { ConfigSchema } from '../src/config.js'
@@ -197,6 +199,25 @@ describe('README', () => {
   test(`OpenAI Agents SDK ${devVersion('@openai/agents')}: MCPServerStreamableHttp lists the router's tools and calls echo`, async () => {
     const stdout = await runEmbeddedExample('examples/clients/openai-agents.ts', { OPENAI_AGENTS_DISABLE_TRACING: '1' })
     assert.equal(stdout, `tools: ${TOOL_NAMES}\necho: ping\n`)
+  })
+
+  test(`OpenAI Agents SDK ${devVersion('@openai/agents')}: an Agent with the router as its MCP server calls echo, its model the test upstream`, async () => {
+    setTracingDisabled(true)
+    setDefaultOpenAIClient(new OpenAI({ baseURL: upstream.baseURL, apiKey: 'sk-agents-test' }))
+    const server = new MCPServerStreamableHttp({ name: 'openai-router', url: router.mcpUrl.href, requestInit: { headers: { Authorization: `Bearer ${CLIENT_KEY}` } } })
+    await server.connect()
+    try {
+      upstream.reset()
+      upstream.script('POST /v1/responses', { json: upstream.functionCallResponse('gpt-4.1-mini', [{ id: 'call_1', name: 'echo', arguments: '{"text":"ping"}' }]) })
+      const agent = new Agent({ name: 'router agent', instructions: 'Use the router\'s tools.', model: 'gpt-4.1-mini', mcpServers: [server] })
+      const result = await runAgent(agent, 'Echo ping with the router.')
+      const [first, second] = upstream.received('POST /v1/responses').map((request) => request.body as { tools: Array<{ name: string }>, input: Array<{ type?: string, output?: unknown }> })
+      assert.deepEqual(first?.tools.map((tool) => tool.name).join(', '), TOOL_NAMES, 'the model is offered the router\'s tools')
+      assert.deepEqual(second?.input.find((item) => item.type === 'function_call_output')?.output, [{ type: 'input_text', text: 'ping' }], 'the router\'s echo answered the model\'s call')
+      assert.equal(typeof result.finalOutput, 'string')
+    } finally {
+      await server.close()
+    }
   })
 
   test(`LangChain ${devVersion('@langchain/mcp-adapters')}: MultiServerMCPClient takes the README's connections and gets the router's tools`, async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { buildApp } from '../src/app.js'
-import { KUBERNETES_PLACEHOLDER_API_KEY, PLACEHOLDER_API_KEY } from '../src/routing/config.js'
+import { KUBERNETES_PLACEHOLDER_API_KEY, PLACEHOLDER_API_KEY } from '../src/routing/routing-config.js'
 
 const valid = { OPENAI_API_KEY: 'sk-config-test', LOG_LEVEL: 'silent' }
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { parseAllDocuments, parse, stringify } from 'yaml'
 import { checkConfig, compileConfig } from '../../src/config-parsing.js'
 import { ConfigSchema } from '../../src/config.js'
-import { RoutingFileSchema } from '../../src/routing/config.js'
+import { RoutingFileSchema } from '../../src/routing/routing-config.js'
 
 type Manifest = Record<string, any> & { kind: string, metadata: { name: string, namespace?: string } }
 

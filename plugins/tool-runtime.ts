@@ -27,6 +27,7 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
     prices: fastify.prices,
     history: fastify.callHistory,
     cache: fastify.responseCache,
+    schemas: fastify.clientSchemas,
     responseOwners: fastify.responseOwners,
     keys,
     bodies: new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, keys }),
@@ -35,5 +36,5 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
 
 export default fp(toolRuntimePlugin, {
   name: 'tool-runtime',
-  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'call-history', 'response-cache', 'response-owners'],
+  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'call-history', 'response-cache', 'response-owners', 'client-schemas'],
 })

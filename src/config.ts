@@ -8,7 +8,7 @@ import { cannotRead, checkConfig, compileConfig, isHttpUrl, readSecretFile } fro
 import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamConfig } from './downstream/downstream-config.js'
 import { ConfigError } from './errors.js'
 import { type ModelPrice, ModelPricesSchema } from './observability/prices.js'
-import { loadRoutingConfig, type RoutingConfig } from './routing/routing-config.js'
+import { loadRoutingConfig, refusePlaceholderKey, type RoutingConfig } from './routing/routing-config.js'
 import { StringEnum } from './schemas.js'
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js'
 import { describeValidationErrors } from './validation-errors.js'
@@ -195,11 +195,17 @@ function trustFunction (trustProxy: TrustProxy): RouterConfig['TRUST_PROXY'] {
   return proxyAddr.compile(trustProxy.split(','))
 }
 
-/** The key of the environment's provider; required unless ROUTER_CONFIG names the providers (checked with them). */
+/**
+ * The key of the environment's provider; required unless ROUTER_CONFIG names the providers (checked
+ * with them). One of the two settings, never both: a key left in `.env` beside a mounted secret
+ * would otherwise decide silently which key is spent.
+ */
 async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string | undefined> {
-  if (OPENAI_API_KEY || !OPENAI_API_KEY_FILE) return OPENAI_API_KEY
+  if (!OPENAI_API_KEY_FILE) return OPENAI_API_KEY
+  if (OPENAI_API_KEY) throw new ConfigError('Invalid configuration: OPENAI_API_KEY and OPENAI_API_KEY_FILE are both set; keep one (with a key file, remove OPENAI_API_KEY from .env)')
   const key = await readSecretFile('OPENAI_API_KEY_FILE', OPENAI_API_KEY_FILE)
   if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
+  refusePlaceholderKey(key, `OPENAI_API_KEY_FILE (${OPENAI_API_KEY_FILE})`)
   return key
 }
 

@@ -12,6 +12,7 @@ import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
 import { clientFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { asAuthInfo } from '../src/mcp/request-context.js'
+import { RouterErrorCode } from '../src/errors.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 const SESSION_HEADER = 'mcp-session-id'
@@ -368,16 +369,17 @@ function replyWithJsonRpcError (error: FastifyError, request: FastifyRequest, re
     request.log.info({ reason: error.message }, 'MCP request abandoned: the client closed its connection before sending its whole body')
     return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body was cut short'))
   }
-  const [status, body] = jsonRpcErrorFor(error, request)
+  const [status, body] = jsonRpcErrorFor(error, request.body, request.routeOptions.bodyLimit)
   if (status >= 500) request.log.error({ err: error }, 'MCP request failed')
   else request.log.info({ statusCode: status, reason: body.error.message }, 'MCP request refused')
   return reply.code(status).send(body)
 }
 
-function jsonRpcErrorFor (error: FastifyError, request: FastifyRequest): [number, JsonRpcErrorResponse] {
+/** The status and JSON-RPC error of a refusal: `body` is the parsed body, `bodyLimit` the route's MAX_BODY_BYTES. */
+export function jsonRpcErrorFor (error: FastifyError, body: unknown, bodyLimit: number | undefined): [number, JsonRpcErrorResponse] {
   if (error.validation) {
     if (error.validationContext === 'body') {
-      const detail = Array.isArray(request.body)
+      const detail = Array.isArray(body)
         ? 'a JSON array (batches are not supported; send one message per request)'
         : `not a JSON-RPC 2.0 message (${describeValidationErrors(error.validation as never)})`
       return [400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, `Invalid Request: the body is ${detail}`)]
@@ -388,16 +390,12 @@ function jsonRpcErrorFor (error: FastifyError, request: FastifyRequest): [number
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return [415, jsonRpcError(JsonRpcErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json')]
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return [413, jsonRpcError(JsonRpcErrorCode.ServerError, `Payload Too Large: the body must not exceed ${request.routeOptions.bodyLimit} bytes (MAX_BODY_BYTES)`)]
+      return [413, jsonRpcError(JsonRpcErrorCode.ServerError, `Payload Too Large: the body must not exceed ${bodyLimit} bytes (MAX_BODY_BYTES)`)]
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]
-  }
-  if (error.statusCode === 429) {
-    return [429, jsonRpcError(JsonRpcErrorCode.ServerError, error.message)]
-  }
-  if (error.statusCode === 400 && error instanceof SyntaxError) {
-    return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]
+    case RouterErrorCode.RateLimited:
+      return [429, jsonRpcError(JsonRpcErrorCode.ServerError, error.message)]
   }
   return [500, jsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error: the router failed to handle the request; the logs have the details')]
 }

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type AuthenticationFailure, type Client, bearerCredential, isAuthenticationFailure } from '../src/access/client-keys.js'
+import { wwwAuthenticate } from '../src/access/bearer-challenge.js'
+import { type Client, bearerCredential, isAuthenticationFailure } from '../src/access/client-keys.js'
 import { missingToolScope } from '../src/access/tool-scopes.js'
 import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
 import { isPlainlyLegacy, modernEraHandler } from '../src/mcp/http/modern-era.js'
@@ -321,7 +322,7 @@ async function relay (transport: WebStandardStreamableHTTPServerTransport, reque
 async function send (response: Response, reply: FastifyReply) {
   if (response.headers.get('content-type')?.startsWith('application/json')) {
     // A JSON answer is whole already: sent as one string with its length rather than piped as a
-    // stream (chunked, a read and a write per piece), ~10% of an echo's CPU (`npm run bench`).
+    // stream (chunked, a read and a write per piece), a measurable share of an echo's CPU (docs/performance.md).
     reply.code(response.status)
     for (const [name, value] of response.headers) reply.header(name, value)
     return reply.send(await response.text())
@@ -330,7 +331,7 @@ async function send (response: Response, reply: FastifyReply) {
   // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
   // (a GET stream, or a call still waiting for the model): clients wait on the headers. Flushed
   // on the next turn, not at once: a quick answer (echo, a cached one) then leaves in the same
-  // write as its headers, one write per exchange fewer (+18% stateful echo throughput).
+  // write as its headers, one write per exchange fewer (docs/performance.md).
   if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
     setImmediate(() => { if (!reply.raw.headersSent && !reply.raw.destroyed) reply.raw.flushHeaders() })
   }
@@ -342,18 +343,6 @@ function toWebRequest (request: FastifyRequest, signal?: AbortSignal): Request {
   // Node joins repeated request headers into one value (set-cookie, the exception, is a response header).
   const headers = request.headers as Record<string, string>
   return new Request(`http://localhost${request.url}`, { method: request.method, headers, ...(signal && { signal }) })
-}
-
-/** The challenge of a 401 (RFC 6750): the scheme, and what was wrong with the credentials sent. */
-/** RFC 6750's challenge; with OAuth, RFC 9728's resource_metadata tells the client where to find the authorization server. */
-function wwwAuthenticate ({ error, description, scope }: { error: AuthenticationFailure['error'] | 'insufficient_scope', description: string, scope?: string }, resourceMetadata: string | undefined): string {
-  const params = [
-    'realm="mcp-openai-router"',
-    ...(resourceMetadata ? [`resource_metadata="${resourceMetadata}"`] : []),
-    ...(error ? [`error="${error}"`, `error_description="${description.replaceAll('"', "'")}"`] : []),
-    ...(scope ? [`scope="${scope}"`] : []),
-  ]
-  return `Bearer ${params.join(', ')}`
 }
 
 function methodNotAllowed (reply: FastifyReply) {

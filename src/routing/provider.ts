@@ -58,7 +58,7 @@ function failureScope (error: ToolError, countTimeouts: boolean): 'provider' | '
 }
 
 /** The upstream said the model is overloaded (OpenAI's 503 "overloaded", 529 of others). */
-export function isOverloaded (error: ToolError): boolean {
+function isOverloaded (error: ToolError): boolean {
   return error.code === 'upstream_unavailable' && (error.details.upstreamStatus === 529 || /overload/i.test(error.message))
 }
 

@@ -99,7 +99,7 @@ export interface RoutingEnvironment {
 export const PLACEHOLDER_API_KEY = 'sk-your-key'
 
 /** The provider the environment describes when there is no routing file: nothing changes for existing users. */
-export const ENVIRONMENT_PROVIDER = 'openai'
+const ENVIRONMENT_PROVIDER = 'openai'
 
 const validRoutingFile = compileConfig(RoutingFileSchema)
 

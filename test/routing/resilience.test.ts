@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { ManualClock } from '../support/clock.js'
 import { errorBody } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
@@ -10,12 +10,8 @@ import { waitFor } from '../support/wait-for.js'
 
 const chatOf = (model: string) => ({ name: 'chat', arguments: { model, prompt: 'hello' } })
 const serverError = { status: 500, json: errorBody('The server had an error while processing your request.', 'server_error') }
-/**
- * Cool-downs long enough that a loaded machine finishes the checks made while a circuit is open
- * before it ends; the tests then wait a little past them.
- */
-const COOLDOWN_MS = 2500
-const pastCooldown = () => sleep(COOLDOWN_MS + 100)
+/** The circuits' cool-down: the tests move the router's clock past it rather than wait it out. */
+const COOLDOWN_MS = 60_000
 
 interface ProviderReadiness { ready: boolean, circuit: string, modelCircuits?: Record<string, string>, lastFailure?: string, inFlight?: number, queued?: number, check: { status: string } }
 
@@ -27,9 +23,10 @@ async function readiness (url: string): Promise<{ status: number, body: { status
 describe('circuit breakers, fallbacks and saturation', () => {
   test('a circuit opens after N consecutive failures and stops calling the upstream; after the cool-down one probe closes it', async () => {
     const logs = new LogCapture()
+    const clock = new ManualClock()
     const stack = await startRoutedStack({
       providers: [{ name: 'flaky', circuitBreaker: { failureThreshold: 3, cooldownMs: COOLDOWN_MS } }],
-    }, { LOG_LEVEL: 'info', READY_CHECK_UPSTREAM: 'false' }, logs)
+    }, { LOG_LEVEL: 'info', READY_CHECK_UPSTREAM: 'false' }, logs, { clock: clock.now })
     try {
       const upstream = stack.upstreams.flaky
       upstream?.script('POST /v1/responses', serverError, serverError, serverError)
@@ -48,12 +45,15 @@ describe('circuit breakers, fallbacks and saturation', () => {
       const metrics = parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
       assert.equal(sampleValue(metrics, 'mcp_router_provider_circuit_state', { provider: 'flaky' }), 2)
 
-      await pastCooldown()
+      clock.advance(COOLDOWN_MS + 1)
       // A second call while the probe is still at the upstream fails fast: half-open lets one probe through.
-      upstream?.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1', 'probe answer'), delayMs: 2000 })
+      let answerProbe = () => {}
+      const probeAnswered = new Promise<void>((resolve) => { answerProbe = resolve })
+      upstream?.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1', 'probe answer'), until: probeAnswered })
       const probe = stack.client.callTool(chatOf('gpt-4.1'))
       await waitFor(() => upstream?.received('POST /v1/responses').length === 4, 'the probe to reach the upstream')
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'circuit_open', 'half-open lets one probe through')
+      answerProbe()
       assert.equal((await probe).isError, undefined)
       assert.equal(upstream?.received('POST /v1/responses').length, 4)
       assert.equal(logs.find({ msg: 'circuit of flaky closed: calls go through again' }).length, 1)
@@ -65,12 +65,13 @@ describe('circuit breakers, fallbacks and saturation', () => {
   })
 
   test('a failed probe opens the circuit again', async () => {
-    const stack = await startRoutedStack({ providers: [{ name: 'down', circuitBreaker: { failureThreshold: 1, cooldownMs: COOLDOWN_MS } }] }, { READY_CHECK_UPSTREAM: 'false' })
+    const clock = new ManualClock()
+    const stack = await startRoutedStack({ providers: [{ name: 'down', circuitBreaker: { failureThreshold: 1, cooldownMs: COOLDOWN_MS } }] }, { READY_CHECK_UPSTREAM: 'false' }, undefined, { clock: clock.now })
     try {
       const upstream = stack.upstreams.down
       upstream?.script('POST /v1/responses', serverError, serverError)
       await stack.client.callTool(chatOf('gpt-4.1'))
-      await pastCooldown()
+      clock.advance(COOLDOWN_MS + 1)
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'upstream_unavailable', 'the probe went through, and failed')
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'circuit_open')
       assert.equal(upstream?.received('POST /v1/responses').length, 2)

@@ -5,7 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { stringify } from 'yaml'
 import { FakeOpenAI } from './fake-openai.js'
 import type { LogCapture } from './logs.js'
-import { connectClient, type RunningRouter, startRouter } from './router.js'
+import { connectClient, type RouterTestOptions, type RunningRouter, startRouter } from './router.js'
 
 /** A router in front of several fake upstreams, named by provider, with a routing file written for them. */
 export interface RoutedStack {
@@ -24,7 +24,7 @@ export type RoutingFile = Record<string, unknown> & { providers: Array<Record<st
  * Starts one fake upstream per provider of `config` (its `baseURL` filled in unless given) and the
  * router with ROUTER_CONFIG pointing at the file. Keys come from `ROUTED_TEST_KEY`.
  */
-export async function startRoutedStack (config: RoutingFile, env: Record<string, string> = {}, logs?: LogCapture): Promise<RoutedStack> {
+export async function startRoutedStack (config: RoutingFile, env: Record<string, string> = {}, logs?: LogCapture, { clock }: Pick<RouterTestOptions, 'clock'> = {}): Promise<RoutedStack> {
   const upstreams: Record<string, FakeOpenAI> = {}
   for (const provider of config.providers) upstreams[provider.name] = await FakeOpenAI.start()
   const dir = await mkdtemp(join(tmpdir(), 'router-routing-'))
@@ -37,7 +37,7 @@ export async function startRoutedStack (config: RoutingFile, env: Record<string,
     })
   const writeConfig = async (routing: object | string) => writeFile(file, withUpstreams(routing))
   await writeConfig(config)
-  const router = await startRouter(Object.values(upstreams)[0] as FakeOpenAI, { ROUTER_CONFIG: file, ROUTED_TEST_KEY: 'sk-routed-test', ...env }, logs ? { logs } : {})
+  const router = await startRouter(Object.values(upstreams)[0] as FakeOpenAI, { ROUTER_CONFIG: file, ROUTED_TEST_KEY: 'sk-routed-test', ...env }, { ...(logs && { logs }), ...(clock && { clock }) })
   const client = await connectClient(router)
   return {
     upstreams,

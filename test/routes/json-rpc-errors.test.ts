@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { errorCodes, type FastifyError } from 'fastify'
 import { jsonRpcErrorFor } from '../../routes/mcp.js'
-import { buildApp } from '../../src/app.js'
 import { ConfigError, RateLimitedError, RouterErrorCode } from '../../src/errors.js'
+import { build } from '../support/app.js'
 import { MCP_HEADERS } from '../support/router.js'
 
 const validationError = (validation: FastifyError['validation']): FastifyError =>
@@ -49,8 +49,7 @@ describe('refusals of /mcp as JSON-RPC errors (jsonRpcErrorFor)', () => {
   })
 
   test('a body with a __proto__ key is a parse error (Fastify\'s parser refuses it with its own code), not a failure of the router', async (t) => {
-    const app = await buildApp({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', LOG_LEVEL: 'silent' } })
-    t.after(() => app.close())
+    const app = await build(t, { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' })
     const response = await app.inject({ method: 'POST', url: '/mcp', headers: MCP_HEADERS, payload: '{"jsonrpc":"2.0","id":1,"method":"ping","__proto__":{"polluted":true}}' })
     assert.equal(response.statusCode, 400)
     assert.deepEqual(response.json(), { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the body is not valid JSON' } })

@@ -27,7 +27,8 @@ export async function build (t: Teardown, env: Record<string, string> = {}, opti
   return app
 }
 
-async function buildTestApp (env: Record<string, string>, options: InProcessOptions): Promise<FastifyInstance> {
+/** The app with the tests' defaults (the test key, no retries, silent logs); the caller closes it. */
+export async function buildTestApp (env: Record<string, string>, options: InProcessOptions = {}): Promise<FastifyInstance> {
   return buildApp({ env: { OPENAI_API_KEY: TEST_API_KEY, UPSTREAM_MAX_RETRIES: '0', LOG_LEVEL: 'silent', ...env }, ...options })
 }
 

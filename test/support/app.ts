@@ -6,13 +6,6 @@ import { type BuildAppOptions, buildApp } from '../../src/app.js'
 import { FakeOpenAI } from './fake-openai.js'
 import { TEST_API_KEY } from './router.js'
 
-/**
- * The in-process layer, for tests where the wire is not the subject (a tool's arguments and
- * results, routing, limits): the app is built from an object, requests go through `app.inject()`
- * (Fastify's whole request path, hooks and schemas, without a socket), and the app closes with
- * the test. Tests about the wire itself (connections, signals, processes) keep `startRouter`.
- */
-
 /** What `build` registers its cleanup with: a test's context `t`. */
 interface Teardown {
   after: (fn: () => Promise<void>) => void
@@ -20,7 +13,12 @@ interface Teardown {
 
 export type InProcessOptions = Omit<BuildAppOptions, 'env'>
 
-/** The app as tests use it in process (fastify/demo's `build(t)`): closed when `t` ends. */
+/**
+ * The app as tests use it in process (fastify/demo's `build(t)`), for tests where the wire is not
+ * the subject (a tool's arguments and results, routing, limits): built from an object, asked
+ * through `app.inject()` (Fastify's whole request path, hooks and schemas, without a socket), and
+ * closed when `t` ends. Tests about the wire itself (connections, signals, processes) keep `startRouter`.
+ */
 export async function build (t: Teardown, env: Record<string, string> = {}, options: InProcessOptions = {}): Promise<FastifyInstance> {
   const app = await buildTestApp(env, options)
   t.after(() => app.close())

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import pino from 'pino'
 import type { Client } from '../../src/access/client-keys.js'
 import { ToolError } from '../../src/errors.js'
-import { globToRegExp } from '../../src/glob.js'
+import { toGlob } from '../../src/glob.js'
 import { RouterMetrics } from '../../src/observability/metrics.js'
 import { PriceTable } from '../../src/observability/prices.js'
 import { Provider } from '../../src/routing/provider.js'
@@ -32,7 +32,7 @@ function table (routing: Partial<RoutingConfig>, providers = [provider('openai',
 const targets = (route: ReturnType<RoutingTable['route']>) => route.targets.map(({ provider, model }) => `${provider.name}/${model}`)
 
 function client (name: string, models?: string[]): Client {
-  return { name, models: models && { globs: models, patterns: models.map(globToRegExp) }, requestsPerMinute: undefined, tokens: {} }
+  return { name, models: models && { globs: models, patterns: models.map(toGlob) }, requestsPerMinute: undefined, tokens: {} }
 }
 
 const refusedAs = (code: string, pattern: RegExp) => (err: unknown) => {

@@ -26,6 +26,7 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
     budgets: fastify.budgets,
     prices: fastify.prices,
     cache: fastify.responseCache,
+    schemas: fastify.clientSchemas,
     responseOwners: fastify.responseOwners,
     keys,
     bodies: new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, keys }),
@@ -34,5 +35,5 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
 
 export default fp(toolRuntimePlugin, {
   name: 'tool-runtime',
-  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'response-cache', 'response-owners'],
+  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'response-cache', 'response-owners', 'client-schemas'],
 })

@@ -23,6 +23,7 @@ import { CallBudget } from './call-budget.js'
 import { CallProgress } from './progress.js'
 import { observeTransport } from './observed-transport.js'
 import { requestContextOf } from './request-context.js'
+import type { SchemaChecker } from './schemas/schema-checker.js'
 import { toolErrorResult } from './tool-error.js'
 import type { RouterTool, ToolContext } from './tool.js'
 import { enabledTools } from './tools/index.js'
@@ -36,6 +37,7 @@ export interface ToolRuntimeDependencies {
   tracer: Tracer
   calls: InFlightCalls
   cache: ResponseCache | undefined
+  schemas: SchemaChecker
   responseOwners: ResponseOwners
   /** The clients' token and USD limits: a call reserves its estimate before it spends, and settles to what it spent. */
   budgets: Budgets
@@ -125,7 +127,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, prices, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, prices, cache, schemas, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -165,6 +167,7 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       config,
       client,
       cache,
+      schemas,
       responseOwners,
       downstream,
       metrics,

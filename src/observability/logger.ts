@@ -75,8 +75,19 @@ export function cleanLogLine (line: Record<string, unknown>): Record<string, unk
 const boundedSerializers = {
   msg: (msg: unknown) => typeof msg === 'string' ? bounded(msg) : msg,
   err: (err: Error) => {
-    const { type, message, stack, ...rest } = stdSerializers.err(err)
-    return { ...cleanLogLine(rest), type, message: bounded(message), stack: bounded(stack) }
+    // A thrown value need not be an Error: pino's serializer passes anything else on as it is,
+    // and leaves out the message or stack an object does not have.
+    const serialized = stdSerializers.err(err)
+    const thrown: unknown = serialized
+    if (typeof thrown === 'string') return bounded(thrown) as unknown as typeof serialized
+    if (!isObject(thrown)) return serialized
+    const { type, message, stack, ...rest } = serialized
+    return {
+      ...cleanLogLine(rest),
+      type,
+      message: typeof message === 'string' ? bounded(message) : message,
+      stack: typeof stack === 'string' ? bounded(stack) : stack,
+    }
   },
 }
 

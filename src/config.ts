@@ -134,6 +134,15 @@ export const configAjv = new Ajv({
   formats: { 'http-url': isHttpUrl },
 })
 
+/**
+ * The environment with its empty variables left out: `NAME=` (a blanked line of a .env file, a
+ * compose `environment:` entry with no value) means the setting is unset and takes its default,
+ * for every setting alike, rather than failing a minimum length.
+ */
+export function withoutEmptyValues (env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''))
+}
+
 /** Why the environment failed {@link ConfigSchema}, as @fastify/env reports it, in one line naming the settings. */
 export function invalidSettings (err: unknown): ConfigError {
   return new ConfigError(`Invalid configuration: ${describeValidationErrors((err as { errors?: ErrorObject[] }).errors)}`)

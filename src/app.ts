@@ -30,13 +30,15 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger']
   /** Receives every span, as if OTEL_EXPORTER_OTLP_ENDPOINT were set (tests use an in-memory exporter). */
   spanExporter?: SpanExporter
+  /** How MCP reaches the app: `/mcp` over HTTP (the default), or the process's stdio (`--stdio`, src/mcp/stdio.ts). */
+  transport?: 'http' | 'stdio'
 }
 
 /**
  * The whole router on one Fastify instance: the configuration, plugins (one concern each), then
  * routes. A bad configuration rejects here with a message naming the setting.
  */
-export async function buildApp ({ env, logger = false, spanExporter }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp ({ env, logger = false, spanExporter, transport = 'http' }: BuildAppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     logger,
     logController: new RouterLogController(),
@@ -51,7 +53,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
 
   await app.register(configPlugin, { env })
   await app.register(connectionLimitsPlugin)
-  await app.register(clientKeysPlugin)
+  await app.register(clientKeysPlugin, { transport })
   await app.register(accessTokensPlugin)
   await app.register(redisPlugin)
   await app.register(requestIdPlugin)

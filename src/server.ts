@@ -1,6 +1,10 @@
+#!/usr/bin/env node
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
+import pkg from '../package.json' with { type: 'json' }
 import { buildApp } from './app.js'
+import { parseCommandLine, USAGE } from './command-line.js'
+import { serveOverStdio } from './mcp/stdio.js'
 import { loggerOptions } from './observability/logger.js'
 import { ignoreHangupWithoutReload } from './reload-on-hangup.js'
 
@@ -22,12 +26,26 @@ const closesOn: Record<closeWithGrace.Signals, boolean> = {
 }
 const notShutdownSignals = Object.entries(closesOn).filter(([, closes]) => !closes).map(([signal]) => signal as closeWithGrace.Signals)
 
-/** The entry point: build, listen, and close gracefully on SIGTERM/SIGINT. */
+/**
+ * The entry point (`npm start`, the `mcp-openai-router` command): build, then listen (HTTP, the
+ * default) or serve the client on stdin/stdout (`--stdio`), and close gracefully on SIGTERM/SIGINT.
+ */
 async function main (): Promise<void> {
+  const command = parseCommandLine(process.argv.slice(2))
+  if (command.run === 'help' || command.run === 'version') {
+    process.stdout.write(command.run === 'help' ? USAGE : `${pkg.version}\n`)
+    return
+  }
+  if (command.run === 'refused') {
+    process.stderr.write(`mcp-openai-router: ${command.problem} (see mcp-openai-router --help)\n`)
+    process.exit(2)
+  }
+
   let app: FastifyInstance | undefined
   ignoreHangupWithoutReload(() => app?.log)
   try {
-    app = await buildApp({ env: process.env, logger: loggerOptions(process.env) })
+    // Over stdio, stdout carries the protocol and nothing else: the log goes to stderr.
+    app = await buildApp({ env: process.env, logger: loggerOptions(process.env, command.run === 'stdio' ? 'stderr' : 'stdout'), transport: command.run })
   } catch (err) {
     // One line a person can act on ("Invalid configuration: PORT must be integer"), no stack.
     process.stderr.write(`mcp-openai-router: ${err instanceof Error ? err.message : String(err)}\n`)
@@ -35,12 +53,22 @@ async function main (): Promise<void> {
   }
 
   const { config } = app
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err }) => {
+  const connection = command.run === 'stdio' ? serveOverStdio({ runtime: app.toolRuntime, router: app.modelRouter, log: app.log, maxMessageBytes: config.MAX_BODY_BYTES }) : undefined
+  const shutdown = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err, manual }) => {
     if (err) app.log.error({ err }, 'closing after an unexpected error')
+    else if (manual) app.log.info('shutting down: the stdio client closed the connection')
     else app.log.info({ signal }, 'shutting down: finishing in-flight calls')
+    await connection?.close()
     await app.close()
   })
 
+  if (connection) {
+    app.log.info({ version: pkg.version }, 'serving MCP over stdio')
+    // The client ends a stdio server by closing its stdin; the router then closes as on SIGTERM.
+    await connection.ended
+    shutdown.close()
+    return
+  }
   try {
     await app.listen({ port: config.PORT, host: config.HOST })
   } catch (err) {

@@ -4,8 +4,10 @@ import type { FastifyInstance } from 'fastify'
 import pkg from '../package.json' with { type: 'json' }
 import { buildApp } from './app.js'
 import { parseCommandLine, USAGE } from './command-line.js'
+import { withoutEmptyValues } from './config.js'
 import { serveOverStdio } from './mcp/stdio.js'
 import { loggerOptions } from './observability/logger.js'
+import { claimPidFile, releasePidFile, signalRouter } from './pid-file.js'
 import { ignoreHangupWithoutReload } from './reload-on-hangup.js'
 
 // close-with-grace closes on every signal it knows unless told to skip it. Only these two mean
@@ -40,6 +42,7 @@ async function main (): Promise<void> {
     process.stderr.write(`mcp-openai-router: ${command.problem} (see mcp-openai-router --help)\n`)
     process.exit(2)
   }
+  if (command.run === 'reload') return reload()
 
   let app: FastifyInstance | undefined
   ignoreHangupWithoutReload(() => app?.log)
@@ -53,6 +56,13 @@ async function main (): Promise<void> {
   }
 
   const { config } = app
+  const pidFile = config.PID_FILE
+  try {
+    if (pidFile !== undefined) await claimPidFile(pidFile)
+  } catch (err) {
+    process.stderr.write(`mcp-openai-router: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
   const connection = command.run === 'stdio' ? serveOverStdio({ runtime: app.toolRuntime, router: app.modelRouter, log: app.log, maxMessageBytes: config.MAX_BODY_BYTES }) : undefined
   const shutdown = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err, manual }) => {
     if (err) app.log.error({ err }, 'closing after an unexpected error')
@@ -60,6 +70,7 @@ async function main (): Promise<void> {
     else app.log.info({ signal }, 'shutting down: finishing in-flight calls')
     await connection?.close()
     await app.close()
+    if (pidFile !== undefined) await releasePidFile(pidFile)
   })
 
   if (connection) {
@@ -73,6 +84,18 @@ async function main (): Promise<void> {
     await app.listen({ port: config.PORT, host: config.HOST })
   } catch (err) {
     process.stderr.write(`mcp-openai-router: ${listenFailure(err, config.PORT, config.HOST)}\n`)
+    if (pidFile !== undefined) await releasePidFile(pidFile)
+    process.exit(1)
+  }
+}
+
+/** `mcp-openai-router reload`: SIGHUP to exactly the router PID_FILE names, not to every router on the machine. */
+async function reload (): Promise<void> {
+  try {
+    const pid = await signalRouter(withoutEmptyValues(process.env).PID_FILE, 'SIGHUP')
+    process.stdout.write(`mcp-openai-router: sent SIGHUP to process ${pid}\n`)
+  } catch (err) {
+    process.stderr.write(`mcp-openai-router: ${(err as Error).message}\n`)
     process.exit(1)
   }
 }

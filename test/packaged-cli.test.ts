@@ -55,7 +55,7 @@ describe('the packed mcp-openai-router command', { timeout: INSTALL_TIMEOUT_MS +
     assert.deepEqual(pkg.bin, { 'mcp-openai-router': 'dist/src/server.js' })
     assert.equal((await run(command, ['--version'])).stdout, `${pkg.version}\n`)
     const { stdout } = await run(command, ['--help'])
-    assert.match(stdout, /^Usage: mcp-openai-router \[--stdio\]\n/)
+    assert.match(stdout, /^Usage: mcp-openai-router \[--stdio \| reload\]\n/)
     assert.match(stdout, /--stdio +serve MCP over standard input and output/)
     const refused = await run(command, ['--sdtio']).then(() => undefined, (err: { code: number, stderr: string }) => err)
     assert.equal(refused?.code, 2)

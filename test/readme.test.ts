@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import pkg from '../package.json' with { type: 'json' }
 import { ConfigSchema } from '../src/config.js'
-import { PLACEHOLDER_API_KEY } from '../src/routing/config.js'
+import { PLACEHOLDER_API_KEY } from '../src/routing/routing-config.js'
 import { sha256 } from './support/client-keys.js'
 import { FakeOpenAI } from './support/fake-openai.js'
 import { connectClient, postMcp, initializeMessage, type RunningRouter, startRouter } from './support/router.js'

@@ -2,7 +2,7 @@ import type { Server } from '@modelcontextprotocol/server'
 import { serveStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ModelRouter } from '../routing/model-router.js'
-import type { ToolRuntime } from './server.js'
+import type { ToolRuntime } from './tool-runtime.js'
 
 export interface StdioOptions {
   runtime: ToolRuntime

@@ -64,7 +64,7 @@ export const ConfigSchema = Type.Object({
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
   PID_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file the router writes its process id to at start-up and removes when it exits; `mcp-openai-router reload` (npm run reload) sends SIGHUP to exactly that process' })),
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
-  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
+  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models, and that it has the API chat calls, UPSTREAM_API)' }),
   READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
   DOWNSTREAM_MCP: Type.String({ default: '', description: 'JSON list of downstream MCP servers whose tools chat can run for the model: [{"name": "search", "url": "http://search:8000/mcp", "tokenEnv": "SEARCH_TOKEN", "timeoutMs": 30000, "tools": ["*"]}]' }),
   THINK_TOOL_URL: Type.Optional(HttpUrl({ description: 'URL of a think-tool MCP server; adds the downstream "think" with its think tool' })),

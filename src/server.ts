@@ -63,7 +63,7 @@ async function main (): Promise<void> {
     process.stderr.write(`mcp-openai-router: ${(err as Error).message}\n`)
     process.exit(1)
   }
-  const connection = command.run === 'stdio' ? serveOverStdio({ runtime: app.toolRuntime, router: app.modelRouter, log: app.log, maxMessageBytes: config.MAX_BODY_BYTES }) : undefined
+  const connection = command.run === 'stdio' ? serveOverStdio({ runtime: app.toolRuntime, router: app.modelRouter, log: app.log, maxMessageBytes: config.MAX_BODY_BYTES, checkUpstreams: config.READY_CHECK_UPSTREAM }) : undefined
   const shutdown = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err, manual }) => {
     if (err) app.log.error({ err }, 'closing after an unexpected error')
     else if (manual) app.log.info('shutting down: the stdio client closed the connection')

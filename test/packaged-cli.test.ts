@@ -118,6 +118,20 @@ describe('the packed mcp-openai-router command', { timeout: INSTALL_TIMEOUT_MS +
     })
   }
 
+  test('--stdio against a server without the Responses API: the log says so at start, naming UPSTREAM_API, with no /ready to ask', async () => {
+    upstream.reset()
+    upstream.missingRoutes.add('POST /v1/responses')
+    const client = new Client({ name: 'stdio-test', version: '1.0.0' })
+    const { stderr } = await connect(client)
+    try {
+      await waitFor(() => /has no Responses API/.test(stderr()), 'the start-up check to log the missing API', 30_000)
+      const [line] = stderr().split('\n').filter((candidate) => candidate.includes('has no Responses API'))
+      assert.match(line ?? '', /"level":40,.*set the router's UPSTREAM_API to chat_completions/)
+    } finally {
+      await client.close()
+    }
+  })
+
   test('--stdio: a bad setting stops start-up with one line on stderr and nothing on stdout', async () => {
     const refused = await run(command, ['--stdio'], { env: { PATH: process.env.PATH, OPENAI_API_KEY: 'sk-x', UPSTREAM_API: 'soap' } }).then(() => undefined, (err: { code: number, stdout: string, stderr: string }) => err)
     assert.equal(refused?.code, 1)

@@ -11,6 +11,8 @@ export interface StdioOptions {
   log: FastifyBaseLogger
   /** The largest message read from stdin (MAX_BODY_BYTES, as over HTTP); a larger one ends the connection. */
   maxMessageBytes: number
+  /** Whether to check the upstreams once at start (READY_CHECK_UPSTREAM): over stdio no /ready asks, and the log is where the client shows what went wrong. */
+  checkUpstreams: boolean
 }
 
 export interface StdioConnection {
@@ -37,7 +39,10 @@ class EndingStdioTransport extends StdioServerTransport {
  * `server/discover`: 2026-07-28) and keeps one server for the connection. No key travels over
  * stdio: whoever starts the process holds its environment, the upstream keys included.
  */
-export function serveOverStdio ({ runtime, router, log, maxMessageBytes }: StdioOptions): StdioConnection {
+export function serveOverStdio ({ runtime, router, log, maxMessageBytes, checkUpstreams }: StdioOptions): StdioConnection {
+  // Not awaited, and nothing to catch: a check never rejects, and logs its own failure (an
+  // unreachable upstream; a missing API, with the setting to change).
+  if (checkUpstreams) for (const provider of router.table.providers.values()) provider.check()
   const transport = new EndingStdioTransport(process.stdin, process.stdout, { maxBufferSize: maxMessageBytes })
   let server: Server | undefined
   const connection = serveStdio(() => {

@@ -118,6 +118,12 @@ describe('README', () => {
     assert.deepEqual(Object.keys(server.env), ['OPENAI_API_KEY'])
   }
 
+  test('the tarball the stdio section names is the one npm pack writes for this version', () => {
+    const named = [...readme.matchAll(/mcp-openai-router-(\d[\w.-]*)\.tgz/g)].map((match) => match[1])
+    assert.ok(named.length > 0)
+    assert.deepEqual([...new Set(named)], [pkg.version])
+  })
+
   test('Claude Desktop over stdio: npx runs mcp-openai-router --stdio, the key as .env.example\'s refused placeholder', async () => {
     const server = JSON.parse(await assertEmbedded(readme, 'examples/clients/claude-desktop-stdio.json', 'json')).mcpServers['openai-router']
     assertStartsStdio(server)

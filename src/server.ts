@@ -64,7 +64,9 @@ async function main (): Promise<void> {
     process.exit(1)
   }
   const connection = command.run === 'stdio' ? serveOverStdio({ runtime: app.toolRuntime, router: app.modelRouter, log: app.log, maxMessageBytes: config.MAX_BODY_BYTES, checkUpstreams: config.READY_CHECK_UPSTREAM }) : undefined
+  let closing = false
   const shutdown = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err, manual }) => {
+    closing = true
     if (err) app.log.error({ err }, 'closing after an unexpected error')
     else if (manual) app.log.info('shutting down: the stdio client closed the connection')
     else app.log.info({ signal }, 'shutting down: finishing in-flight calls')
@@ -75,9 +77,10 @@ async function main (): Promise<void> {
 
   if (connection) {
     app.log.info({ version: pkg.version }, 'serving MCP over stdio')
-    // The client ends a stdio server by closing its stdin; the router then closes as on SIGTERM.
+    // The client ends a stdio server by closing its stdin; the router then closes as on SIGTERM
+    // (a SIGTERM's own close ends the connection too, and is not run twice).
     await connection.ended
-    shutdown.close()
+    if (!closing) shutdown.close()
     return
   }
   try {

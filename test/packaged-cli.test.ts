@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -129,6 +130,24 @@ describe('the packed mcp-openai-router command', { timeout: INSTALL_TIMEOUT_MS +
       assert.match(line ?? '', /"level":40,.*set the router's UPSTREAM_API to chat_completions/)
     } finally {
       await client.close()
+    }
+  })
+
+  test('--stdio: SIGTERM closes once, with exit code 0', async () => {
+    const child = spawn(command, ['--stdio'], { env: { PATH: process.env.PATH, OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: upstream.baseURL }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
+    const exited = once(child, 'exit')
+    try {
+      child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) + '\n')
+      await waitFor(() => stdout.includes('"id":1'), 'the initialize answer', 30_000)
+      child.kill('SIGTERM')
+      assert.deepEqual(await exited, [0, null])
+      assert.equal(stderr.split('\n').filter((line) => line.includes('shutting down')).length, 1, stderr)
+    } finally {
+      child.kill('SIGKILL')
     }
   })
 

@@ -107,12 +107,12 @@ function statusError (err: APIError, status: number, context: UpstreamFailureCon
   if (status === 401 || status === 403) {
     return new ToolError('upstream_auth', `The upstream refused the router's credentials for ${context.operation} (${said}). The router's ${settings.key} needs fixing by its operator; retrying will not help.`, { retryable: false, ...upstream })
   }
+  // A call naming a model that meets a missing API (404, 405) says which setting sends it there.
+  const missing = context.model && context.endpoint ? lackedEndpoint(err, context.endpoint, context.baseURL, settings) : undefined
+  if (missing !== undefined) return new ToolError('upstream_rejected', missing, { retryable: false, ...upstream })
   if (status === 404) {
     if (context.resource) {
       return new ToolError('not_found', `The upstream has no ${context.resource} (${said}). It may have expired or been deleted, or been created with store: false.`, { retryable: false, ...upstream })
-    }
-    if (context.model && context.endpoint && !isUnknownModel(err)) {
-      return new ToolError('upstream_rejected', missingEndpoint(context.endpoint, context.baseURL, said, settings), { retryable: false, ...upstream })
     }
     return context.model
       ? new ToolError('model_not_found', `The upstream does not know ${subject} (${said}). Call list_models to see the models you can use.`, { retryable: false, ...upstream })

@@ -29,6 +29,13 @@ describe('an upstream without the API a tool calls', () => {
     assert.match(textOf(result), /has no embeddings API \(POST \/embeddings answered HTTP 404: .*\)\. It cannot serve embed/)
   })
 
+  test('a 405 (a server that routes the path for another method only) is a missing API too', async () => {
+    stack.upstream.script('POST /v1/images/generations', { status: 405, json: { detail: 'Method Not Allowed' } })
+    const result = await stack.client.callTool({ name: 'generate_image', arguments: { prompt: 'a cat' } })
+    assert.equal(errorMeta(result).code, 'upstream_rejected')
+    assert.match(textOf(result), /has no image generation API \(POST \/images\/generations answered HTTP 405: .*Method Not Allowed.*\)\. It cannot serve generate_image/)
+  })
+
   test('a 404 whose body is about the model is still model_not_found, whether OpenAI\'s code or a compatible server\'s words say so', async () => {
     stack.upstream.script('POST /v1/responses',
       { status: 404, json: errorBody('The model `gpt-9` does not exist or you do not have access to it.', 'invalid_request_error', 'model_not_found') },

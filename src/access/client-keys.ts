@@ -1,12 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { globToRegExp } from '../glob.js'
+import { type Glob, toGlob } from '../glob.js'
 import type { ClientConfig, TokenLimits } from './client-config.js'
 
 /** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
 export interface Client {
   name: string
   /** The globs of its allow-list, as configured, and compiled; undefined: any model the router allows. */
-  models: { globs: string[], patterns: RegExp[] } | undefined
+  models: { globs: string[], patterns: Glob[] } | undefined
   requestsPerMinute: number | undefined
   tokens: TokenLimits
   /** The scopes its OAuth access token granted; undefined for a client key, which may call every tool. */
@@ -42,7 +42,7 @@ export class ClientKeys {
   /** Puts a new list in force (a reload); requests already authenticated keep the client they got. */
   replace (clients: ClientConfig[]): void {
     this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
-      client: { ...client, models: models && { globs: models, patterns: models.map(globToRegExp) } },
+      client: { ...client, models: models && { globs: models, patterns: models.map(toGlob) } },
       keyHashes,
     }))
   }

@@ -1,6 +1,6 @@
 import type { Client } from '../access/client-keys.js'
 import { ToolError } from '../errors.js'
-import { globToRegExp, matchesAny } from '../glob.js'
+import { type Glob, toGlob, matchesAny } from '../glob.js'
 import type { UpstreamModel } from '../upstream/models.js'
 import { type RoutingConfig, splitProviderPrefix } from './routing-config.js'
 import type { Provider } from './provider.js'
@@ -31,14 +31,14 @@ export interface RoutableModel extends UpstreamModel {
  * A reload builds a new table; calls keep the table they started with.
  */
 export class RoutingTable {
-  readonly #allow: RegExp[]
-  readonly #deny: RegExp[]
+  readonly #allow: Glob[]
+  readonly #deny: Glob[]
   /** The providers' upstream keys, which logs must never show. */
   readonly providerKeys: readonly string[]
 
   constructor (readonly config: RoutingConfig, readonly providers: ReadonlyMap<string, Provider>) {
-    this.#allow = config.allowModels.map(globToRegExp)
-    this.#deny = config.denyModels.map(globToRegExp)
+    this.#allow = config.allowModels.map(toGlob)
+    this.#deny = config.denyModels.map(toGlob)
     this.providerKeys = [...providers.values()].flatMap((provider) => provider.config.apiKey ?? [])
   }
 

@@ -76,7 +76,8 @@ const boundedSerializers = {
   msg: (msg: unknown) => typeof msg === 'string' ? bounded(msg) : msg,
   err: (err: Error) => {
     const { type, message, stack, ...rest } = stdSerializers.err(err)
-    return { ...cleanLogLine(rest), type, message: bounded(message), stack: bounded(stack) }
+    // What is logged as `err` need not be an Error: a thrown string or object has no stack, maybe no message.
+    return { ...cleanLogLine(rest), type, message: typeof message === 'string' ? bounded(message) : message, stack: typeof stack === 'string' ? bounded(stack) : stack }
   },
 }
 

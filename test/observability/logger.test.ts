@@ -37,3 +37,9 @@ test('the logged objects themselves are left as they were, and a clean line is n
   const clean = { tool: 'chat', usage: { inputTokens: 3 } }
   assert.equal(cleanLogLine(clean), clean)
 })
+
+test('an err that is no Error (a thrown object without a stack or message) is logged, not a crash of the logging call', () => {
+  const line = logLine({ err: { code: 'ECONNRESET' } })
+  assert.equal(line.err.code, 'ECONNRESET')
+  assert.equal(line.msg, 'line')
+})

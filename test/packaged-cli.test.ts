@@ -111,7 +111,12 @@ describe('the packed mcp-openai-router command', { timeout: INSTALL_TIMEOUT_MS +
         await waitFor(() => !isRunning(pid) && /"msg":"shutting down: the stdio client closed the connection"/.test(stderr()), 'the router process to exit, saying why', 30_000)
         const logs = stderr()
         assert.match(logs, /"msg":"serving MCP over stdio"/)
-        assert.match(logs, /"msg":"tools\/call chat: ok"/)
+        // One request id per call, over stdio too: the chat's log line names the id its upstream request carried.
+        const chatLine = logs.split('\n').find((line) => line.includes('"msg":"tools/call chat: ok"'))
+        assert.ok(chatLine, logs)
+        const sentId = request?.headers['x-client-request-id']
+        assert.match(String(sentId), /^[\da-f]{8}-[\da-f]{4}-/)
+        assert.equal(JSON.parse(chatLine).reqId, sentId)
         assert.doesNotMatch(logs, /anyone who reaches \/mcp/, 'no HTTP warning for a stdio router')
       } finally {
         await client.close()

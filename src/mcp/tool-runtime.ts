@@ -156,8 +156,8 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
     const http = requestContextOf(ctx.http?.authInfo)
-    // Over stdio no HTTP request carries the call: it gets an id of its own (the client's JSON-RPC id may be any string).
-    const requestId = http?.requestId ?? randomUUID()
+    // Over stdio no HTTP request carries the call: the message log gave it an id of its own (the client's JSON-RPC id may be any string).
+    const requestId = http?.requestId ?? messages.requestIdOf(ctx.mcpReq.id) ?? randomUUID()
     const callLog = log.child({ reqId: requestId, tool: name, ...(ctx.sessionId && { sessionId: ctx.sessionId }) })
     const progressToken = request.params._meta?.progressToken
     const result = await runTool(tool, args, {

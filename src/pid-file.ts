@@ -15,14 +15,23 @@ async function readPid (path: string): Promise<number | undefined> {
   return pid
 }
 
-function isRunning (pid: number): boolean {
+// What the router's command line holds however it was started: npm start, the image, npm run dev, the installed command.
+const ROUTER_COMMAND = /(?:^|[/\0])(?:server\.[jt]s|mcp-openai-router)(?:\0|$)/
+
+/**
+ * Whether `pid` is a router that is running. A router killed without removing its file may have
+ * left its id to an unrelated process: where the system shows command lines (Linux's /proc), a
+ * process whose command line is no router's is not one, and is never signalled.
+ */
+async function isRouterRunning (pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+  return commandLine === undefined || ROUTER_COMMAND.test(commandLine)
 }
 
 /**
@@ -32,7 +41,7 @@ function isRunning (pid: number): boolean {
  */
 export async function claimPidFile (path: string): Promise<void> {
   const holder = await readPid(path)
-  if (holder !== undefined && holder !== process.pid && isRunning(holder)) {
+  if (holder !== undefined && holder !== process.pid && await isRouterRunning(holder)) {
     throw new Error(`PID_FILE ${path} names process ${holder}, which is running: another router uses this PID_FILE; give each its own`)
   }
   await writeFile(path, `${process.pid}\n`).catch((err: unknown) => { throw new Error(`PID_FILE cannot be written (${path}): ${(err as Error).message}`) })
@@ -48,11 +57,12 @@ export async function signalRouter (path: string | undefined, signal: NodeJS.Sig
   if (path === undefined) throw new Error('reload needs PID_FILE, the file the router writes its process id to (set it for the router and for this command)')
   const pid = await readPid(path)
   if (pid === undefined) throw new Error(`no router has written PID_FILE ${path}: is it running with this PID_FILE?`)
+  if (!await isRouterRunning(pid)) throw new Error(`process ${pid} (PID_FILE ${path}) is not a running router: the router was stopped without removing its PID_FILE`)
   try {
     process.kill(pid, signal)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new Error(code === 'ESRCH' ? `process ${pid} (PID_FILE ${path}) is not running: the router was stopped without removing its PID_FILE` : `cannot signal process ${pid} (PID_FILE ${path}): ${code ?? String(err)}`)
+    throw new Error(`cannot signal process ${pid} (PID_FILE ${path}): ${code ?? String(err)}`)
   }
   return pid
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -141,6 +141,31 @@ describe('SIGHUP on the running server', () => {
         await other.kill()
       }
     })
+  })
+
+  test('PID_FILE naming a process that is no router (its id reused after a crash): reload refuses to signal it, and a router starting replaces the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'router-pid-'))
+    const pidFile = join(dir, 'router.pid')
+    const unrelated = spawn('sleep', ['60'], { stdio: 'ignore' })
+    const upstream = await FakeOpenAI.start()
+    try {
+      await writeFile(pidFile, `${unrelated.pid}\n`)
+      const refused = await run(process.execPath, [BUILT_ENTRY, 'reload'], { env: { PATH: process.env.PATH, PID_FILE: pidFile } }).then(() => undefined, (err: { code: number, stderr: string }) => err)
+      assert.equal(refused?.code, 1)
+      assert.equal(refused?.stderr, `mcp-openai-router: process ${unrelated.pid} (PID_FILE ${pidFile}) is not a running router: the router was stopped without removing its PID_FILE\n`)
+      assert.equal(unrelated.exitCode ?? unrelated.signalCode, null, 'the unrelated process got no signal')
+
+      const router = await startRouterProcess({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseURL, PID_FILE: pidFile })
+      try {
+        assert.equal((await readFile(pidFile, 'utf8')).trim(), String(router.process.pid))
+      } finally {
+        await router.kill()
+      }
+    } finally {
+      unrelated.kill('SIGKILL')
+      await upstream.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   test('with nothing to reload it is ignored with a log line, and SIGTERM still shuts down', async () => {

@@ -75,9 +75,19 @@ export function cleanLogLine (line: Record<string, unknown>): Record<string, unk
 const boundedSerializers = {
   msg: (msg: unknown) => typeof msg === 'string' ? bounded(msg) : msg,
   err: (err: Error) => {
-    const { type, message, stack, ...rest } = stdSerializers.err(err)
-    // What is logged as `err` need not be an Error: a thrown string or object has no stack, maybe no message.
-    return { ...cleanLogLine(rest), type, message: typeof message === 'string' ? bounded(message) : message, stack: typeof stack === 'string' ? bounded(stack) : stack }
+    // A thrown value need not be an Error: pino's serializer passes anything else on as it is,
+    // and leaves out the message or stack an object does not have.
+    const serialized = stdSerializers.err(err)
+    const thrown: unknown = serialized
+    if (typeof thrown === 'string') return bounded(thrown) as unknown as typeof serialized
+    if (!isObject(thrown)) return serialized
+    const { type, message, stack, ...rest } = serialized
+    return {
+      ...cleanLogLine(rest),
+      type,
+      message: typeof message === 'string' ? bounded(message) : message,
+      stack: typeof stack === 'string' ? bounded(stack) : stack,
+    }
   },
 }
 
@@ -98,17 +108,16 @@ export class RouterLogController extends LogController {
 
 /**
  * pino options for the router: JSON lines, secrets redacted, and pretty output only when a
- * developer asks for it with NODE_ENV=development (the one thing NODE_ENV decides); written to
- * `output`, stderr when stdout carries the MCP protocol (`--stdio`).
+ * developer asks for it with NODE_ENV=development (the one thing NODE_ENV decides).
  */
-export function loggerOptions (env: Record<string, string | undefined>, output: 'stdout' | 'stderr' = 'stdout'): FastifyServerOptions['logger'] {
+export function loggerOptions (env: Record<string, string | undefined>): FastifyServerOptions['logger'] {
   return {
     level: 'info',
     redact: { paths: redactedPaths, censor: CENSOR },
     serializers: boundedSerializers,
     formatters: { log: cleanLogLine, bindings: cleanLogLine },
-    ...(env.NODE_ENV === 'development'
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: output === 'stderr' ? 2 : 1 } } }
-      : output === 'stderr' && { stream: process.stderr }),
+    ...(env.NODE_ENV === 'development' && {
+      transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+    }),
   }
 }

@@ -38,8 +38,9 @@ test('the logged objects themselves are left as they were, and a clean line is n
   assert.equal(cleanLogLine(clean), clean)
 })
 
-test('an err that is no Error (a thrown object without a stack or message) is logged, not a crash of the logging call', () => {
-  const line = logLine({ err: { code: 'ECONNRESET' } })
-  assert.equal(line.err.code, 'ECONNRESET')
-  assert.equal(line.msg, 'line')
+test('an error without a stack, or a thrown value that is not an Error, is logged, not a crash of the logger', () => {
+  const stackless = Object.assign(new Error('no stack'), { stack: undefined })
+  assert.equal(logLine({ err: stackless }).err.message, 'no stack')
+  assert.equal(logLine({ err: { code: 'ECONNRESET' } }).err.code, 'ECONNRESET')
+  assert.equal(logLine({ err: 'a string thrown' }).err, 'a string thrown')
 })

@@ -105,7 +105,7 @@ function toToolChoice (choice: ToolChoice): ChatCompletionToolChoiceOption {
   return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
 }
 
-function fromChatCompletion (completion: ChatCompletion): ChatResult {
+export function fromChatCompletion (completion: ChatCompletion): ChatResult {
   const choice = completion?.choices?.[0]
   if (!choice || typeof completion.id !== 'string') throw invalidResponse('a Chat Completions answer without `id` or `choices`')
   const finishReason = choice.finish_reason ?? 'stop'

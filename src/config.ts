@@ -62,8 +62,9 @@ export const ConfigSchema = Type.Object({
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10_000, description: 'most client connections open at once; more are closed as they arrive' }),
   MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 0, default: 0, description: 'most connections open at once from one peer address, more are closed as they arrive; 0: no limit (behind a proxy every connection comes from the proxy)' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
+  PID_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file the router writes its process id to at start-up and removes when it exits; `mcp-openai-router reload` (npm run reload) sends SIGHUP to exactly that process' })),
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
-  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
+  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models, and that it has the API chat calls, UPSTREAM_API)' }),
   READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
   DOWNSTREAM_MCP: Type.String({ default: '', description: 'JSON list of downstream MCP servers whose tools chat can run for the model: [{"name": "search", "url": "http://search:8000/mcp", "tokenEnv": "SEARCH_TOKEN", "timeoutMs": 30000, "tools": ["*"]}]' }),
   THINK_TOOL_URL: Type.Optional(HttpUrl({ description: 'URL of a think-tool MCP server; adds the downstream "think" with its think tool' })),
@@ -142,6 +143,15 @@ export const configAjv = new Ajv({
   verbose: true,
   formats: { 'http-url': isHttpUrl },
 })
+
+/**
+ * The environment with its empty variables left out: `NAME=` (a blanked line of a .env file, a
+ * compose `environment:` entry with no value) means the setting is unset and takes its default,
+ * for every setting alike, rather than failing a minimum length.
+ */
+export function withoutEmptyValues (env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''))
+}
 
 /** Why the environment failed {@link ConfigSchema}, as @fastify/env reports it, in one line naming the settings. */
 export function invalidSettings (err: unknown): ConfigError {

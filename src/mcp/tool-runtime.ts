@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { type CallToolResult, LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server, type ServerContext, type Tool } from '@modelcontextprotocol/server'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv'
 import type { Tracer } from '@opentelemetry/api'
@@ -83,8 +84,9 @@ export class ToolRuntime {
   }
 
   /**
-   * An MCP server for one modern-era (2026-07-28) exchange, whose transport the SDK builds and
-   * connects itself: the server shows that transport to its message log as it connects.
+   * An MCP server whose transport the SDK builds and connects itself (a modern-era HTTP
+   * exchange's, one per request; the stdio connection's, either era): the server shows that
+   * transport to its message log as it connects.
    */
   exchangeServerFor (client: Client | undefined): Server {
     const { server, messages } = this.serverFor(client)
@@ -161,7 +163,8 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
     const http = requestContextOf(ctx.http?.authInfo)
-    const requestId = http?.requestId ?? String(ctx.mcpReq.id)
+    // Over stdio no HTTP request carries the call: the message log gave it an id of its own (the client's JSON-RPC id may be any string).
+    const requestId = http?.requestId ?? messages.requestIdOf(ctx.mcpReq.id) ?? randomUUID()
     const callLog = log.child({ reqId: requestId, tool: name, ...(ctx.sessionId && { sessionId: ctx.sessionId }) })
     const progressToken = request.params._meta?.progressToken
     const result = await runTool(tool, args, {

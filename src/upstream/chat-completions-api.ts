@@ -1,7 +1,8 @@
 import type OpenAI from 'openai'
 import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions'
+import { checkedChatCompletion, jsonAnswer } from './answer-shapes.js'
 import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type ToolChoice } from './chat-types.js'
-import { invalidResponse, streamInterrupted } from './errors.js'
+import { streamInterrupted } from './errors.js'
 import { modelTraits } from './model-family.js'
 import { upstreamRequestOptions } from './request-options.js'
 
@@ -9,7 +10,7 @@ import { upstreamRequestOptions } from './request-options.js'
 export async function createChatCompletion (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
   const params = toChatCompletionParams(request)
   const options = upstreamRequestOptions(context)
-  if (!context.onText) return fromChatCompletion(await openai.chat.completions.create(params, options))
+  if (!context.onText) return fromChatCompletion(await jsonAnswer(openai.chat.completions.create(params, options)))
 
   const stream = await openai.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, options)
   const answer: ChatResult = { model: request.model, text: '', finishReason: '', status: 'completed', toolCalls: [], responseId: '' }
@@ -105,16 +106,16 @@ function toToolChoice (choice: ToolChoice): ChatCompletionToolChoiceOption {
   return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
 }
 
-function fromChatCompletion (completion: ChatCompletion): ChatResult {
-  const choice = completion?.choices?.[0]
-  if (!choice || typeof completion.id !== 'string') throw invalidResponse('a Chat Completions answer without `id` or `choices`')
+function fromChatCompletion (answer: unknown): ChatResult {
+  const completion = checkedChatCompletion<ChatCompletion>(answer)
+  const choice = completion.choices[0] as ChatCompletion.Choice
   const finishReason = choice.finish_reason ?? 'stop'
-  const toolCalls: FunctionCall[] = (choice.message?.tool_calls ?? []).flatMap((call) => call.type === 'function'
+  const toolCalls: FunctionCall[] = (choice.message.tool_calls ?? []).flatMap((call) => call.type === 'function'
     ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
     : [])
   return {
     model: completion.model,
-    text: choice.message?.content ?? choice.message?.refusal ?? '',
+    text: choice.message.content ?? choice.message.refusal ?? '',
     finishReason,
     status: statusOf(finishReason),
     toolCalls,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { ScriptedReply } from '../support/fake-openai.js'
 import { errorMeta, textOf } from '../support/results.js'
 import { startStack, type TestStack } from '../support/router.js'
+import { startRoutedStack } from '../support/routing.js'
 
 const MAX_BODY_BYTES = 1024 * 1024
 const HOSTILE_BYTES = 50 * 1024 * 1024
@@ -98,5 +100,82 @@ describe('a hostile upstream', () => {
     assert.match(textOf(result), /UPSTREAM_MAX_BODY_BYTES/)
     assert.ok(risenBytes < 32 * 1024 * 1024, `resident memory rose by ${Math.round(risenBytes / 1024 / 1024)} MB`)
     await assertStillServing()
+  })
+})
+
+describe('a 200 answer that is JSON but not the API\'s shape', () => {
+  let stack: TestStack
+  before(async () => {
+    stack = await startStack({ UPSTREAM_MAX_RETRIES: '0' })
+  })
+  after(async () => { await stack.close() })
+  beforeEach(() => stack.upstream.reset())
+
+  const response = (overrides: Record<string, unknown>) => stack.upstream.responseBody('gpt-4.1-mini', 'hi', overrides)
+  const cases: Array<[string, () => ScriptedReply, RegExp]> = [
+    ['null', () => ({ json: null }), /answer that is null instead of an object/],
+    ['a string', () => ({ json: 'hello' }), /answer that is a string instead of an object/],
+    ['a number', () => ({ json: 42 }), /answer that is a number instead of an object/],
+    ['output: null', () => ({ json: response({ output: null }) }), /output must be array/],
+    ['output: {}', () => ({ json: response({ output: {} }) }), /output must be array/],
+    ['an output item that is null', () => ({ json: response({ output: [null] }) }), /output\[0\] must be object/],
+    ['a message whose content is null', () => ({ json: response({ output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: null }] }) }), /output\[0\]\.content must be array/],
+    ['SSE to a call that asked for JSON', () => ({ raw: ['event: response.created\ndata: {"type":"response.created"}\n\n'], headers: { 'content-type': 'text/event-stream' } }), /an SSE stream to a call that asked for one JSON answer/],
+  ]
+  for (const [kind, reply, said] of cases) {
+    test(`Responses: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/responses', reply())
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }) as CallToolResult
+      assert.equal(result.isError, true)
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+      assert.match(textOf(result), said)
+    })
+  }
+
+  test('a fallback takes the call on, as for any other upstream fault', async () => {
+    const routed = await startRoutedStack({ providers: [{ name: 'a' }, { name: 'b' }], fallbacks: { 'a/gpt-4.1': ['b/gpt-4.1'] } }, { READY_CHECK_UPSTREAM: 'false' })
+    try {
+      routed.upstreams.a?.script('POST /v1/responses', { json: null })
+      const result = await routed.client.callTool({ name: 'chat', arguments: { prompt: 'hello', model: 'a/gpt-4.1' } }) as CallToolResult
+      assert.equal(result.isError, undefined, textOf(result))
+      assert.deepEqual((result.structuredContent as { attempts: unknown[] }).attempts, [
+        { provider: 'a', model: 'gpt-4.1', outcome: 'upstream_invalid_response' },
+        { provider: 'b', model: 'gpt-4.1', outcome: 'ok' },
+      ])
+    } finally {
+      await routed.close()
+    }
+  })
+})
+
+describe('a 200 Chat Completions answer that is JSON but not the API\'s shape', () => {
+  let stack: TestStack
+  before(async () => {
+    stack = await startStack({ UPSTREAM_API: 'chat_completions', UPSTREAM_MAX_RETRIES: '0' })
+  })
+  after(async () => { await stack.close() })
+  beforeEach(() => stack.upstream.reset())
+
+  const completion = (message: Record<string, unknown>) => ({ ...stack.upstream.chatCompletionBody('gpt-4.1-mini', 'hi'), choices: [{ index: 0, finish_reason: 'stop', message }] })
+  const cases: Array<[string, () => ScriptedReply]> = [
+    ['null', () => ({ json: null })],
+    ['a string', () => ({ json: 'hello' })],
+    ['no choices', () => ({ json: { ...stack.upstream.chatCompletionBody('gpt-4.1-mini', 'hi'), choices: [] } })],
+    ['a tool call without its function', () => ({ json: completion({ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function' }] }) })],
+    ['SSE to a call that asked for JSON', () => ({ raw: ['data: {"id":"chatcmpl-1"}\n\n'], headers: { 'content-type': 'text/event-stream' } })],
+  ]
+  for (const [kind, reply] of cases) {
+    test(`Chat Completions: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/chat/completions', reply())
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }) as CallToolResult
+      assert.equal(result.isError, true)
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    })
+  }
+
+  test('a message whose content is null is an empty answer, as OpenAI sends beside tool calls', async () => {
+    stack.upstream.script('POST /v1/chat/completions', { json: completion({ role: 'assistant', content: null }) })
+    const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }) as CallToolResult
+    assert.equal(result.isError, undefined, textOf(result))
   })
 })

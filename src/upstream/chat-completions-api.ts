@@ -1,10 +1,11 @@
 import type OpenAI from 'openai'
 import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions'
 import { checkedChatCompletion, jsonAnswer } from './answer-shapes.js'
-import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type ToolChoice } from './chat-types.js'
+import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type TokenUsage, type ToolChoice } from './chat-types.js'
 import { streamInterrupted } from './errors.js'
 import { modelTraits } from './model-family.js'
 import { upstreamRequestOptions } from './request-options.js'
+import { reportedUsage } from './token-usage.js'
 
 /** One call to `POST /chat/completions`, streamed when the context asks for text as it arrives. */
 export async function createChatCompletion (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
@@ -18,7 +19,8 @@ export async function createChatCompletion (openai: OpenAI, request: ChatRequest
     for await (const chunk of stream) {
       answer.responseId ||= chunk.id
       answer.model = chunk.model || answer.model
-      if (chunk.usage) answer.usage = usageOf(chunk.usage)
+      const usage = chunk.usage && usageOf(chunk.usage)
+      if (usage) answer.usage = usage
       const choice = chunk.choices?.[0]
       if (!choice) continue
       const piece = choice.delta?.content ?? choice.delta?.refusal
@@ -113,13 +115,14 @@ function fromChatCompletion (answer: unknown): ChatResult {
   const toolCalls: FunctionCall[] = (choice.message.tool_calls ?? []).flatMap((call) => call.type === 'function'
     ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
     : [])
+  const usage = completion.usage && usageOf(completion.usage)
   return {
     model: completion.model,
     text: choice.message.content ?? choice.message.refusal ?? '',
     finishReason,
     status: statusOf(finishReason),
     toolCalls,
-    ...(completion.usage && { usage: usageOf(completion.usage) }),
+    ...(usage && { usage }),
     responseId: completion.id,
   }
 }
@@ -128,6 +131,6 @@ function statusOf (finishReason: string): ChatResult['status'] {
   return finishReason === 'length' || finishReason === 'content_filter' ? 'incomplete' : 'completed'
 }
 
-function usageOf (usage: { prompt_tokens: number, completion_tokens: number, total_tokens: number }) {
-  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, totalTokens: usage.total_tokens }
+function usageOf (usage: { prompt_tokens: unknown, completion_tokens: unknown, total_tokens: unknown }): TokenUsage | undefined {
+  return reportedUsage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
 }

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai'
 import { invalidResponse } from './errors.js'
 import { type UpstreamRequestContext, upstreamRequestOptions } from './request-options.js'
+import { reportedUsage } from './token-usage.js'
 
 export interface EmbeddingRequest {
   model: string
@@ -22,9 +23,10 @@ export async function createEmbeddings (openai: OpenAI, { model, input, dimensio
   const vectors = [...response.data]
     .sort((a, b) => a.index - b.index)
     .map((item) => Array.from(item.embedding))
+  const usage = reportedUsage(response.usage?.prompt_tokens, 0, response.usage?.total_tokens)
   return {
     model: response.model ?? model,
     vectors,
-    ...(response.usage && { usage: { inputTokens: response.usage.prompt_tokens, totalTokens: response.usage.total_tokens } }),
+    ...(usage && { usage: { inputTokens: usage.inputTokens, totalTokens: usage.totalTokens } }),
   }
 }

@@ -3,6 +3,7 @@ import type { ImageGenerateParamsNonStreaming } from 'openai/resources/images'
 import { invalidResponse } from './errors.js'
 import { imageModelTraits } from './model-family.js'
 import { type UpstreamRequestContext, upstreamRequestOptions } from './request-options.js'
+import { reportedUsage } from './token-usage.js'
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp'
 
@@ -42,6 +43,7 @@ export async function generateImages (openai: OpenAI, request: ImageRequest, con
   }
   const response = await openai.images.generate(params, upstreamRequestOptions(context))
   if (!Array.isArray(response?.data)) throw invalidResponse('an image answer without `data`')
+  const usage = reportedUsage(response.usage?.input_tokens, response.usage?.output_tokens, response.usage?.total_tokens)
   const mimeType = `image/${response.output_format ?? (traits.acceptsOutputFormat ? request.outputFormat : undefined) ?? 'png'}`
   return {
     model: request.model,
@@ -51,8 +53,6 @@ export async function generateImages (openai: OpenAI, request: ImageRequest, con
       ...(image.url && { url: image.url }),
       ...(image.revised_prompt && { revisedPrompt: image.revised_prompt }),
     })),
-    ...(response.usage && {
-      usage: { inputTokens: response.usage.input_tokens, outputTokens: response.usage.output_tokens, totalTokens: response.usage.total_tokens },
-    }),
+    ...(usage && { usage }),
   }
 }

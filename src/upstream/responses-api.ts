@@ -5,6 +5,7 @@ import { checkedResponse, jsonAnswer } from './answer-shapes.js'
 import type { ChatCallContext, ChatMessage, ChatRequest, ChatResult, ContentPart, FunctionCall, ResponseStatus } from './chat-types.js'
 import { streamInterrupted } from './errors.js'
 import { upstreamRequestOptions, type UpstreamRequestContext } from './request-options.js'
+import { reportedUsage } from './token-usage.js'
 
 /** One call to `POST /responses`, streamed when the context asks for text as it arrives. */
 export async function createResponse (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
@@ -98,15 +99,14 @@ export function fromResponse (answer: unknown): ChatResult {
   const toolCalls: FunctionCall[] = response.output.flatMap((item) => item.type === 'function_call'
     ? [{ id: item.call_id, name: item.name, arguments: item.arguments }]
     : [])
+  const usage = reportedUsage(response.usage?.input_tokens, response.usage?.output_tokens, response.usage?.total_tokens)
   return {
     model: response.model,
     text,
     finishReason: finishReason(response, toolCalls.length > 0),
     status: (response.status ?? 'completed') as ResponseStatus,
     toolCalls,
-    ...(response.usage && {
-      usage: { inputTokens: response.usage.input_tokens, outputTokens: response.usage.output_tokens, totalTokens: response.usage.total_tokens },
-    }),
+    ...(usage && { usage }),
     responseId: response.id,
   }
 }

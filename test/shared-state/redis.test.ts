@@ -130,6 +130,31 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
     }
   })
 
+  test('fractional usage from the upstream is no count: Redis is not taken for unreachable and the budget still counts', async () => {
+    const logs = new LogCapture()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerMinute: 1000 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'fractional:', LOG_LEVEL: 'info' }, { logs })
+    const client = await connectClient(router, bearer(TEAM_A_KEY))
+    try {
+      upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', 'fractional', { usage: { input_tokens: 1.5, output_tokens: 2.5, total_tokens: 4 } }) })
+      const result = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })
+      assert.equal(result.isError, undefined)
+      assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).isError, undefined)
+      assert.equal(logs.find({ msg: 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns' }).length, 0)
+      const minute = Math.floor(Date.now() / 60_000)
+      const counter = new SharedRedis(redis.url, 'fractional:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+      await counter.connect()
+      try {
+        const counted = await counter.client.mget([minute - 1, minute].map((id) => counter.key('tokens', 'team-a', 'minute', id)))
+        assert.deepEqual(counted.filter(Boolean), ['18'], 'only the second answer, whose usage is a count, is counted')
+      } finally {
+        await counter.close()
+      }
+    } finally {
+      await client.close()
+      await router.close()
+    }
+  })
+
   test('a router starts while Redis is down, serves, and uses Redis once it answers', async () => {
     await redis.stop()
     const logs = new LogCapture()

@@ -9,6 +9,7 @@ import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
 import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../support/redis.js'
+import { textOf } from '../support/results.js'
 import { waitFor } from '../support/wait-for.js'
 
 const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
@@ -127,6 +128,35 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(logs.find({ msg: 'Redis is reachable again: rate limits, budgets and the cache are shared again' }).length, 1, 'its success says shared state resumed')
     } finally {
       await Promise.all([shared.close(), pauser.close()])
+    }
+  })
+
+  test('a corrupt cache entry in Redis is a miss, logged once, and the next answer replaces it', async () => {
+    const logs = new LogCapture()
+    const router = await startRouter(upstream, { ...redis.routerEnv, REDIS_KEY_PREFIX: 'corrupt:', LOG_LEVEL: 'warn' }, { logs })
+    const client = await connectClient(router)
+    const inspector = new SharedRedis(redis.url, 'corrupt:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+    await inspector.connect()
+    const call = { name: 'chat', arguments: { prompt: 'corrupt me', temperature: 0 } }
+    const cacheOf = (result: object) => (result as { structuredContent: { cache: string } }).structuredContent.cache
+    try {
+      assert.equal(cacheOf(await client.callTool(call)), 'miss')
+      const [key] = await inspector.client.keys(inspector.key('cache', '*'))
+      assert.ok(key, 'the answer is stored in Redis')
+      for (const corrupt of ['{not json', '42', '{"content": "no list"}']) {
+        await inspector.client.set(key, corrupt, 'PX', 60_000)
+        const answer = await client.callTool(call)
+        assert.equal(answer.isError, undefined, textOf(answer))
+        assert.equal(cacheOf(answer), 'miss', `${corrupt} is a miss`)
+        assert.equal(cacheOf(await client.callTool(call)), 'hit', 'the new answer replaced it')
+      }
+      const warned = logs.find({ msg: 'a response cache entry is not a stored answer; it is treated as a miss and replaced by the next answer' })
+      assert.equal(warned.length, 1, 'one warning for the key, however often it was corrupt')
+      assert.equal(warned[0]?.level, 40)
+    } finally {
+      await inspector.close()
+      await client.close()
+      await router.close()
     }
   })
 

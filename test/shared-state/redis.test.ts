@@ -4,12 +4,12 @@ import { pino } from 'pino'
 import { SharedRedis } from '../../src/shared-state/shared-redis.js'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
-import { bearer, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
 import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../support/redis.js'
-import { textOf } from '../support/results.js'
+import { errorMeta, textOf } from '../support/results.js'
 import { waitFor } from '../support/wait-for.js'
 
 const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
@@ -128,6 +128,41 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(logs.find({ msg: 'Redis is reachable again: rate limits, budgets and the cache are shared again' }).length, 1, 'its success says shared state resumed')
     } finally {
       await Promise.all([shared.close(), pauser.close()])
+    }
+  })
+
+  test('a cached answer replayed to another client after a restart keeps its creator as owner, with Redis gone too', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile(), ...redis.routerEnv, REDIS_KEY_PREFIX: 'owners:' }
+    const call = { name: 'chat', arguments: { prompt: 'whose is it?', temperature: 0 } }
+    const first = await startRouter(upstream, env)
+    const alice = await connectClient(first, bearer(TEAM_A_KEY))
+    const created = await alice.callTool(call)
+    const { responseId } = created.structuredContent as { responseId: string }
+    await alice.close()
+    await first.close()
+
+    const restarted = await startRouter(upstream, env)
+    const [aliceAgain, bob] = await Promise.all([connectClient(restarted, bearer(TEAM_A_KEY)), connectClient(restarted, bearer(TEAM_B_KEY))])
+    try {
+      const replayed = await bob.callTool(call)
+      assert.equal((replayed.structuredContent as { cache: string }).cache, 'hit')
+      assert.equal((replayed.structuredContent as { responseId: string }).responseId, responseId)
+      await redis.stop()
+      const stored = { json: upstream.responseBody('gpt-4.1-mini', 'stored', { id: responseId }) }
+      upstream.script('GET /v1/responses/{id}', stored, stored)
+      const before = upstream.received('GET /v1/responses/{id}').length
+      const bobs = await bob.callTool({ name: 'get_response', arguments: { response_id: responseId } })
+      assert.equal(errorMeta(bobs).code, 'not_found', textOf(bobs))
+      assert.equal(upstream.received('GET /v1/responses/{id}').length, before, 'Bob\'s call never reached the upstream')
+      const alices = await aliceAgain.callTool({ name: 'get_response', arguments: { response_id: responseId } })
+      assert.equal(alices.isError, undefined, textOf(alices))
+      const unknown = await bob.callTool({ name: 'cancel_response', arguments: { response_id: 'resp_nobody_knows' } })
+      assert.equal(errorMeta(unknown).code, 'not_found', 'a response no one is known to own is refused')
+    } finally {
+      await Promise.all([aliceAgain.close(), bob.close()])
+      await restarted.close()
+      upstream.reset()
+      await redis.start()
     }
   })
 

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { globToRegExp } from '../glob.js'
+import { modelGlobs } from '../model-name.js'
 import type { ClientConfig, TokenLimits } from './config.js'
 
 /** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
@@ -42,7 +42,7 @@ export class ClientKeys {
   /** Puts a new list in force (a reload); requests already authenticated keep the client they got. */
   replace (clients: ClientConfig[]): void {
     this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
-      client: { ...client, models: models && { globs: models, patterns: models.map(globToRegExp) } },
+      client: { ...client, models: models && { globs: models, patterns: modelGlobs(models) } },
       keyHashes,
     }))
   }

@@ -7,7 +7,7 @@ import { type AuthenticationFailure, type Client, bearerCredential, isAuthentica
 import { missingToolScope } from '../src/access/tool-scopes.js'
 import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
 import { isPlainlyLegacy, modernEraHandler } from '../src/mcp/http/modern-era.js'
-import { isHostAllowed, isOriginAllowed } from '../src/mcp/http/origin-policy.js'
+import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
 import { clientFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
@@ -140,14 +140,11 @@ function readJsonRpcOnly (app: FastifyInstance) {
   })
 }
 
-/** Who may use the endpoint at all: allowed origins and hosts, a router not shutting down, a valid client key when keys are on. */
+/** Who may use the endpoint at all (its Host was checked for every route, by allowed-hosts): allowed origins, a router not shutting down, a valid client key when keys are on. */
 async function admit (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
   const { config } = fastify
   if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) {
     return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`))
-  }
-  if (!isHostAllowed(request.headers.host, config.ALLOWED_HOSTS)) {
-    return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Host ${request.headers.host ?? '(none)'} is not allowed (ALLOWED_HOSTS)`))
   }
   if (fastify.inFlightCalls.draining) {
     return reply.code(503).header('retry-after', '1').header('connection', 'close')

@@ -1,6 +1,7 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import accessTokensPlugin from '../plugins/access-tokens.js'
+import allowedHostsPlugin from '../plugins/allowed-hosts.js'
 import clientKeysPlugin from '../plugins/client-keys.js'
 import configPlugin from '../plugins/config.js'
 import connectionLimitsPlugin from '../plugins/connection-limits.js'
@@ -51,6 +52,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
 
   await app.register(configPlugin, { env })
   await app.register(connectionLimitsPlugin)
+  await app.register(allowedHostsPlugin)
   await app.register(clientKeysPlugin)
   await app.register(accessTokensPlugin)
   await app.register(redisPlugin)

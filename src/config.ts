@@ -54,7 +54,7 @@ export const ConfigSchema = Type.Object({
   MCP_EVENT_STORE: StringEnum(['none', 'memory', 'redis'] as const, { default: 'none', description: 'stateful mode: where SSE events are kept so a client can resume a broken stream with Last-Event-ID (memory: on the same replica; redis: on any replica, which also takes the session over)' }),
   MCP_EVENT_TTL_S: Type.Integer({ minimum: 1, default: 300, description: 'MCP_EVENT_STORE: how long a stream\'s events stay resumable after its last event' }),
   ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
-  ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
+  ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list for every route; IP-literal hosts always pass (empty: any host)' }),
   TRUST_PROXY: Type.String({ default: 'false', description: 'which peers may name the client address in X-Forwarded-For: false, true (any peer), or comma-separated proxy addresses, CIDR ranges, loopback, linklocal, uniquelocal' }),
   REQUEST_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'longest time a client may take to send a whole request, headers and body (responses and SSE streams are not limited by it); past it the connection is closed' }),
   HEADERS_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 10_000, description: 'longest time a client may take to send a request\'s headers (at most REQUEST_TIMEOUT_MS)' }),

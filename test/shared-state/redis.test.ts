@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
-import { SharedRedis } from '../../src/shared-state/shared-redis.js'
+import { REDIS_BACKOFF_MS, SharedRedis } from '../../src/shared-state/shared-redis.js'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
 import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
@@ -128,6 +128,53 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(logs.find({ msg: 'Redis is reachable again: rate limits, budgets and the cache are shared again' }).length, 1, 'its success says shared state resumed')
     } finally {
       await Promise.all([shared.close(), pauser.close()])
+    }
+  })
+
+  test('after a command times out, Redis is not asked again until REDIS_BACKOFF_MS has passed; then one command probes it', async () => {
+    let now = 1_000_000
+    const shared = new SharedRedis(redis.url, 'backoff:', pino({ level: 'silent' }), 200, () => now)
+    const pauser = new SharedRedis(redis.url, 'backoff:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+    await Promise.all([shared.connect(), pauser.connect()])
+    const read = async () => shared.orLocal(async (client) => await client.get(shared.key('k')) ?? 'remote', () => 'local')
+    try {
+      await pauser.client.call('CLIENT', 'PAUSE', '1500', 'ALL')
+      assert.equal(await read(), 'local', 'the first command times out')
+      const started = performance.now()
+      for (let command = 0; command < 5; command++) assert.equal(await read(), 'local', 'no command reaches Redis while backing off')
+      assert.ok(performance.now() - started < 150, 'and none waits for it')
+      // The pauser's own commands wait out the pause too: its answer says Redis answers again.
+      await pauser.client.ping()
+      assert.equal(await read(), 'local', 'still backing off on the injected clock')
+      now += REDIS_BACKOFF_MS
+      const [probe, during] = await Promise.all([read(), read()])
+      assert.deepEqual([probe, during], ['remote', 'local'], 'one probe; the others keep to local state until it answers')
+      assert.equal(await read(), 'remote', 'its success resumes shared state')
+    } finally {
+      await Promise.all([shared.close(), pauser.close()])
+    }
+  })
+
+  test('a stalled Redis (CLIENT PAUSE) costs a request one command timeout, not one per command', async () => {
+    const timeoutMs = 1000
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 100, tokensPerMinute: 100_000 }), REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs), REDIS_KEY_PREFIX: 'stalled:' })
+    const client = await connectClient(router, bearer(TEAM_A_KEY))
+    const pauser = new SharedRedis(redis.url, 'stalled:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+    await pauser.connect()
+    try {
+      // Rate limit, budget check, cache read, owner, cache write, budget spend: six commands, in turn.
+      assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'stalled?', temperature: 0 } })).isError, undefined)
+      await pauser.client.call('CLIENT', 'PAUSE', String(4 * timeoutMs), 'ALL')
+      const started = performance.now()
+      const answer = await client.callTool({ name: 'chat', arguments: { prompt: 'stalled now?', temperature: 0 } })
+      const tookMs = performance.now() - started
+      assert.equal(answer.isError, undefined, textOf(answer))
+      assert.ok(tookMs < 2.5 * timeoutMs, `the call took ${Math.round(tookMs)} ms with a stalled Redis (one timeout is ${timeoutMs} ms)`)
+      await pauser.client.ping()
+    } finally {
+      await pauser.close()
+      await client.close()
+      await router.close()
     }
   })
 

@@ -96,6 +96,7 @@ export const ConfigSchema = Type.Object({
   OAUTH_REQUIRED_SCOPES: Type.String({ default: '', description: 'space- or comma-separated scopes every token must hold, e.g. mcp:tools' }),
   OAUTH_TOOL_SCOPES: Type.String({ default: '', description: 'JSON map of tool name to the scope a token needs to see and call it: {"generate_image": "mcp:images"}' }),
   OAUTH_CLOCK_SKEW_S: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'seconds of clock difference allowed when checking a token\'s exp and nbf' }),
+  OAUTH_MAX_DOCUMENT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'most bytes read of the issuer\'s discovery document or JWKS; a larger one is refused unread (tokens then get 503)' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl({ description: 'OpenTelemetry collector (OTLP over HTTP); spans are sent to its /v1/traces. Unset: no tracing' })),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),
 })

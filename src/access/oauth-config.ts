@@ -18,6 +18,8 @@ export interface OAuthConfig {
   /** The scope each gated tool needs, to see it in tools/list and to call it. */
   toolScopes: Record<string, string>
   clockSkewS: number
+  /** The most bytes read of the issuer's discovery document or JWKS. */
+  maxDocumentBytes: number
 }
 
 export interface OAuthEnvironment {
@@ -31,6 +33,7 @@ export interface OAuthEnvironment {
   OAUTH_REQUIRED_SCOPES: string
   OAUTH_TOOL_SCOPES: string
   OAUTH_CLOCK_SKEW_S: number
+  OAUTH_MAX_DOCUMENT_BYTES: number
 }
 
 // Asymmetric only: `none` accepts anything, and an HS* key would have to be the JWKS's public material.
@@ -82,6 +85,7 @@ export function parseOAuthConfig (env: OAuthEnvironment, clients: ClientConfig[]
     requiredScopes,
     toolScopes,
     clockSkewS: env.OAUTH_CLOCK_SKEW_S,
+    maxDocumentBytes: env.OAUTH_MAX_DOCUMENT_BYTES,
   }
 }
 

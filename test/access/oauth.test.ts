@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { ClientCredentialsProvider, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { OAuth2Server } from 'oauth2-mock-server'
@@ -275,6 +278,132 @@ describe('OAuth edges', () => {
     } finally {
       await router.close()
       await upstream.close()
+    }
+  })
+})
+
+/**
+ * An issuer whose discovery document and JWKS a test chooses, answer by answer: the keys are the
+ * mock server's (which signs the tokens), the documents whatever `serve` says.
+ */
+async function hostileIssuer (keys: OAuth2Server) {
+  const served = { discovery: undefined as string | undefined, jwks: undefined as string | undefined, jwksRequests: 0, discoveryRequests: 0 }
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path === '/jwks') {
+      served.jwksRequests++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(served.jwks ?? JSON.stringify({ keys: keys.issuer.keys.toJSON() }))
+      return
+    }
+    if (path === '/.well-known/oauth-authorization-server') {
+      served.discoveryRequests++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(served.discovery ?? JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }))
+      return
+    }
+    res.writeHead(404).end()
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { url, served, close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) } }
+}
+
+describe('the issuer\'s documents, bounded and not trusted for ever', () => {
+  let keys: OAuth2Server
+  let hostile: Awaited<ReturnType<typeof hostileIssuer>>
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  let resource: string
+  const accessToken = async () => keys.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: resource, iss: hostile.url }) } })
+  const statusWith = async (token: string) => {
+    const response = await postMcp(router, initializeMessage, bearer(token).headers)
+    await response.body?.cancel()
+    return response.status
+  }
+
+  before(async () => {
+    keys = new OAuth2Server()
+    await keys.issuer.keys.generate('RS256')
+    // Started only because it signs tokens for its own URL; the tokens name the hostile issuer instead.
+    await keys.start(0, '127.0.0.1')
+    hostile = await hostileIssuer(keys)
+    upstream = await FakeOpenAI.start()
+    const port = await freePort()
+    resource = `http://127.0.0.1:${port}/mcp`
+    router = await startRouter(upstream, {
+      CLIENT_KEYS_FILE: await writeClientsFile(),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      OAUTH_ISSUER: hostile.url,
+      OAUTH_MAX_DOCUMENT_BYTES: String(64 * 1024),
+      READY_CHECK_UPSTREAM: 'false',
+    }, { port })
+  })
+  after(async () => {
+    await router.close()
+    await upstream.close()
+    await hostile.close()
+    await keys.stop()
+  })
+
+  test('a JWKS over OAUTH_MAX_DOCUMENT_BYTES is refused unread (503), and good keys are used once served', async () => {
+    const token = await accessToken()
+    hostile.served.jwks = JSON.stringify({ keys: [...keys.issuer.keys.toJSON(), ...Array.from({ length: 5000 }, (_, index) => ({ kty: 'oct', kid: `filler-${index}`, k: 'x'.repeat(64) }))] })
+    const before = process.memoryUsage.rss()
+    assert.equal(await statusWith(token), 503)
+    assert.ok(process.memoryUsage.rss() - before < 64 * 1024 * 1024)
+    hostile.served.jwks = undefined
+    await waitFor(async () => await statusWith(token) === 200, 'the good keys to be used', 20_000)
+  })
+
+  test('a JWKS that is no key set or holds a key that cannot be used, then good keys: accepted within the cooldown', async () => {
+    const bads: Array<[string, (kid: string) => string]> = [
+      ['not JSON', () => '{not json'],
+      ['no JWK set', () => '{"keys": 5}'],
+      ['a key of the token\'s kid that cannot be used', (kid) => JSON.stringify({ keys: [{ kty: 'RSA', kid, alg: 'RS256', n: 'AQAB', e: 'AQAB' }] })],
+    ]
+    for (const [kind, bad] of bads) {
+      // A rotation: the router must fetch the key set again for the new kid, and the issuer serves a bad one.
+      const { kid } = await keys.issuer.keys.generate('RS256')
+      const token = await keys.issuer.buildToken({ kid, scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: resource, iss: hostile.url }) } })
+      hostile.served.jwks = bad(kid)
+      const fetchedBefore = hostile.served.jwksRequests
+      let status = 0
+      await waitFor(async () => {
+        status = await statusWith(token)
+        return hostile.served.jwksRequests > fetchedBefore
+      }, `the router to fetch ${kind}`, 20_000)
+      assert.equal(status, 503, kind)
+      hostile.served.jwks = undefined
+      await waitFor(async () => await statusWith(token) === 200, `good keys after ${kind}`, 20_000)
+    }
+  })
+
+  test('a discovery document over the bound, or naming a JWKS that fails, is looked up again', async () => {
+    const port = await freePort()
+    const discovering = await startRouter(upstream, {
+      CLIENT_KEYS_FILE: await writeClientsFile(),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      OAUTH_ISSUER: hostile.url,
+      OAUTH_MAX_DOCUMENT_BYTES: String(64 * 1024),
+      READY_CHECK_UPSTREAM: 'false',
+    }, { port })
+    try {
+      const token = await keys.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: `http://127.0.0.1:${port}/mcp`, iss: hostile.url }) } })
+      const status = async () => {
+        const response = await postMcp(discovering, initializeMessage, bearer(token).headers)
+        await response.body?.cancel()
+        return response.status
+      }
+      hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/jwks`, padding: 'x'.repeat(128 * 1024) })
+      assert.equal(await status(), 503, 'a discovery document over OAUTH_MAX_DOCUMENT_BYTES')
+      hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/no-such-jwks` })
+      assert.equal(await status(), 503, 'a JWKS that is not there')
+      hostile.served.discovery = undefined
+      await waitFor(async () => await status() === 200, 'the corrected discovery document to be read', 20_000)
+    } finally {
+      await discovering.close()
     }
   })
 })

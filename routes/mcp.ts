@@ -9,7 +9,7 @@ import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcM
 import { isPlainlyLegacy, modernEraHandler } from '../src/mcp/http/modern-era.js'
 import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
-import { clientFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
+import { callerFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { asAuthInfo } from '../src/mcp/request-context.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
@@ -113,7 +113,7 @@ function watchConnection (fastify: FastifyInstance, statelessCalls: StatelessCal
   let fingerprint: string | undefined
   let forget: (() => void) | undefined
   if (statelessCalls && 'id' in message && 'method' in message) {
-    fingerprint = clientFingerprint(request.ip, request.headers)
+    fingerprint = fingerprintOf(request)
     forget = statelessCalls.track(fingerprint, message.id, connection)
   }
   reply.raw.once('close', () => {
@@ -175,6 +175,7 @@ async function admit (fastify: FastifyInstance, request: FastifyRequest, reply: 
 
 function admitClient (request: FastifyRequest, reply: FastifyReply, client: Client, principal?: string) {
   request.client = client
+  request.principal = principal
   // The request's own lines (its completion, its refusals) name the client too, and the signed-in principal.
   request.log = reply.log = request.log.child({ client: client.name, ...(principal !== undefined && { principal }) })
 }
@@ -195,7 +196,7 @@ function lacksToolScope (fastify: FastifyInstance, message: JsonRpcMessage, requ
 /** A stateless client's cancellation: it stops the call it names, if that call still runs here. */
 function cancel (statelessCalls: StatelessCalls, message: CancellationNotification, request: FastifyRequest, reply: FastifyReply) {
   const { requestId, reason } = message.params
-  const cancelled = statelessCalls.cancel(clientFingerprint(request.ip, request.headers), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
+  const cancelled = statelessCalls.cancel(fingerprintOf(request), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
   request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
   return reply.code(202).send(null)
 }
@@ -223,7 +224,12 @@ async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage
  */
 function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest, fingerprint: string | undefined): string | undefined {
   if (!('method' in message) || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
-  return request.client ? `client:${request.client.name}` : `address:${fingerprint ?? clientFingerprint(request.ip, request.headers)}`
+  return request.client ? `client:${request.client.name}` : `address:${fingerprint ?? fingerprintOf(request)}`
+}
+
+/** The stateless caller a request comes from, for matching its cancellations and keeping its logging level. */
+function fingerprintOf (request: FastifyRequest): string {
+  return callerFingerprint(request.ip, request.headers, request.client && { client: request.client.name, principal: request.principal })
 }
 
 /** Whether an exchange is of the 2025 era: plainly so (most traffic), or as the SDK classifies the rest. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -6,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { ClientCredentialsProvider, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { OAuth2Server } from 'oauth2-mock-server'
 import { buildApp } from '../../src/app.js'
-import { bearer, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { freePort } from '../support/ports.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
@@ -406,4 +407,67 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       await discovering.close()
     }
   })
+})
+
+describe('stateless cancellation by who signed in', () => {
+  let issuer: OAuth2Server
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  let resource: string
+  const tokenOf = async (sub: string) => issuer.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub, aud: resource, jti: randomUUID() }) } })
+  const headersOf = (credential: string) => ({ authorization: `Bearer ${credential}`, 'user-agent': 'same-agent/1.0' })
+  const startCall = async (credential: string, id: number) => postMcp(router, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'chat', arguments: { prompt: `call ${id}` } } }, headersOf(credential))
+  const cancelCall = async (credential: string, id: number) => {
+    const response = await postMcp(router, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'stop it' } }, headersOf(credential))
+    assert.equal(response.status, 202)
+    await response.body?.cancel()
+  }
+
+  before(async () => {
+    issuer = new OAuth2Server()
+    await issuer.issuer.keys.generate('RS256')
+    await issuer.start(0, '127.0.0.1')
+    upstream = await FakeOpenAI.start()
+    const port = await freePort()
+    resource = `http://127.0.0.1:${port}/mcp`
+    router = await startRouter(upstream, {
+      CLIENT_KEYS_FILE: await writeClientsFile(),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      OAUTH_ISSUER: issuer.issuer.url as string,
+      OAUTH_DEFAULT_CLIENT: 'team-a',
+      READY_CHECK_UPSTREAM: 'false',
+    }, { port })
+  })
+  after(async () => {
+    await router.close()
+    await upstream.close()
+    await issuer.stop()
+  })
+
+  test('a principal cancels its own call with a refreshed token', async () => {
+    upstream.reset()
+    upstream.script('POST /v1/responses', { delayMs: 10_000, json: upstream.responseBody('gpt-4.1-mini', 'too late') })
+    const call = startCall(await tokenOf('alice'), 41)
+    await waitFor(() => upstream.received('POST /v1/responses').length === 1, 'the call to reach the upstream')
+    await cancelCall(await tokenOf('alice'), 41)
+    await waitFor(() => upstream.received('POST /v1/responses')[0]?.closedEarly === true, 'the upstream request to be stopped')
+    await (await call).body?.cancel()
+  })
+
+  for (const [who, credential] of [
+    ['another principal sharing its client entry (OAUTH_DEFAULT_CLIENT)', async () => tokenOf('mallory')],
+    ['the client key of that entry', async () => TEAM_A_KEY],
+    ['another client key', async () => TEAM_B_KEY],
+  ] as const) {
+    test(`${who}, from the same address and User-Agent, cannot cancel a principal's call by its id`, async () => {
+      upstream.reset()
+      upstream.script('POST /v1/responses', { delayMs: 1500, json: upstream.responseBody('gpt-4.1-mini', 'finished') })
+      const call = startCall(await tokenOf('alice'), 42)
+      await waitFor(() => upstream.received('POST /v1/responses').length === 1, 'the call to reach the upstream')
+      await cancelCall(await credential(), 42)
+      const answer = await (await call).json() as { result: { content: Array<{ text: string }>, isError?: boolean } }
+      assert.equal(answer.result.isError, undefined, answer.result.content[0]?.text)
+      assert.equal(upstream.received('POST /v1/responses')[0]?.closedEarly, false)
+    })
+  }
 })

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Client, ClientKeys } from '../src/access/client-keys.js'
-import { loadClientConfig } from '../src/access/config.js'
+import { loadClientConfig } from '../src/access/client-config.js'
 import { reloadOnHangup } from '../src/reload-on-hangup.js'
 
 declare module 'fastify' {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { RouterKeys } from '../src/access/router-keys.js'
-import { ToolRuntime } from '../src/mcp/server.js'
+import { ToolRuntime } from '../src/mcp/tool-runtime.js'
 import { BodyLogging } from '../src/observability/log-bodies.js'
 
 declare module 'fastify' {

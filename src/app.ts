@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import accessTokensPlugin from '../plugins/access-tokens.js'
 import allowedHostsPlugin from '../plugins/allowed-hosts.js'
 import clientKeysPlugin from '../plugins/client-keys.js'
-import configPlugin from '../plugins/config.js'
+import configPlugin from '../plugins/router-config.js'
 import connectionLimitsPlugin from '../plugins/connection-limits.js'
 import corsPlugin from '../plugins/cors.js'
 import downstreamPlugin from '../plugins/downstream.js'

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { modelGlobs } from '../model-name.js'
-import type { ClientConfig, TokenLimits } from './config.js'
+import type { ClientConfig, TokenLimits } from './client-config.js'
 
 /** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
 export interface Client {

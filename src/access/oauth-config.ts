@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js'
-import type { ClientConfig } from './config.js'
+import type { ClientConfig } from './client-config.js'
 
 /** How /mcp accepts OAuth 2.1 access tokens (OAUTH_*): the router as a resource server, which issues none. */
 export interface OAuthConfig {

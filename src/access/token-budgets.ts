@@ -1,7 +1,7 @@
 import { ToolError } from '../errors.js'
 import type { WindowCounters } from '../shared-state/window-counters.js'
 import type { Client } from './client-keys.js'
-import type { TokenLimits } from './config.js'
+import type { TokenLimits } from './client-config.js'
 
 type Period = keyof TokenLimits
 

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import { globToRegExp, matchesAny } from '../glob.js'
 import { maskedUrl } from '../masked-url.js'
-import type { DownstreamConfig } from './config.js'
+import type { DownstreamConfig } from './downstream-config.js'
 
 export type DownstreamState = 'connecting' | 'ready' | 'failing' | 'closed'
 

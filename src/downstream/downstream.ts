@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { ToolError } from '../errors.js'
 import { globToRegExp } from '../glob.js'
 import type { FunctionTool } from '../upstream/chat-types.js'
-import type { DownstreamConfig } from './config.js'
+import type { DownstreamConfig } from './downstream-config.js'
 import type { DownstreamServer, DownstreamStatus } from './downstream-server.js'
 
 /** A downstream tool as the model sees it: a function named `<server>__<tool>`. */

@@ -1,4 +1,4 @@
-import type { CircuitBreakerConfig } from './config.js'
+import type { CircuitBreakerConfig } from './routing-config.js'
 
 export type CircuitState = 'closed' | 'open' | 'half_open'
 

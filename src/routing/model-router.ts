@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { RoutingConfig } from './config.js'
+import type { RoutingConfig } from './routing-config.js'
 import { Provider, type ProviderDependencies } from './provider.js'
 import { RoutingTable } from './routing-table.js'
 

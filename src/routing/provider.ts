@@ -9,7 +9,7 @@ import { listModels } from '../upstream/models.js'
 import { upstreamFetch } from '../upstream/upstream-fetch.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
-import type { ProviderConfig } from './config.js'
+import type { ProviderConfig } from './routing-config.js'
 import { ProviderModels } from './provider-models.js'
 
 export interface ProviderDependencies {

@@ -2,7 +2,7 @@ import type { Client } from '../access/client-keys.js'
 import { ToolError } from '../errors.js'
 import { anyModelMatches, modelGlobs } from '../model-name.js'
 import type { UpstreamModel } from '../upstream/models.js'
-import { type RoutingConfig, splitProviderPrefix } from './config.js'
+import { type RoutingConfig, splitProviderPrefix } from './routing-config.js'
 import type { Provider } from './provider.js'
 
 /** One place a call can go: a provider, and the model id that provider knows. */

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test'
 import { parseAllDocuments, parse } from 'yaml'
 import { checkConfig, compileConfig } from '../../src/config-parsing.js'
 import { ConfigSchema } from '../../src/config.js'
-import { RoutingFileSchema } from '../../src/routing/config.js'
+import { RoutingFileSchema } from '../../src/routing/routing-config.js'
 
 type Manifest = Record<string, any> & { kind: string, metadata: { name: string } }
 

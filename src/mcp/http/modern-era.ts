@@ -1,7 +1,7 @@
 import { createMcpHandler, type McpHttpHandler, PROTOCOL_VERSION_META_KEY, ProtocolError } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { requestContextOf } from '../request-context.js'
-import type { ToolRuntime } from '../server.js'
+import type { ToolRuntime } from '../tool-runtime.js'
 import type { JsonRpcMessage } from './json-rpc.js'
 
 /** The first revision of the 2026-07-28 era; revisions are dates, so later ones compare greater. */

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { parse } from 'yaml'
 import { buildApp } from '../../src/app.js'
 import { checkConfig, compileConfig } from '../../src/config-parsing.js'
-import { PLACEHOLDER_API_KEY, RoutingFileSchema } from '../../src/routing/config.js'
+import { PLACEHOLDER_API_KEY, RoutingFileSchema } from '../../src/routing/routing-config.js'
 
 describe('ROUTER_CONFIG at start-up', () => {
   let dir: string

@@ -43,6 +43,6 @@ export class ResponseOwners {
         return shared
       }, local)
       : local()
-    return owner !== undefined && owner === client
+    return owner === client
   }
 }

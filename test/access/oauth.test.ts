@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { ClientCredentialsProvider, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { OAuth2Server } from 'oauth2-mock-server'
+import type { Client } from '../../src/access/client-keys.js'
+import { AccessTokens } from '../../src/access/oauth.js'
 import { buildApp } from '../../src/app.js'
 import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
@@ -299,7 +301,7 @@ describe('OAuth edges', () => {
  * mock server's (which signs the tokens), the documents whatever `served` holds (the mock's own keys while it holds nothing).
  */
 async function hostileIssuer (keys: OAuth2Server) {
-  const served = { discovery: undefined as string | undefined, jwks: undefined as string | undefined, jwksRequests: 0 }
+  const served = { discovery: undefined as string | undefined, jwks: undefined as string | undefined, jwksRequests: 0, discoveryRequests: 0 }
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     if (path === '/jwks') {
@@ -309,6 +311,7 @@ async function hostileIssuer (keys: OAuth2Server) {
       return
     }
     if (path === '/.well-known/oauth-authorization-server') {
+      served.discoveryRequests++
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(served.discovery ?? JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }))
       return
@@ -394,6 +397,32 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       assert.equal(status, 503, kind)
       hostile.served.jwks = undefined
       await waitFor(async () => await trusting.status(token) === 200, `good keys after ${kind}`, 20_000)
+    }
+  })
+
+  test('a failing key set is looked up again only once the cooldown has passed, on the injected clock', async () => {
+    let now = 1_000_000
+    const resource = 'http://127.0.0.1:1/mcp'
+    const teamB: Client = { name: 'team-b', models: undefined, requestsPerMinute: undefined, tokens: {} }
+    const config = { resource, resourceMetadataUrl: `${resource}/.well-known`, issuer: hostile.url, audiences: [resource], jwksUrl: undefined, algorithms: ['RS256'], principalClaim: 'sub', defaultClient: undefined, requiredScopes: [], toolScopes: {}, clockSkewS: 30, maxDocumentBytes: 64 * 1024 }
+    const tokens = new AccessTokens(config, (name) => name === 'team-b' ? teamB : undefined, () => now)
+    const token = await keys.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: resource, iss: hostile.url }) } })
+    const outcome = async () => {
+      const answer = await tokens.authenticate(token)
+      return 'status' in answer ? answer.status : answer.client.name
+    }
+    hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/no-such-jwks` })
+    const discoveredBefore = hostile.served.discoveryRequests
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) assert.equal(await outcome(), 503)
+      assert.equal(hostile.served.discoveryRequests - discoveredBefore, 1, 'discovery is not run again within the cooldown')
+      hostile.served.discovery = undefined
+      assert.equal(await outcome(), 503, 'the bad key set is kept until the cooldown has passed')
+      now += 5000
+      assert.equal(await outcome(), 'team-b')
+      assert.equal(hostile.served.discoveryRequests - discoveredBefore, 2)
+    } finally {
+      hostile.served.discovery = undefined
     }
   })
 

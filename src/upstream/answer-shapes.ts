@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ValidateFunction } from 'ajv'
 import type { APIPromise } from 'openai'
 import { describeValidationErrors } from '../validation-errors.js'
@@ -52,8 +52,24 @@ const ChatCompletionShape = Type.Object({
   }), { minItems: 1 }),
 })
 
+const ImagesShape = Type.Object({
+  data: Type.Array(Type.Object({ b64_json: Nullable(Type.String()), url: Nullable(Type.String()), revised_prompt: Nullable(Type.String()) })),
+  output_format: Nullable(Type.String()),
+})
+
+const EmbeddingsShape = Type.Object({
+  model: Nullable(Type.String()),
+  // base64 (what the router asks for) or the floats some compatible servers send anyway.
+  data: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), embedding: Type.Union([Type.String(), Type.Array(Type.Number())]) })),
+})
+
+/** An embeddings answer as checked: each vector base64 or numbers. */
+export type EmbeddingsAnswer = Static<typeof EmbeddingsShape> & { usage?: { prompt_tokens?: unknown, total_tokens?: unknown } | null }
+
 const validResponse = answerAjv.compile(ResponseShape)
 const validChatCompletion = answerAjv.compile(ChatCompletionShape)
+const validImages = answerAjv.compile(ImagesShape)
+const validEmbeddings = answerAjv.compile(EmbeddingsShape)
 
 /**
  * Checks a parsed answer against what the router reads of it; `T` is the SDK's type for it, which
@@ -77,6 +93,14 @@ export function checkedResponse<T> (answer: unknown): T {
 
 export function checkedChatCompletion<T> (answer: unknown): T {
   return checked<T>(answer, validChatCompletion, 'Chat Completions')
+}
+
+export function checkedImages<T> (answer: unknown): T {
+  return checked<T>(answer, validImages, 'image generation')
+}
+
+export function checkedEmbeddings (answer: unknown): EmbeddingsAnswer {
+  return checked<EmbeddingsAnswer>(answer, validEmbeddings, 'embeddings')
 }
 
 /**

@@ -132,6 +132,28 @@ describe('a 200 answer that is JSON but not what the API promises', () => {
     })
   }
 
+  for (const [kind, json] of [
+    ['null', null],
+    ['data that is no list', { object: 'list', data: 'x', model: 'text-embedding-3-small' }],
+    ['a null vector entry', { object: 'list', data: [null], model: 'text-embedding-3-small' }],
+    ['a vector that is an object', { object: 'list', data: [{ object: 'embedding', index: 0, embedding: {} }], model: 'text-embedding-3-small' }],
+    ['base64 that is no whole number of floats', { object: 'list', data: [{ object: 'embedding', index: 0, embedding: 'AAAAAAA=' }], model: 'text-embedding-3-small' }],
+  ] as const) {
+    test(`embeddings: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/embeddings', { json })
+      const result = await stack.client.callTool({ name: 'embed', arguments: { input: 'hello' } }) as CallToolResult
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    })
+  }
+
+  for (const [kind, json] of [['null', null], ['a null image', { created: 1, data: [null] }]] as const) {
+    test(`images: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/images/generations', { json })
+      const result = await stack.client.callTool({ name: 'generate_image', arguments: { prompt: 'a cat' } }) as CallToolResult
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    })
+  }
+
   test('a fallback takes the call on, as for any other upstream fault', async () => {
     const routed = await startRoutedStack({ providers: [{ name: 'a' }, { name: 'b' }], fallbacks: { 'a/gpt-4.1': ['b/gpt-4.1'] } }, { READY_CHECK_UPSTREAM: 'false' })
     try {

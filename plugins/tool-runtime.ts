@@ -25,6 +25,7 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
     calls: fastify.inFlightCalls,
     budgets: fastify.tokenBudgets,
     cache: fastify.responseCache,
+    schemas: fastify.clientSchemas,
     responseOwners: fastify.responseOwners,
     keys,
     bodies: new BodyLogging({ mode: config.LOG_BODIES, maxChars: config.LOG_BODY_MAX_CHARS, keys }),
@@ -33,5 +34,5 @@ async function toolRuntimePlugin (fastify: FastifyInstance) {
 
 export default fp(toolRuntimePlugin, {
   name: 'tool-runtime',
-  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'response-cache', 'response-owners'],
+  dependencies: ['config', 'model-router', 'downstream', 'metrics', 'tracing', 'in-flight-calls', 'usage-limits', 'response-cache', 'response-owners', 'client-schemas'],
 })

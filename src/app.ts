@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import accessTokensPlugin from '../plugins/access-tokens.js'
 import allowedHostsPlugin from '../plugins/allowed-hosts.js'
 import clientKeysPlugin from '../plugins/client-keys.js'
+import clientSchemasPlugin from '../plugins/client-schemas.js'
 import configPlugin from '../plugins/router-config.js'
 import connectionLimitsPlugin from '../plugins/connection-limits.js'
 import corsPlugin from '../plugins/cors.js'
@@ -65,6 +66,7 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(usageLimitsPlugin)
   await app.register(responseCachePlugin)
   await app.register(responseOwnersPlugin)
+  await app.register(clientSchemasPlugin)
   await app.register(modelRouterPlugin)
   await app.register(downstreamPlugin)
   await app.register(toolRuntimePlugin)

@@ -8,7 +8,7 @@ import { cannotRead, checkConfig, compileConfig, isHttpUrl, readSecretFile } fro
 import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamConfig } from './downstream/downstream-config.js'
 import { ConfigError } from './errors.js'
 import { type ModelPrice, ModelPricesSchema } from './observability/prices.js'
-import { loadRoutingConfig, type RoutingConfig } from './routing/routing-config.js'
+import { loadRoutingConfig, refusePlaceholderKey, type RoutingConfig } from './routing/routing-config.js'
 import { StringEnum } from './schemas.js'
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js'
 import { describeValidationErrors } from './validation-errors.js'
@@ -81,6 +81,11 @@ export const ConfigSchema = Type.Object({
   CACHE_TTL_S: Type.Integer({ minimum: 0, default: 3600, description: 'how long a cached chat or embed answer is served; 0: no response cache' }),
   CACHE_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 10_000, description: 'most answers the in-memory response cache holds' }),
   CACHE_MAX_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024, description: 'most bytes the in-memory response cache holds (an answer larger than a tenth of it is not cached)' }),
+  SCHEMA_MAX_BYTES: Type.Integer({ minimum: 1024, default: 128 * 1024, description: 'largest response_format schema the router compiles, in bytes of JSON; larger ones are invalid_arguments' }),
+  SCHEMA_MAX_NODES: Type.Integer({ minimum: 10, default: 10_000, description: 'most values (objects, arrays, strings, numbers, ...) a response_format schema may hold' }),
+  SCHEMA_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 60, default: 32, description: 'deepest nesting of objects and arrays in a response_format schema' }),
+  SCHEMA_TIMEOUT_MS: Milliseconds({ minimum: 10, default: 2000, description: 'longest one response_format schema may take to compile, or an answer to be checked against it (in a worker thread, off the main thread); past it, invalid_arguments' }),
+  SCHEMA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 64 * 1024 * 1024, description: 'estimated memory the compiled response_format validators kept for reuse may take; the least recently used go first' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token GET /metrics requires (unset: /metrics is open)' })),
   MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),
   CLIENT_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'clients file (YAML or JSON): each client\'s name, key hash, allowed models, request and token limits; with it (or CLIENT_KEYS) /mcp needs a key' })),
@@ -191,11 +196,17 @@ function trustFunction (trustProxy: TrustProxy): RouterConfig['TRUST_PROXY'] {
   return proxyAddr.compile(trustProxy.split(','))
 }
 
-/** The key of the environment's provider; required unless ROUTER_CONFIG names the providers (checked with them). */
+/**
+ * The key of the environment's provider; required unless ROUTER_CONFIG names the providers (checked
+ * with them). One of the two settings, never both: a key left in `.env` beside a mounted secret
+ * would otherwise decide silently which key is spent.
+ */
 async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string | undefined> {
-  if (OPENAI_API_KEY || !OPENAI_API_KEY_FILE) return OPENAI_API_KEY
+  if (!OPENAI_API_KEY_FILE) return OPENAI_API_KEY
+  if (OPENAI_API_KEY) throw new ConfigError('Invalid configuration: OPENAI_API_KEY and OPENAI_API_KEY_FILE are both set; keep one (with a key file, remove OPENAI_API_KEY from .env)')
   const key = await readSecretFile('OPENAI_API_KEY_FILE', OPENAI_API_KEY_FILE)
   if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
+  refusePlaceholderKey(key, `OPENAI_API_KEY_FILE (${OPENAI_API_KEY_FILE})`)
   return key
 }
 

@@ -1,4 +1,4 @@
-import { globToRegExp, matchesAny } from './glob.js'
+import { type Glob, matchesAny, toGlob } from './glob.js'
 
 /**
  * A model name as allow and deny lists compare it: Unicode NFKC (full-width letters become their
@@ -10,11 +10,11 @@ export function comparableModelName (name: string): string {
 }
 
 /** Model-name globs compiled to match names compared as {@link comparableModelName} does. */
-export function modelGlobs (globs: readonly string[]): RegExp[] {
-  return globs.map((glob) => globToRegExp(comparableModelName(glob)))
+export function modelGlobs (globs: readonly string[]): Glob[] {
+  return globs.map((glob) => toGlob(comparableModelName(glob)))
 }
 
 /** Whether any of `names` (as given: requested, `provider/model`, bare id) matches any of the model globs. */
-export function anyModelMatches (names: readonly string[], globs: RegExp[]): boolean {
+export function anyModelMatches (names: readonly string[], globs: Glob[]): boolean {
   return names.some((name) => matchesAny(comparableModelName(name), globs))
 }

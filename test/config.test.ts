@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { buildApp } from '../src/app.js'
+import { KUBERNETES_PLACEHOLDER_API_KEY, PLACEHOLDER_API_KEY } from '../src/routing/routing-config.js'
 
 const valid = { OPENAI_API_KEY: 'sk-config-test', LOG_LEVEL: 'silent' }
 
@@ -49,6 +50,24 @@ describe('configuration', () => {
     } finally {
       await app.close()
     }
+  })
+
+  test('a key file with OPENAI_API_KEY beside it (a .env copied from .env.example next to a compose secret) stops start-up naming both', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'router-key-'))
+    const file = join(dir, 'openai-key')
+    await writeFile(file, 'sk-from-file\n')
+    await assert.rejects(buildApp({ env: { LOG_LEVEL: 'silent', OPENAI_API_KEY: PLACEHOLDER_API_KEY, OPENAI_API_KEY_FILE: file } }),
+      { message: 'Invalid configuration: OPENAI_API_KEY and OPENAI_API_KEY_FILE are both set; keep one (with a key file, remove OPENAI_API_KEY from .env)' })
+  })
+
+  test('a key file holding the Kubernetes example\'s placeholder stops start-up, naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'router-key-'))
+    const file = join(dir, 'api-key')
+    await writeFile(file, `${KUBERNETES_PLACEHOLDER_API_KEY}\n`)
+    await assert.rejects(buildApp({ env: { LOG_LEVEL: 'silent', OPENAI_API_KEY_FILE: file } }),
+      { message: `Invalid configuration: OPENAI_API_KEY_FILE (${file}) is the Kubernetes example's placeholder (sk-replace-me); set your API key` })
+    await assert.rejects(buildApp({ env: { LOG_LEVEL: 'silent', OPENAI_API_KEY: KUBERNETES_PLACEHOLDER_API_KEY } }),
+      { message: 'Invalid configuration: OPENAI_API_KEY is the Kubernetes example\'s placeholder (sk-replace-me); set your API key' })
   })
 
   const failures: Array<[string, Record<string, string>, RegExp]> = [

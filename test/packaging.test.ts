@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { builtinModules } from 'node:module'
+import { spawnSync } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { parse } from 'yaml'
 import pkg from '../package.json' with { type: 'json' }
@@ -22,6 +23,28 @@ describe('Docker packaging', () => {
     assert.equal(compose.networks['mcp-net'].external, true)
     assert.match(service.healthcheck.test.join(' '), /127\.0\.0\.1:8000\/health/)
     for (const name of Object.keys(service.environment)) assert.ok(name in ConfigSchema.properties, `${name} is a router setting`)
+  })
+
+  test('the README creates the .env compose reads, before compose runs', async () => {
+    const readme = await readFile('README.md', 'utf8')
+    const docker = readme.slice(readme.indexOf('### Docker'))
+    const commands = /```bash\n([^]*?)```/.exec(docker)?.[1]?.split('\n').map((line) => line.replace(/ +#.*$/, '')) ?? []
+    assert.ok(commands.indexOf('cp .env.example .env') >= 0, 'the Docker section creates .env')
+    assert.ok(commands.indexOf('cp .env.example .env') < commands.indexOf('docker compose up -d --build'))
+  })
+
+  test('docker-compose.secret.yml mounts the key file as the Docker secret OPENAI_API_KEY_FILE names, a file git and the build context leave out', async () => {
+    const overlay = parse(await readFile('docker-compose.secret.yml', 'utf8'))
+    const service = overlay.services['mcp-openai-router']
+    const [secret] = service.secrets as string[]
+    assert.ok(secret)
+    assert.equal(service.environment.OPENAI_API_KEY_FILE, `/run/secrets/${secret}`, 'compose mounts a secret at /run/secrets/<name>')
+    const file = overlay.secrets[secret].file as string
+    assert.equal(spawnSync('git', ['check-ignore', '-q', file]).status, 0, `git ignores ${file}`)
+    assert.match(await readFile('.dockerignore', 'utf8'), new RegExp(`^${basename(file).replaceAll('.', '\\.')}$`, 'm'), 'the key stays out of the build context')
+    const readme = await readFile('README.md', 'utf8')
+    assert.ok(readme.includes(`printf '%s' "$OPENAI_API_KEY" > ${basename(file)}\ndocker compose -f docker-compose.yml -f docker-compose.secret.yml up -d --build\n`))
+    assert.ok(readme.includes('remove\n`OPENAI_API_KEY` from `.env`, since the router refuses to start with both set'))
   })
 
   test('the Dockerfile builds in stages, runs as non-root on Node 24, and lets node receive SIGTERM', async () => {
@@ -46,14 +69,22 @@ describe('Docker packaging', () => {
   test('the build stage installs the dev dependencies without their install scripts, which only the 189 MB node binary needs', async () => {
     const dockerfile = await readFile('Dockerfile', 'utf8')
     const build = dockerfile.slice(dockerfile.indexOf('AS build'), dockerfile.indexOf('AS runtime'))
-    assert.deepEqual([...build.matchAll(/^RUN (npm .*)$/gm)].map((match) => match[1]), ['npm ci --ignore-scripts', 'npm run build'])
+    assert.deepEqual([...build.matchAll(/^RUN (npm .*)$/gm)].map((match) => match[1]), ['npm ci --ignore-scripts --omit=optional', 'npm run build'])
     // A dependency whose install script the build does need would be skipped too: it must be looked at first.
-    const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> }
+    const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean, version?: string }> }
     const withScripts = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path).sort()
     // The MCP Inspector's (a test client) installs its clients from a source checkout only: as a dependency it does nothing.
     // Portkey's gateway (the benchmark's peer) runs patch-package, with no patches in the published package.
-    assert.deepEqual(withScripts, ['node_modules/@modelcontextprotocol/inspector', 'node_modules/@portkey-ai/gateway', 'node_modules/esbuild', 'node_modules/node'])
+    // Claude Code's (a README client) copies its native binary out of its platform package, and
+    // @github/keytar's (Gemini CLI's optional keychain) copies its prebuilt addon: neither downloads.
+    // Gemini CLI's other optional addon, node-pty, would compile with node-gyp (which fetches Node's
+    // headers): package.json's overrides install the prebuilt @lydell/node-pty in its place.
+    assert.deepEqual(withScripts, ['node_modules/@anthropic-ai/claude-code', 'node_modules/@github/keytar', 'node_modules/@modelcontextprotocol/inspector', 'node_modules/@portkey-ai/gateway', 'node_modules/esbuild', 'node_modules/node'])
+    assert.equal(pkg.overrides['node-pty'], `npm:@lydell/node-pty@${lock.packages['node_modules/node-pty']?.version as string}`)
     assert.ok('node' in pkg.devDependencies && !('node' in pkg.dependencies), 'the Node binary package is a dev dependency only')
+    // npm 11 names each install script allowScripts does not decide on, on every npm ci.
+    assert.deepEqual(Object.keys(pkg.allowScripts).sort(), withScripts.map((path) => path.slice('node_modules/'.length)).sort(), 'allowScripts decides on every install script')
+    assert.deepEqual(Object.entries(pkg.allowScripts).filter(([, allowed]) => !allowed).map(([name]) => name), ['@modelcontextprotocol/inspector', '@portkey-ai/gateway'], 'only the scripts that do nothing as a dependency are denied')
   })
 
   test('every package the production code imports is a production dependency, at the version the lockfile holds', async () => {

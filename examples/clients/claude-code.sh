@@ -1,1 +1,1 @@
-claude mcp add --transport http --header "Authorization: Bearer $ROUTER_CLIENT_KEY" openai-router http://localhost:8000/mcp
+claude mcp add --transport http openai-router http://localhost:8000/mcp --header "Authorization: Bearer $ROUTER_CLIENT_KEY"

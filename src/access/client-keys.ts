@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Glob } from '../glob.js'
 import { modelGlobs } from '../model-name.js'
 import type { ClientConfig, TokenLimits } from './client-config.js'
 
@@ -6,7 +7,7 @@ import type { ClientConfig, TokenLimits } from './client-config.js'
 export interface Client {
   name: string
   /** The globs of its allow-list, as configured, and compiled; undefined: any model the router allows. */
-  models: { globs: string[], patterns: RegExp[] } | undefined
+  models: { globs: string[], patterns: Glob[] } | undefined
   requestsPerMinute: number | undefined
   tokens: TokenLimits
   /** The scopes its OAuth access token granted; undefined for a client key, which may call every tool. */

@@ -1,7 +1,7 @@
 import { type CallToolResult, Client, ProtocolError, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client'
 import type { FastifyBaseLogger } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
-import { globToRegExp, matchesAny } from '../glob.js'
+import { type Glob, toGlob, matchesAny } from '../glob.js'
 import { maskedUrl } from '../masked-url.js'
 import type { DownstreamConfig } from './downstream-config.js'
 
@@ -30,14 +30,14 @@ export class DownstreamServer {
   #lastError: string | undefined
   #attempt = 0
   #retryTimer: NodeJS.Timeout | undefined
-  readonly #toolGlobs: RegExp[]
+  readonly #toolGlobs: Glob[]
 
   constructor (
     readonly config: DownstreamConfig,
     private readonly reconnectMs: number,
     private readonly log: FastifyBaseLogger
   ) {
-    this.#toolGlobs = config.tools.map(globToRegExp)
+    this.#toolGlobs = config.tools.map(toGlob)
   }
 
   get name (): string {

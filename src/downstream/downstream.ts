@@ -1,7 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { ToolError } from '../errors.js'
-import { globToRegExp } from '../glob.js'
+import { toGlob } from '../glob.js'
 import type { FunctionTool } from '../upstream/chat-types.js'
 import type { DownstreamConfig } from './downstream-config.js'
 import type { DownstreamServer, DownstreamStatus } from './downstream-server.js'
@@ -64,7 +64,7 @@ export class Downstream {
         const { status, lastError } = state
         throw new ToolError('upstream_unavailable', `The MCP server "${selector}" that use_tools names is ${status}${lastError ? ` (${lastError})` : ''}; the router keeps reconnecting, retry shortly.`, { retryable: true })
       }
-      const glob = server ? undefined : globToRegExp(selector)
+      const glob = server ? undefined : toGlob(selector)
       const matches = [...available].filter(([name, fn]) => server ? fn.server === server : glob?.test(name))
       if (matches.length === 0) {
         const names = [...this.#servers.keys(), ...available.keys()]

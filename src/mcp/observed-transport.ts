@@ -1,7 +1,12 @@
 import { type HandleRequestOptions, type InitializeRequest, type JSONRPCMessage, type Transport, WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTTPServerTransportOptions } from '@modelcontextprotocol/server'
+import { boundedText } from '../bounded-text.js'
 import type { SessionEventStore } from './http/event-store.js'
+import { JsonRpcErrorCode, jsonRpcError } from './http/json-rpc.js'
 import type { McpMessageLog } from './message-log.js'
 import { requestContextOf } from './request-context.js'
+
+/** Longer than any event id the router gives (a stream id and a position). */
+const QUOTED_ID_CHARS = 100
 
 /**
  * The SDK's Streamable HTTP transport, showing its message log every message that comes in and
@@ -19,8 +24,12 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
 
   override async handleRequest (req: Request, options?: HandleRequestOptions): Promise<Response> {
     const lastEventId = req.headers.get('last-event-id')
-    const relayed = req.method === 'GET' && lastEventId !== null ? this.#events?.relayedStream?.(lastEventId, this.sessionId) : undefined
-    if (relayed) return relayed
+    if (req.method === 'GET' && lastEventId !== null && this.#events) {
+      const problem = await this.#events.whyNotResumable(lastEventId)
+      if (problem !== undefined) return Response.json(jsonRpcError(JsonRpcErrorCode.ServerError, `Bad Request: Last-Event-ID ${JSON.stringify(boundedText(lastEventId, QUOTED_ID_CHARS))} ${problem}; open the stream again without Last-Event-ID`), { status: 400 })
+      const relayed = this.#events.relayedStream?.(lastEventId, this.sessionId)
+      if (relayed) return relayed
+    }
     // The HTTP layer hands over one parsed message per POST (batches are refused before this).
     const message = options?.parsedBody as JSONRPCMessage | undefined
     if (message === undefined) return super.handleRequest(req, options)

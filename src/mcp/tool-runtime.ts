@@ -21,6 +21,7 @@ import { McpMessageLog } from './message-log.js'
 import { CallProgress } from './progress.js'
 import { observeTransport } from './observed-transport.js'
 import { requestContextOf } from './request-context.js'
+import type { SchemaChecker } from './schemas/schema-checker.js'
 import { toolErrorResult } from './tool-error.js'
 import type { RouterTool, ToolContext } from './tool.js'
 import { enabledTools } from './tools/index.js'
@@ -34,6 +35,7 @@ export interface ToolRuntimeDependencies {
   tracer: Tracer
   calls: InFlightCalls
   cache: ResponseCache | undefined
+  schemas: SchemaChecker
   responseOwners: ResponseOwners
   /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
   budgets: TokenBudgets
@@ -121,7 +123,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, schemas, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -161,6 +163,7 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       config,
       client,
       cache,
+      schemas,
       responseOwners,
       downstream,
       metrics,

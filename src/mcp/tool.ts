@@ -15,6 +15,7 @@ import type { ResponseOwners } from '../shared-state/response-owners.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { ClientLog } from './client-log.js'
 import type { CallProgress } from './progress.js'
+import type { SchemaChecker } from './schemas/schema-checker.js'
 
 /** What a tool may use while it runs: the providers, the configuration, and the call's own identity. */
 export interface ToolContext {
@@ -30,6 +31,8 @@ export interface ToolContext {
   tracer: Tracer
   /** Cached chat and embed answers; undefined when CACHE_TTL_S is 0. */
   cache: ResponseCache | undefined
+  /** Clients' response_format schemas, compiled and checked off the main thread within the SCHEMA_* limits. */
+  schemas: SchemaChecker
   /** Which client created each stored response: with client keys, only it may fetch or cancel one. */
   responseOwners: ResponseOwners
   /** What this call did (models, tokens, upstream time), for its log line, metrics and trace. */

@@ -1,4 +1,6 @@
 import { type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
+import { stdSerializers } from 'pino'
+import { boundedText } from '../bounded-text.js'
 
 const secretFields = ['authorization', 'cookie', 'x-api-key', 'apiKey', 'api_key', 'token', 'password', 'secret', 'OPENAI_API_KEY']
 const SECRET_FIELDS = new Set(secretFields)
@@ -7,7 +9,7 @@ const CENSOR = '[redacted]'
 /**
  * Exact paths pino redacts: secret fields at the top of a line, in request headers, and in a
  * logged error (after pino's error serializer). One level down anywhere else is
- * {@link redactNested}'s: pino's wildcard paths cost ~1.7 µs each on every line (measured: 34 µs
+ * {@link cleanLogLine}'s: pino's wildcard paths cost ~1.7 µs each on every line (measured: 34 µs
  * a line for the 18 the router needed, against 2 µs for the whole line without them).
  */
 const redactedPaths = secretFields.flatMap((field) => {
@@ -16,19 +18,38 @@ const redactedPaths = secretFields.flatMap((field) => {
   return [quoted ? key : field, `req.headers${key}`, `err${key}`, `err.headers${key}`]
 })
 
+/**
+ * The longest string a log line carries in any field, its message or its error: a client's
+ * method name, tool name, request id or header may be a megabyte, and a line must stay a line.
+ */
+export const MAX_LOG_STRING_CHARS = 2000
+
+// Bodies (LOG_BODIES) are bounded by their own setting, LOG_BODY_MAX_CHARS, or logged whole by choice.
+const BODY_FIELDS = new Set(['arguments', 'result'])
+
+const bounded = (text: string) => boundedText(text, MAX_LOG_STRING_CHARS)
+
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Error)
 
+/** Plain objects only: a walk must not read the getters of a request or reply object. */
+const isPlainObject = (value: unknown): value is Record<string, unknown> => isObject(value) && Object.getPrototypeOf(value) === Object.prototype
+
 /**
- * `object` with its secret-named fields censored, and those of the objects it descends into: at
- * the top of a line every object field, one level down only `headers`. The same object when
- * nothing was censored; otherwise a copy, so the caller's objects are never changed.
+ * `object` with its secret-named fields censored and its long strings cut, and those of the
+ * objects it descends into: at the top of a line every plain object field, one level down only
+ * `headers`. The same object when nothing changed; otherwise a copy, so the caller's objects
+ * are never changed.
  */
-function censor (object: Record<string, unknown>, level: number): Record<string, unknown> {
+function clean (object: Record<string, unknown>, level: number): Record<string, unknown> {
   let result = object
   for (const key in object) {
     const value = object[key]
     const descends = level === 0 || (level === 1 && key === 'headers')
-    const replacement = SECRET_FIELDS.has(key) ? CENSOR : descends && isObject(value) ? censor(value, level + 1) : value
+    const replacement = SECRET_FIELDS.has(key)
+      ? CENSOR
+      : typeof value === 'string'
+        ? value.length > MAX_LOG_STRING_CHARS && !(level === 0 && BODY_FIELDS.has(key)) ? bounded(value) : value
+        : descends && isPlainObject(value) ? clean(value, level + 1) : value
     if (replacement === value) continue
     if (result === object) result = { ...object }
     result[key] = replacement
@@ -37,12 +58,26 @@ function censor (object: Record<string, unknown>, level: number): Record<string,
 }
 
 /**
- * Censors secret-named fields one level down in a log line (`{ provider: { apiKey } }`) and in
- * `headers` one level down (`{ upstream: { headers: { authorization } } }`), as pino's `*.field`
- * and `*.headers.field` paths did. A clean line costs a few key lookups and is not copied.
+ * A log line's fields as written: secret-named fields censored at the top, one level down
+ * (`{ provider: { apiKey } }`) and in `headers` one level down (`{ upstream: { headers: {
+ * authorization } } }`), as pino's `*.field` and `*.headers.field` paths did, and strings there
+ * cut to {@link MAX_LOG_STRING_CHARS}. A clean line costs a few key lookups and is not copied.
  */
-export function redactNested (line: Record<string, unknown>): Record<string, unknown> {
-  return censor(line, 0)
+export function cleanLogLine (line: Record<string, unknown>): Record<string, unknown> {
+  return clean(line, 0)
+}
+
+/**
+ * The fields pino serializes itself, bounded too: the message, and a logged error (whose message
+ * and stack may quote a client's input). A request's URL and Host, as Fastify logs them, are
+ * bounded by Node's limit on a request's headers (16 KB).
+ */
+const boundedSerializers = {
+  msg: (msg: unknown) => typeof msg === 'string' ? bounded(msg) : msg,
+  err: (err: Error) => {
+    const { type, message, stack, ...rest } = stdSerializers.err(err)
+    return { ...cleanLogLine(rest), type, message: bounded(message), stack: bounded(stack) }
+  },
 }
 
 /**
@@ -68,7 +103,8 @@ export function loggerOptions (env: Record<string, string | undefined>): Fastify
   return {
     level: 'info',
     redact: { paths: redactedPaths, censor: CENSOR },
-    formatters: { log: redactNested },
+    serializers: boundedSerializers,
+    formatters: { log: cleanLogLine, bindings: cleanLogLine },
     ...(env.NODE_ENV === 'development' && {
       transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
     }),

@@ -98,6 +98,14 @@ export interface RoutingEnvironment {
 /** The key `.env.example` ships with: left in a copied `.env`, it would show only on /ready or the first call. */
 export const PLACEHOLDER_API_KEY = 'sk-your-key'
 
+/** The key file of the Kubernetes example overlay held this in 0.1.0; a copy of it still may. */
+export const KUBERNETES_PLACEHOLDER_API_KEY = 'sk-replace-me'
+
+const PLACEHOLDERS: Record<string, string> = {
+  [PLACEHOLDER_API_KEY]: 'the .env.example placeholder',
+  [KUBERNETES_PLACEHOLDER_API_KEY]: 'the Kubernetes example\'s placeholder',
+}
+
 /** The provider the environment describes when there is no routing file: nothing changes for existing users. */
 export const ENVIRONMENT_PROVIDER = 'openai'
 
@@ -182,8 +190,10 @@ async function providerConfig (entry: ProviderEntry, field: string, file: Routin
   }
 }
 
-function refusePlaceholderKey (apiKey: string | undefined, where: string): void {
-  if (apiKey === PLACEHOLDER_API_KEY) throw new ConfigError(`Invalid configuration: ${where} is the .env.example placeholder (${PLACEHOLDER_API_KEY}); set your API key`)
+/** A key copied from one of the project's examples stops start-up, naming where it was set. */
+export function refusePlaceholderKey (apiKey: string | undefined, where: string): void {
+  const placeholder = apiKey === undefined ? undefined : PLACEHOLDERS[apiKey]
+  if (placeholder) throw new ConfigError(`Invalid configuration: ${where} is ${placeholder} (${apiKey}); set your API key`)
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Client } from '../access/client-keys.js'
 import { ToolError } from '../errors.js'
+import type { Glob } from '../glob.js'
 import { anyModelMatches, modelGlobs } from '../model-name.js'
 import type { UpstreamModel } from '../upstream/models.js'
 import { type RoutingConfig, splitProviderPrefix } from './routing-config.js'
@@ -31,8 +32,8 @@ export interface RoutableModel extends UpstreamModel {
  * A reload builds a new table; calls keep the table they started with.
  */
 export class RoutingTable {
-  readonly #allow: RegExp[]
-  readonly #deny: RegExp[]
+  readonly #allow: Glob[]
+  readonly #deny: Glob[]
   /** The providers' upstream keys, which logs must never show. */
   readonly providerKeys: readonly string[]
 

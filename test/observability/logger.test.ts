@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { pino } from 'pino'
-import { loggerOptions, redactNested } from '../../src/observability/logger.js'
+import { loggerOptions, cleanLogLine } from '../../src/observability/logger.js'
 
 function logLine (fields: Record<string, unknown>): Record<string, any> {
   const lines: string[] = []
@@ -32,8 +32,8 @@ test('secret-named fields are censored at the top, one level down, in headers on
 test('the logged objects themselves are left as they were, and a clean line is not copied', () => {
   const provider = { name: 'openai', apiKey: 'sk-live' }
   const line = { provider }
-  assert.deepEqual(redactNested(line), { provider: { name: 'openai', apiKey: '[redacted]' } })
+  assert.deepEqual(cleanLogLine(line), { provider: { name: 'openai', apiKey: '[redacted]' } })
   assert.equal(provider.apiKey, 'sk-live')
   const clean = { tool: 'chat', usage: { inputTokens: 3 } }
-  assert.equal(redactNested(clean), clean)
+  assert.equal(cleanLogLine(clean), clean)
 })

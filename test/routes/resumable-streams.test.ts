@@ -6,7 +6,7 @@ import { bearer, METRICS_AUTHORIZATION, METRICS_TOKEN_ENV, TEAM_A_KEY, TEAM_B_KE
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { RedisServer, skipWithoutRedis } from '../support/redis.js'
-import { postMcp, type RunningRouter, startRouter } from '../support/router.js'
+import { initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
 import { waitFor } from '../support/wait-for.js'
 
 const SLOW_ANSWER = 'a long answer that streams slowly, piece by piece, so the client loses it halfway'
@@ -76,6 +76,34 @@ async function chatThroughBreak (client: Client, network: FlakyNetwork, { onBrea
 
 const textOf = (result: Awaited<ReturnType<Client['callTool']>>) => (result.content as Array<{ text: string }>)[0]?.text
 
+/** Event ids no router gave, or no longer holds: a stream id and position of the wrong shape, or of no stream. */
+const UNRESUMABLE_EVENT_IDS = ['_GET_stream.m999999', '../x.m1', 'x.1-1', 'no-dot', 'x.', `${'a'.repeat(10_000)}.m1`]
+
+/**
+ * A GET stream resumed from each of {@link UNRESUMABLE_EVENT_IDS} in a new session of `router`:
+ * the status and JSON-RPC error message of each answer.
+ */
+async function resumeFromUnknownEvents (router: RunningRouter, headers: Record<string, string> = {}): Promise<Array<{ eventId: string, status: number, message: string | undefined }>> {
+  const opened = await postMcp(router, initializeMessage, headers)
+  await opened.body?.cancel()
+  const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': '2025-11-25' }
+  await (await postMcp(router, { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).body?.cancel()
+  return Promise.all(UNRESUMABLE_EVENT_IDS.map(async (eventId) => {
+    const response = await fetch(router.mcpUrl, { headers: { ...session, accept: 'text/event-stream', 'last-event-id': eventId }, signal: AbortSignal.timeout(10_000) })
+    const text = await response.text()
+    const body = response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) as { error?: { message?: string } } : undefined
+    return { eventId, status: response.status, message: body?.error?.message }
+  }))
+}
+
+function assertRefusedAsTheClients (answers: Awaited<ReturnType<typeof resumeFromUnknownEvents>>) {
+  for (const { eventId, status, message } of answers) {
+    assert.equal(status, 400, `Last-Event-ID ${eventId.slice(0, 40)}`)
+    assert.match(message ?? '', /^Bad Request: Last-Event-ID .* (is not an event id this router gave|names no stream this session still holds).*; open the stream again without Last-Event-ID/)
+    assert.ok((message ?? '').length < 400, 'the id is quoted bounded')
+  }
+}
+
 describe('resumable streams (MCP_EVENT_STORE)', () => {
   let upstream: FakeOpenAI
 
@@ -100,6 +128,15 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
       assert.equal(upstream.received('POST /v1/responses').length, 1, 'the call was neither cancelled nor started again')
     } finally {
       await client.close()
+      await router.close()
+    }
+  })
+
+  test('memory: a Last-Event-ID this session never had is the client\'s error (400, saying what to do), not the router\'s', async () => {
+    const router = await startRouter(upstream, { MCP_SESSIONS: 'stateful', MCP_EVENT_STORE: 'memory' })
+    try {
+      assertRefusedAsTheClients(await resumeFromUnknownEvents(router))
+    } finally {
       await router.close()
     }
   })
@@ -168,6 +205,10 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
       } finally {
         await client.close()
       }
+    })
+
+    test('a Last-Event-ID of no stream in Redis is the client\'s error (400), not a Redis failure', async () => {
+      assertRefusedAsTheClients(await resumeFromUnknownEvents(routers[0] as RunningRouter, bearer(TEAM_A_KEY).headers))
     })
 
     test('a session id from another replica is no use to another client, nor after the session was deleted', async () => {

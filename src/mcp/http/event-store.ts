@@ -26,6 +26,12 @@ export interface SessionEventStore extends EventStore {
    * replayed it unless it writes that stream itself, so it cannot relay one.
    */
   relayedStream?: (lastEventId: EventId, sessionId: string | undefined) => Promise<Response> | undefined
+  /**
+   * Why a client cannot resume from `lastEventId` (an id this router never gave, or of a stream
+   * no longer kept), or undefined when it may try: the client's mistake, told apart from the
+   * store's own failures, which replaying reports.
+   */
+  whyNotResumable: (lastEventId: EventId) => Promise<string | undefined>
 }
 
 /** Where sessions keep their events (MCP_EVENT_STORE): one store per session, so no session can replay another's. */
@@ -47,11 +53,14 @@ function parseEventId (eventId: EventId): { streamId: StreamId, position: string
   return { streamId: eventId.slice(0, dot), position: eventId.slice(dot + 1) }
 }
 
-const notOurs = (eventId: EventId) => new Error(`Last-Event-ID ${eventId} is not an event id this router gave`)
+const NOT_OURS = 'is not an event id this router gave'
+const GONE = 'names no stream this session still holds (its events are kept MCP_EVENT_TTL_S after the last one, on this replica only with MCP_EVENT_STORE=memory)'
+
+const notOurs = () => new Error(`Last-Event-ID ${NOT_OURS}`)
 
 function parseOrRefuse (eventId: EventId): { streamId: StreamId, position: string } {
   const parsed = parseEventId(eventId)
-  if (!parsed) throw notOurs(eventId)
+  if (!parsed) throw notOurs()
   return parsed
 }
 
@@ -91,6 +100,13 @@ export class MemoryEventLog implements SessionEventStore {
 
   async getStreamIdForEventId (eventId: EventId): Promise<StreamId | undefined> {
     return parseEventId(eventId)?.streamId
+  }
+
+  async whyNotResumable (lastEventId: EventId): Promise<string | undefined> {
+    const parsed = parseEventId(lastEventId)
+    const sequence = Number(MEMORY_POSITION.exec(parsed?.position ?? '')?.[1])
+    if (!parsed || Number.isNaN(sequence) || sequence > this.#sequence) return NOT_OURS
+    return this.#streams.has(parsed.streamId) ? undefined : GONE
   }
 
   async replayEventsAfter (lastEventId: EventId, { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }): Promise<StreamId> {
@@ -157,7 +173,7 @@ export class RedisEventLog implements SessionEventStore {
     const { streamId, position } = parseOrRefuse(lastEventId)
     if (MEMORY_POSITION.test(position)) return this.#local.replayEventsAfter(lastEventId, { send })
     // Checked here, not by Redis: a malformed id must not read as a Redis failure.
-    if (!REDIS_POSITION.test(position)) throw notOurs(lastEventId)
+    if (!REDIS_POSITION.test(position)) throw notOurs()
     const replay = { position, finished: false }
     const forward = async (entries: StreamEntries) => {
       for (const [id, [, json]] of entries) {
@@ -175,6 +191,15 @@ export class RedisEventLog implements SessionEventStore {
     // effort: if it fails, the relay stops and the client's own timeout reports the call.
     if (!replay.finished && !this.#writing.has(streamId) && streamId !== STANDALONE_STREAM_ID) this.#follow(streamId, replay, forward).catch(() => undefined)
     return streamId
+  }
+
+  async whyNotResumable (lastEventId: EventId): Promise<string | undefined> {
+    const parsed = parseEventId(lastEventId)
+    if (parsed && MEMORY_POSITION.test(parsed.position)) return this.#local.whyNotResumable(lastEventId)
+    if (!parsed || !REDIS_POSITION.test(parsed.position)) return NOT_OURS
+    // Unknown while Redis is away: replaying says so.
+    const exists = await this.redis.orLocal(async (client) => client.exists(this.#key(parsed.streamId)), () => undefined)
+    return exists === 0 ? GONE : undefined
   }
 
   close (): void {

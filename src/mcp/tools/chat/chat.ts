@@ -9,6 +9,7 @@ import { checkResponseOwner, claimResponse, waitForResponse } from './background
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { routedChat } from './routed-chat.js'
+import type { SchemaChecker } from '../../schemas/schema-checker.js'
 import { checkResponseFormat, parseStructuredOutput } from './structured-output.js'
 
 export const chatTool = defineTool({
@@ -26,7 +27,7 @@ export const chatTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   async run (args, context) {
     const { config, requestId, progress, record } = context
-    checkResponseFormat(args.response_format)
+    await checkResponseFormat(context.schemas, args.response_format)
     // Continuing a response reads it back: another client's is as unknown here as in get_response.
     if (args.previous_response_id) await checkResponseOwner(context, args.previous_response_id)
     const route = context.routing.route(args.model ?? config.MODEL, context.client)
@@ -39,7 +40,7 @@ export const chatTool = defineTool({
       const run = await runAgentLoop(context, route, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
       // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
       const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
-      const toolResult = chatToolResult(result, { api: run.target.provider.config.api, json: run.completed ? jsonAnswer(request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
+      const toolResult = chatToolResult(result, { api: run.target.provider.config.api, json: run.completed ? await jsonAnswer(context.schemas, request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
       return claimResponse(context, run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId))
     }
     const target = route.targets[0]
@@ -57,7 +58,7 @@ export const chatTool = defineTool({
       let { result } = answer
       if (request.background) result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
       record.answered(result.model, result.usage)
-      return chatToolResult(result, { api: answer.target.provider.config.api, json: jsonAnswer(request, result), droppedParameters: dropped, record })
+      return chatToolResult(result, { api: answer.target.provider.config.api, json: await jsonAnswer(context.schemas, request, result), droppedParameters: dropped, record })
     }))
   },
 })
@@ -65,10 +66,10 @@ export const chatTool = defineTool({
 const DEFAULT_MAX_TURNS = 8
 
 /** The parsed answer, when the call asked for JSON and the model answered in text. */
-function jsonAnswer (request: ChatRequest, result: ChatResult): unknown {
+async function jsonAnswer (schemas: SchemaChecker, request: ChatRequest, result: ChatResult): Promise<unknown> {
   const answered = result.status === 'completed' || result.status === 'incomplete'
   return request.responseFormat && answered && result.toolCalls.length === 0
-    ? parseStructuredOutput(result.text, request.responseFormat, result.finishReason)
+    ? parseStructuredOutput(schemas, result.text, request.responseFormat, result.finishReason)
     : undefined
 }
 

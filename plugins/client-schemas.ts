@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { SchemaChecker } from '../src/mcp/schemas/schema-checker.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Clients' response_format schemas, compiled and checked in a worker thread within the SCHEMA_* limits. */
+    clientSchemas: SchemaChecker
+  }
+}
+
+/** The schema checker: SCHEMA_MAX_BYTES, SCHEMA_MAX_NODES, SCHEMA_MAX_DEPTH, SCHEMA_TIMEOUT_MS, SCHEMA_CACHE_MAX_BYTES. Its worker starts with the first schema. */
+async function clientSchemasPlugin (fastify: FastifyInstance) {
+  const { SCHEMA_MAX_BYTES, SCHEMA_MAX_NODES, SCHEMA_MAX_DEPTH, SCHEMA_TIMEOUT_MS, SCHEMA_CACHE_MAX_BYTES } = fastify.config
+  const checker = new SchemaChecker({ maxBytes: SCHEMA_MAX_BYTES, maxNodes: SCHEMA_MAX_NODES, maxDepth: SCHEMA_MAX_DEPTH, timeoutMs: SCHEMA_TIMEOUT_MS, cacheMaxBytes: SCHEMA_CACHE_MAX_BYTES })
+  fastify.decorate('clientSchemas', checker)
+  fastify.addHook('onClose', async () => checker.close())
+}
+
+export default fp(clientSchemasPlugin, { name: 'client-schemas', dependencies: ['config'] })

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { FakeOpenAI } from '../support/fake-openai.js'
+import { LogCapture } from '../support/logs.js'
+import { initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
+
+/** A client string of a megabyte, as a hostile client sends it wherever a name or id goes. */
+const HUGE = 'x'.repeat(1_000_000)
+/** Far above any bounded line (a few bounded fields of ~2,000 characters each), far below a line quoting {@link HUGE}. */
+const MAX_LINE_CHARS = 20_000
+
+describe('client strings in log lines', () => {
+  let upstream: FakeOpenAI
+  let router: RunningRouter
+  const logs = new LogCapture()
+
+  before(async () => {
+    upstream = await FakeOpenAI.start()
+    router = await startRouter(upstream, { LOG_LEVEL: 'debug', LOG_BODIES: 'truncated' }, { logs })
+  })
+  after(async () => {
+    await router.close()
+    await upstream.close()
+  })
+
+  test('a megabyte method name, tool name, request id, cancelled id or header writes bounded lines that still say what happened', async () => {
+    const sent = [
+      { jsonrpc: '2.0', id: 1, method: HUGE },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: HUGE, arguments: {} } },
+      { jsonrpc: '2.0', id: HUGE, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } },
+      { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: HUGE, reason: HUGE } },
+      { jsonrpc: '2.0', method: HUGE },
+      initializeMessage,
+    ]
+    for (const message of sent) {
+      const response = await postMcp(router, message, { 'mcp-protocol-version': '2025-11-25' })
+      await response.body?.cancel()
+    }
+    const refused = await postMcp(router, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { 'mcp-protocol-version': HUGE.slice(0, 10_000) })
+    await refused.body?.cancel()
+    const unsupported = await fetch(router.mcpUrl, { method: 'POST', headers: { 'content-type': `text/${'y'.repeat(10_000)}` }, body: 'x' })
+    await unsupported.body?.cancel()
+
+    assert.ok(logs.raw.length >= sent.length, 'every message was logged')
+    for (const line of logs.raw) assert.ok(line.length < MAX_LINE_CHARS, `a ${line.length}-character line: ${line.slice(0, 200)}`)
+    const huge = logs.lines.find((line) => typeof line.rpcMethod === 'string' && line.rpcMethod.startsWith('xxx'))
+    assert.match(String(huge?.rpcMethod), /^x+… \[\d+ more characters\]$/, 'the method is quoted, then cut, saying by how much')
+    assert.match(String(huge?.msg), /^x+… \[\d+ more characters\]$/)
+  })
+})

@@ -14,11 +14,16 @@ declare module 'fastify' {
 // ConfigMaps are swapped in through a symlink: polling the path sees that where fs.watch may not.
 const WATCH_INTERVAL_MS = 1000
 
-async function modelRouterPlugin (fastify: FastifyInstance) {
+export interface ModelRouterPluginOptions {
+  /** The time circuit breakers open and cool down by; unset: Date.now. */
+  clock?: () => number
+}
+
+async function modelRouterPlugin (fastify: FastifyInstance, { clock = Date.now }: ModelRouterPluginOptions) {
   const { config, metrics, log } = fastify
   const router = new ModelRouter(
     config.routing,
-    { metrics, log, checkTtlMs: config.READY_CHECK_TTL_MS, modelsTtlMs: config.MODELS_CACHE_TTL_MS, maxBodyBytes: config.UPSTREAM_MAX_BODY_BYTES },
+    { metrics, log, checkTtlMs: config.READY_CHECK_TTL_MS, modelsTtlMs: config.MODELS_CACHE_TTL_MS, maxBodyBytes: config.UPSTREAM_MAX_BODY_BYTES, clock },
     config.reloadRouting,
     log
   )

@@ -19,7 +19,7 @@ async function redisPlugin (fastify: FastifyInstance) {
     fastify.decorate('redis', undefined)
     return
   }
-  // Loaded only when configured: a router without Redis does not carry its client (~2 MB of heap).
+  // Loaded only when configured: a router without Redis does not carry its client's memory (docs/performance.md).
   const { SharedRedis } = await import('../src/shared-state/shared-redis.js')
   const redis = new SharedRedis(REDIS_URL, REDIS_KEY_PREFIX, fastify.log, REDIS_COMMAND_TIMEOUT_MS)
   await redis.connect()

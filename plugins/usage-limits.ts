@@ -2,6 +2,7 @@ import rateLimit, { type RateLimitOptions, type RateLimitPluginOptions } from '@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { TokenBudgets } from '../src/access/token-budgets.js'
+import { RateLimitedError } from '../src/errors.js'
 import { ANONYMOUS_CLIENT } from '../src/observability/metrics.js'
 import { type WindowCount, WindowCounters } from '../src/shared-state/window-counters.js'
 
@@ -54,7 +55,7 @@ async function usageLimitsPlugin (fastify: FastifyInstance) {
     errorResponseBuilder: (request, { max, after }) => {
       const who = request.client ? `client "${request.client.name}"` : `address ${request.ip}`
       const setting = request.client?.requestsPerMinute !== undefined ? 'its requestsPerMinute' : 'RATE_LIMIT_RPM'
-      return Object.assign(new Error(`Too Many Requests: ${who} may send ${max} requests per minute to /mcp (${setting}); retry in ${after}`), { statusCode: 429 })
+      return new RateLimitedError(`${who} may send ${max} requests per minute to /mcp (${setting}); retry in ${after}`)
     },
   })
 }

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type AuthenticationFailure, type Client, bearerCredential, isAuthenticationFailure } from '../src/access/client-keys.js'
+import { wwwAuthenticate } from '../src/access/bearer-challenge.js'
+import { type Client, bearerCredential, isAuthenticationFailure } from '../src/access/client-keys.js'
 import { missingToolScope } from '../src/access/tool-scopes.js'
 import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
 import { isPlainlyLegacy, modernEraHandler } from '../src/mcp/http/modern-era.js'
@@ -12,6 +13,7 @@ import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
 import { callerFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { asAuthInfo } from '../src/mcp/request-context.js'
+import { RouterErrorCode } from '../src/errors.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
 const SESSION_HEADER = 'mcp-session-id'
@@ -323,7 +325,7 @@ async function relay (transport: WebStandardStreamableHTTPServerTransport, reque
 async function send (response: Response, reply: FastifyReply) {
   if (response.headers.get('content-type')?.startsWith('application/json')) {
     // A JSON answer is whole already: sent as one string with its length rather than piped as a
-    // stream (chunked, a read and a write per piece), ~10% of an echo's CPU (`npm run bench`).
+    // stream (chunked, a read and a write per piece), a measurable share of an echo's CPU (docs/performance.md).
     reply.code(response.status)
     for (const [name, value] of response.headers) reply.header(name, value)
     return reply.send(await response.text())
@@ -332,7 +334,7 @@ async function send (response: Response, reply: FastifyReply) {
   // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
   // (a GET stream, or a call still waiting for the model): clients wait on the headers. Flushed
   // on the next turn, not at once: a quick answer (echo, a cached one) then leaves in the same
-  // write as its headers, one write per exchange fewer (+18% stateful echo throughput).
+  // write as its headers, one write per exchange fewer (docs/performance.md).
   if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
     setImmediate(() => { if (!reply.raw.headersSent && !reply.raw.destroyed) reply.raw.flushHeaders() })
   }
@@ -344,18 +346,6 @@ function toWebRequest (request: FastifyRequest, signal?: AbortSignal): Request {
   // Node joins repeated request headers into one value (set-cookie, the exception, is a response header).
   const headers = request.headers as Record<string, string>
   return new Request(`http://localhost${request.url}`, { method: request.method, headers, ...(signal && { signal }) })
-}
-
-/** The challenge of a 401 (RFC 6750): the scheme, and what was wrong with the credentials sent. */
-/** RFC 6750's challenge; with OAuth, RFC 9728's resource_metadata tells the client where to find the authorization server. */
-function wwwAuthenticate ({ error, description, scope }: { error: AuthenticationFailure['error'] | 'insufficient_scope', description: string, scope?: string }, resourceMetadata: string | undefined): string {
-  const params = [
-    'realm="mcp-openai-router"',
-    ...(resourceMetadata ? [`resource_metadata="${resourceMetadata}"`] : []),
-    ...(error ? [`error="${error}"`, `error_description="${description.replaceAll('"', "'")}"`] : []),
-    ...(scope ? [`scope="${scope}"`] : []),
-  ]
-  return `Bearer ${params.join(', ')}`
 }
 
 function methodNotAllowed (reply: FastifyReply) {
@@ -371,16 +361,17 @@ function replyWithJsonRpcError (error: FastifyError, request: FastifyRequest, re
     request.log.info({ reason: error.message }, 'MCP request abandoned: the client closed its connection before sending its whole body')
     return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body was cut short'))
   }
-  const [status, body] = jsonRpcErrorFor(error, request)
+  const [status, body] = jsonRpcErrorFor(error, request.body, request.routeOptions.bodyLimit)
   if (status >= 500) request.log.error({ err: error }, 'MCP request failed')
   else request.log.info({ statusCode: status, reason: body.error.message }, 'MCP request refused')
   return reply.code(status).send(body)
 }
 
-function jsonRpcErrorFor (error: FastifyError, request: FastifyRequest): [number, JsonRpcErrorResponse] {
+/** The status and JSON-RPC error of a refusal: `body` is the parsed body, `bodyLimit` the route's MAX_BODY_BYTES. */
+export function jsonRpcErrorFor (error: FastifyError, body: unknown, bodyLimit: number | undefined): [number, JsonRpcErrorResponse] {
   if (error.validation) {
     if (error.validationContext === 'body') {
-      const detail = Array.isArray(request.body)
+      const detail = Array.isArray(body)
         ? 'a JSON array (batches are not supported; send one message per request)'
         : `not a JSON-RPC 2.0 message (${describeValidationErrors(error.validation as never)})`
       return [400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, `Invalid Request: the body is ${detail}`)]
@@ -391,16 +382,12 @@ function jsonRpcErrorFor (error: FastifyError, request: FastifyRequest): [number
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return [415, jsonRpcError(JsonRpcErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json')]
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return [413, jsonRpcError(JsonRpcErrorCode.ServerError, `Payload Too Large: the body must not exceed ${request.routeOptions.bodyLimit} bytes (MAX_BODY_BYTES)`)]
+      return [413, jsonRpcError(JsonRpcErrorCode.ServerError, `Payload Too Large: the body must not exceed ${bodyLimit} bytes (MAX_BODY_BYTES)`)]
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]
-  }
-  if (error.statusCode === 429) {
-    return [429, jsonRpcError(JsonRpcErrorCode.ServerError, error.message)]
-  }
-  if (error.statusCode === 400 && error instanceof SyntaxError) {
-    return [400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON')]
+    case RouterErrorCode.RateLimited:
+      return [429, jsonRpcError(JsonRpcErrorCode.ServerError, error.message)]
   }
   return [500, jsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error: the router failed to handle the request; the logs have the details')]
 }

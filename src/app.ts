@@ -32,13 +32,15 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger']
   /** Receives every span, as if OTEL_EXPORTER_OTLP_ENDPOINT were set (tests use an in-memory exporter). */
   spanExporter?: SpanExporter
+  /** The time circuit breakers and the in-memory response cache go by; unset: the real one (tests pass one they move). */
+  clock?: () => number
 }
 
 /**
  * The whole router on one Fastify instance: the configuration, plugins (one concern each), then
  * routes. A bad configuration rejects here with a message naming the setting.
  */
-export async function buildApp ({ env, logger = false, spanExporter }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp ({ env, logger = false, spanExporter, clock }: BuildAppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     logger,
     logController: new RouterLogController(),
@@ -64,10 +66,10 @@ export async function buildApp ({ env, logger = false, spanExporter }: BuildAppO
   await app.register(mcpSessionsPlugin)
   await app.register(metricsPlugin)
   await app.register(usageLimitsPlugin)
-  await app.register(responseCachePlugin)
+  await app.register(responseCachePlugin, { ...(clock && { clock }) })
   await app.register(responseOwnersPlugin)
   await app.register(clientSchemasPlugin)
-  await app.register(modelRouterPlugin)
+  await app.register(modelRouterPlugin, { ...(clock && { clock }) })
   await app.register(downstreamPlugin)
   await app.register(toolRuntimePlugin)
 

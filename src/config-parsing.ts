@@ -25,7 +25,7 @@ export function checkConfig<T> (name: string, value: unknown, validate: Validate
   if (validate(value)) return value
   const problems = describeValidationErrors(validate.errors)
   const separator = problems.startsWith('[') ? '' : ' '
-  throw new ConfigError(`Invalid configuration: ${name}${separator}${problems}${example ? `; expected ${example}` : ''}`)
+  throw new ConfigError(`${name}${separator}${problems}${example ? `; expected ${example}` : ''}`)
 }
 
 /** A secret held in a file (Docker and Kubernetes secrets), without the trailing newline. */
@@ -38,7 +38,7 @@ export async function readSecretFile (setting: string, path: string): Promise<st
 }
 
 export function cannotRead (setting: string, path: string, err: unknown): ConfigError {
-  return new ConfigError(`Invalid configuration: ${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${path})`)
+  return new ConfigError(`${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${path})`)
 }
 
 /**
@@ -52,7 +52,7 @@ export async function readConfigFile<T> (setting: string, path: string, validate
   try {
     parsed = parseYaml(text)
   } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${name} is neither YAML nor JSON (${(err as Error).message.split('\n')[0]})`)
+    throw new ConfigError(`${name} is neither YAML nor JSON (${(err as Error).message.split('\n')[0]})`)
   }
   return checkConfig(name, parsed, validate)
 }

@@ -142,7 +142,7 @@ export const configAjv = new Ajv({
 
 /** Why the environment failed {@link ConfigSchema}, as @fastify/env reports it, in one line naming the settings. */
 export function invalidSettings (err: unknown): ConfigError {
-  return new ConfigError(`Invalid configuration: ${describeValidationErrors((err as { errors?: ErrorObject[] }).errors)}`)
+  return new ConfigError(`${describeValidationErrors((err as { errors?: ErrorObject[] }).errors)}`)
 }
 
 /**
@@ -160,20 +160,20 @@ export async function deriveConfig (validated: ValidatedEnv, env: Record<string,
   const clients = await loadClientConfig(validated)
   const oauth = parseOAuthConfig(validated, clients)
   if (validated.AUTH_REQUIRED && clients.length === 0 && !oauth) {
-    throw new ConfigError('Invalid configuration: AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS, or OAUTH_ISSUER)')
+    throw new ConfigError('AUTH_REQUIRED is true but no client key is configured (set CLIENT_KEYS_FILE or CLIENT_KEYS, or OAUTH_ISSUER)')
   }
   if (validated.MCP_EVENT_STORE !== 'none' && validated.MCP_SESSIONS !== 'stateful') {
-    throw new ConfigError(`Invalid configuration: MCP_EVENT_STORE=${validated.MCP_EVENT_STORE} needs MCP_SESSIONS=stateful (stateless exchanges have no stream to resume)`)
+    throw new ConfigError(`MCP_EVENT_STORE=${validated.MCP_EVENT_STORE} needs MCP_SESSIONS=stateful (stateless exchanges have no stream to resume)`)
   }
   if (validated.MCP_EVENT_STORE === 'redis' && !validated.REDIS_URL) {
-    throw new ConfigError('Invalid configuration: MCP_EVENT_STORE=redis needs REDIS_URL')
+    throw new ConfigError('MCP_EVENT_STORE=redis needs REDIS_URL')
   }
   const trustProxy = parseTrustProxy(validated.TRUST_PROXY)
   if (trustProxy === undefined) {
-    throw new ConfigError(`Invalid configuration: TRUST_PROXY must be false, true, or comma-separated proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal (got "${validated.TRUST_PROXY}")`)
+    throw new ConfigError(`TRUST_PROXY must be false, true, or comma-separated proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal (got "${validated.TRUST_PROXY}")`)
   }
   if (validated.HEADERS_TIMEOUT_MS > validated.REQUEST_TIMEOUT_MS) {
-    throw new ConfigError(`Invalid configuration: HEADERS_TIMEOUT_MS (${validated.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${validated.REQUEST_TIMEOUT_MS}): the headers are part of the request`)
+    throw new ConfigError(`HEADERS_TIMEOUT_MS (${validated.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${validated.REQUEST_TIMEOUT_MS}): the headers are part of the request`)
   }
   if (validated.READ_FILE_ROOT !== undefined) await checkDirectory('READ_FILE_ROOT', validated.READ_FILE_ROOT)
   return {
@@ -203,9 +203,9 @@ function trustFunction (trustProxy: TrustProxy): RouterConfig['TRUST_PROXY'] {
  */
 async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: ValidatedEnv): Promise<string | undefined> {
   if (!OPENAI_API_KEY_FILE) return OPENAI_API_KEY
-  if (OPENAI_API_KEY) throw new ConfigError('Invalid configuration: OPENAI_API_KEY and OPENAI_API_KEY_FILE are both set; keep one (with a key file, remove OPENAI_API_KEY from .env)')
+  if (OPENAI_API_KEY) throw new ConfigError('OPENAI_API_KEY and OPENAI_API_KEY_FILE are both set; keep one (with a key file, remove OPENAI_API_KEY from .env)')
   const key = await readSecretFile('OPENAI_API_KEY_FILE', OPENAI_API_KEY_FILE)
-  if (!key) throw new ConfigError(`Invalid configuration: OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
+  if (!key) throw new ConfigError(`OPENAI_API_KEY_FILE is empty (${OPENAI_API_KEY_FILE})`)
   refusePlaceholderKey(key, `OPENAI_API_KEY_FILE (${OPENAI_API_KEY_FILE})`)
   return key
 }
@@ -220,7 +220,7 @@ function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunc
   try {
     value = JSON.parse(json)
   } catch {
-    throw new ConfigError(`Invalid configuration: ${name} is not JSON; expected ${example}`)
+    throw new ConfigError(`${name} is not JSON; expected ${example}`)
   }
   // Paths inside a list read as DOWNSTREAM_MCP[1].url, inside an object as MODEL_PRICES gpt-x.input.
   return checkConfig(name, value, validate, example)
@@ -234,7 +234,7 @@ async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEn
   const entries = parseJsonSetting('DOWNSTREAM_MCP', DOWNSTREAM_MCP, validDownstreams, '[{"name": "search", "url": "http://search:8000/mcp"}]') ?? []
   const names = new Set<string>()
   for (const [index, entry] of entries.entries()) {
-    if (names.has(entry.name)) throw new ConfigError(`Invalid configuration: DOWNSTREAM_MCP[${index}].name "${entry.name}" is used twice`)
+    if (names.has(entry.name)) throw new ConfigError(`DOWNSTREAM_MCP[${index}].name "${entry.name}" is used twice`)
     names.add(entry.name)
   }
   // The original router's think tool, by its old setting.
@@ -244,7 +244,7 @@ async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEn
     let token: string | undefined
     if (tokenEnv) {
       token = env[tokenEnv]
-      if (!token) throw new ConfigError(`Invalid configuration: ${field}.tokenEnv names ${tokenEnv}, which is not set`)
+      if (!token) throw new ConfigError(`${field}.tokenEnv names ${tokenEnv}, which is not set`)
     } else if (tokenFile) {
       token = await readSecretFile(`${field}.tokenFile`, tokenFile)
     }
@@ -254,7 +254,7 @@ async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEn
 
 async function checkDirectory (name: string, path: string): Promise<void> {
   const stats = await stat(path).catch((err: unknown) => { throw cannotRead(name, path, err) })
-  if (!stats.isDirectory()) throw new ConfigError(`Invalid configuration: ${name} is not a directory (${path})`)
+  if (!stats.isDirectory()) throw new ConfigError(`${name} is not a directory (${path})`)
 }
 
 function splitList (value: string): string[] {

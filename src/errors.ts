@@ -1,7 +1,25 @@
-/** A setting the router cannot start (or reload) with; its message names the setting and says what is wrong. */
+import createError from '@fastify/error'
+
+/** A setting the router cannot start (or reload) with; `problem` names the setting and says what is wrong. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+
+  constructor (problem: string) {
+    super(`Invalid configuration: ${problem}`)
+  }
 }
+
+/**
+ * The codes of the refusals one plugin raises and another answers (the /mcp error handler
+ * switches on them): a code says what happened, where a status only says how to reply.
+ */
+export const RouterErrorCode = {
+  /** A client (or, with the router open, an address) past its requests per minute. */
+  RateLimited: 'ROUTER_ERR_RATE_LIMITED',
+} as const
+
+/** @fastify/rate-limit's refusal; its argument says who sent too many and which setting limits it. */
+export const RateLimitedError = createError<typeof RouterErrorCode.RateLimited, 429, [string]>(RouterErrorCode.RateLimited, 'Too Many Requests: %s', 429)
 
 /**
  * The closed set of failure codes a client can branch on (`_meta.error.code`).

@@ -4,8 +4,8 @@
  *
  * Not `AbortSignal.any`: Node registers a signal composed that way with a FinalizationRegistry as
  * soon as something listens to it, and V8 then keeps it, and everything its listeners reach (a
- * whole call's objects), through every young-generation GC until the next full one. Under load
- * that was megabytes promoted per scavenge and 10–25 ms pauses (`npm run bench`).
+ * whole call's objects), through every young-generation GC until the next full one: under load,
+ * long GC pauses (docs/performance.md).
  */
 export class LinkedAbortController extends AbortController {
   readonly #sources: AbortSignal[] = []

@@ -59,7 +59,7 @@ export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Clien
   const inline = CLIENT_KEYS.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry, index) => {
     const [, name, hash] = inlineClient.exec(entry) ?? []
     if (name === undefined || hash === undefined) {
-      throw new ConfigError(`Invalid configuration: CLIENT_KEYS[${index}] must be name:sha256-hex (npm run hash-key prints the hash of a key)`)
+      throw new ConfigError(`CLIENT_KEYS[${index}] must be name:sha256-hex (npm run hash-key prints the hash of a key)`)
     }
     return clientConfig({ name, keyHash: hash })
   })
@@ -67,11 +67,11 @@ export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Clien
   const names = new Set<string>()
   const hashes = new Set<string>()
   for (const client of clients) {
-    if (names.has(client.name)) throw new ConfigError(`Invalid configuration: client "${client.name}" is named twice (CLIENT_KEYS_FILE, CLIENT_KEYS)`)
+    if (names.has(client.name)) throw new ConfigError(`client "${client.name}" is named twice (CLIENT_KEYS_FILE, CLIENT_KEYS)`)
     names.add(client.name)
     for (const hash of client.keyHashes) {
       const hex = hash.toString('hex')
-      if (hashes.has(hex)) throw new ConfigError(`Invalid configuration: client "${client.name}" has a key hash another client has too; give each client its own key`)
+      if (hashes.has(hex)) throw new ConfigError(`client "${client.name}" has a key hash another client has too; give each client its own key`)
       hashes.add(hex)
     }
   }

@@ -48,30 +48,30 @@ export function parseOAuthConfig (env: OAuthEnvironment, clients: ClientConfig[]
   if (!OAUTH_ISSUER) {
     const stray = (['OAUTH_JWKS_URL', 'OAUTH_DEFAULT_CLIENT'] as const).find((name) => env[name] !== undefined) ??
       (['OAUTH_AUDIENCE', 'OAUTH_REQUIRED_SCOPES', 'OAUTH_TOOL_SCOPES'] as const).find((name) => env[name].trim() !== '')
-    if (stray) throw new ConfigError(`Invalid configuration: ${stray} needs OAUTH_ISSUER (the authorization server whose tokens /mcp accepts)`)
+    if (stray) throw new ConfigError(`${stray} needs OAUTH_ISSUER (the authorization server whose tokens /mcp accepts)`)
     return undefined
   }
-  if (!PUBLIC_URL) throw new ConfigError('Invalid configuration: OAUTH_ISSUER needs PUBLIC_URL (the router\'s public URL, which names the protected resource)')
+  if (!PUBLIC_URL) throw new ConfigError('OAUTH_ISSUER needs PUBLIC_URL (the router\'s public URL, which names the protected resource)')
   if (clients.length === 0) {
-    throw new ConfigError('Invalid configuration: OAUTH_ISSUER needs client entries (CLIENT_KEYS_FILE) for principals to map to (OAUTH_PRINCIPAL_CLAIM, OAUTH_DEFAULT_CLIENT)')
+    throw new ConfigError('OAUTH_ISSUER needs client entries (CLIENT_KEYS_FILE) for principals to map to (OAUTH_PRINCIPAL_CLAIM, OAUTH_DEFAULT_CLIENT)')
   }
   const base = new URL(PUBLIC_URL)
-  if (base.search || base.hash) throw new ConfigError(`Invalid configuration: PUBLIC_URL must have no query or fragment (got "${PUBLIC_URL}")`)
+  if (base.search || base.hash) throw new ConfigError(`PUBLIC_URL must have no query or fragment (got "${PUBLIC_URL}")`)
   const path = base.pathname.replace(/\/+$/, '')
   const resource = `${base.origin}${path}/mcp`
   const algorithms = env.OAUTH_ALGORITHMS.split(',').map((name) => name.trim()).filter(Boolean)
   const unsafe = algorithms.find((name) => !ASYMMETRIC_ALGORITHMS.has(name))
   if (algorithms.length === 0 || unsafe !== undefined) {
-    throw new ConfigError(`Invalid configuration: OAUTH_ALGORITHMS must list asymmetric JWS algorithms (${[...ASYMMETRIC_ALGORITHMS].join(', ')})${unsafe === undefined ? '' : `; "${unsafe}" is not one`}`)
+    throw new ConfigError(`OAUTH_ALGORITHMS must list asymmetric JWS algorithms (${[...ASYMMETRIC_ALGORITHMS].join(', ')})${unsafe === undefined ? '' : `; "${unsafe}" is not one`}`)
   }
   const defaultClient = env.OAUTH_DEFAULT_CLIENT
   if (defaultClient !== undefined && !clients.some((client) => client.name === defaultClient)) {
-    throw new ConfigError(`Invalid configuration: OAUTH_DEFAULT_CLIENT names "${defaultClient}", which is not a client entry (CLIENT_KEYS_FILE, CLIENT_KEYS)`)
+    throw new ConfigError(`OAUTH_DEFAULT_CLIENT names "${defaultClient}", which is not a client entry (CLIENT_KEYS_FILE, CLIENT_KEYS)`)
   }
   const requiredScopes = splitScopes(env.OAUTH_REQUIRED_SCOPES)
   const toolScopes = parseToolScopes(env.OAUTH_TOOL_SCOPES)
   const badScope = [...requiredScopes, ...Object.values(toolScopes)].find((scope) => !SCOPE_TOKEN.test(scope))
-  if (badScope !== undefined) throw new ConfigError(`Invalid configuration: "${badScope}" is not an OAuth scope (OAUTH_REQUIRED_SCOPES, OAUTH_TOOL_SCOPES)`)
+  if (badScope !== undefined) throw new ConfigError(`"${badScope}" is not an OAuth scope (OAUTH_REQUIRED_SCOPES, OAUTH_TOOL_SCOPES)`)
   const audiences = env.OAUTH_AUDIENCE.split(',').map((audience) => audience.trim()).filter(Boolean)
   return {
     resource,
@@ -99,6 +99,6 @@ function parseToolScopes (json: string): Record<string, string> {
   }
   const valid = typeof value === 'object' && value !== null && !Array.isArray(value) &&
     Object.values(value).every((scope) => typeof scope === 'string' && scope !== '')
-  if (!valid) throw new ConfigError('Invalid configuration: OAUTH_TOOL_SCOPES must be a JSON object of tool name to scope, e.g. {"generate_image": "mcp:images"}')
+  if (!valid) throw new ConfigError('OAUTH_TOOL_SCOPES must be a JSON object of tool name to scope, e.g. {"generate_image": "mcp:images"}')
   return value as Record<string, string>
 }

@@ -2,7 +2,6 @@ import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, ty
 import { fetchBounded } from './bounded-fetch.js'
 import type { Client } from './client-keys.js'
 import type { OAuthConfig } from './oauth-config.js'
-import { missingToolScope } from './tool-scopes.js'
 
 /** Why a token was not accepted, as RFC 6750 answers it: 401 invalid_token, 403 insufficient_scope, or 503 when the keys cannot be had. */
 export type TokenRefusal =
@@ -63,11 +62,6 @@ export class AccessTokens {
       (this.#config.defaultClient === undefined ? undefined : this.#clientNamed(this.#config.defaultClient))
     if (!entry) return { status: 403, error: undefined, description: `${this.#config.principalClaim} "${principal}" has no client entry at this router; ask its operator for access` }
     return { client: { ...entry, scopes }, principal }
-  }
-
-  /** The scope a tool needs (OAUTH_TOOL_SCOPES), if the client lacks it; undefined: it may call the tool. */
-  missingToolScope (client: Client | undefined, tool: string): string | undefined {
-    return missingToolScope(this.#config.toolScopes, client, tool)
   }
 
   /** Whether the issuer's keys can be had now: fetched within the cache's age, or fetched again on asking. */

@@ -115,7 +115,7 @@ const readFileInstructions = '`read_file` reads text files from the directory th
 
 /**
  * One JSON Schema validator for every MCP server: left to itself, each Server builds its own Ajv,
- * which costs ~150 µs and ~20 KB per stateless request and per session (measured by `npm run bench`).
+ * which costs time and memory on every stateless request and session (docs/performance.md).
  */
 const jsonSchemaValidator = new AjvJsonSchemaValidator()
 

@@ -9,8 +9,8 @@ const CENSOR = '[redacted]'
 /**
  * Exact paths pino redacts: secret fields at the top of a line, in request headers, and in a
  * logged error (after pino's error serializer). One level down anywhere else is
- * {@link cleanLogLine}'s: pino's wildcard paths cost ~1.7 µs each on every line (measured: 34 µs
- * a line for the 18 the router needed, against 2 µs for the whole line without them).
+ * {@link cleanLogLine}'s: pino's wildcard paths are tried on every line and cost many times the
+ * line itself (the figures are in docs/performance.md).
  */
 const redactedPaths = secretFields.flatMap((field) => {
   const quoted = field.includes('-')
@@ -31,16 +31,15 @@ const bounded = (text: string) => boundedText(text, MAX_LOG_STRING_CHARS)
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Error)
 
-/** Plain objects only: a walk must not read the getters of a request or reply object. */
-const isPlainObject = (value: unknown): value is Record<string, unknown> => isObject(value) && Object.getPrototypeOf(value) === Object.prototype
-
 /**
  * `object` with its secret-named fields censored and its long strings cut, and those of the
- * objects it descends into: at the top of a line every plain object field, one level down only
- * `headers`. The same object when nothing changed; otherwise a copy, so the caller's objects
- * are never changed.
+ * objects it descends into: at the top of a line every object field, one level down only
+ * `headers`. Strings are cut at the top and in plain objects only: cutting one in a class
+ * instance (a request) would copy it without its prototype. The same object when nothing
+ * changed; otherwise a copy, so the caller's objects are never changed.
  */
 function clean (object: Record<string, unknown>, level: number): Record<string, unknown> {
+  const cuts = level === 0 || Object.getPrototypeOf(object) === Object.prototype
   let result = object
   for (const key in object) {
     const value = object[key]
@@ -48,8 +47,8 @@ function clean (object: Record<string, unknown>, level: number): Record<string, 
     const replacement = SECRET_FIELDS.has(key)
       ? CENSOR
       : typeof value === 'string'
-        ? value.length > MAX_LOG_STRING_CHARS && !(level === 0 && BODY_FIELDS.has(key)) ? bounded(value) : value
-        : descends && isPlainObject(value) ? clean(value, level + 1) : value
+        ? cuts && value.length > MAX_LOG_STRING_CHARS && !(level === 0 && BODY_FIELDS.has(key)) ? bounded(value) : value
+        : descends && isObject(value) ? clean(value, level + 1) : value
     if (replacement === value) continue
     if (result === object) result = { ...object }
     result[key] = replacement
@@ -75,8 +74,19 @@ export function cleanLogLine (line: Record<string, unknown>): Record<string, unk
 const boundedSerializers = {
   msg: (msg: unknown) => typeof msg === 'string' ? bounded(msg) : msg,
   err: (err: Error) => {
-    const { type, message, stack, ...rest } = stdSerializers.err(err)
-    return { ...cleanLogLine(rest), type, message: bounded(message), stack: bounded(stack) }
+    // A thrown value need not be an Error: pino's serializer passes anything else on as it is,
+    // and leaves out the message or stack an object does not have.
+    const serialized = stdSerializers.err(err)
+    const thrown: unknown = serialized
+    if (typeof thrown === 'string') return bounded(thrown) as unknown as typeof serialized
+    if (!isObject(thrown)) return serialized
+    const { type, message, stack, ...rest } = serialized
+    return {
+      ...cleanLogLine(rest),
+      type,
+      message: typeof message === 'string' ? bounded(message) : message,
+      stack: typeof stack === 'string' ? bounded(stack) : stack,
+    }
   },
 }
 

@@ -13,7 +13,7 @@ export const ModelPricesSchema = Type.Record(Type.String({ minLength: 1 }), Mode
  * OpenAI's list prices (standard tier, USD per million tokens) for common models. They change;
  * MODEL_PRICES overrides or extends them, and the cost metric is an estimate either way.
  */
-export const defaultPrices: Record<string, ModelPrice> = {
+const defaultPrices: Record<string, ModelPrice> = {
   'gpt-5': { input: 1.25, output: 10 },
   'gpt-5-mini': { input: 0.25, output: 2 },
   'gpt-5-nano': { input: 0.05, output: 0.4 },

@@ -1,6 +1,7 @@
 import { type Context, ProxyTracerProvider, ROOT_CONTEXT, type TextMapGetter, type Tracer } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import type { SpanExporter } from '@opentelemetry/sdk-trace'
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace'
+import { boundedText } from '../bounded-text.js'
 
 export interface TracingOptions {
   /** OTEL_EXPORTER_OTLP_ENDPOINT: spans are exported there (OTLP over HTTP, `/v1/traces`). */
@@ -16,6 +17,22 @@ export interface Tracing {
   tracer: Tracer
   /** Exports the spans still buffered and stops. */
   shutdown: () => Promise<void>
+}
+
+/**
+ * The longest span name or string attribute: both may quote a client's strings (a tool name, a
+ * model name, a JSON-RPC method), which may be megabytes long.
+ */
+const MAX_SPAN_TEXT_CHARS = 256
+
+/** Cuts a span's name to {@link MAX_SPAN_TEXT_CHARS} as it starts (attribute values the SDK's own span limits cut). */
+const boundedSpanNames: SpanProcessor = {
+  onStart: (span) => {
+    if (span.name.length > MAX_SPAN_TEXT_CHARS) span.updateName(boundedText(span.name, MAX_SPAN_TEXT_CHARS))
+  },
+  onEnd: () => {},
+  forceFlush: async () => {},
+  shutdown: async () => {},
 }
 
 /**
@@ -36,7 +53,8 @@ export async function createTracing ({ endpoint, serviceName, serviceVersion, ex
   // Not registered globally: each app has its own provider, and the router passes trace contexts explicitly.
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName, 'service.version': serviceVersion }),
-    spanProcessors: [processor],
+    spanLimits: { attributeValueLengthLimit: MAX_SPAN_TEXT_CHARS },
+    spanProcessors: [boundedSpanNames, processor],
   })
   return { enabled: true, tracer: provider.getTracer(serviceName, serviceVersion), shutdown: () => provider.shutdown() }
 }

@@ -19,6 +19,8 @@ export interface ProviderDependencies {
   modelsTtlMs: number
   /** The most bytes read from one upstream answer (UPSTREAM_MAX_BODY_BYTES). */
   maxBodyBytes: number
+  /** The time circuits open and cool down by (Date.now; tests move their own). */
+  clock: () => number
 }
 
 /** A provider as `/ready` shows it. */
@@ -58,7 +60,7 @@ function failureScope (error: ToolError, countTimeouts: boolean): 'provider' | '
 }
 
 /** The upstream said the model is overloaded (OpenAI's 503 "overloaded", 529 of others). */
-export function isOverloaded (error: ToolError): boolean {
+function isOverloaded (error: ToolError): boolean {
   return error.code === 'upstream_unavailable' && (error.details.upstreamStatus === 529 || /overload/i.test(error.message))
 }
 
@@ -96,7 +98,7 @@ export class Provider {
       ? { key: config.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)` }
       : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
     this.url = new URL(baseURL)
-    this.breaker = config.circuitBreaker && new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state))
+    this.breaker = config.circuitBreaker && new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state), dependencies.clock)
     if (this.breaker) dependencies.metrics.circuitState(name, this.breaker.state)
     this.limiter = config.concurrency && new ConcurrencyLimiter(config.concurrency)
     this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), { checkTtlMs: dependencies.checkTtlMs, listTtlMs: dependencies.modelsTtlMs })
@@ -108,7 +110,7 @@ export class Provider {
 
   /** Whether calls may go to it now: false only while its provider circuit is open. */
   get available (): boolean {
-    return this.breaker?.state !== 'open' || Date.now() >= this.breaker.retryAt
+    return this.breaker?.state !== 'open' || this.dependencies.clock() >= this.breaker.retryAt
   }
 
   /**
@@ -181,14 +183,14 @@ export class Provider {
         const closed = [...this.#modelBreakers].find(([, candidate]) => candidate.state === 'closed')
         this.#modelBreakers.delete(closed?.[0] ?? this.#modelBreakers.keys().next().value as string)
       }
-      breaker = new CircuitBreaker(this.config.circuitBreaker as NonNullable<ProviderConfig['circuitBreaker']>, (state) => this.#circuitChanged(state, model))
+      breaker = new CircuitBreaker(this.config.circuitBreaker as NonNullable<ProviderConfig['circuitBreaker']>, (state) => this.#circuitChanged(state, model), this.dependencies.clock)
       this.#modelBreakers.set(model, breaker)
     }
     return breaker
   }
 
   #circuitOpen (breaker: CircuitBreaker, model: string | undefined): ToolError {
-    const retryAfterSeconds = Math.max(1, Math.ceil((breaker.retryAt - Date.now()) / 1000))
+    const retryAfterSeconds = Math.max(1, Math.ceil((breaker.retryAt - this.dependencies.clock()) / 1000))
     const what = model ? `Model "${model}" of provider "${this.name}"` : `Provider "${this.name}"`
     return new ToolError('circuit_open', `${what} kept failing (last: ${breaker.lastFailure ?? 'unknown'}), so the router stopped calling it for now. Retry after ${retryAfterSeconds} s, or use another model.`, { retryable: true, retryAfterSeconds })
   }

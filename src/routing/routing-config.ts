@@ -107,7 +107,7 @@ const PLACEHOLDERS: Record<string, string> = {
 }
 
 /** The provider the environment describes when there is no routing file: nothing changes for existing users. */
-export const ENVIRONMENT_PROVIDER = 'openai'
+const ENVIRONMENT_PROVIDER = 'openai'
 
 const validRoutingFile = compileConfig(RoutingFileSchema)
 
@@ -117,7 +117,7 @@ const validRoutingFile = compileConfig(RoutingFileSchema)
  */
 export async function loadRoutingConfig (config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<RoutingConfig> {
   if (!config.ROUTER_CONFIG) {
-    if (!config.OPENAI_API_KEY) throw new ConfigError('Invalid configuration: OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it, or ROUTER_CONFIG naming providers with their keys)')
+    if (!config.OPENAI_API_KEY) throw new ConfigError('OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it, or ROUTER_CONFIG naming providers with their keys)')
     refusePlaceholderKey(config.OPENAI_API_KEY, 'OPENAI_API_KEY')
     return {
       file: undefined,
@@ -157,19 +157,19 @@ export async function loadRoutingConfig (config: RoutingEnvironment, env: Record
 
 async function providerConfig (entry: ProviderEntry, field: string, file: RoutingFile, config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<ProviderConfig> {
   const keys = [entry.apiKeyEnv, entry.apiKeyFile, entry.apiKey].filter((key) => key !== undefined)
-  if (keys.length > 1) throw new ConfigError(`Invalid configuration: ${field} gives more than one of apiKeyEnv, apiKeyFile and apiKey`)
+  if (keys.length > 1) throw new ConfigError(`${field} gives more than one of apiKeyEnv, apiKeyFile and apiKey`)
   let apiKey: string | undefined
   let keySource = `the key of provider "${entry.name}"`
   if (entry.apiKeyEnv) {
     apiKey = env[entry.apiKeyEnv]
-    if (!apiKey) throw new ConfigError(`Invalid configuration: ${field}.apiKeyEnv names ${entry.apiKeyEnv}, which is not set`)
+    if (!apiKey) throw new ConfigError(`${field}.apiKeyEnv names ${entry.apiKeyEnv}, which is not set`)
     keySource = entry.apiKeyEnv
   } else if (entry.apiKeyFile) {
     apiKey = await readSecretFile(`${field}.apiKeyFile`, entry.apiKeyFile)
-    if (!apiKey) throw new ConfigError(`Invalid configuration: ${field}.apiKeyFile is empty (${entry.apiKeyFile})`)
+    if (!apiKey) throw new ConfigError(`${field}.apiKeyFile is empty (${entry.apiKeyFile})`)
     keySource = `the key file of provider "${entry.name}"`
   } else if (entry.apiKey) {
-    if (!file.allowInlineKeys) throw new ConfigError(`Invalid configuration: ${field}.apiKey writes the key into the file; use apiKeyEnv or apiKeyFile, or set allowInlineKeys: true`)
+    if (!file.allowInlineKeys) throw new ConfigError(`${field}.apiKey writes the key into the file; use apiKeyEnv or apiKeyFile, or set allowInlineKeys: true`)
     apiKey = entry.apiKey
   }
   refusePlaceholderKey(apiKey, `${field} key (${keySource})`)
@@ -193,7 +193,7 @@ async function providerConfig (entry: ProviderEntry, field: string, file: Routin
 /** A key copied from one of the project's examples stops start-up, naming where it was set. */
 export function refusePlaceholderKey (apiKey: string | undefined, where: string): void {
   const placeholder = apiKey === undefined ? undefined : PLACEHOLDERS[apiKey]
-  if (placeholder) throw new ConfigError(`Invalid configuration: ${where} is ${placeholder} (${apiKey}); set your API key`)
+  if (placeholder) throw new ConfigError(`${where} is ${placeholder} (${apiKey}); set your API key`)
 }
 
 /**
@@ -210,18 +210,18 @@ export function splitProviderPrefix (name: string, isProvider: (provider: string
 function checkNames (file: RoutingFile, providers: ProviderConfig[], name: string): void {
   const known = new Set<string>()
   for (const [index, provider] of providers.entries()) {
-    if (known.has(provider.name)) throw new ConfigError(`Invalid configuration: ${name} providers[${index}].name "${provider.name}" is used twice`)
+    if (known.has(provider.name)) throw new ConfigError(`${name} providers[${index}].name "${provider.name}" is used twice`)
     known.add(provider.name)
   }
   const checkTarget = (target: string, field: string) => {
     const slash = target.indexOf('/')
     // "x/y" names provider x only when x is a provider; otherwise it is a model id with a slash (OpenRouter's "openai/gpt-4.1").
     if (slash > 0 && !known.has(target.slice(0, slash)) && !providers.some((provider) => provider.models === '*' || provider.models.includes(target))) {
-      throw new ConfigError(`Invalid configuration: ${name} ${field} "${target}" names no provider (providers: ${[...known].join(', ')})`)
+      throw new ConfigError(`${name} ${field} "${target}" names no provider (providers: ${[...known].join(', ')})`)
     }
   }
   for (const [alias, target] of Object.entries(file.aliases ?? {})) {
-    if (splitProviderPrefix(alias, (provider) => known.has(provider))) throw new ConfigError(`Invalid configuration: ${name} aliases.${alias} looks like provider/model; an alias is a plain name`)
+    if (splitProviderPrefix(alias, (provider) => known.has(provider))) throw new ConfigError(`${name} aliases.${alias} looks like provider/model; an alias is a plain name`)
     checkTarget(target, `aliases.${alias}`)
   }
   for (const [model, targets] of Object.entries(file.fallbacks ?? {})) {

@@ -12,6 +12,8 @@ export interface ResponseCacheOptions {
   ttlMs: number
   maxEntries: number
   maxBytes: number
+  /** The time local entries expire by, in ms; unset: the LRU cache's own clock. */
+  clock?: () => number
 }
 
 /**
@@ -27,13 +29,13 @@ export class ResponseCache {
   readonly #log: FastifyBaseLogger
   readonly #reportedCorrupt = new LRUCache<string, true>({ max: MAX_REPORTED_CORRUPT_KEYS })
 
-  constructor ({ redis, log, ttlMs, maxEntries, maxBytes }: ResponseCacheOptions) {
+  constructor ({ redis, log, ttlMs, maxEntries, maxBytes, clock }: ResponseCacheOptions) {
     this.#redis = redis
     this.#log = log
     this.#ttlMs = ttlMs
     // One huge answer must not evict everything else.
     this.#maxEntryBytes = Math.floor(maxBytes / 10)
-    this.#local = new LRUCache({ max: maxEntries, maxSize: maxBytes, maxEntrySize: this.#maxEntryBytes, sizeCalculation: (value) => Buffer.byteLength(value), ttl: ttlMs })
+    this.#local = new LRUCache({ max: maxEntries, maxSize: maxBytes, maxEntrySize: this.#maxEntryBytes, sizeCalculation: (value) => Buffer.byteLength(value), ttl: ttlMs, ...(clock && { perf: { now: clock } }) })
   }
 
   async get (key: string): Promise<CallToolResult | undefined> {

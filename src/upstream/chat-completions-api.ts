@@ -108,7 +108,7 @@ function toToolChoice (choice: ToolChoice): ChatCompletionToolChoiceOption {
   return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
 }
 
-function fromChatCompletion (answer: unknown): ChatResult {
+export function fromChatCompletion (answer: unknown): ChatResult {
   const completion = checkedChatCompletion<ChatCompletion>(answer)
   const choice = completion.choices[0] as ChatCompletion.Choice
   const finishReason = choice.finish_reason ?? 'stop'

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Progress } from '@modelcontextprotocol/sdk/types.js'
 import { canonicalJson } from '../../src/mcp/cached-call.js'
 import { bearer, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
+import { ManualClock } from '../support/clock.js'
 import { errorBody, FakeOpenAI } from '../support/fake-openai.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { errorMeta } from '../support/results.js'
@@ -15,9 +15,10 @@ const textOf = (result: object) => (result as { structuredContent: { text: strin
 
 describe('response cache', () => {
   let stack: TestStack
+  const clock = new ManualClock()
 
-  // Two seconds: long enough for a loaded machine's back-to-back calls to hit, short enough to wait out.
-  before(async () => { stack = await startStack({ CACHE_TTL_S: '2' }) })
+  // The router's clock moves only when a test moves it: a loaded machine's back-to-back calls always hit.
+  before(async () => { stack = await startStack({ CACHE_TTL_S: '60' }, { clock: clock.now }) })
   after(() => stack.close())
   beforeEach(() => stack.upstream.reset())
 
@@ -88,7 +89,7 @@ describe('response cache', () => {
     const call = { name: 'chat', arguments: { prompt: 'Expiring', temperature: 0 } }
     await stack.client.callTool(call)
     assert.equal(cacheOf(await stack.client.callTool(call)), 'hit')
-    await sleep(2100)
+    clock.advance(60_001)
     assert.equal(cacheOf(await stack.client.callTool(call)), 'miss')
   })
 

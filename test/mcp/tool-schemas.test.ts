@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { test } from 'node:test'
 import { Ajv } from 'ajv'
 import { tools } from '../../src/mcp/tools/index.js'
-import { startStack } from '../support/router.js'
+import { startInProcessStack } from '../support/app.js'
 
 type SchemaNode = Record<string, unknown>
 
@@ -25,7 +25,7 @@ function untypedNodes (node: SchemaNode, path: string): string[] {
 }
 
 test('every node of every tool\'s input and output schema has a type, or typed alternatives, and strict Ajv compiles them without a warning', async () => {
-  const stack = await startStack({ READ_FILE_ROOT: tmpdir() })
+  const stack = await startInProcessStack({ READ_FILE_ROOT: tmpdir() })
   try {
     const { tools: listed } = await stack.client.listTools()
     assert.deepEqual(listed.map((tool) => tool.name).sort(), tools.map((tool) => tool.definition.name).sort(), 'every tool is listed')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
@@ -13,10 +14,11 @@ describe('client strings in log lines', () => {
   let upstream: FakeOpenAI
   let router: RunningRouter
   const logs = new LogCapture()
+  const spans = new InMemorySpanExporter()
 
   before(async () => {
     upstream = await FakeOpenAI.start()
-    router = await startRouter(upstream, { LOG_LEVEL: 'debug', LOG_BODIES: 'truncated' }, { logs })
+    router = await startRouter(upstream, { LOG_LEVEL: 'debug', LOG_BODIES: 'truncated' }, { logs, spanExporter: spans })
   })
   after(async () => {
     await router.close()
@@ -46,5 +48,23 @@ describe('client strings in log lines', () => {
     const huge = logs.lines.find((line) => typeof line.rpcMethod === 'string' && line.rpcMethod.startsWith('xxx'))
     assert.match(String(huge?.rpcMethod), /^x+… \[\d+ more characters\]$/, 'the method is quoted, then cut, saying by how much')
     assert.match(String(huge?.msg), /^x+… \[\d+ more characters\]$/)
+  })
+
+  test('span names and attributes quoting a megabyte tool or model name are bounded too', async () => {
+    const calls = [
+      { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: HUGE, arguments: {} } },
+      { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hi', model: HUGE } } },
+    ]
+    for (const message of calls) {
+      const response = await postMcp(router, message, { 'mcp-protocol-version': '2025-11-25' })
+      await response.body?.cancel()
+    }
+    const finished = spans.getFinishedSpans()
+    assert.ok(finished.some((span) => span.name.startsWith('tools/call xxx')), 'the call with the huge tool name has its span')
+    assert.ok(finished.some((span) => span.name.startsWith('chat xxx')), 'the upstream call with the huge model name has its span')
+    for (const span of finished) {
+      assert.ok(span.name.length < 400, `a ${span.name.length}-character span name`)
+      for (const [name, value] of Object.entries(span.attributes)) assert.ok(typeof value !== 'string' || value.length <= 256, `${name}: ${String(value).length} characters`)
+    }
   })
 })

@@ -37,3 +37,10 @@ test('the logged objects themselves are left as they were, and a clean line is n
   const clean = { tool: 'chat', usage: { inputTokens: 3 } }
   assert.equal(cleanLogLine(clean), clean)
 })
+
+test('an error without a stack, or a thrown value that is not an Error, is logged, not a crash of the logger', () => {
+  const stackless = Object.assign(new Error('no stack'), { stack: undefined })
+  assert.equal(logLine({ err: stackless }).err.message, 'no stack')
+  assert.equal(logLine({ err: { code: 'ECONNRESET' } }).err.code, 'ECONNRESET')
+  assert.equal(logLine({ err: 'a string thrown' }).err, 'a string thrown')
+})

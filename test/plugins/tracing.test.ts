@@ -7,7 +7,8 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace'
 import { buildApp } from '../../src/app.js'
 import { errorBody, FakeOpenAI } from '../support/fake-openai.js'
-import { connectClient, startRouter, startStack, TEST_API_KEY } from '../support/router.js'
+import { connectInProcess, startInProcessStack } from '../support/app.js'
+import { connectClient, startRouter, TEST_API_KEY } from '../support/router.js'
 import { waitFor } from '../support/wait-for.js'
 
 const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
@@ -22,10 +23,10 @@ function spanNamed (spans: ReadableSpan[], name: string): ReadableSpan {
 describe('tracing', () => {
   test('a tool call makes HTTP → MCP → upstream spans under the caller\'s trace, with GenAI attributes', async () => {
     const exporter = new InMemorySpanExporter()
-    const stack = await startStack({ MODEL: 'gpt-4.1-mini' }, { spanExporter: exporter })
+    const stack = await startInProcessStack({ MODEL: 'gpt-4.1-mini' }, { spanExporter: exporter })
     try {
       // The SDK client sends these headers with every request; the tool call is the one that matters.
-      const client = await connectClient(stack.router, { headers: { traceparent: `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-01` } })
+      const client = await connectInProcess(stack.app, { headers: { traceparent: `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-01` } })
       stack.upstream.script('POST /v1/responses', { json: stack.upstream.responseBody('gpt-4.1-mini-2025-04-14', 'Hi!') })
       await client.callTool({ name: 'chat', arguments: { prompt: 'Hello' } })
       await client.close()
@@ -68,7 +69,7 @@ describe('tracing', () => {
 
   test('failures mark the upstream and MCP spans as errors with their error type', async () => {
     const exporter = new InMemorySpanExporter()
-    const stack = await startStack({}, { spanExporter: exporter })
+    const stack = await startInProcessStack({}, { spanExporter: exporter })
     try {
       stack.upstream.script('POST /v1/responses', { status: 429, json: errorBody('Slow down', 'rate_limit_error') })
       const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'Hello', model: 'gpt-4.1' } })

@@ -63,7 +63,7 @@ describe('reloading the routing configuration', () => {
     const breaker = { failureThreshold: 3, cooldownMs: 1000 }
     const stack = await startRoutedStack({ providers: [{ name: 'a', circuitBreaker: breaker }, { name: 'b', circuitBreaker: breaker }, { name: 'c', circuitBreaker: breaker }] }, { LOG_LEVEL: 'info' }, logs)
     // The sample itself, not sampleValue (which reads a missing one as 0).
-    const circuitOf = async (provider: string) => parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
+    const circuitOf = async (provider: string) => parseExposition(await (await stack.fetch('/metrics')).text())
       .find((sample) => sample.name === 'mcp_router_provider_circuit_state' && sample.labels.provider === provider)?.value
     try {
       assert.deepEqual([await circuitOf('a'), await circuitOf('b'), await circuitOf('c')], [0, 0, 0])

@@ -1,35 +1,32 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { ManualClock } from '../support/clock.js'
 import { errorBody } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
 import { parseExposition, sampleValue } from '../support/prometheus.js'
 import { errorMeta, textOf } from '../support/results.js'
-import { routedResult, startRoutedStack } from '../support/routing.js'
+import { type RoutedStack, routedResult, startRoutedStack } from '../support/routing.js'
 import { waitFor } from '../support/wait-for.js'
 
 const chatOf = (model: string) => ({ name: 'chat', arguments: { model, prompt: 'hello' } })
 const serverError = { status: 500, json: errorBody('The server had an error while processing your request.', 'server_error') }
-/**
- * Cool-downs long enough that a loaded machine finishes the checks made while a circuit is open
- * before it ends; the tests then wait a little past them.
- */
-const COOLDOWN_MS = 2500
-const pastCooldown = () => sleep(COOLDOWN_MS + 100)
+/** The circuits' cool-down: the tests move the router's clock past it rather than wait it out. */
+const COOLDOWN_MS = 60_000
 
 interface ProviderReadiness { ready: boolean, circuit: string, modelCircuits?: Record<string, string>, lastFailure?: string, inFlight?: number, queued?: number, check: { status: string } }
 
-async function readiness (url: string): Promise<{ status: number, body: { status: string, reason?: string, checks: { providers: Record<string, ProviderReadiness> } } }> {
-  const response = await fetch(`${url}/ready`)
+async function readiness (stack: Pick<RoutedStack, 'fetch'>): Promise<{ status: number, body: { status: string, reason?: string, checks: { providers: Record<string, ProviderReadiness> } } }> {
+  const response = await stack.fetch('/ready')
   return { status: response.status, body: await response.json() as never }
 }
 
 describe('circuit breakers, fallbacks and saturation', () => {
   test('a circuit opens after N consecutive failures and stops calling the upstream; after the cool-down one probe closes it', async () => {
     const logs = new LogCapture()
+    const clock = new ManualClock()
     const stack = await startRoutedStack({
       providers: [{ name: 'flaky', circuitBreaker: { failureThreshold: 3, cooldownMs: COOLDOWN_MS } }],
-    }, { LOG_LEVEL: 'info', READY_CHECK_UPSTREAM: 'false' }, logs)
+    }, { LOG_LEVEL: 'info', READY_CHECK_UPSTREAM: 'false' }, logs, { clock: clock.now })
     try {
       const upstream = stack.upstreams.flaky
       upstream?.script('POST /v1/responses', serverError, serverError, serverError)
@@ -41,36 +38,40 @@ describe('circuit breakers, fallbacks and saturation', () => {
       assert.equal(upstream?.received('POST /v1/responses').length, 3, 'an open circuit makes no upstream call')
       assert.equal(logs.find({ msg: 'circuit of flaky opened: calls fail fast until it is probed again' }).length, 1)
 
-      const whileOpen = await readiness(stack.router.url)
+      const whileOpen = await readiness(stack)
       assert.equal(whileOpen.status, 503, 'the only provider cannot serve')
       assert.equal(whileOpen.body.checks.providers.flaky?.circuit, 'open')
       assert.match(whileOpen.body.reason ?? '', /no provider can serve: flaky \(circuit open: upstream_unavailable/)
-      const metrics = parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
+      const metrics = parseExposition(await (await stack.fetch('/metrics')).text())
       assert.equal(sampleValue(metrics, 'mcp_router_provider_circuit_state', { provider: 'flaky' }), 2)
 
-      await pastCooldown()
+      clock.advance(COOLDOWN_MS + 1)
       // A second call while the probe is still at the upstream fails fast: half-open lets one probe through.
-      upstream?.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1', 'probe answer'), delayMs: 2000 })
+      let answerProbe = () => {}
+      const probeAnswered = new Promise<void>((resolve) => { answerProbe = resolve })
+      upstream?.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1', 'probe answer'), until: probeAnswered })
       const probe = stack.client.callTool(chatOf('gpt-4.1'))
       await waitFor(() => upstream?.received('POST /v1/responses').length === 4, 'the probe to reach the upstream')
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'circuit_open', 'half-open lets one probe through')
+      answerProbe()
       assert.equal((await probe).isError, undefined)
       assert.equal(upstream?.received('POST /v1/responses').length, 4)
       assert.equal(logs.find({ msg: 'circuit of flaky closed: calls go through again' }).length, 1)
       assert.equal((await stack.client.callTool(chatOf('gpt-4.1'))).isError, undefined)
-      assert.equal((await readiness(stack.router.url)).status, 200)
+      assert.equal((await readiness(stack)).status, 200)
     } finally {
       await stack.close()
     }
   })
 
   test('a failed probe opens the circuit again', async () => {
-    const stack = await startRoutedStack({ providers: [{ name: 'down', circuitBreaker: { failureThreshold: 1, cooldownMs: COOLDOWN_MS } }] }, { READY_CHECK_UPSTREAM: 'false' })
+    const clock = new ManualClock()
+    const stack = await startRoutedStack({ providers: [{ name: 'down', circuitBreaker: { failureThreshold: 1, cooldownMs: COOLDOWN_MS } }] }, { READY_CHECK_UPSTREAM: 'false' }, undefined, { clock: clock.now })
     try {
       const upstream = stack.upstreams.down
       upstream?.script('POST /v1/responses', serverError, serverError)
       await stack.client.callTool(chatOf('gpt-4.1'))
-      await pastCooldown()
+      clock.advance(COOLDOWN_MS + 1)
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'upstream_unavailable', 'the probe went through, and failed')
       assert.equal(errorMeta(await stack.client.callTool(chatOf('gpt-4.1'))).code, 'circuit_open')
       assert.equal(upstream?.received('POST /v1/responses').length, 2)
@@ -92,7 +93,7 @@ describe('circuit breakers, fallbacks and saturation', () => {
       const answered = routedResult(await stack.client.callTool(chatOf('main')))
       assert.deepEqual(answered.attempts, [{ provider: 'a', model: 'gpt-4.1', outcome: 'circuit_open' }, { provider: 'b', model: 'gpt-4.1', outcome: 'ok' }])
       assert.equal(stack.upstreams.a?.received('POST /v1/responses').length, 2)
-      const { status, body } = await readiness(stack.router.url)
+      const { status, body } = await readiness(stack)
       assert.equal(status, 200)
       assert.equal(body.checks.providers.a?.ready, false)
       assert.equal(body.checks.providers.a?.circuit, 'open')
@@ -113,7 +114,7 @@ describe('circuit breakers, fallbacks and saturation', () => {
       assert.equal(routedResult(await stack.client.callTool(chatOf('a/gpt-4.1'))).provider, 'b')
       assert.equal(routedResult(await stack.client.callTool(chatOf('a/gpt-4.1'))).attempts[0]?.outcome, 'circuit_open')
       assert.equal(routedResult(await stack.client.callTool(chatOf('a/gpt-4.1-mini'))).provider, 'a', 'the provider\'s other models still answer')
-      const { body } = await readiness(stack.router.url)
+      const { body } = await readiness(stack)
       assert.equal(body.checks.providers.a?.circuit, 'closed')
       assert.deepEqual(body.checks.providers.a?.modelCircuits, { 'gpt-4.1': 'open' })
     } finally {
@@ -144,7 +145,7 @@ describe('circuit breakers, fallbacks and saturation', () => {
       const running = stack.client.callTool(chatOf('gpt-4.1'))
       await waitFor(() => (upstream?.received('POST /v1/responses').length ?? 0) === 1, 'the first call to be running')
       const queued = stack.client.callTool(chatOf('gpt-4.1'))
-      await waitFor(async () => (await readiness(stack.router.url)).body.checks.providers.small?.queued === 1, 'the second call to wait')
+      await waitFor(async () => (await readiness(stack)).body.checks.providers.small?.queued === 1, 'the second call to wait')
       const started = performance.now()
       const refused = await stack.client.callTool(chatOf('gpt-4.1'))
       assert.equal(errorMeta(refused).code, 'provider_saturated')

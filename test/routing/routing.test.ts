@@ -114,7 +114,7 @@ describe('routing between providers', () => {
       assert.equal(line?.provider, 'backup')
       assert.equal(line?.attempts, 'primary/gpt-4.1:upstream_unavailable backup/backup-model:ok')
       assert.equal(line?.modelRequested, 'smart')
-      const metrics = parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
+      const metrics = parseExposition(await (await stack.fetch('/metrics')).text())
       assert.equal(sampleValue(metrics, 'mcp_router_fallbacks_total', { from_provider: 'primary', to_provider: 'backup', reason: 'upstream_unavailable' }), 1)
 
       stack.upstreams.primary?.script('POST /v1/responses', { status: 400, json: errorBody('Invalid value for temperature.', 'invalid_request_error') })

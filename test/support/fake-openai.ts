@@ -26,6 +26,8 @@ export interface ScriptedReply {
   json?: unknown
   headers?: Record<string, string>
   delayMs?: number
+  /** Answers only once this settles: a test holds a call at the upstream for as long as it needs, not for a guessed time. */
+  until?: Promise<unknown>
   drop?: boolean
   /** Raw events: objects are sent as JSON `data:` lines, strings as written (for malformed events). */
   sse?: Array<object | string>
@@ -139,6 +141,7 @@ export class FakeOpenAI {
     // Waits end early when the client goes away, so no timer outlives the test.
     const pause = (ms: number) => sleep(ms, undefined, { signal: closed.signal }).catch(() => {})
     if (scripted && scripted.delayMs) await pause(scripted.delayMs)
+    if (scripted && scripted.until) await Promise.race([scripted.until, new Promise((resolve) => closed.signal.addEventListener('abort', resolve, { once: true }))])
     if (res.destroyed) return
     if (scripted && scripted.drop) {
       req.socket.destroy()

@@ -22,14 +22,17 @@ export interface RouterTestOptions {
   spanExporter?: BuildAppOptions['spanExporter']
   /** A port chosen beforehand (`freePort`), for settings that name the router's own URL (PUBLIC_URL); unset: an ephemeral one. */
   port?: number
+  /** The time circuit breakers and the response cache go by (a ManualClock's `now`, test/support/clock.ts). */
+  clock?: BuildAppOptions['clock']
 }
 
 /** The router as tests use it: built by `buildApp`, listening on an ephemeral loopback port. */
-export async function startRouter (upstream: Pick<FakeOpenAI, 'baseURL'>, env: Record<string, string> = {}, { logs, spanExporter, port = 0 }: RouterTestOptions = {}): Promise<RunningRouter> {
+export async function startRouter (upstream: Pick<FakeOpenAI, 'baseURL'>, env: Record<string, string> = {}, { logs, spanExporter, port = 0, clock }: RouterTestOptions = {}): Promise<RunningRouter> {
   const app = await buildApp({
     env: { OPENAI_API_KEY: TEST_API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', LOG_LEVEL: 'silent', ...env },
     ...(logs && { logger: { ...loggerOptions({}) as object, stream: logs.stream } }),
     ...(spanExporter && { spanExporter }),
+    ...(clock && { clock }),
   })
   await app.listen({ port, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

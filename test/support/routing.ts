@@ -2,15 +2,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import type { FastifyInstance } from 'fastify'
 import { stringify } from 'yaml'
+import { loggerOptions } from '../../src/observability/logger.js'
+import { buildTestApp, connectInProcess, type InProcessOptions, injectFetch } from './app.js'
 import { FakeOpenAI } from './fake-openai.js'
 import type { LogCapture } from './logs.js'
-import { connectClient, type RunningRouter, startRouter } from './router.js'
 
-/** A router in front of several fake upstreams, named by provider, with a routing file written for them. */
+/** The app, in process, in front of several fake upstreams, named by provider, with a routing file written for them. */
 export interface RoutedStack {
   upstreams: Record<string, FakeOpenAI>
-  router: RunningRouter
+  app: FastifyInstance
+  /** A request to the app's other routes (`/ready`, `/metrics`), answered in process. */
+  fetch: (path: string) => Promise<Response>
   client: Client
   /** The routing file; rewrite it with {@link RoutedStack.writeConfig}. */
   file: string
@@ -24,7 +28,7 @@ export type RoutingFile = Record<string, unknown> & { providers: Array<Record<st
  * Starts one fake upstream per provider of `config` (its `baseURL` filled in unless given) and the
  * router with ROUTER_CONFIG pointing at the file. Keys come from `ROUTED_TEST_KEY`.
  */
-export async function startRoutedStack (config: RoutingFile, env: Record<string, string> = {}, logs?: LogCapture): Promise<RoutedStack> {
+export async function startRoutedStack (config: RoutingFile, env: Record<string, string> = {}, logs?: LogCapture, { clock }: Pick<InProcessOptions, 'clock'> = {}): Promise<RoutedStack> {
   const upstreams: Record<string, FakeOpenAI> = {}
   for (const provider of config.providers) upstreams[provider.name] = await FakeOpenAI.start()
   const dir = await mkdtemp(join(tmpdir(), 'router-routing-'))
@@ -37,17 +41,22 @@ export async function startRoutedStack (config: RoutingFile, env: Record<string,
     })
   const writeConfig = async (routing: object | string) => writeFile(file, withUpstreams(routing))
   await writeConfig(config)
-  const router = await startRouter(Object.values(upstreams)[0] as FakeOpenAI, { ROUTER_CONFIG: file, ROUTED_TEST_KEY: 'sk-routed-test', ...env }, logs ? { logs } : {})
-  const client = await connectClient(router)
+  const app = await buildTestApp({ ROUTER_CONFIG: file, ROUTED_TEST_KEY: 'sk-routed-test', ...env }, {
+    ...(logs && { logger: { ...loggerOptions({}) as object, stream: logs.stream } }),
+    ...(clock && { clock }),
+  })
+  const client = await connectInProcess(app)
+  const inject = injectFetch(app)
   return {
     upstreams,
-    router,
+    app,
+    fetch: (path) => inject(new URL(path, 'http://localhost')),
     client,
     file,
     writeConfig,
     async close () {
       await client.close()
-      await router.close()
+      await app.close()
       await Promise.all(Object.values(upstreams).map(async (upstream) => upstream.close()))
       await rm(dir, { recursive: true, force: true })
     },

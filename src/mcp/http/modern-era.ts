@@ -28,7 +28,8 @@ export function modernEraHandler (runtime: ToolRuntime, log: FastifyBaseLogger):
 
 /**
  * Whether a message is plainly of the 2025 era, decided without the SDK's `isLegacyRequest`,
- * which validates the message against the protocol's schemas first (~10 µs, a tenth of an echo):
+ * which validates the message against the protocol's schemas first (a good part of an echo's CPU;
+ * docs/performance.md):
  * a response, or a request or notification with no envelope claim (the `_meta` protocol version)
  * and no 2026-07-28 `MCP-Protocol-Version` header. `false` means "ask the SDK", whose modern path
  * owns every answer to the rest (envelopes, their mismatches with the headers).

@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import { MAX_EVENTS_PER_STREAM, MemoryEventLog, RedisEventLog } from '../../../src/mcp/http/event-store.js'
 import { SharedRedis } from '../../../src/shared-state/shared-redis.js'
 import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../../support/redis.js'
+import { waitFor } from '../../support/wait-for.js'
 
 const progress = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: n } })
 const response: JSONRPCMessage = { jsonrpc: '2.0', id: 1, result: { content: [] } }
@@ -99,13 +100,16 @@ describe('session event stores', () => {
     })
 
     test('another session\'s store cannot replay the stream; a stream past its TTL is refused', async () => {
-      const writer = new RedisEventLog(await shared(), 'session-2', 1000)
+      const redisOfWriter = await shared()
+      const writer = new RedisEventLog(redisOfWriter, 'session-2', 1000)
       const first = await writer.storeEvent('call', progress(1))
       await writer.storeEvent('call', response)
       await assert.rejects(replay(new RedisEventLog(await shared(), 'other-session', 1000), first), /has expired/)
       await assert.rejects(replay(writer, 'call.((bad'), /not an event id this router gave/)
       assert.deepEqual((await replay(writer, first)).sent.map(([, message]) => message), [response])
-      await new Promise((resolve) => setTimeout(resolve, 1100))
+      // Redis expires the stream on its own clock (the PEXPIRE the store set): waited for, not guessed.
+      const key = redisOfWriter.key('events', 'session-2', 'call')
+      await waitFor(async () => await redisOfWriter.client.exists(key) === 0, 'Redis to expire the stream')
       await assert.rejects(replay(writer, first), /has expired/)
     })
 

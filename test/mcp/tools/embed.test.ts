@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { errorBody, fakeEmbedding } from '../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../support/results.js'
-import { startStack, type TestStack } from '../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../support/app.js'
 
 interface EmbedStructured {
   model: string
@@ -12,8 +12,8 @@ interface EmbedStructured {
 }
 
 describe('embed', () => {
-  let stack: TestStack
-  before(async () => { stack = await startStack({ EMBEDDING_MODEL: 'text-embedding-3-small' }) })
+  let stack: InProcessStack
+  before(async () => { stack = await startInProcessStack({ EMBEDDING_MODEL: 'text-embedding-3-small' }) })
   after(() => stack.close())
   beforeEach(() => stack.upstream.reset())
 

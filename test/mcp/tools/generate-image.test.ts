@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { errorBody, TINY_PNG_BASE64 } from '../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../support/results.js'
-import { startStack, type TestStack } from '../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../support/app.js'
 
 describe('generate_image', () => {
-  let stack: TestStack
-  before(async () => { stack = await startStack() })
+  let stack: InProcessStack
+  before(async () => { stack = await startInProcessStack() })
   after(() => stack.close())
   beforeEach(() => stack.upstream.reset())
 

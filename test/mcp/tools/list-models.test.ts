@@ -1,24 +1,26 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import type { FastifyInstance } from 'fastify'
+import { buildTestApp, connectInProcess, startInProcessStack } from '../../support/app.js'
 import { errorBody, FakeOpenAI } from '../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../support/results.js'
 import { waitFor } from '../../support/wait-for.js'
-import { connectClient, type RunningRouter, startRouter, startStack, TEST_API_KEY } from '../../support/router.js'
+import { TEST_API_KEY } from '../../support/router.js'
 
 describe('list_models', () => {
   let upstream: FakeOpenAI
-  let router: RunningRouter
+  let app: FastifyInstance
   let client: Client
 
   before(async () => {
     upstream = await FakeOpenAI.start()
-    router = await startRouter(upstream, { MODEL: 'gpt-4.1-mini' })
-    client = await connectClient(router)
+    app = await buildTestApp({ OPENAI_BASE_URL: upstream.baseURL, MODEL: 'gpt-4.1-mini' })
+    client = await connectInProcess(app)
   })
   after(async () => {
     await client.close()
-    await router.close()
+    await app.close()
     await upstream.close()
   })
 
@@ -47,7 +49,7 @@ describe('list_models', () => {
   })
 
   test('a stale list is served at once and refreshed in the background', async () => {
-    const stack = await startStack({ MODELS_CACHE_TTL_MS: '0' })
+    const stack = await startInProcessStack({ MODELS_CACHE_TTL_MS: '0' })
     try {
       await stack.client.callTool({ name: 'list_models', arguments: {} })
       stack.upstream.models = [...stack.upstream.models, 'gpt-5']
@@ -64,7 +66,7 @@ describe('list_models', () => {
   })
 
   test('an upstream without /models is reported as a configuration problem', async () => {
-    const stack = await startStack()
+    const stack = await startInProcessStack()
     try {
       stack.upstream.script('GET /v1/models', { status: 404, json: errorBody('Unknown request URL: GET /v1/models.', 'invalid_request_error', 'unknown_url') })
       const result = await stack.client.callTool({ name: 'list_models', arguments: {} })

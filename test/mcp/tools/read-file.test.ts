@@ -8,12 +8,13 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { buildApp } from '../../../src/app.js'
 import { errorMeta, textOf } from '../../support/results.js'
-import { startStack, type TestStack, TEST_API_KEY } from '../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../support/app.js'
+import { TEST_API_KEY } from '../../support/router.js'
 
 describe('read_file', () => {
   let sandbox: string
   let root: string
-  let stack: TestStack
+  let stack: InProcessStack
   let socketServer: Server
 
   before(async () => {
@@ -31,7 +32,7 @@ describe('read_file', () => {
     await link(join(sandbox, 'secret.txt'), join(root, 'hard-link.txt'))
     socketServer = createServer().listen(join(root, 'socket'))
     await once(socketServer, 'listening')
-    stack = await startStack({ READ_FILE_ROOT: root, READ_FILE_MAX_BYTES: '4096' })
+    stack = await startInProcessStack({ READ_FILE_ROOT: root, READ_FILE_MAX_BYTES: '4096' })
   })
   after(async () => {
     await stack.close()
@@ -101,7 +102,7 @@ describe('read_file against a path swapped while it reads', () => {
     await writeFile(join(root, 'race', 'passwd'), 'inside')
     await writeFile(join(sandbox, 'outside', 'passwd'), 'SECRET outside the root')
     await symlink(join(sandbox, 'outside'), join(root, 'link'))
-    const stack = await startStack({ READ_FILE_ROOT: root })
+    const stack = await startInProcessStack({ READ_FILE_ROOT: root })
     const swapper = spawn(process.execPath, ['-e', `
       const { renameSync } = require('node:fs')
       const [root, seconds] = process.argv.slice(1)
@@ -140,7 +141,7 @@ describe('read_file against a path swapped while it reads', () => {
 
 describe('read_file when READ_FILE_ROOT is not set', () => {
   test('does not exist', async () => {
-    const stack = await startStack()
+    const stack = await startInProcessStack()
     try {
       const { tools } = await stack.client.listTools()
       assert.ok(!tools.some((tool) => tool.name === 'read_file'))

@@ -108,8 +108,11 @@ export const ChatArguments = Type.Object({
 
 export type ChatArgumentsType = Static<typeof ChatArguments>
 
-/** The arguments as one upstream request; what a schema cannot say is checked here, with the same kind of message. */
-/** `api` is the API of the provider the model routes to; `model` the name the client asked for (or the default). */
+/**
+ * The arguments as one upstream request; what a schema cannot say is checked here, with the same
+ * kind of message. `api` is the API of the provider the model routes to; `model` the name the
+ * client asked for (or the default).
+ */
 export function toChatRequest (args: ChatArgumentsType, api: UpstreamApi, model: string): ChatRequest {
   const messages = (args.messages ?? []).map(toChatMessage)
   if (args.prompt !== undefined) messages.push({ role: 'user', content: args.prompt })

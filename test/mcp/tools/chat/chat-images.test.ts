@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { errorBody, TINY_PNG_BASE64 } from '../../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../../support/results.js'
-import { startStack, type TestStack } from '../../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../../support/app.js'
 
 const dataUrl = `data:image/png;base64,${TINY_PNG_BASE64}`
 
@@ -10,8 +10,8 @@ for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'
 
   describe(`images in messages over the ${api} API`, () => {
-    let stack: TestStack
-    before(async () => { stack = await startStack({ UPSTREAM_API: api }) })
+    let stack: InProcessStack
+    before(async () => { stack = await startInProcessStack({ UPSTREAM_API: api }) })
     after(() => stack.close())
     beforeEach(() => stack.upstream.reset())
 

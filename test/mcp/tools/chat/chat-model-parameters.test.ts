@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test'
 import { modelTraits } from '../../../../src/upstream/model-family.js'
 import { errorBody } from '../../../support/fake-openai.js'
 import { errorMeta, textOf } from '../../../support/results.js'
-import { startStack, type TestStack } from '../../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../../support/app.js'
 
 const everything = { temperature: 0.3, top_p: 0.8, reasoning_effort: 'low', verbosity: 'high', max_tokens: 100 }
 
@@ -22,8 +22,8 @@ for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'
 
   describe(`reasoning parameters over the ${api} API`, () => {
-    let stack: TestStack
-    before(async () => { stack = await startStack({ UPSTREAM_API: api }) })
+    let stack: InProcessStack
+    before(async () => { stack = await startInProcessStack({ UPSTREAM_API: api }) })
     after(() => stack.close())
     beforeEach(() => stack.upstream.reset())
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { Progress } from '@modelcontextprotocol/sdk/types.js'
 import { errorMeta, textOf } from '../../../support/results.js'
-import { startStack, type TestStack } from '../../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../../support/app.js'
 
 const longPrompt = 'Tell me a story about a lighthouse keeper and the sea, in several sentences please.'
 
@@ -10,8 +10,8 @@ for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'
 
   describe(`streamed chat over the ${api} API`, () => {
-    let stack: TestStack
-    before(async () => { stack = await startStack({ UPSTREAM_API: api, PROGRESS_INTERVAL_MS: '0' }) })
+    let stack: InProcessStack
+    before(async () => { stack = await startInProcessStack({ UPSTREAM_API: api, PROGRESS_INTERVAL_MS: '0' }) })
     after(() => stack.close())
     beforeEach(() => stack.upstream.reset())
 
@@ -36,7 +36,7 @@ for (const api of ['responses', 'chat_completions'] as const) {
     })
 
     test('text arriving faster than PROGRESS_INTERVAL_MS is batched', async () => {
-      const batched = await startStack({ UPSTREAM_API: api, PROGRESS_INTERVAL_MS: '200' })
+      const batched = await startInProcessStack({ UPSTREAM_API: api, PROGRESS_INTERVAL_MS: '200' })
       try {
         batched.upstream.chunkSize = 1
         const updates: Progress[] = []
@@ -98,7 +98,7 @@ for (const api of ['responses', 'chat_completions'] as const) {
 
 describe('heartbeats', () => {
   test('a quiet upstream gets message-less heartbeats every PROGRESS_HEARTBEAT_MS, streamed or not', async () => {
-    const stack = await startStack({ PROGRESS_HEARTBEAT_MS: '100' })
+    const stack = await startInProcessStack({ PROGRESS_HEARTBEAT_MS: '100' })
     try {
       stack.upstream.script('POST /v1/responses', { delayMs: 550, json: stack.upstream.responseBody('gpt-4.1-mini', 'late answer') })
       const updates: Progress[] = []
@@ -113,7 +113,7 @@ describe('heartbeats', () => {
   })
 
   test('calls without a progress token get no notifications and are not streamed', async () => {
-    const stack = await startStack({ PROGRESS_HEARTBEAT_MS: '100' })
+    const stack = await startInProcessStack({ PROGRESS_HEARTBEAT_MS: '100' })
     try {
       stack.upstream.script('POST /v1/responses', { delayMs: 300, json: stack.upstream.responseBody('gpt-4.1-mini', 'answer') })
       const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { errorMeta, textOf } from '../../../support/results.js'
-import { startStack, type TestStack } from '../../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../../support/app.js'
 
 const schema = {
   type: 'object',
@@ -15,8 +15,8 @@ for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'
 
   describe(`structured output over the ${api} API`, () => {
-    let stack: TestStack
-    before(async () => { stack = await startStack({ UPSTREAM_API: api }) })
+    let stack: InProcessStack
+    before(async () => { stack = await startInProcessStack({ UPSTREAM_API: api }) })
     after(() => stack.close())
     beforeEach(() => stack.upstream.reset())
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { errorMeta, textOf } from '../../../support/results.js'
-import { startStack, type TestStack } from '../../../support/router.js'
+import { startInProcessStack, type InProcessStack } from '../../../support/app.js'
 
 const weatherTool = {
   type: 'function',
@@ -26,8 +26,8 @@ for (const api of ['responses', 'chat_completions'] as const) {
   const route = api === 'responses' ? 'POST /v1/responses' : 'POST /v1/chat/completions'
 
   describe(`function tools over the ${api} API`, () => {
-    let stack: TestStack
-    before(async () => { stack = await startStack({ UPSTREAM_API: api }) })
+    let stack: InProcessStack
+    before(async () => { stack = await startInProcessStack({ UPSTREAM_API: api }) })
     after(() => stack.close())
     beforeEach(() => stack.upstream.reset())
 
@@ -91,7 +91,7 @@ for (const api of ['responses', 'chat_completions'] as const) {
 
 describe('the function-call round trip', () => {
   test('Responses API: tool_outputs with previous_response_id', async () => {
-    const stack = await startStack({ UPSTREAM_API: 'responses' })
+    const stack = await startInProcessStack({ UPSTREAM_API: 'responses' })
     try {
       stack.upstream.script('POST /v1/responses', { json: stack.upstream.functionCallResponse('gpt-4.1-mini', [calls[0]!]) })
       const first = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'Weather in Paris?', tools: [weatherTool] } })
@@ -110,7 +110,7 @@ describe('the function-call round trip', () => {
   })
 
   test('Chat Completions: the history with the assistant tool_calls and tool messages', async () => {
-    const stack = await startStack({ UPSTREAM_API: 'chat_completions' })
+    const stack = await startInProcessStack({ UPSTREAM_API: 'chat_completions' })
     try {
       stack.upstream.script('POST /v1/chat/completions', { json: stack.upstream.chatCompletionBody('gpt-4.1-mini', null, 'tool_calls', [calls[0]!]) })
       const first = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'Weather in Paris?', tools: [weatherTool] } })
@@ -138,7 +138,7 @@ describe('the function-call round trip', () => {
   })
 
   test('Responses API: a history with tool turns becomes function_call items', async () => {
-    const stack = await startStack({ UPSTREAM_API: 'responses' })
+    const stack = await startInProcessStack({ UPSTREAM_API: 'responses' })
     try {
       await stack.client.callTool({
         name: 'chat',
@@ -161,7 +161,7 @@ describe('the function-call round trip', () => {
   })
 
   test('hosted tools and previous_response_id need the Responses API', async () => {
-    const stack = await startStack({ UPSTREAM_API: 'chat_completions' })
+    const stack = await startInProcessStack({ UPSTREAM_API: 'chat_completions' })
     try {
       const hosted = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'news?', tools: [{ type: 'web_search' }] } })
       assert.equal(errorMeta(hosted).code, 'invalid_arguments')
@@ -175,7 +175,7 @@ describe('the function-call round trip', () => {
   })
 
   test('hosted tools pass through to the Responses API as given', async () => {
-    const stack = await startStack({ UPSTREAM_API: 'responses' })
+    const stack = await startInProcessStack({ UPSTREAM_API: 'responses' })
     try {
       const mcpTool = { type: 'mcp', server_label: 'docs', server_url: 'https://mcp.example/mcp', require_approval: 'never' }
       await stack.client.callTool({ name: 'chat', arguments: { prompt: 'search', tools: [{ type: 'web_search' }, { type: 'code_interpreter', container: { type: 'auto' } }, mcpTool] } })

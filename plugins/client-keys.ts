@@ -17,10 +17,17 @@ declare module 'fastify' {
   }
 }
 
+export interface ClientKeysPluginOptions {
+  /** How the router serves MCP: over stdio no key travels, so keys (or their absence) are not announced. */
+  transport: 'http' | 'stdio'
+}
+
 /** Client keys (CLIENT_KEYS_FILE, CLIENT_KEYS): who may call /mcp, with what limits; SIGHUP reads the file again. */
-async function clientKeysPlugin (fastify: FastifyInstance) {
+async function clientKeysPlugin (fastify: FastifyInstance, { transport }: ClientKeysPluginOptions) {
   const { clients } = fastify.config
-  if (clients.length === 0) {
+  if (transport === 'stdio') {
+    fastify.log.info('MCP over stdio serves the client that started this process, without a client key: CLIENT_KEYS_FILE, CLIENT_KEYS and OAuth apply to /mcp over HTTP only')
+  } else if (clients.length === 0) {
     fastify.log.warn('No client keys are configured (CLIENT_KEYS_FILE, CLIENT_KEYS): anyone who reaches /mcp can spend the upstream keys. Configure keys, or set AUTH_REQUIRED=true to refuse to start without them.')
   } else {
     fastify.log.info({ clients: clients.map((client) => client.name) }, `${clients.length} client key${clients.length === 1 ? '' : 's'} configured: /mcp needs a Bearer key`)

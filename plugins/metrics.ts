@@ -7,12 +7,15 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The Prometheus metrics of this app; `GET /metrics` exposes them. */
     metrics: RouterMetrics
+    /** The price table (MODEL_PRICES and IMAGE_PRICES over built-in list prices) the cost metric and USD budgets count from. */
+    prices: PriceTable
   }
 }
 
 async function metricsPlugin (fastify: FastifyInstance) {
   const { config } = fastify
-  const prices = new PriceTable(config.MODEL_PRICES)
+  const prices = new PriceTable(config.MODEL_PRICES, config.IMAGE_PRICES)
+  fastify.decorate('prices', prices)
   const metrics = new RouterMetrics({
     prices,
     knownModels: [...prices.models, config.MODEL, config.EMBEDDING_MODEL, config.IMAGE_MODEL],

@@ -2,7 +2,7 @@ import fastifyEnv from '@fastify/env'
 import type { TSchema } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { ConfigSchema, configAjv, deriveConfig, invalidSettings, type RouterConfig, type ValidatedEnv } from '../src/config.js'
+import { ConfigSchema, configAjv, deriveConfig, invalidSettings, type RouterConfig, type ValidatedEnv, withoutEmptyValues } from '../src/config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,11 +21,12 @@ export interface ConfigPluginOptions {
  * from it once, and decorates the app with it. @fastify/env decorates the raw settings in a scope
  * of its own, so only the derived configuration is visible to the rest of the app.
  */
-async function configPlugin (fastify: FastifyInstance, { env }: ConfigPluginOptions) {
+async function configPlugin (fastify: FastifyInstance, options: ConfigPluginOptions) {
+  const env = withoutEmptyValues(options.env)
   let settings: ValidatedEnv | undefined
   try {
     await fastify.register(async (scope) => {
-      await scope.register(fastifyEnv, { confKey: 'settings', schema: ConfigSchema as TSchema, data: { ...env }, env: false, ajv: configAjv })
+      await scope.register(fastifyEnv, { confKey: 'settings', schema: ConfigSchema as TSchema, data: env, env: false, ajv: configAjv })
       settings = (scope as unknown as { settings: ValidatedEnv }).settings
     })
   } catch (err) {

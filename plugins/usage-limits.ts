@@ -1,15 +1,16 @@
 import rateLimit, { type RateLimitOptions, type RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { TokenBudgets } from '../src/access/token-budgets.js'
+import { Budgets, requestCounterKey } from '../src/access/budgets.js'
 import { RateLimitedError } from '../src/errors.js'
 import { ANONYMOUS_CLIENT } from '../src/observability/metrics.js'
+import { DeferredCharges } from '../src/shared-state/deferred-charges.js'
 import { type WindowCount, WindowCounters } from '../src/shared-state/window-counters.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Token limits per client (tokensPerMinute, tokensPerDay, tokensPerMonth). */
-    tokenBudgets: TokenBudgets
+    /** Token and USD limits per client (tokensPerMinute, tokensPerDay, tokensPerMonth, usdPerDay, usdPerMonth), and what each client has spent of them. */
+    budgets: Budgets
     /** The request-rate limit of the /mcp routes; undefined when no client and no IP is limited. */
     mcpRateLimit: RateLimitOptions | undefined
   }
@@ -19,13 +20,13 @@ const MINUTE_MS = 60_000
 
 /**
  * What each client may spend: HTTP requests per minute on /mcp (per client key, or per IP when the
- * router is open), answered with 429 before any work; and tokens per minute, day and month, checked
- * by the tools. Counters live in Redis when REDIS_URL is set, so every replica enforces one total.
+ * router is open), answered with 429 before any work; and tokens per minute, day and month,
+ * reserved by the tools before they spend. Counters live in Redis when REDIS_URL is set, so every replica enforces one total.
  */
 async function usageLimitsPlugin (fastify: FastifyInstance) {
   const { config, metrics } = fastify
   const counters = new WindowCounters(fastify.redis)
-  fastify.decorate('tokenBudgets', new TokenBudgets(counters, (client, limit) => metrics.limitRefused(client, limit)))
+  fastify.decorate('budgets', new Budgets({ counters, deferred: new DeferredCharges(fastify.redis), onRefused: (client, limit) => metrics.limitRefused(client, limit), defaultRequestsPerMinute: config.RATE_LIMIT_RPM }))
 
   const limitOf = (request: FastifyRequest) => request.client?.requestsPerMinute ?? config.RATE_LIMIT_RPM
   // A clients file can gain a requestsPerMinute on reload: the limiter is there for it from the start.
@@ -36,7 +37,7 @@ async function usageLimitsPlugin (fastify: FastifyInstance) {
   // One store for every /mcp route (POST, GET and DELETE count together), in the shared counters.
   class RequestCounts {
     incr (key: string, done: (err: Error | null, result?: { current: number, ttl: number }) => void, windowMs: number): void {
-      counters.add(`requests:${key}`, 1, windowMs).then(({ count, resetMs }: WindowCount) => done(null, { current: count, ttl: resetMs }), done)
+      counters.add(key, 1, windowMs).then(({ count, resetMs }: WindowCount) => done(null, { current: count, ttl: resetMs }), done)
     }
 
     child (): RequestCounts {
@@ -49,7 +50,7 @@ async function usageLimitsPlugin (fastify: FastifyInstance) {
     store: RequestCounts as unknown as RateLimitPluginOptions['store'],
     // The IETF draft's RateLimit-Limit, -Remaining and -Reset, and Retry-After on a 429.
     enableDraftSpec: true,
-    keyGenerator: (request) => request.client ? `client:${request.client.name}` : `ip:${request.ip}`,
+    keyGenerator: (request) => request.client ? requestCounterKey(request.client.name) : `requests:ip:${request.ip}`,
     allowList: (request) => limitOf(request) === 0,
     onExceeded: (request) => metrics.limitRefused(request.client?.name ?? ANONYMOUS_CLIENT, 'requests_per_minute'),
     errorResponseBuilder: (request, { max, after }) => {

@@ -82,7 +82,7 @@ export default async function healthRoutes (fastify: FastifyInstance) {
     const { inFlightCalls, modelRouter, config, clientKeys, accessTokens, redis } = fastify
     const shuttingDown = inFlightCalls.draining
     const providers = await Promise.all([...modelRouter.table.providers.values()].map(async (provider) => {
-      const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.models.check()
+      const check = !config.READY_CHECK_UPSTREAM ? { status: 'disabled' as const } : shuttingDown ? { status: 'not_checked' as const } : await provider.check()
       const ready = provider.available && check.status !== 'failing'
       return { name: provider.name, readiness: { ready, ...provider.status(), check } }
     }))

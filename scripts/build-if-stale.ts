@@ -16,19 +16,20 @@ function newestChange (path: string): number {
   return readdirSync(path).reduce((newest, name) => Math.max(newest, newestChange(join(path, name))), stats.mtimeMs)
 }
 
-/** Whether `dist/` is missing or older than any of its sources (an edit, a pull, a checkout). */
-export function isBuildStale (root = '.'): boolean {
+/** Why `dist/` needs building, in words for the console: it is missing, or older than one of its sources (an edit, a pull, a checkout); undefined when it is current. */
+export function whyBuild (root = '.'): string | undefined {
   let built: number
   try {
     built = statSync(join(root, BUILD_OUTPUT)).mtimeMs
   } catch {
-    return true
+    return 'there is no build yet'
   }
-  return BUILD_INPUTS.some((input) => newestChange(join(root, input)) > built)
+  return BUILD_INPUTS.some((input) => newestChange(join(root, input)) > built) ? 'its sources changed since the last build' : undefined
 }
 
-if (import.meta.main && isBuildStale()) {
-  process.stderr.write('mcp-openai-router: building dist/ (its sources changed since the last build)\n')
+const reason = import.meta.main ? whyBuild() : undefined
+if (reason !== undefined) {
+  process.stderr.write(`mcp-openai-router: building dist/ (${reason})\n`)
   const { status } = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
   process.exit(status ?? 1)
 }

@@ -32,6 +32,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger']
   /** Receives every span, as if OTEL_EXPORTER_OTLP_ENDPOINT were set (tests use an in-memory exporter). */
   spanExporter?: SpanExporter
+  /** How MCP reaches the app: `/mcp` over HTTP (the default), or the process's stdio (`--stdio`, src/mcp/stdio.ts). */
+  transport?: 'http' | 'stdio'
   /** The time circuit breakers and the in-memory response cache go by; unset: the real one (tests pass one they move). */
   clock?: () => number
 }
@@ -40,7 +42,7 @@ export interface BuildAppOptions {
  * The whole router on one Fastify instance: the configuration, plugins (one concern each), then
  * routes. A bad configuration rejects here with a message naming the setting.
  */
-export async function buildApp ({ env, logger = false, spanExporter, clock }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp ({ env, logger = false, spanExporter, transport = 'http', clock }: BuildAppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     logger,
     logController: new RouterLogController(),
@@ -56,7 +58,7 @@ export async function buildApp ({ env, logger = false, spanExporter, clock }: Bu
   await app.register(configPlugin, { env })
   await app.register(connectionLimitsPlugin)
   await app.register(allowedHostsPlugin)
-  await app.register(clientKeysPlugin)
+  await app.register(clientKeysPlugin, { transport })
   await app.register(accessTokensPlugin)
   await app.register(redisPlugin)
   await app.register(requestIdPlugin)

@@ -7,7 +7,7 @@ import { type OAuthConfig, parseOAuthConfig } from './access/oauth-config.js'
 import { cannotRead, checkConfig, compileConfig, isHttpUrl, readSecretFile } from './config-parsing.js'
 import { DEFAULT_DOWNSTREAM_TIMEOUT_MS, DownstreamListSchema, type DownstreamConfig } from './downstream/downstream-config.js'
 import { ConfigError } from './errors.js'
-import { type ModelPrice, ModelPricesSchema } from './observability/prices.js'
+import { type ImagePrice, ImagePricesSchema, type ModelPrice, ModelPricesSchema } from './observability/prices.js'
 import { loadRoutingConfig, refusePlaceholderKey, type RoutingConfig } from './routing/routing-config.js'
 import { StringEnum } from './schemas.js'
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js'
@@ -62,8 +62,9 @@ export const ConfigSchema = Type.Object({
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10_000, description: 'most client connections open at once; more are closed as they arrive' }),
   MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 0, default: 0, description: 'most connections open at once from one peer address, more are closed as they arrive; 0: no limit (behind a proxy every connection comes from the proxy)' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest accepted request body' }),
+  PID_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file the router writes its process id to at start-up and removes when it exits; `mcp-openai-router reload` (npm run reload) sends SIGHUP to exactly that process' })),
   SHUTDOWN_GRACE_MS: Milliseconds({ minimum: 0, default: 10_000, description: 'how long in-flight calls may run after SIGTERM' }),
-  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models)' }),
+  READY_CHECK_UPSTREAM: Type.Boolean({ default: true, description: 'whether /ready checks the upstream (GET /models, and that it has the API chat calls, UPSTREAM_API)' }),
   READY_CHECK_TTL_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'how long an upstream check result is reused by /ready' }),
   DOWNSTREAM_MCP: Type.String({ default: '', description: 'JSON list of downstream MCP servers whose tools chat can run for the model: [{"name": "search", "url": "http://search:8000/mcp", "tokenEnv": "SEARCH_TOKEN", "timeoutMs": 30000, "tools": ["*"]}]' }),
   THINK_TOOL_URL: Type.Optional(HttpUrl({ description: 'URL of a think-tool MCP server; adds the downstream "think" with its think tool' })),
@@ -78,6 +79,7 @@ export const ConfigSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', title: 'a redis:// or rediss:// URL', description: 'Redis shared by the replicas for rate-limit counters, token budgets and the response cache (unset: each process keeps its own in memory)' })),
   REDIS_KEY_PREFIX: Type.String({ default: 'mcp-router:', description: 'prefix of every Redis key the router writes' }),
   REDIS_COMMAND_TIMEOUT_MS: Milliseconds({ minimum: 10, default: 500, description: 'how long one Redis command may take before the router gives up on it and uses its own state for that request' }),
+  BUDGET_DEFAULT_OUTPUT_TOKENS: Type.Integer({ minimum: 1, default: 4096, description: 'output tokens a chat without max_tokens is assumed to spend when its client\'s token budget reserves it; what it really spent replaces the estimate when it ends' }),
   CACHE_TTL_S: Type.Integer({ minimum: 0, default: 3600, description: 'how long a cached chat or embed answer is served; 0: no response cache' }),
   CACHE_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 10_000, description: 'most answers the in-memory response cache holds' }),
   CACHE_MAX_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024, description: 'most bytes the in-memory response cache holds (an answer larger than a tenth of it is not cached)' }),
@@ -87,7 +89,8 @@ export const ConfigSchema = Type.Object({
   SCHEMA_TIMEOUT_MS: Milliseconds({ minimum: 10, default: 2000, description: 'longest one response_format schema may take to compile, or an answer to be checked against it (in a worker thread, off the main thread); past it, invalid_arguments' }),
   SCHEMA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 64 * 1024 * 1024, description: 'estimated memory the compiled response_format validators kept for reuse may take; the least recently used go first' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token GET /metrics requires (unset: /metrics is open)' })),
-  MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),
+  MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric and USD budgets, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),
+  IMAGE_PRICES: Type.String({ default: '', description: 'JSON price table of image models billed by the image, USD per image by quality and size: {"my-image-model": {"standard": {"1024x1024": 0.04}}}; extends and overrides the built-in DALL·E prices' }),
   CLIENT_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'clients file (YAML or JSON): each client\'s name, key hash, allowed models, request and token limits; with it (or CLIENT_KEYS) /mcp needs a key' })),
   CLIENT_KEYS: Type.String({ default: '', description: 'comma-separated name:sha256-hex pairs of client keys (npm run hash-key prints the hash of a key)' }),
   AUTH_REQUIRED: Type.Boolean({ default: false, description: 'true: refuse to start without client keys (CLIENT_KEYS_FILE or CLIENT_KEYS) or OAUTH_ISSUER; false: no keys leaves /mcp open, with a warning' }),
@@ -109,10 +112,11 @@ export const ConfigSchema = Type.Object({
 export type ValidatedEnv = Static<typeof ConfigSchema>
 
 /** The validated environment, with the values derived from it: lists split, JSON parsed, files read. */
-export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'DOWNSTREAM_MCP' | 'TRUST_PROXY' | 'OAUTH_AUDIENCE' | 'OAUTH_ALGORITHMS' | 'OAUTH_REQUIRED_SCOPES' | 'OAUTH_TOOL_SCOPES'> & {
+export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS' | 'MODEL_PRICES' | 'IMAGE_PRICES' | 'DOWNSTREAM_MCP' | 'TRUST_PROXY' | 'OAUTH_AUDIENCE' | 'OAUTH_ALGORITHMS' | 'OAUTH_REQUIRED_SCOPES' | 'OAUTH_TOOL_SCOPES'> & {
   ALLOWED_ORIGINS: string[]
   ALLOWED_HOSTS: string[]
   MODEL_PRICES: Record<string, ModelPrice>
+  IMAGE_PRICES: Record<string, ImagePrice>
   DOWNSTREAM_MCP: DownstreamConfig[]
   /** The providers and how model names reach them, as loaded at start-up (ROUTER_CONFIG or the OPENAI_* settings). */
   routing: RoutingConfig
@@ -140,6 +144,15 @@ export const configAjv = new Ajv({
   formats: { 'http-url': isHttpUrl },
 })
 
+/**
+ * The environment with its empty variables left out: `NAME=` (a blanked line of a .env file, a
+ * compose `environment:` entry with no value) means the setting is unset and takes its default,
+ * for every setting alike, rather than failing a minimum length.
+ */
+export function withoutEmptyValues (env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''))
+}
+
 /** Why the environment failed {@link ConfigSchema}, as @fastify/env reports it, in one line naming the settings. */
 export function invalidSettings (err: unknown): ConfigError {
   return new ConfigError(`${describeValidationErrors((err as { errors?: ErrorObject[] }).errors)}`)
@@ -155,6 +168,7 @@ export async function deriveConfig (validated: ValidatedEnv, env: Record<string,
   const ALLOWED_ORIGINS = splitList(validated.ALLOWED_ORIGINS)
   const ALLOWED_HOSTS = splitList(validated.ALLOWED_HOSTS).map((host) => host.toLowerCase())
   const MODEL_PRICES = parseModelPrices(validated.MODEL_PRICES)
+  const IMAGE_PRICES = parseJsonSetting('IMAGE_PRICES', validated.IMAGE_PRICES, validImagePrices, '{"model": {"standard": {"1024x1024": 0.04}}} (USD per image by quality and size)') ?? {}
   const DOWNSTREAM_MCP = await parseDownstreams(validated, env)
   const routing = await loadRoutingConfig(withKey, env)
   const clients = await loadClientConfig(validated)
@@ -181,6 +195,7 @@ export async function deriveConfig (validated: ValidatedEnv, env: Record<string,
     ALLOWED_ORIGINS,
     ALLOWED_HOSTS,
     MODEL_PRICES,
+    IMAGE_PRICES,
     DOWNSTREAM_MCP,
     TRUST_PROXY: trustFunction(trustProxy),
     routing,
@@ -211,6 +226,7 @@ async function resolveApiKey ({ OPENAI_API_KEY, OPENAI_API_KEY_FILE }: Validated
 }
 
 const validModelPrices = compileConfig(ModelPricesSchema)
+const validImagePrices = compileConfig(ImagePricesSchema)
 const validDownstreams = compileConfig(DownstreamListSchema)
 
 /** A setting holding JSON, parsed and checked against its schema; errors name the path inside it. */

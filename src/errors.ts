@@ -38,6 +38,8 @@ export const toolErrorCodes = [
   'circuit_open',
   'provider_saturated',
   'token_limit_reached',
+  'usd_limit_reached',
+  'model_unpriced',
   'upstream_invalid_response',
   'invalid_output',
   'max_turns',

@@ -1,7 +1,13 @@
+#!/usr/bin/env node
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
+import pkg from '../package.json' with { type: 'json' }
 import { buildApp } from './app.js'
+import { parseCommandLine, USAGE } from './command-line.js'
+import { withoutEmptyValues } from './config.js'
+import { serveOverStdio } from './mcp/stdio.js'
 import { loggerOptions } from './observability/logger.js'
+import { claimPidFile, releasePidFile, signalRouter } from './pid-file.js'
 import { ignoreHangupWithoutReload } from './reload-on-hangup.js'
 
 // close-with-grace closes on every signal it knows unless told to skip it. Only these two mean
@@ -22,12 +28,27 @@ const closesOn: Record<closeWithGrace.Signals, boolean> = {
 }
 const notShutdownSignals = Object.entries(closesOn).filter(([, closes]) => !closes).map(([signal]) => signal as closeWithGrace.Signals)
 
-/** The entry point: build, listen, and close gracefully on SIGTERM/SIGINT. */
+/**
+ * The entry point (`npm start`, the `mcp-openai-router` command): build, then listen (HTTP, the
+ * default) or serve the client on stdin/stdout (`--stdio`), and close gracefully on SIGTERM/SIGINT.
+ */
 async function main (): Promise<void> {
+  const command = parseCommandLine(process.argv.slice(2))
+  if (command.run === 'help' || command.run === 'version') {
+    process.stdout.write(command.run === 'help' ? USAGE : `${pkg.version}\n`)
+    return
+  }
+  if (command.run === 'refused') {
+    process.stderr.write(`mcp-openai-router: ${command.problem} (see mcp-openai-router --help)\n`)
+    process.exit(2)
+  }
+  if (command.run === 'reload') return reload()
+
   let app: FastifyInstance | undefined
   ignoreHangupWithoutReload(() => app?.log)
   try {
-    app = await buildApp({ env: process.env, logger: loggerOptions(process.env) })
+    // Over stdio, stdout carries the protocol and nothing else: the log goes to stderr.
+    app = await buildApp({ env: process.env, logger: loggerOptions(process.env, command.run === 'stdio' ? 'stderr' : 'stdout'), transport: command.run })
   } catch (err) {
     // One line a person can act on ("Invalid configuration: PORT must be integer"), no stack.
     process.stderr.write(`mcp-openai-router: ${err instanceof Error ? err.message : String(err)}\n`)
@@ -35,16 +56,49 @@ async function main (): Promise<void> {
   }
 
   const { config } = app
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err }) => {
+  const pidFile = config.PID_FILE
+  try {
+    if (pidFile !== undefined) await claimPidFile(pidFile)
+  } catch (err) {
+    process.stderr.write(`mcp-openai-router: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  const connection = command.run === 'stdio' ? serveOverStdio({ runtime: app.toolRuntime, router: app.modelRouter, log: app.log, maxMessageBytes: config.MAX_BODY_BYTES, checkUpstreams: config.READY_CHECK_UPSTREAM }) : undefined
+  let closing = false
+  const shutdown = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err, manual }) => {
+    closing = true
     if (err) app.log.error({ err }, 'closing after an unexpected error')
+    else if (manual) app.log.info('shutting down: the stdio client closed the connection')
     else app.log.info({ signal }, 'shutting down: finishing in-flight calls')
+    await connection?.close()
     await app.close()
+    if (pidFile !== undefined) await releasePidFile(pidFile)
   })
 
+  if (connection) {
+    app.log.info({ version: pkg.version }, 'serving MCP over stdio')
+    // The client ends a stdio server by closing its stdin; the router then closes as on SIGTERM
+    // (a SIGTERM's own close ends the connection too, and is not run twice).
+    await connection.ended
+    if (!closing) shutdown.close()
+    return
+  }
   try {
     await app.listen({ port: config.PORT, host: config.HOST })
   } catch (err) {
     process.stderr.write(`mcp-openai-router: ${listenFailure(err, config.PORT, config.HOST)}\n`)
+    if (pidFile !== undefined) await releasePidFile(pidFile)
+    process.exit(1)
+  }
+}
+
+/** `mcp-openai-router reload`: SIGHUP to exactly the router PID_FILE names, not to every router on the machine. */
+async function reload (): Promise<void> {
+  try {
+    const pid = await signalRouter(withoutEmptyValues(process.env).PID_FILE, 'SIGHUP')
+    process.stdout.write(`mcp-openai-router: sent SIGHUP to process ${pid}\n`)
+  } catch (err) {
+    process.stderr.write(`mcp-openai-router: ${(err as Error).message}\n`)
     process.exit(1)
   }
 }

@@ -83,6 +83,7 @@ describe('configuration', () => {
     ['prices that are not JSON', { ...valid, MODEL_PRICES: '{gpt: 1}' }, /^Invalid configuration: MODEL_PRICES is not JSON; expected \{"model": \{"input": 0\.4, "output": 1\.6\}\}/],
     ['a negative price', { ...valid, MODEL_PRICES: '{"gpt-x": {"input": -1, "output": 2}}' }, /^Invalid configuration: MODEL_PRICES gpt-x\.input must be >= 0; expected/],
     ['a misspelt price field', { ...valid, MODEL_PRICES: '{"gpt-x": {"input": 1, "ouput": 2}}' }, /^Invalid configuration: MODEL_PRICES gpt-x\.output is required; gpt-x\.ouput is not a known field; expected/],
+    ['an image price by something other than a size', { ...valid, IMAGE_PRICES: '{"img-x": {"standard": {"large": 0.04}}}' }, /^Invalid configuration: IMAGE_PRICES img-x\.standard\.large is not a known field; expected \{"model": \{"standard": \{"1024x1024": 0\.04\}\}\}/],
     ['a short metrics token', { ...valid, METRICS_TOKEN: 'short' }, /^Invalid configuration: METRICS_TOKEN must NOT have fewer than 16 characters$/],
     ['an OTLP endpoint that is not a URL', { ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /^Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:\/\/ or https:\/\/ URL$/],
     ['an unknown LOG_BODIES mode', { ...valid, LOG_BODIES: 'some' }, /^Invalid configuration: LOG_BODIES must be one of: none, truncated, full$/],

@@ -14,6 +14,7 @@ import OpenAI from 'openai'
 import lock from '../package-lock.json' with { type: 'json' }
 import pkg from '../package.json' with { type: 'json' }
 import { ConfigSchema } from '../src/config.js'
+import { PLACEHOLDER_API_KEY } from '../src/routing/routing-config.js'
 import { ClientHome, CodexAppServer } from './support/client-clis.js'
 import { sha256 } from './support/client-keys.js'
 import { FakeOpenAI } from './support/fake-openai.js'
@@ -144,6 +145,46 @@ describe('README', () => {
     assert.ok(headerArgument && !headerArgument.includes(' '), 'one argument, without spaces')
     const expanded = headerArgument.replace(/\$\{(\w+)\}/g, (_, name: string) => server.env[name].replace('YOUR_CLIENT_KEY', CLIENT_KEY))
     await assertReaches(url, header(expanded))
+  })
+
+  /**
+   * A stdio snippet runs the package's command with `--stdio` through npx, with the OpenAI key in
+   * its env; test/packaged-cli.test.ts starts the packed, installed command with those arguments.
+   */
+  function assertStartsStdio (server: { command: string, args: string[], env: Record<string, string> }): void {
+    assert.equal(server.command, 'npx')
+    assert.deepEqual(server.args, ['-y', pkg.name, '--stdio'])
+    assert.ok(pkg.name in pkg.bin, 'npx runs the command named like the package')
+    assert.deepEqual(Object.keys(server.env), ['OPENAI_API_KEY'])
+  }
+
+  test('the tarball the stdio section names is the one npm pack writes for this version', () => {
+    const named = [...readme.matchAll(/mcp-openai-router-(\d[\w.-]*)\.tgz/g)].map((match) => match[1])
+    assert.ok(named.length > 0)
+    assert.deepEqual([...new Set(named)], [pkg.version])
+  })
+
+  test('Claude Desktop over stdio: npx runs mcp-openai-router --stdio, the key as .env.example\'s refused placeholder', async () => {
+    const server = JSON.parse(await assertEmbedded(readme, 'examples/clients/claude-desktop-stdio.json', 'json')).mcpServers['openai-router']
+    assertStartsStdio(server)
+    assert.equal(server.env.OPENAI_API_KEY, PLACEHOLDER_API_KEY, 'copied unedited, start-up says to set the key')
+  })
+
+  test('Cursor over stdio: the key from the environment Cursor started in', async () => {
+    const server = JSON.parse(await assertEmbedded(readme, 'examples/clients/cursor-stdio.json', 'json')).mcpServers['openai-router']
+    assertStartsStdio(server)
+    assert.match(server.env.OPENAI_API_KEY, /^\$\{env:OPENAI_API_KEY\}$/)
+  })
+
+  test('VS Code over stdio: "type": "stdio", the key from a password input', async () => {
+    const config = JSON.parse(await assertEmbedded(readme, 'examples/clients/vscode-stdio.json', 'json'))
+    const server = config.servers['openai-router']
+    assert.equal(server.type, 'stdio')
+    assertStartsStdio(server)
+    const input = /^\$\{input:([\w-]+)\}$/.exec(server.env.OPENAI_API_KEY)?.[1]
+    assert.deepEqual(config.inputs.find((candidate: { id: string }) => candidate.id === input), {
+      type: 'promptString', id: input, description: 'OpenAI API key', password: true,
+    })
   })
 
   describe('the real clients, installed from npm, run the snippets against the router', () => {

@@ -1,20 +1,24 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
+import { promisify } from 'node:util'
 import { stringify } from 'yaml'
 import { TEAM_A_KEY, TEAM_B_KEY, bearer, sha256, writeClientsFile } from './support/client-keys.js'
 import { FakeOpenAI } from './support/fake-openai.js'
 import { LogCapture } from './support/logs.js'
 import { connectClient, initializeMessage, MCP_HEADERS } from './support/router.js'
-import { type RouterProcess, spawnRouter, startRouterProcess, whenReady } from './support/router-process.js'
+import { BUILT_ENTRY, type RouterProcess, spawnRouter, startRouterProcess, whenReady } from './support/router-process.js'
 import { routedResult } from './support/routing.js'
 import { waitFor } from './support/wait-for.js'
+
+const run = promisify(execFile)
 
 // Signals reach the entry point (close-with-grace and the reload listeners together) only in a
 // process of its own: the built server, as npm start and the image run it.
@@ -103,6 +107,65 @@ describe('SIGHUP on the running server', () => {
         await router.kill()
       }
     })
+    test('PID_FILE: `mcp-openai-router reload` sends SIGHUP to that router only; a second router cannot take the file; it is removed at exit', async () => {
+      const pidFile = join(dir, 'router.pid')
+      await writeRouting('a/gpt-4.1-mini')
+      const env = { ROUTER_CONFIG: routingFile, ROUTED_TEST_KEY: 'sk-routed-test' }
+      const reload = async () => run(process.execPath, [BUILT_ENTRY, 'reload'], { env: { PATH: process.env.PATH, PID_FILE: pidFile } })
+        .then(({ stdout }) => ({ code: 0, output: stdout }), (err: { code: number, stderr: string }) => ({ code: err.code, output: err.stderr }))
+      const signalled = await startLoggedRouter({ ...env, PID_FILE: pidFile })
+      const other = await startLoggedRouter(env)
+      const reloads = (router: LoggedRouter) => router.logs.lines.filter((line) => line.msg === 'routing configuration reloaded').length
+      try {
+        assert.equal((await readFile(pidFile, 'utf8')).trim(), String(signalled.process.pid))
+        assert.deepEqual(await reload(), { code: 0, output: `mcp-openai-router: sent SIGHUP to process ${signalled.process.pid}\n` })
+        await waitFor(() => reloads(signalled) === 1, 'the router named by PID_FILE to reload', 15_000)
+        // The other router would have had the same signal at the same moment; a health answer after it shows it had none.
+        assert.equal((await fetch(`http://127.0.0.1:${other.port}/health`)).status, 200)
+        assert.equal(reloads(other), 0, 'the other router was not signalled')
+
+        const second = spawnRouter({ ...env, PID_FILE: pidFile, PORT: '0', HOST: '127.0.0.1' })
+        let stderr = ''
+        second.stderr?.on('data', (chunk: Buffer) => { stderr += chunk })
+        const [code] = await once(second, 'exit')
+        assert.equal(code, 1)
+        assert.equal(stderr, `mcp-openai-router: PID_FILE ${pidFile} names process ${signalled.process.pid}, which is running: another router uses this PID_FILE; give each its own\n`)
+
+        const exited = once(signalled.process, 'exit')
+        signalled.process.kill('SIGTERM')
+        assert.deepEqual(await exited, [0, null])
+        await assert.rejects(readFile(pidFile), { code: 'ENOENT' }, 'removed at exit')
+        assert.deepEqual(await reload(), { code: 1, output: `mcp-openai-router: no router has written PID_FILE ${pidFile}: is it running with this PID_FILE?\n` })
+      } finally {
+        await signalled.kill()
+        await other.kill()
+      }
+    })
+  })
+
+  test('PID_FILE naming a process that is no router (its id reused after a crash): reload refuses to signal it, and a router starting replaces the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'router-pid-'))
+    const pidFile = join(dir, 'router.pid')
+    const unrelated = spawn('sleep', ['60'], { stdio: 'ignore' })
+    const upstream = await FakeOpenAI.start()
+    try {
+      await writeFile(pidFile, `${unrelated.pid}\n`)
+      const refused = await run(process.execPath, [BUILT_ENTRY, 'reload'], { env: { PATH: process.env.PATH, PID_FILE: pidFile } }).then(() => undefined, (err: { code: number, stderr: string }) => err)
+      assert.equal(refused?.code, 1)
+      assert.equal(refused?.stderr, `mcp-openai-router: process ${unrelated.pid} (PID_FILE ${pidFile}) is not a running router: the router was stopped without removing its PID_FILE\n`)
+      assert.equal(unrelated.exitCode ?? unrelated.signalCode, null, 'the unrelated process got no signal')
+
+      const router = await startRouterProcess({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseURL, PID_FILE: pidFile })
+      try {
+        assert.equal((await readFile(pidFile, 'utf8')).trim(), String(router.process.pid))
+      } finally {
+        await router.kill()
+      }
+    } finally {
+      unrelated.kill('SIGKILL')
+      await upstream.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   test('with nothing to reload it is ignored with a log line, and SIGTERM still shuts down', async () => {

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { PLACEHOLDER_API_KEY } from '../src/routing/routing-config.js'
 import { FakeOpenAI } from './support/fake-openai.js'
-import { spawnRouter } from './support/router-process.js'
+import { spawnRouter, startRouterProcess } from './support/router-process.js'
 import { waitFor } from './support/wait-for.js'
 
 // The entry point itself: start-up failure output and exit codes, which buildApp cannot show.
@@ -35,6 +37,30 @@ describe('entry point', () => {
     const { code, stderr } = await collect(spawnRouter({ OPENAI_API_KEY: PLACEHOLDER_API_KEY }))
     assert.equal(code, 1)
     assert.deepEqual(stderrLines(stderr), ['mcp-openai-router: Invalid configuration: OPENAI_API_KEY is the .env.example placeholder (sk-your-key); set your API key'])
+  })
+
+  test('an empty variable means unset: a blanked OPENAI_API_KEY beside OPENAI_API_KEY_FILE, and blanked settings with defaults, start the router', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'router-empty-env-'))
+    const keyFile = join(folder, 'openai-key')
+    await writeFile(keyFile, 'sk-from-the-file\n')
+    const upstream = await FakeOpenAI.start()
+    // As a .env with `OPENAI_API_KEY=` (compose's own blanked line) hands them over.
+    const started = await startRouterProcess({ OPENAI_API_KEY: '', OPENAI_API_KEY_FILE: keyFile, OPENAI_BASE_URL: upstream.baseURL, MODEL: '', LOG_LEVEL: '', UPSTREAM_TIMEOUT_MS: '', READ_FILE_ROOT: '' })
+    try {
+      const answer = await fetch(`http://127.0.0.1:${started.port}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hi' } } }),
+      })
+      assert.match(await answer.text(), /echo: hi/)
+      const [request] = upstream.received('POST /v1/responses')
+      assert.equal(request?.headers.authorization, 'Bearer sk-from-the-file', 'the key came from the file')
+      assert.equal(request?.body.model, 'gpt-4.1-mini', 'MODEL= took the default')
+    } finally {
+      await started.kill()
+      await upstream.close()
+      await rm(folder, { recursive: true, force: true })
+    }
   })
 
   test('a port already in use stops start-up with one clear line and exit code 1', async () => {

@@ -7,6 +7,8 @@ const ClientName = Type.String({ pattern: CLIENT_NAME_PATTERN, title: 'letters, 
 const KEY_HASH_PATTERN = '^(sha256:)?[0-9a-f]{64}$'
 const KeyHash = Type.String({ pattern: KEY_HASH_PATTERN, title: 'a SHA-256 hash in hex (npm run hash-key)' })
 const TokenCount = Type.Integer({ minimum: 1 })
+// A millionth of a dollar is the smallest amount budgets count.
+const UsdAmount = Type.Number({ minimum: 0.000001, description: 'USD, spent from the price table (MODEL_PRICES, IMAGE_PRICES over built-in list prices)' })
 
 const ClientEntrySchema = Type.Object({
   name: ClientName,
@@ -16,6 +18,8 @@ const ClientEntrySchema = Type.Object({
   tokensPerMinute: Type.Optional(TokenCount),
   tokensPerDay: Type.Optional(TokenCount),
   tokensPerMonth: Type.Optional(TokenCount),
+  usdPerDay: Type.Optional(UsdAmount),
+  usdPerMonth: Type.Optional(UsdAmount),
 }, { additionalProperties: false })
 
 export const ClientKeysFileSchema = Type.Object({
@@ -31,6 +35,12 @@ export interface TokenLimits {
   month?: number
 }
 
+/** USD limits of one client; each is undefined when unlimited. Days and months are UTC. */
+export interface UsdLimits {
+  day?: number
+  month?: number
+}
+
 /** A client of the router: who it is, how its key is recognised, and what it may spend. */
 export interface ClientConfig {
   name: string
@@ -40,6 +50,7 @@ export interface ClientConfig {
   models: string[] | undefined
   requestsPerMinute: number | undefined
   tokens: TokenLimits
+  usd: UsdLimits
 }
 
 export interface ClientKeysEnvironment {
@@ -78,7 +89,7 @@ export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Clien
   return clients
 }
 
-function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth }: ClientEntry): ClientConfig {
+function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth, usdPerDay, usdPerMonth }: ClientEntry): ClientConfig {
   return {
     name,
     keyHashes: [keyHash ?? []].flat().map((hash) => Buffer.from(hash.replace(/^sha256:/, ''), 'hex')),
@@ -88,6 +99,10 @@ function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinu
       ...(tokensPerMinute && { minute: tokensPerMinute }),
       ...(tokensPerDay && { day: tokensPerDay }),
       ...(tokensPerMonth && { month: tokensPerMonth }),
+    },
+    usd: {
+      ...(usdPerDay && { day: usdPerDay }),
+      ...(usdPerMonth && { month: usdPerMonth }),
     },
   }
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Glob } from '../glob.js'
 import { modelGlobs } from '../model-name.js'
-import type { ClientConfig, TokenLimits } from './client-config.js'
+import type { ClientConfig, TokenLimits, UsdLimits } from './client-config.js'
 
 /** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
 export interface Client {
@@ -10,6 +10,7 @@ export interface Client {
   models: { globs: string[], patterns: Glob[] } | undefined
   requestsPerMinute: number | undefined
   tokens: TokenLimits
+  usd: UsdLimits
   /** The scopes its OAuth access token granted; undefined for a client key, which may call every tool. */
   scopes?: ReadonlySet<string> | undefined
 }

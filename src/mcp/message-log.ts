@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server'
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
@@ -50,10 +51,14 @@ export class McpMessageLog {
     return this.#pending.size
   }
 
-  /** A message arrived, in the HTTP request `requestId` names, with these headers (the trace parent). */
-  received (message: JSONRPCMessage, headers: Headers, requestId = 'none'): void {
+  /**
+   * A message arrived, in the HTTP request `requestId` names, with these headers (the trace
+   * parent). A request no HTTP request carried (over stdio) gets an id of its own, which its
+   * tool call then logs and sends upstream ({@link requestIdOf}).
+   */
+  received (message: JSONRPCMessage, headers: Headers, requestId?: string): void {
     if (!('method' in message) || !('id' in message)) {
-      this.#write({ requestId, method: 'method' in message ? message.method : 'response', outcome: 'ok', durationMs: 0, arguments: 'params' in message ? message.params : undefined })
+      this.#write({ requestId: requestId ?? 'none', method: 'method' in message ? message.method : 'response', outcome: 'ok', durationMs: 0, arguments: 'params' in message ? message.params : undefined })
       return
     }
     const params = message.params as { name?: unknown, arguments?: unknown } | undefined
@@ -69,12 +74,17 @@ export class McpMessageLog {
     }, parent)
     this.#pending.set(message.id, {
       method: message.method,
-      requestId,
+      requestId: requestId ?? randomUUID(),
       started: performance.now(),
       span,
       arguments: tool ? params?.arguments : message.params,
       ...(tool && { record: new CallRecord(tool, trace.setSpan(parent, span)) }),
     })
+  }
+
+  /** The id the request `id` is logged under, while it runs. */
+  requestIdOf (id: RequestId): string | undefined {
+    return this.#pending.get(id)?.requestId
   }
 
   /** The record the `tools/call` handler fills for the request `id`. */

@@ -3,6 +3,7 @@ import type { ToolError } from '../errors.js'
 import type { SpentTokens } from '../observability/call-record.js'
 import type { Provider } from '../routing/provider.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/call.js'
+import type { UpstreamEndpoint } from '../upstream/errors.js'
 import type { ToolContext } from './tool.js'
 
 /** What an upstream call does, as metrics and spans name it (GenAI's `gen_ai.operation.name` where it has one). */
@@ -49,12 +50,14 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
     metrics.upstreamCall({ provider, operation: name, outcome, ...(status !== undefined && { status }), seconds: durationMs / 1000 })
     log.debug({ provider, operation: name, model, durationMs: Math.round(durationMs), outcome, upstreamStatus: status }, 'upstream call finished')
   }
+  const endpoint = endpointOf(name, upstream)
   const limitMs = Math.min(upstream.config.timeoutMs, config.UPSTREAM_TIMEOUT_MS)
   const callTimeoutMs = Math.min(timeoutMs ?? limitMs, limitMs)
   try {
     const result = await callUpstream({
       ...what,
       ...(model && { model }),
+      ...(endpoint && { endpoint }),
       baseURL: upstream.config.baseURL,
       settingNames: upstream.settingNames,
       // A deadline shorter than the provider's own (the client's timeout_ms) says nothing about the provider's health.
@@ -95,4 +98,14 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
 /** What upstream answers that name a model look like: chat results, embeddings, images. */
 function isAnswer (value: unknown): value is { model: string, usage?: SpentTokens } {
   return typeof value === 'object' && value !== null && typeof (value as { model?: unknown }).model === 'string'
+}
+
+/** The API an operation that names a model calls on a provider (chat's is the provider's `api`, UPSTREAM_API). */
+function endpointOf (name: UpstreamOperationName, provider: Provider): UpstreamEndpoint | undefined {
+  switch (name) {
+    case 'chat': return provider.config.api
+    case 'embeddings': return 'embeddings'
+    case 'generate_image': return 'images'
+    default: return undefined
+  }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { type CallToolResult, LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server, type ServerContext, type Tool } from '@modelcontextprotocol/server'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv'
 import type { Tracer } from '@opentelemetry/api'
@@ -6,18 +7,20 @@ import pkg from '../../package.json' with { type: 'json' }
 import type { Client } from '../access/client-keys.js'
 import { missingToolScope } from '../access/tool-scopes.js'
 import type { RouterKeys } from '../access/router-keys.js'
-import type { TokenBudgets } from '../access/token-budgets.js'
+import type { Budgets } from '../access/budgets.js'
 import type { RouterConfig } from '../config.js'
 import type { Downstream } from '../downstream/downstream.js'
 import { ToolError } from '../errors.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
+import type { PriceTable } from '../observability/prices.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
 import type { InFlightCalls } from './in-flight-calls.js'
 import { ClientLog, ClientLogLevels, isLoggingLevel } from './client-log.js'
 import { McpMessageLog } from './message-log.js'
+import { CallBudget } from './call-budget.js'
 import { CallProgress } from './progress.js'
 import { observeTransport } from './observed-transport.js'
 import { requestContextOf } from './request-context.js'
@@ -37,8 +40,10 @@ export interface ToolRuntimeDependencies {
   cache: ResponseCache | undefined
   schemas: SchemaChecker
   responseOwners: ResponseOwners
-  /** The clients' token limits: checked before a call that spends tokens, charged with what it spent. */
-  budgets: TokenBudgets
+  /** The clients' token and USD limits: a call reserves its estimate before it spends, and settles to what it spent. */
+  budgets: Budgets
+  /** The prices USD budgets count with (the cost metric's). */
+  prices: PriceTable
   /** The router's own keys, which streamed text must not spell out across two progress messages. */
   keys: RouterKeys
   bodies: BodyLogging
@@ -76,8 +81,9 @@ export class ToolRuntime {
   }
 
   /**
-   * An MCP server for one modern-era (2026-07-28) exchange, whose transport the SDK builds and
-   * connects itself: the server shows that transport to its message log as it connects.
+   * An MCP server whose transport the SDK builds and connects itself (a modern-era HTTP
+   * exchange's, one per request; the stdio connection's, either era): the server shows that
+   * transport to its message log as it connects.
    */
   exchangeServerFor (client: Client | undefined): Server {
     const { server, messages } = this.serverFor(client)
@@ -123,7 +129,7 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, cache, schemas, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
+function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, prices, cache, schemas, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -154,7 +160,8 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
     const http = requestContextOf(ctx.http?.authInfo)
-    const requestId = http?.requestId ?? String(ctx.mcpReq.id)
+    // Over stdio no HTTP request carries the call: the message log gave it an id of its own (the client's JSON-RPC id may be any string).
+    const requestId = http?.requestId ?? messages.requestIdOf(ctx.mcpReq.id) ?? randomUUID()
     const callLog = log.child({ reqId: requestId, tool: name, ...(ctx.sessionId && { sessionId: ctx.sessionId }) })
     const progressToken = request.params._meta?.progressToken
     const result = await runTool(tool, args, {
@@ -171,6 +178,7 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       requestId,
       log: callLog,
       record: messages.callRecord(ctx.mcpReq.id, name),
+      budget: new CallBudget(budgets, prices, client),
       signal: ctx.mcpReq.signal,
       progress: new CallProgress({
         send: progressToken === undefined
@@ -186,7 +194,7 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
         (params) => ctx.mcpReq.notify({ method: 'notifications/message', params }),
         callLog
       ),
-    }, calls, budgets, http?.connection)
+    }, calls, http?.connection)
     // The protocol revision's own shaping of a result (the SDK does it for its high-level tools).
     return server.projectCallToolResult(result, tool.definition.outputSchema)
   })
@@ -210,15 +218,15 @@ function logLevelOf (ctx: ServerContext, logLevels: ClientLogLevels) {
 
 /**
  * One tool call to its result: failures become `isError` results, never exceptions. Every call
- * is tracked so that shutdown can wait for it, and its record completed and counted in the metrics.
+ * is tracked so that shutdown can wait for it, its budget settled to what it spent, and its record
+ * completed and counted in the metrics.
  */
-async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: InFlightCalls, budgets: TokenBudgets, connection?: AbortSignal): Promise<CallToolResult> {
+async function runTool (tool: RouterTool, args: unknown, context: ToolContext, calls: InFlightCalls, connection?: AbortSignal): Promise<CallToolResult> {
   const started = performance.now()
   const call = calls.start(context.signal, connection)
   const { record, client } = context
   record.client = client?.name
   try {
-    if (client && tool.spendsTokens) await budgets.check(client)
     const result = await tool.call(args, { ...context, signal: call.signal })
     record.finished(result.isError ? 'tool_error' : 'ok', performance.now() - started)
     return result
@@ -229,8 +237,7 @@ async function runTool (tool: RouterTool, args: unknown, context: ToolContext, c
     record.finished('tool_error', performance.now() - started, error.code)
     return toolErrorResult(error, context.requestId)
   } finally {
-    const spent = record.inputTokens + record.outputTokens
-    if (client && spent > 0) await budgets.spend(client, spent)
+    await context.budget.settle(record)
     context.metrics.toolCall(record)
     await context.progress.finish()
     call.end()

@@ -12,6 +12,7 @@ import type { RouterMetrics } from '../observability/metrics.js'
 import type { RoutingTable } from '../routing/routing-table.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
 import type { ResponseOwners } from '../shared-state/response-owners.js'
+import type { CallBudget } from './call-budget.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { ClientLog } from './client-log.js'
 import type { CallProgress } from './progress.js'
@@ -37,6 +38,8 @@ export interface ToolContext {
   responseOwners: ResponseOwners
   /** What this call did (models, tokens, upstream time), for its log line, metrics and trace. */
   record: CallRecord
+  /** The call's share of its client's budgets: a tool that spends reserves its estimate here before its upstream call. */
+  budget: CallBudget
   requestId: string
   /** Aborted when the client cancels, its connection closes, or the router shuts down. */
   signal: AbortSignal
@@ -56,14 +59,11 @@ export interface ToolSpec<Input extends TObject> {
   inputSchema: Input
   outputSchema?: TObject
   annotations?: ToolAnnotations
-  /** Whether the tool has models spend tokens, so a client's token limits apply to it. */
-  spendsTokens?: boolean
   run: (args: Static<Input>, context: ToolContext) => Promise<CallToolResult>
 }
 
 export interface RouterTool {
   name: string
-  spendsTokens: boolean
   /** The entry published by `tools/list`. */
   definition: Tool
   /** Validates `args` against the input schema, then runs the tool; invalid arguments throw `invalid_arguments`. */
@@ -96,7 +96,6 @@ export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): Route
   const validate = ajv.compile<Static<Input>>(spec.inputSchema)
   return {
     name: spec.name,
-    spendsTokens: spec.spendsTokens ?? false,
     definition: {
       name: spec.name,
       title: spec.title,

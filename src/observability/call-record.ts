@@ -1,6 +1,7 @@
 import { type Context, ROOT_CONTEXT } from '@opentelemetry/api'
 import type { ToolErrorCode } from '../errors.js'
 import type { TokenUsage } from '../upstream/chat-types.js'
+import type { ImageOrder } from './prices.js'
 
 /** Tokens an upstream call reported; embeddings have no output tokens. */
 export type SpentTokens = Pick<TokenUsage, 'inputTokens'> & Partial<Pick<TokenUsage, 'outputTokens'>>
@@ -27,6 +28,10 @@ export class CallRecord {
   readonly attempts: RouteAttempt[] = []
   inputTokens = 0
   outputTokens = 0
+  /** The images an image model made, which models billed by the image are priced by. */
+  images: ImageOrder | undefined
+  /** Whether some of the tokens are the router's estimate rather than the upstream's report (a stream cut off before its usage came). */
+  tokensEstimated = false
   upstreamCalls = 0
   upstreamMs = 0
   /** Upstream attempts repeated after a transient failure. */
@@ -47,6 +52,13 @@ export class CallRecord {
   answered (model: string, usage?: SpentTokens): void {
     this.modelAnswered = model
     if (!usage) return
+    this.inputTokens += usage.inputTokens
+    this.outputTokens += usage.outputTokens ?? 0
+  }
+
+  /** Tokens the router estimated for an answer whose usage never came (a stream cut off before its last event). */
+  estimated (usage: SpentTokens): void {
+    this.tokensEstimated = true
     this.inputTokens += usage.inputTokens
     this.outputTokens += usage.outputTokens ?? 0
   }
@@ -74,6 +86,7 @@ export class CallRecord {
       ...(this.upstreamCalls > 0 && { upstreamCalls: this.upstreamCalls, upstreamMs: Math.round(this.upstreamMs) }),
       ...(this.retries > 0 && { retries: this.retries }),
       ...((this.inputTokens > 0 || this.outputTokens > 0) && { inputTokens: this.inputTokens, outputTokens: this.outputTokens }),
+      ...(this.tokensEstimated && { tokensEstimated: true }),
       ...(this.cache && { cache: this.cache }),
       ...(this.errorCode && { errorCode: this.errorCode }),
     }

@@ -107,16 +107,17 @@ export class RouterLogController extends LogController {
 
 /**
  * pino options for the router: JSON lines, secrets redacted, and pretty output only when a
- * developer asks for it with NODE_ENV=development (the one thing NODE_ENV decides).
+ * developer asks for it with NODE_ENV=development (the one thing NODE_ENV decides); written to
+ * `output`, stderr when stdout carries the MCP protocol (`--stdio`).
  */
-export function loggerOptions (env: Record<string, string | undefined>): FastifyServerOptions['logger'] {
+export function loggerOptions (env: Record<string, string | undefined>, output: 'stdout' | 'stderr' = 'stdout'): FastifyServerOptions['logger'] {
   return {
     level: 'info',
     redact: { paths: redactedPaths, censor: CENSOR },
     serializers: boundedSerializers,
     formatters: { log: cleanLogLine, bindings: cleanLogLine },
-    ...(env.NODE_ENV === 'development' && {
-      transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
-    }),
+    ...(env.NODE_ENV === 'development'
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: output === 'stderr' ? 2 : 1 } } }
+      : output === 'stderr' && { stream: process.stderr }),
   }
 }

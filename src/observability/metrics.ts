@@ -80,8 +80,8 @@ export class RouterMetrics {
     this.#fallbacks = new Counter({ name: 'mcp_router_fallbacks_total', help: 'Calls passed on to the next model of a fallback list, by the provider that failed, the provider tried next, and the failure\'s code.', labelNames: ['from_provider', 'to_provider', 'reason'], registers })
     this.#circuitState = new Gauge({ name: 'mcp_router_provider_circuit_state', help: 'Circuit breaker of each provider: 0 closed, 1 half-open (probing), 2 open (failing fast).', labelNames: ['provider'], registers })
     this.#tokens = new Counter({ name: 'mcp_router_tokens_total', help: 'Tokens the upstream reported, by model, type (input or output) and client.', labelNames: ['model', 'type', 'client'], registers })
-    this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model and client, from the price table (MODEL_PRICES over built-in list prices).', labelNames: ['model', 'client'], registers })
-    this.#limitRefusals = new Counter({ name: 'mcp_router_limit_refusals_total', help: 'Requests and calls refused by a client\'s limit: requests_per_minute (HTTP 429), tokens_per_minute, tokens_per_day or tokens_per_month.', labelNames: ['client', 'limit'], registers })
+    this.#cost = new Counter({ name: 'mcp_router_cost_usd_total', help: 'Estimated cost in USD by model and client, from the price table (MODEL_PRICES and IMAGE_PRICES over built-in list prices).', labelNames: ['model', 'client'], registers })
+    this.#limitRefusals = new Counter({ name: 'mcp_router_limit_refusals_total', help: 'Requests and calls refused by a client\'s limit: requests_per_minute (HTTP 429), tokens_per_minute, tokens_per_day, tokens_per_month, usd_per_day, usd_per_month, or usd_unpriced_model (a USD budget and a model without a price).', labelNames: ['client', 'limit'], registers })
     this.#cacheLookups = new Counter({ name: 'mcp_router_cache_lookups_total', help: 'Calls of cached tools by tool and outcome: hit (answered from the response cache), miss (answered upstream, stored) or bypass (not cacheable, or cache: no-store).', labelNames: ['tool', 'outcome'], registers })
     // Read at scrape time from their sources, never updated in between.
     this.#registry.registerMetric(new Gauge({ name: 'mcp_router_mcp_sessions', help: 'Open MCP sessions (stateful mode).', registers: [], collect () { this.set(sources.openSessions()) } }))
@@ -119,7 +119,7 @@ export class RouterMetrics {
     this.#toolDuration.observe({ tool: record.tool, model, outcome: record.errorCode ?? record.outcome ?? 'ok', client }, record.durationMs / 1000)
     if (record.inputTokens > 0) this.#tokens.inc({ model, type: 'input', client }, record.inputTokens)
     if (record.outputTokens > 0) this.#tokens.inc({ model, type: 'output', client }, record.outputTokens)
-    const cost = record.modelAnswered && this.#prices.costOf(record.modelAnswered, record.inputTokens, record.outputTokens)
+    const cost = record.modelAnswered && this.#prices.costOfCall({ model: record.modelAnswered, inputTokens: record.inputTokens, outputTokens: record.outputTokens, images: record.images })
     if (cost) this.#cost.inc({ model, client }, cost)
     if (record.cache) this.#cacheLookups.inc({ tool: record.tool, outcome: record.cache })
   }

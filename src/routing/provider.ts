@@ -5,12 +5,13 @@ import { ToolError } from '../errors.js'
 import { maskedUrl } from '../masked-url.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { type AttemptGate, callUpstream } from '../upstream/call.js'
-import { listModels } from '../upstream/models.js'
+import { lackedEndpoint, type SettingNames } from '../upstream/errors.js'
+import { listModels, probeChatApi } from '../upstream/models.js'
 import { upstreamFetch } from '../upstream/upstream-fetch.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
 import type { ProviderConfig } from './routing-config.js'
-import { ProviderModels } from './provider-models.js'
+import { type ProviderCheck, ProviderModels } from './provider-models.js'
 
 export interface ProviderDependencies {
   metrics: RouterMetrics
@@ -36,6 +37,8 @@ export interface ProviderStatus {
 }
 
 const LIST_TIMEOUT_MS = 10_000
+// A missing API is asked about again sooner than a present one, so a fix (or a reload) shows quickly.
+const API_RECHECK_MS = 5000
 // Model-level circuits are kept for the models that failed; past this many, closed ones are dropped first.
 const MAX_MODEL_CIRCUITS = 100
 
@@ -76,9 +79,12 @@ export class Provider {
   readonly breaker: CircuitBreaker | undefined
   readonly limiter: ConcurrencyLimiter | undefined
   /** How messages name its settings: the environment's for the one provider, the file's otherwise. */
-  readonly settingNames: { key: string, baseURL: string }
+  readonly settingNames: SettingNames
   readonly url: URL
   readonly #modelBreakers = new Map<string, CircuitBreaker>()
+  /** The last probe of chat's API: when it ran, and what it found missing. */
+  #apiProbe: { at: number, missing: string | undefined } | undefined
+  #apiProbing: Promise<string | undefined> | undefined
 
   constructor (readonly config: ProviderConfig, private readonly dependencies: ProviderDependencies, fromFile: boolean) {
     const { name, baseURL, apiKey, headers, timeoutMs } = config
@@ -95,8 +101,8 @@ export class Provider {
       fetch: async (input, init) => upstreamFetch(input, init, dependencies.maxBodyBytes),
     })
     this.settingNames = fromFile
-      ? { key: config.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)` }
-      : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
+      ? { key: config.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)`, api: `api of provider "${name}" (ROUTER_CONFIG)` }
+      : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL', api: 'UPSTREAM_API' }
     this.url = new URL(baseURL)
     this.breaker = config.circuitBreaker && new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state), dependencies.clock)
     if (this.breaker) dependencies.metrics.circuitState(name, this.breaker.state)
@@ -106,6 +112,36 @@ export class Provider {
 
   get name (): string {
     return this.config.name
+  }
+
+  /**
+   * Readiness: its `/models` answers (the check list_models shares), and the API chat calls
+   * (UPSTREAM_API, or `api` in ROUTER_CONFIG) exists there: a compatible server without the
+   * Responses API lists its models all the same, then fails every chat.
+   */
+  async check (): Promise<ProviderCheck> {
+    const [models, missingApi] = await Promise.all([this.models.check(), this.#missingApi()])
+    return models.status === 'ok' && missingApi !== undefined ? { ...models, status: 'failing', error: missingApi } : models
+  }
+
+  async #missingApi (): Promise<string | undefined> {
+    const ttl = this.#apiProbe?.missing === undefined ? this.dependencies.checkTtlMs : Math.min(API_RECHECK_MS, this.dependencies.checkTtlMs)
+    if (this.#apiProbe && this.dependencies.clock() - this.#apiProbe.at < ttl) return this.#apiProbe.missing
+    this.#apiProbing ??= this.#probeApi().finally(() => { this.#apiProbing = undefined })
+    return this.#apiProbing
+  }
+
+  async #probeApi (): Promise<string | undefined> {
+    let missing: string | undefined
+    try {
+      await probeChatApi(this.client, this.config.api, { signal: AbortSignal.timeout(Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs)), requestId: `ready-${randomUUID()}` })
+    } catch (err) {
+      // Only a missing API counts: the expected 400 says it is there, and reachability is the models check's.
+      missing = lackedEndpoint(err, this.config.api, this.config.baseURL, this.settingNames)
+    }
+    if (missing !== undefined && this.#apiProbe?.missing === undefined) this.dependencies.log.warn({ provider: this.name }, missing)
+    this.#apiProbe = { at: this.dependencies.clock(), missing }
+    return missing
   }
 
   /** Whether calls may go to it now: false only while its provider circuit is open. */

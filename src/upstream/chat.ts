@@ -1,13 +1,39 @@
 import type OpenAI from 'openai'
 import { createChatCompletion } from './chat-completions-api.js'
 import type { ChatCallContext, ChatRequest, ChatResult, UpstreamApi } from './chat-types.js'
+import { invalidResponse } from './errors.js'
 import { modelTraits } from './model-family.js'
 import { createResponse } from './responses-api.js'
 
 export async function createChat (openai: OpenAI, api: UpstreamApi, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
-  return api === 'chat_completions'
-    ? createChatCompletion(openai, request, context)
-    : createResponse(openai, request, context)
+  const result = api === 'chat_completions'
+    ? await createChatCompletion(openai, request, context)
+    : await createResponse(openai, request, context)
+  return withCompleteToolCalls(result, api)
+}
+
+/**
+ * The result, once every tool call in it can be answered: a call without its id (which the
+ * output must name), its name or its arguments, or an answer that stops to call tools with none
+ * that survived reading (Chat Completions' `finish_reason: "tool_calls"`; a streamed fragment
+ * without its `index`), is the upstream's malformed answer, reported naming what is missing
+ * rather than handed over as a call that cannot be answered or no call at all.
+ */
+function withCompleteToolCalls (result: ChatResult, api: UpstreamApi): ChatResult {
+  const { idField, apiName } = api === 'chat_completions' ? { idField: 'id', apiName: 'Chat Completions' } : { idField: 'call_id', apiName: 'Responses API' }
+  // Array.from: a streamed answer whose fragments skipped an index leaves a hole.
+  for (const [index, call] of Array.from(result.toolCalls).entries()) {
+    const missing = [
+      !call?.id && `\`${idField}\``,
+      !call?.name && '`name`',
+      typeof call?.arguments !== 'string' && '`arguments`',
+    ].filter((field) => field !== false)
+    if (missing.length > 0) throw invalidResponse(`a ${apiName} tool call (index ${index}${call?.name ? `, "${call.name.slice(0, 64)}"` : ''}) without ${missing.join(', ')}`)
+  }
+  if (result.finishReason === 'tool_calls' && result.toolCalls.length === 0) {
+    throw invalidResponse(`a ${apiName} answer that stops to call tools (finish_reason "tool_calls") without a tool call it could read (each needs \`${idField}\`, \`type\`, \`function.name\` and \`function.arguments\`, and streamed, an \`index\`)`)
+  }
+  return result
 }
 
 /**

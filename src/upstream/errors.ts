@@ -13,14 +13,63 @@ export interface UpstreamFailureContext {
   /** The stored object the call names, when it names one: a 404 then means it does not exist ("response resp_1"). */
   resource?: string
   baseURL: string
-  /** How the router's settings name this upstream's key and URL, for messages an operator acts on. */
-  settingNames?: { key: string, baseURL: string }
+  /** The API the call went to, when it names a model: a 404 there is an unknown model or a missing API, as the body says. */
+  endpoint?: UpstreamEndpoint
+  /** How the router's settings name this upstream's key, URL and API, for messages an operator acts on. */
+  settingNames?: SettingNames
   /** The limit for the whole call, every attempt and every wait between them included. */
   timeoutMs: number
   signal: AbortSignal
 }
 
-const ENVIRONMENT_SETTINGS = { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }
+export interface SettingNames {
+  key: string
+  baseURL: string
+  /** The setting that picks chat's API: UPSTREAM_API, or a provider's `api` in ROUTER_CONFIG. */
+  api: string
+}
+
+const ENVIRONMENT_SETTINGS: SettingNames = { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL', api: 'UPSTREAM_API' }
+
+/** The upstream APIs a tool call reaches, which an OpenAI-compatible server may lack. */
+export type UpstreamEndpoint = 'responses' | 'chat_completions' | 'embeddings' | 'images'
+
+const ENDPOINTS: Record<UpstreamEndpoint, { request: string, name: string }> = {
+  responses: { request: 'POST /responses', name: 'Responses API' },
+  chat_completions: { request: 'POST /chat/completions', name: 'Chat Completions API' },
+  embeddings: { request: 'POST /embeddings', name: 'embeddings API' },
+  images: { request: 'POST /images/generations', name: 'image generation API' },
+}
+
+/**
+ * Whether a 404 answer is about the model the call named. OpenAI says so with the code
+ * `model_not_found`, compatible servers (vLLM, Ollama, LiteLLM) in words naming the model; a
+ * server without the API answers its web framework's "Not Found" or an "Invalid URL" naming the path.
+ */
+function isUnknownModel (err: APIError): boolean {
+  return err.code === 'model_not_found' || /\bmodel\b/i.test(upstreamMessage(err))
+}
+
+/** What an upstream's refusal means when it says it lacks `endpoint` (a 404 or 405 not about a model); undefined otherwise. */
+export function lackedEndpoint (err: unknown, endpoint: UpstreamEndpoint, baseURL: string, settings: SettingNames): string | undefined {
+  if (!(err instanceof APIError) || (err.status !== 404 && err.status !== 405) || isUnknownModel(err)) return undefined
+  return missingEndpoint(endpoint, baseURL, `HTTP ${err.status}: ${upstreamMessage(err)}`, settings)
+}
+
+/**
+ * Why a call to an API the upstream does not have failed, saying which setting to change; also
+ * what /ready reports for a provider whose chat API is missing.
+ */
+function missingEndpoint (endpoint: UpstreamEndpoint, baseURL: string, said: string, settings: SettingNames = ENVIRONMENT_SETTINGS): string {
+  const { request, name } = ENDPOINTS[endpoint]
+  const remedy = {
+    responses: `If it offers Chat Completions only, as many OpenAI-compatible servers do, set the router's ${settings.api} to chat_completions; otherwise ${settings.baseURL} may be wrong.`,
+    chat_completions: `The router's ${settings.baseURL} may be wrong (it names the API's base, often ending in /v1), or the server offers the Responses API only (${settings.api}=responses).`,
+    embeddings: `It cannot serve embed: route embedding models to a provider that has the API (ROUTER_CONFIG), or check ${settings.baseURL}.`,
+    images: `It cannot serve generate_image: route image models to a provider that has the API (ROUTER_CONFIG), or check ${settings.baseURL}.`,
+  }[endpoint]
+  return `The upstream at ${maskedUrl(baseURL)} has no ${name} (${request} answered ${said}). ${remedy}`
+}
 
 /** Whatever an upstream call threw, as a {@link ToolError} a person can act on. */
 export function toToolError (err: unknown, context: UpstreamFailureContext, pastDeadline: boolean): ToolError {
@@ -58,6 +107,9 @@ function statusError (err: APIError, status: number, context: UpstreamFailureCon
   if (status === 401 || status === 403) {
     return new ToolError('upstream_auth', `The upstream refused the router's credentials for ${context.operation} (${said}). The router's ${settings.key} needs fixing by its operator; retrying will not help.`, { retryable: false, ...upstream })
   }
+  // A call naming a model that meets a missing API (404, 405) says which setting sends it there.
+  const missing = context.model && context.endpoint ? lackedEndpoint(err, context.endpoint, context.baseURL, settings) : undefined
+  if (missing !== undefined) return new ToolError('upstream_rejected', missing, { retryable: false, ...upstream })
   if (status === 404) {
     if (context.resource) {
       return new ToolError('not_found', `The upstream has no ${context.resource} (${said}). It may have expired or been deleted, or been created with store: false.`, { retryable: false, ...upstream })

@@ -40,12 +40,14 @@ export interface ImageModelTraits {
   needsBase64Request: boolean
   /** `output_format` (png, jpeg, webp): GPT image models only. */
   acceptsOutputFormat: boolean
+  /** GPT image models are billed by tokens, and report them; DALL·E by the image, and reports none. */
+  billedByTokens: boolean
 }
 
 export function imageModelTraits (model: string): ImageModelTraits {
   const id = familyId(model)
-  if (id.startsWith('dall-e')) return { needsBase64Request: true, acceptsOutputFormat: false }
-  if (id.startsWith('gpt-image')) return { needsBase64Request: false, acceptsOutputFormat: true }
+  if (id.startsWith('dall-e')) return { needsBase64Request: true, acceptsOutputFormat: false, billedByTokens: false }
+  if (id.startsWith('gpt-image')) return { needsBase64Request: false, acceptsOutputFormat: true, billedByTokens: true }
   // Other providers' image models mostly follow DALL·E's API, where base64 must be asked for.
-  return { needsBase64Request: true, acceptsOutputFormat: false }
+  return { needsBase64Request: true, acceptsOutputFormat: false, billedByTokens: false }
 }

@@ -19,3 +19,14 @@ export async function listModels (openai: OpenAI, context: UpstreamRequestContex
   }
   return models.sort((a, b) => a.id.localeCompare(b.id))
 }
+
+const CHAT_API_PATHS = { responses: '/responses', chat_completions: '/chat/completions' } as const
+
+/**
+ * Asks for chat's API with an empty body: a server that has it refuses the body (400, no model)
+ * without running anything, one that lacks it answers 404 or 405, which this throws as any
+ * refusal. Readiness tells the two apart (errors.ts `lackedEndpoint`).
+ */
+export async function probeChatApi (openai: OpenAI, api: keyof typeof CHAT_API_PATHS, context: UpstreamRequestContext): Promise<void> {
+  await openai.post(CHAT_API_PATHS[api], { body: {}, ...upstreamRequestOptions(context) })
+}

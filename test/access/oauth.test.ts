@@ -403,7 +403,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
   test('a failing key set is looked up again only once the cooldown has passed, on the injected clock', async () => {
     let now = 1_000_000
     const resource = 'http://127.0.0.1:1/mcp'
-    const teamB: Client = { name: 'team-b', models: undefined, requestsPerMinute: undefined, tokens: {} }
+    const teamB: Client = { name: 'team-b', models: undefined, requestsPerMinute: undefined, tokens: {}, usd: {} }
     const config = { resource, resourceMetadataUrl: `${resource}/.well-known`, issuer: hostile.url, audiences: [resource], jwksUrl: undefined, algorithms: ['RS256'], principalClaim: 'sub', defaultClient: undefined, requiredScopes: [], toolScopes: {}, clockSkewS: 30, maxDocumentBytes: 64 * 1024 }
     const tokens = new AccessTokens(config, (name) => name === 'team-b' ? teamB : undefined, () => now)
     const token = await keys.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: resource, iss: hostile.url }) } })

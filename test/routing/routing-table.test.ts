@@ -32,7 +32,7 @@ function table (routing: Partial<RoutingConfig>, providers = [provider('openai',
 const targets = (route: ReturnType<RoutingTable['route']>) => route.targets.map(({ provider, model }) => `${provider.name}/${model}`)
 
 function client (name: string, models?: string[]): Client {
-  return { name, models: models && { globs: models, patterns: models.map(toGlob) }, requestsPerMinute: undefined, tokens: {} }
+  return { name, models: models && { globs: models, patterns: models.map(toGlob) }, requestsPerMinute: undefined, tokens: {}, usd: {} }
 }
 
 const refusedAs = (code: string, pattern: RegExp) => (err: unknown) => {

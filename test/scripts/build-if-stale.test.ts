@@ -4,10 +4,13 @@ import { once } from 'node:events'
 import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 import pkg from '../../package.json' with { type: 'json' }
-import { BUILD_INPUTS, BUILD_OUTPUT, isBuildStale } from '../../scripts/build-if-stale.js'
+import { BUILD_INPUTS, BUILD_OUTPUT, whyBuild } from '../../scripts/build-if-stale.js'
 import { BUILT_ENTRY, buildIfStale, whenReady } from '../support/router-process.js'
+
+const CHANGED = 'its sources changed since the last build'
 
 describe('building only when the sources changed', () => {
   let root: string
@@ -30,7 +33,7 @@ describe('building only when the sources changed', () => {
   after(async () => { await rm(root, { recursive: true, force: true }) })
 
   test('dist/ is stale when missing, current after a build, stale again after an edit, an added file or a removed one', async () => {
-    assert.equal(isBuildStale(root), true, 'never built')
+    assert.equal(whyBuild(root), 'there is no build yet', 'never built')
     for (const input of BUILD_INPUTS) {
       await backdate(input)
       if (!input.includes('.')) await Promise.all([backdate(join(input, 'nested')), backdate(join(input, 'nested', 'a.ts'))])
@@ -38,23 +41,49 @@ describe('building only when the sources changed', () => {
     await mkdir(dirname(join(root, BUILD_OUTPUT)), { recursive: true })
     await writeFile(join(root, BUILD_OUTPUT), '')
     await utimes(join(root, BUILD_OUTPUT), halfHourAgo, halfHourAgo)
-    assert.equal(isBuildStale(root), false, 'built after every source changed')
+    assert.equal(whyBuild(root), undefined, 'built after every source changed')
 
     await writeFile(join(root, 'plugins', 'nested', 'a.ts'), 'edited')
-    assert.equal(isBuildStale(root), true, 'a nested source edited')
+    assert.equal(whyBuild(root), CHANGED, 'a nested source edited')
     await backdate(join('plugins', 'nested', 'a.ts'))
-    assert.equal(isBuildStale(root), false)
+    assert.equal(whyBuild(root), undefined)
 
     await writeFile(join(root, 'routes', 'nested', 'b.ts'), '')
     await backdate(join('routes', 'nested', 'b.ts'))
-    assert.equal(isBuildStale(root), true, 'a source added (its directory changed)')
+    assert.equal(whyBuild(root), CHANGED, 'a source added (its directory changed)')
     await backdate(join('routes', 'nested'))
     await rm(join(root, 'routes', 'nested', 'b.ts'))
-    assert.equal(isBuildStale(root), true, 'a source removed')
+    assert.equal(whyBuild(root), CHANGED, 'a source removed')
     await backdate(join('routes', 'nested'))
 
     await writeFile(join(root, 'tsconfig.build.json'), '{"compilerOptions": {}}')
-    assert.equal(isBuildStale(root), true, 'the build settings changed')
+    assert.equal(whyBuild(root), CHANGED, 'the build settings changed')
+  })
+
+  test('a clone never built is told so, not that its sources changed', async () => {
+    const clone = await mkdtemp(join(tmpdir(), 'router-clone-'))
+    try {
+      for (const input of BUILD_INPUTS) {
+        if (input.includes('.')) await writeFile(join(clone, input), '{}')
+        else await mkdir(join(clone, input))
+      }
+      // The build itself is not the subject: one that writes the entry point, as tsc does.
+      await writeFile(join(clone, 'package.json'), JSON.stringify({ scripts: { build: `node -e "require('fs').mkdirSync('dist/src',{recursive:true});require('fs').writeFileSync('${BUILD_OUTPUT}','')"` } }))
+      const says = async () => {
+        const child = spawn(process.execPath, [fileURLToPath(new URL('../../scripts/build-if-stale.ts', import.meta.url))], { cwd: clone, env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'pipe'] })
+        let stderr = ''
+        child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
+        const [code] = await once(child, 'exit') as [number | null]
+        assert.equal(code, 0, stderr)
+        return stderr
+      }
+      assert.equal(await says(), 'mcp-openai-router: building dist/ (there is no build yet)\n')
+      await utimes(join(clone, BUILD_OUTPUT), hourAgo, hourAgo)
+      assert.equal(await says(), `mcp-openai-router: building dist/ (${CHANGED})\n`)
+      assert.equal(await says(), '', 'current: nothing to say, nothing built')
+    } finally {
+      await rm(clone, { recursive: true, force: true })
+    }
   })
 
   test('npm start on a current dist/ listens without running tsc', async () => {

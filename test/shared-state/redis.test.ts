@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
+import type { Client } from '../../src/access/client-keys.js'
 import { REDIS_BACKOFF_MS, SharedRedis } from '../../src/shared-state/shared-redis.js'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
@@ -55,6 +56,71 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(await statusOf(first), 429)
       assert.equal(await statusOf(second), 429)
     } finally {
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('two routers sharing one Redis reserve from one token budget: a burst on both spends at most the limit and the call that crosses it', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 100 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'reserve:' }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    try {
+      upstream.reset()
+      // Every answer takes two seconds, so the whole burst is admitted (or not) before the first call ends; each spends 18 tokens.
+      upstream.script('POST /v1/responses', ...Array.from({ length: 40 }, () => ({ delayMs: 2000, json: upstream.responseBody('gpt-4.1-mini', 'slow') })))
+      const results = await Promise.all(Array.from({ length: 40 }, async (_, index) => clients[index % 2]!.callTool({ name: 'chat', arguments: { prompt: 'hi', max_tokens: 20 } })))
+      const admitted = results.filter((result) => result.isError === undefined)
+      // 21 tokens reserved each, in one Redis total: the fifth reservation crosses 100, whichever replica
+      // made it (a sixth only if the first five settled to 90 before the burst was through).
+      assert.ok(admitted.length === 5 || admitted.length === 6, `${admitted.length} calls admitted`)
+      assert.equal(upstream.received('POST /v1/responses').length, admitted.length)
+      assert.ok(results.filter((result) => result.isError).every((result) => errorMeta(result).code === 'token_limit_reached'))
+    } finally {
+      await Promise.all(clients.map((client) => client.close()))
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('two routers sharing one Redis reserve from one USD budget, in millionths of a dollar', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ models: ['*'], usdPerDay: 0.1 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'reserve-usd:' }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    try {
+      upstream.reset()
+      upstream.script('POST /v1/images/generations', ...Array.from({ length: 10 }, () => ({ delayMs: 2000, json: { created: 1_700_000_000, data: [{ url: 'https://images.example/0.png' }] } })))
+      const results = await Promise.all(Array.from({ length: 10 }, async (_, index) => clients[index % 2]!.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'dall-e-3' } })))
+      // $0.04 reserved each, in one Redis total: 0, 0.04 and 0.08 are under $0.10, so the third is the last admitted.
+      assert.equal(results.filter((result) => result.isError === undefined).length, 3)
+      assert.equal(upstream.received('POST /v1/images/generations').length, 3)
+      assert.ok(results.filter((result) => result.isError).every((result) => errorMeta(result).code === 'usd_limit_reached'))
+      const usage = await second.app.budgets.usage(second.app.clientKeys?.named('team-a') as Client)
+      assert.deepEqual(usage.windows.map(({ budget, spent }) => ({ budget, spent })), [{ budget: 'usdPerDay', spent: 0.12 }])
+    } finally {
+      await Promise.all(clients.map((client) => client.close()))
+      await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  test('a background response fetched finished from either router, three times at once, is charged once, to the client that started it', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 1000 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'background:', POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0' }
+    const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
+    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    const spent = async () => (await second.app.budgets.usage(second.app.clientKeys?.named('team-a') as Client)).windows[0]?.spent
+    try {
+      upstream.reset()
+      upstream.backgroundPolls = 0
+      const started = await clients[0]!.callTool({ name: 'chat', arguments: { prompt: 'later', background: true, max_tokens: 10 } })
+      const { responseId } = started.structuredContent as { responseId: string }
+      assert.equal(await spent(), 12, 'the estimate stays reserved while the response runs')
+      const fetch = async (client: typeof clients[number]) => (await client.callTool({ name: 'get_response', arguments: { response_id: responseId } })).structuredContent as { status: string }
+      // The other replica, three times at once: one of them settles the 12 reserved to the 18 spent.
+      assert.deepEqual((await Promise.all([1, 2, 3].map(async () => fetch(clients[1]!)))).map(({ status }) => status), ['completed', 'completed', 'completed'])
+      assert.equal(await spent(), 18)
+      // The replica that started it, whose own memory had the reservation too, charges nothing more.
+      await Promise.all([1, 2, 3].map(async () => fetch(clients[0]!)))
+      assert.equal(await spent(), 18)
+    } finally {
+      await Promise.all(clients.map((client) => client.close()))
       await Promise.all([first.close(), second.close()])
     }
   })

@@ -72,6 +72,17 @@ export class FakeOpenAI {
   backgroundPolls = 2
   /** Characters per streamed text delta. */
   chunkSize = 4
+  /**
+   * Routes this server does not have, answered as a compatible server without that API answers
+   * (vLLM's FastAPI: 404 `{"detail": "Not Found"}`), scripts or not: e.g. no Responses API.
+   */
+  readonly missingRoutes = new Set<Route>()
+  /**
+   * Requests for a model-running route that name no model (the router's readiness probe of chat's
+   * API): refused with 400 as OpenAI refuses them, kept here rather than in `requests`, and never
+   * given a scripted answer meant for a real call.
+   */
+  readonly modelless: RecordedRequest[] = []
   readonly #scripts = new Map<Route, Array<ScriptedReply | ((request: RecordedRequest) => ScriptedReply)>>()
   readonly #stored = new Map<string, { response: Record<string, any>, pollsLeft: number }>()
   readonly #server: Server
@@ -114,6 +125,8 @@ export class FakeOpenAI {
     this.requests.length = 0
     this.#scripts.clear()
     this.#stored.clear()
+    this.missingRoutes.clear()
+    this.modelless.length = 0
     this.backgroundPolls = 2
   }
 
@@ -136,6 +149,12 @@ export class FakeOpenAI {
     })
 
     const route = routeOf(recorded.method, path)
+    if (route && this.missingRoutes.has(route)) return this.#send(res, 404, { detail: 'Not Found' })
+    if ((route === 'POST /v1/responses' || route === 'POST /v1/chat/completions') && recorded.body?.model === undefined) {
+      if (this.#record) this.requests.splice(this.requests.indexOf(recorded), 1)
+      this.modelless.push(recorded)
+      return this.#send(res, 400, errorBody('Missing required parameter: \'model\'.', 'invalid_request_error', 'missing_required_parameter'))
+    }
     const next = route && this.#scripts.get(route)?.shift()
     const scripted = typeof next === 'function' ? next(recorded) : next
     // Waits end early when the client goes away, so no timer outlives the test.

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { terminalStatuses } from '../../upstream/chat-types.js'
 import { cancelResponse } from '../../upstream/responses-api.js'
 import { observedCall } from '../observed-call.js'
 import { defineTool } from '../tool.js'
@@ -26,6 +27,8 @@ export const cancelResponseTool = defineTool({
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(provider.client, responseId, { signal, requestId })
     )
+    // A cancelled background response is charged what it had spent, if its chat left that to be charged.
+    if (terminalStatuses.has(result.status) && await context.budget.resume(responseId)) context.record.answered(result.model, result.usage)
     return chatToolResult(result, { api: provider.config.api, record: context.record })
   },
 })

@@ -4,6 +4,7 @@ import type { Route } from '../../routing/routing-table.js'
 import { createEmbeddings } from '../../upstream/embeddings.js'
 import { CacheArgument, CacheOutput, cachedCall } from '../cached-call.js'
 import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { embeddingEstimate } from '../spend-estimates.js'
 import { defineTool, type ToolContext } from '../tool.js'
 
 const Text = Type.String({ minLength: 1 })
@@ -29,12 +30,12 @@ export const embedTool = defineTool({
     })),
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
-  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ input, model: requested, dimensions, cache }, context) {
     const { config } = context
     const route = context.routing.route(requested ?? config.EMBEDDING_MODEL, context.client)
     const [target] = route.targets
+    await context.budget.reserve(embeddingEstimate(input, target.model))
     return cachedCall(context, {
       mode: cache,
       deterministic: true,

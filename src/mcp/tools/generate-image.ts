@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { generateImages } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
 import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { imageEstimate } from '../spend-estimates.js'
 import { defineTool, TimeoutArgument } from '../tool.js'
 
 export const generateImageTool = defineTool({
@@ -29,11 +30,11 @@ export const generateImageTool = defineTool({
     }), { description: 'One entry per image, in the order of the image content blocks.' }),
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
-  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   async run (args, context) {
     const { config, requestId } = context
     const route = context.routing.route(args.model ?? config.IMAGE_MODEL, context.client)
+    await context.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
     const { value: result } = await routedCall(
       context,
       route,
@@ -48,6 +49,7 @@ export const generateImageTool = defineTool({
       }, { signal, requestId })
     )
     context.record.answered(result.model, result.usage)
+    context.record.images = { count: result.images.length, size: args.size, quality: args.quality }
     const content: CallToolResult['content'] = result.images.map((image, index) => image.base64
       ? { type: 'image', data: image.base64, mimeType: image.mimeType }
       : { type: 'resource_link', uri: image.url ?? '', name: `image-${index + 1}`, mimeType: image.mimeType })

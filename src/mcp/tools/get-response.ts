@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { terminalStatuses } from '../../upstream/chat-types.js'
 import { retrieveResponse } from '../../upstream/responses-api.js'
 import { observedCall } from '../observed-call.js'
 import { defineTool } from '../tool.js'
@@ -20,7 +21,6 @@ export const getResponseTool = defineTool({
     wait: Type.Optional(Type.Boolean({ description: 'Keep polling while the response is queued or in progress.' })),
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
-  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async run ({ response_id: responseId, provider: providerName, wait }, context) {
     const { requestId } = context
@@ -33,8 +33,9 @@ export const getResponseTool = defineTool({
       (signal) => retrieveResponse(provider.client, responseId, { signal, requestId })
     )
     if (wait) result = await waitForResponse(context, provider, result, { cancelIfAbandoned: false })
-    // Its tokens were spent by the chat call that started it, not by this one.
-    context.record.answered(result.model)
+    // A background response outlasting its chat is charged by the first call that finds it finished, once.
+    const charged = terminalStatuses.has(result.status) && await context.budget.resume(responseId)
+    context.record.answered(result.model, charged ? result.usage : undefined)
     return chatToolResult(result, { api: provider.config.api, record: context.record })
   },
 })

@@ -45,6 +45,22 @@ async function cancelAbandoned ({ requestId, log }: ToolContext, provider: Provi
   }
 }
 
+/**
+ * A chat continuing a background response of its client whose usage was never charged (it
+ * outlasted its chat's wait and was never fetched finished): fetches it, and charges it if it has
+ * finished. A failure to fetch leaves it to be charged later; the chat goes on either way.
+ */
+export async function chargeContinuedResponse (context: ToolContext, provider: Provider, responseId: string): Promise<void> {
+  const { budget, requestId, log } = context
+  if (!await budget.isDeferred(responseId)) return
+  try {
+    const previous = await observedCall(context, { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (signal) => retrieveResponse(provider.client, responseId, { signal, requestId }))
+    if (terminalStatuses.has(previous.status)) await budget.settleContinued(responseId, previous)
+  } catch (err) {
+    log.info({ err, responseId }, 'the background response a chat continues could not be fetched: it is charged when it is')
+  }
+}
+
 /** Binds the response a chat result names to the client that asked for it (with client keys). */
 export async function claimResponse ({ client, responseOwners }: ToolContext, result: CallToolResult): Promise<CallToolResult> {
   const responseId = (result.structuredContent as { responseId?: unknown } | undefined)?.responseId

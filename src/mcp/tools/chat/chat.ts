@@ -1,11 +1,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { ToolError } from '../../../errors.js'
-import type { ChatRequest, ChatResult } from '../../../upstream/chat-types.js'
+import { type ChatRequest, type ChatResult, terminalStatuses } from '../../../upstream/chat-types.js'
 import { cachedCall } from '../../cached-call.js'
 import { toolErrorResult } from '../../tool-error.js'
+import { chatEstimate } from '../../spend-estimates.js'
 import { defineTool } from '../../tool.js'
 import { runAgentLoop } from './agent-loop.js'
-import { checkResponseOwner, claimResponse, waitForResponse } from './background-response.js'
+import { chargeContinuedResponse, checkResponseOwner, claimResponse, waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { routedChat } from './routed-chat.js'
@@ -23,7 +24,6 @@ export const chatTool = defineTool({
   ].join(' '),
   inputSchema: ChatArguments,
   outputSchema: ChatOutput,
-  spendsTokens: true,
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   async run (args, context) {
     const { config, requestId, progress, record } = context
@@ -32,6 +32,9 @@ export const chatTool = defineTool({
     if (args.previous_response_id) await checkResponseOwner(context, args.previous_response_id)
     const route = context.routing.route(args.model ?? config.MODEL, context.client)
     const request = toChatRequest(args, route.targets[0].provider.config.api, route.requested)
+    if (args.previous_response_id) await chargeContinuedResponse(context, route.targets[0].provider, args.previous_response_id)
+    // An agent loop reserves its first turn; what the later turns spend is charged as they end.
+    await context.budget.reserve(chatEstimate(request, route.targets[0].model, config.BUDGET_DEFAULT_OUTPUT_TOKENS))
     // A background response is polled, not streamed: its text arrives all at once.
     const onText = progress.wanted && !request.background ? (delta: string) => progress.text(delta) : undefined
     if (args.use_tools || args.agent) {
@@ -56,7 +59,11 @@ export const chatTool = defineTool({
       const answer = await routedChat(context, route, request, { operation: `chat with ${request.model}`, timeoutMs: args.timeout_ms, onText })
       const { dropped } = answer
       let { result } = answer
-      if (request.background) result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
+      if (request.background) {
+        result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
+        // Still running: what it spends is known only when it is fetched finished, and charged then.
+        if (!terminalStatuses.has(result.status)) await context.budget.defer(result.responseId)
+      }
       record.answered(result.model, result.usage)
       return chatToolResult(result, { api: answer.target.provider.config.api, json: await jsonAnswer(context.schemas, request, result), droppedParameters: dropped, record })
     }))

@@ -248,7 +248,7 @@ async function relayModern (modern: McpHttpHandler, request: FastifyRequest, rep
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
   })
-  const authInfo = asAuthInfo({ requestId: request.id, connection: connection.signal, client: request.client })
+  const authInfo = asAuthInfo({ requestId: request.id, connection: connection.signal, client: request.client, address: request.ip })
   const response = await modern.fetch(toWebRequest(request, connection.signal), { parsedBody: request.body, authInfo })
   // Refused before any MCP server saw it (the era's own checks of version, envelope and headers): no message log line says so.
   if (response.status >= 400) await logRefusal(request, response)
@@ -317,7 +317,7 @@ function sessionOwner (request: FastifyRequest): string {
 
 /** The request (as `webRequest`) to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
 async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
-  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, caller })
+  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, address: request.ip, caller })
   return send(await transport.handleRequest(webRequest, { parsedBody: request.body, authInfo }), reply)
 }
 

@@ -87,6 +87,8 @@ export const ConfigSchema = Type.Object({
   SCHEMA_MAX_NODES: Type.Integer({ minimum: 10, default: 10_000, description: 'most values (objects, arrays, strings, numbers, ...) a response_format schema may hold' }),
   SCHEMA_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 60, default: 32, description: 'deepest nesting of objects and arrays in a response_format schema' }),
   SCHEMA_TIMEOUT_MS: Milliseconds({ minimum: 10, default: 2000, description: 'longest one response_format schema may take to compile, or an answer to be checked against it (in a worker thread, off the main thread); past it, invalid_arguments' }),
+  SCHEMA_MAX_JOBS_PER_CLIENT: Type.Integer({ minimum: 1, default: 4, description: 'most response_format compiles and answer checks one client (one address when the router is open) may have waiting or running at once; past it, rate_limited at once' }),
+  SCHEMA_MAX_QUEUED_JOBS: Type.Integer({ minimum: 1, default: 64, description: 'most response_format compiles and answer checks waiting for the schema worker, of every client; past it, rate_limited at once' }),
   SCHEMA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 64 * 1024 * 1024, description: 'estimated memory the compiled response_format validators kept for reuse may take; the least recently used go first' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token GET /metrics and GET /status require (unset: /metrics is open)' })),
   MODEL_PRICES: Type.String({ default: '', description: 'JSON price table for the cost metric and USD budgets, USD per million tokens: {"model": {"input": 0.4, "output": 1.6}}; extends and overrides the built-in prices' }),

@@ -13,6 +13,8 @@ export interface HttpRequestContext {
   requestId: string
   connection?: AbortSignal | undefined
   client?: Client | undefined
+  /** The address it came from (as TRUST_PROXY reads it). */
+  address?: string | undefined
   /** Whose logging level applies to a stateless 2025 request (its client key, or its fingerprint). */
   caller?: string | undefined
 }

@@ -13,7 +13,7 @@ import type { Downstream } from '../downstream/downstream.js'
 import { ToolError } from '../errors.js'
 import type { CallHistory } from '../observability/call-history.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
-import type { RouterMetrics } from '../observability/metrics.js'
+import { ANONYMOUS_CLIENT, type RouterMetrics } from '../observability/metrics.js'
 import type { PriceTable } from '../observability/prices.js'
 import type { ModelRouter } from '../routing/model-router.js'
 import type { ResponseCache } from '../shared-state/response-cache.js'
@@ -172,6 +172,7 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       routing: router.table,
       config,
       client,
+      caller: client ? `client:${client.name}` : http?.address !== undefined ? `address:${http.address}` : ANONYMOUS_CLIENT,
       cache,
       schemas,
       responseOwners,

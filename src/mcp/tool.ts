@@ -25,6 +25,11 @@ export interface ToolContext {
   config: RouterConfig
   /** The client whose key the call came with; undefined when the router runs open. */
   client: Client | undefined
+  /**
+   * Whom the call counts as for its share of what every caller shares (the schema checker's
+   * queue): its client, or on an open router the address it came from (anonymous over stdio).
+   */
+  caller: string
   log: FastifyBaseLogger
   /** Downstream MCP servers whose tools chat can run for the model. */
   downstream: Downstream

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { ToolError } from '../../errors.js'
+import { FairJobQueue, type JobRefusal } from './fair-job-queue.js'
 import type { SchemaJob, SchemaJobOutcome, SchemaWorkerData, WORKER_READY } from './schema-worker.js'
 
 /** What the router compiles of a client's schema, and how long and how much it keeps. */
@@ -14,6 +15,10 @@ export interface SchemaLimits {
   timeoutMs: number
   /** SCHEMA_CACHE_MAX_BYTES: estimated memory the compiled validators kept may take. */
   cacheMaxBytes: number
+  /** SCHEMA_MAX_JOBS_PER_CLIENT: one caller's jobs waiting or running. */
+  maxJobsPerClient: number
+  /** SCHEMA_MAX_QUEUED_JOBS: every caller's jobs waiting. */
+  maxQueuedJobs: number
 }
 
 /** A limit a schema passes: its setting, its value, and what of the schema passes it. */
@@ -45,6 +50,14 @@ interface QueuedJob {
   settle: (outcome: Outcome) => void
 }
 
+/** A job the queue would not take: refused at once, never waited for; sending it again later may pass. */
+function queueRefusal (refusal: JobRefusal, { maxJobsPerClient, maxQueuedJobs }: SchemaLimits): ToolError {
+  const why = refusal === 'owner_limit'
+    ? `this caller already has ${maxJobsPerClient} schema checks queued or running (SCHEMA_MAX_JOBS_PER_CLIENT=${maxJobsPerClient}); retry when its other structured-output calls have finished, send fewer at once, or ask the operator to raise SCHEMA_MAX_JOBS_PER_CLIENT`
+    : `${maxQueuedJobs} schema checks are already waiting (SCHEMA_MAX_QUEUED_JOBS=${maxQueuedJobs}); retry shortly, or ask the operator to raise SCHEMA_MAX_QUEUED_JOBS`
+  return new ToolError('rate_limited', `The router's schema checker is busy: ${why}.`, { retryable: true, retryAfterSeconds: 1 })
+}
+
 const invalidSchema = (why: string) => new ToolError('invalid_arguments', `Invalid arguments for chat: response_format.schema ${why}.`, { retryable: false })
 
 const overLimit = ({ setting, limit, what }: LimitPassed) => invalidSchema(`${what}, past what the router compiles (${setting}=${limit}); simplify it, or ask the operator to raise ${setting}`)
@@ -62,29 +75,36 @@ const SHUTTING_DOWN: Outcome = { outcome: 'refused', why: 'could not be checked:
 
 /**
  * Compiles clients' schemas and checks answers against them in a worker thread, one job at a
- * time, each within SCHEMA_TIMEOUT_MS: Ajv's compile takes milliseconds per kilobyte of schema
+ * time, each within SCHEMA_TIMEOUT_MS, taken round-robin across callers, each holding at most
+ * SCHEMA_MAX_JOBS_PER_CLIENT, at most SCHEMA_MAX_QUEUED_JOBS waiting in all: no caller can hold
+ * back another's checks or grow the queue without end. Ajv's compile takes milliseconds per kilobyte of schema
  * (docs/performance.md), which on the main thread would stall every client's requests and
  * `/health`. A job past its time ends the worker (a new one takes the next job); so does one
  * that runs the worker out of memory.
  */
 export class SchemaChecker {
-  readonly #queue: QueuedJob[] = []
+  readonly #queue: FairJobQueue<QueuedJob>
   #worker: Worker | undefined
   /** Whether the worker said it can take jobs. */
   #ready = false
-  #running: { queued: QueuedJob, timer: NodeJS.Timeout } | undefined
+  #running: { owner: string, queued: QueuedJob, timer: NodeJS.Timeout } | undefined
 
-  constructor (private readonly limits: SchemaLimits) {}
+  constructor (private readonly limits: SchemaLimits) {
+    this.#queue = new FairJobQueue({ maxPerOwner: limits.maxJobsPerClient, maxQueued: limits.maxQueuedJobs })
+  }
 
-  /** Refuses (`invalid_arguments`, naming the limit or the problem) a schema the router will not or cannot compile. */
-  async check (schema: Record<string, unknown>): Promise<void> {
-    const outcome = await this.#run(schema)
+  /**
+   * Refuses (`invalid_arguments`, naming the limit or the problem) a schema the router will not or
+   * cannot compile, and (`rate_limited`, naming the setting) a check past `caller`'s share of the queue.
+   */
+  async check (caller: string, schema: Record<string, unknown>): Promise<void> {
+    const outcome = await this.#run(caller, schema)
     if (outcome.outcome === 'unusable' || outcome.outcome === 'refused') throw failure(outcome)
   }
 
-  /** Why `answer` (JSON text) does not match `schema`, or undefined when it does. */
-  async mismatch (schema: Record<string, unknown>, answer: string): Promise<string | undefined> {
-    const outcome = await this.#run(schema, answer)
+  /** Why `answer` (JSON text) does not match `schema`, or undefined when it does; refused as {@link check} is. */
+  async mismatch (caller: string, schema: Record<string, unknown>, answer: string): Promise<string | undefined> {
+    const outcome = await this.#run(caller, schema, answer)
     if (outcome.outcome === 'unusable' || outcome.outcome === 'refused') throw failure(outcome)
     return outcome.outcome === 'mismatch' ? outcome.errors : undefined
   }
@@ -93,32 +113,34 @@ export class SchemaChecker {
   async close (): Promise<void> {
     const worker = this.#worker
     this.#worker = undefined
-    for (const { settle } of this.#queue.splice(0)) settle(SHUTTING_DOWN)
+    for (const { settle } of this.#queue.drain()) settle(SHUTTING_DOWN)
     this.#settle(SHUTTING_DOWN)
     await worker?.terminate()
   }
 
-  async #run (schema: Record<string, unknown>, answer?: string): Promise<Outcome> {
+  async #run (caller: string, schema: Record<string, unknown>, answer?: string): Promise<Outcome> {
     const { maxBytes } = this.limits
     const over = schemaOverLimit(schema, this.limits)
     if (over) throw overLimit(over)
     const text = JSON.stringify(schema)
     const bytes = Buffer.byteLength(text)
     if (bytes > maxBytes) throw overLimit({ setting: 'SCHEMA_MAX_BYTES', limit: maxBytes, what: `is ${bytes} bytes of JSON` })
-    return new Promise((resolve) => {
-      this.#queue.push({ job: { schema: text, ...(answer !== undefined && { answer }) }, settle: resolve })
+    return new Promise((resolve, reject) => {
+      const refusal = this.#queue.add(caller, { job: { schema: text, ...(answer !== undefined && { answer }) }, settle: resolve })
+      if (refusal) return reject(queueRefusal(refusal, this.limits))
       this.#next()
     })
   }
 
   #next (): void {
     if (this.#running) return
-    if (this.#queue.length === 0) return
+    if (this.#queue.size === 0) return
     const worker = this.#worker ?? this.#start()
-    const queued = this.#ready ? this.#queue.shift() : undefined
-    if (!queued) return
+    const next = this.#ready ? this.#queue.take() : undefined
+    if (!next) return
+    const { owner, job: queued } = next
     const timer = setTimeout(() => this.#fail(`took longer than the router allows (SCHEMA_TIMEOUT_MS=${this.limits.timeoutMs}) to compile, or to check the answer against; simplify it`), this.limits.timeoutMs)
-    this.#running = { queued, timer }
+    this.#running = { owner, queued, timer }
     worker.postMessage(queued.job)
   }
 
@@ -145,6 +167,7 @@ export class SchemaChecker {
     if (!running) return
     clearTimeout(running.timer)
     this.#running = undefined
+    this.#queue.done(running.owner)
     running.queued.settle(outcome)
     this.#next()
   }
@@ -158,8 +181,15 @@ export class SchemaChecker {
     this.#worker = undefined
     worker?.terminate().catch(() => undefined)
     const failed: Outcome = { outcome: 'refused', why }
-    if (!this.#running) this.#queue.shift()?.settle(failed)
+    if (!this.#running) this.#failFirstWaiting(failed)
     this.#settle(failed)
     this.#next()
+  }
+
+  #failFirstWaiting (failed: Outcome): void {
+    const first = this.#queue.take()
+    if (!first) return
+    this.#queue.done(first.owner)
+    first.job.settle(failed)
   }
 }

@@ -4,13 +4,12 @@ import { type ChatRequest, type ChatResult, terminalStatuses } from '../../../up
 import { cachedCall } from '../../cached-call.js'
 import { toolErrorResult } from '../../tool-error.js'
 import { chatEstimate } from '../../spend-estimates.js'
-import { defineTool } from '../../tool.js'
+import { defineTool, type ToolContext } from '../../tool.js'
 import { runAgentLoop } from './agent-loop.js'
 import { chargeContinuedResponse, checkResponseOwner, claimResponse, waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { routedChat } from './routed-chat.js'
-import type { SchemaChecker } from '../../schemas/schema-checker.js'
 import { checkResponseFormat, parseStructuredOutput } from './structured-output.js'
 
 export const chatTool = defineTool({
@@ -27,7 +26,7 @@ export const chatTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   async run (args, context) {
     const { config, requestId, progress, record } = context
-    await checkResponseFormat(context.schemas, args.response_format)
+    await checkResponseFormat(context.schemas, context.caller, args.response_format)
     // Continuing a response reads it back: another client's is as unknown here as in get_response.
     if (args.previous_response_id) await checkResponseOwner(context, args.previous_response_id)
     const route = context.routing.route(args.model ?? config.MODEL, context.client)
@@ -43,7 +42,7 @@ export const chatTool = defineTool({
       const run = await runAgentLoop(context, route, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
       // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
       const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
-      const toolResult = chatToolResult(result, { api: run.target.provider.config.api, json: run.completed ? await jsonAnswer(context.schemas, request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
+      const toolResult = chatToolResult(result, { api: run.target.provider.config.api, json: run.completed ? await jsonAnswer(context, request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
       return claimResponse(context, run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId))
     }
     const target = route.targets[0]
@@ -65,7 +64,7 @@ export const chatTool = defineTool({
         if (!terminalStatuses.has(result.status)) await context.budget.defer(result.responseId)
       }
       record.answered(result.model, result.usage)
-      return chatToolResult(result, { api: answer.target.provider.config.api, json: await jsonAnswer(context.schemas, request, result), droppedParameters: dropped, record })
+      return chatToolResult(result, { api: answer.target.provider.config.api, json: await jsonAnswer(context, request, result), droppedParameters: dropped, record })
     }))
   },
 })
@@ -73,10 +72,10 @@ export const chatTool = defineTool({
 const DEFAULT_MAX_TURNS = 8
 
 /** The parsed answer, when the call asked for JSON and the model answered in text. */
-async function jsonAnswer (schemas: SchemaChecker, request: ChatRequest, result: ChatResult): Promise<unknown> {
+async function jsonAnswer ({ schemas, caller }: Pick<ToolContext, 'schemas' | 'caller'>, request: ChatRequest, result: ChatResult): Promise<unknown> {
   const answered = result.status === 'completed' || result.status === 'incomplete'
   return request.responseFormat && answered && result.toolCalls.length === 0
-    ? parseStructuredOutput(schemas, result.text, request.responseFormat, result.finishReason)
+    ? parseStructuredOutput(schemas, caller, result.text, request.responseFormat, result.finishReason)
     : undefined
 }
 

@@ -6,7 +6,7 @@ import type { SchemaChecker } from '../../schemas/schema-checker.js'
  * The model's answer as the JSON the client asked for. An answer that is not JSON, or does not
  * match the schema, is an `invalid_output` failure naming the reason.
  */
-export async function parseStructuredOutput (schemas: SchemaChecker, text: string, format: ResponseFormat, finishReason: string): Promise<unknown> {
+export async function parseStructuredOutput (schemas: SchemaChecker, caller: string, text: string, format: ResponseFormat, finishReason: string): Promise<unknown> {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -15,7 +15,7 @@ export async function parseStructuredOutput (schemas: SchemaChecker, text: strin
     throw new ToolError('invalid_output', `The model's answer is not valid JSON: ${why}. Answer begins: ${JSON.stringify(text.slice(0, 80))}.`, { retryable: true })
   }
   if (format.type !== 'json_schema') return value
-  const mismatch = await schemas.mismatch(format.schema, text)
+  const mismatch = await schemas.mismatch(caller, format.schema, text)
   if (mismatch !== undefined) {
     throw new ToolError('invalid_output', `The model's JSON does not match the schema "${format.name}": ${mismatch}. Retry, or set strict: true so the upstream enforces the schema.`, { retryable: true })
   }
@@ -23,6 +23,6 @@ export async function parseStructuredOutput (schemas: SchemaChecker, text: strin
 }
 
 /** Refuses a schema over the router's limits, or that cannot be compiled, before any tokens are spent on it. */
-export async function checkResponseFormat (schemas: SchemaChecker, format: ResponseFormat | undefined): Promise<void> {
-  if (format?.type === 'json_schema') await schemas.check(format.schema)
+export async function checkResponseFormat (schemas: SchemaChecker, caller: string, format: ResponseFormat | undefined): Promise<void> {
+  if (format?.type === 'json_schema') await schemas.check(caller, format.schema)
 }

@@ -183,3 +183,38 @@ describe('schema compiles are bounded in time and memory', () => {
     }
   })
 })
+
+describe('the schema checker\'s queue is shared fairly: no client can hold back another\'s checks', () => {
+  test('client B\'s one structured-output chat is answered while client A has its SCHEMA_MAX_JOBS_PER_CLIENT slow compiles in flight; A\'s next is refused at once naming the setting', async () => {
+    const upstream = await FakeOpenAI.start()
+    // Every chat answers {}, which every schema here admits (no property is required).
+    upstream.script('POST /v1/responses', ...Array.from({ length: 10 }, () => ({ json: upstream.responseBody('gpt-4.1-mini', '{}') })))
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile(), SCHEMA_MAX_JOBS_PER_CLIENT: '4', SCHEMA_TIMEOUT_MS: '60000' })
+    const [alice, bob] = await Promise.all([connectClient(router, bearer(TEAM_A_KEY)), connectClient(router, bearer(TEAM_B_KEY))])
+    try {
+      const call = async (client: Client, schema: object) => client.callTool({ name: 'chat', arguments: { prompt: 'JSON please', response_format: { type: 'json_schema', name: 'answer', schema } } }, undefined, { timeout: 120_000 })
+      // Each of A's schemas is its own (a compile each, no cache hit) and takes a while to compile.
+      const pending = new Set<number>()
+      const alices = Array.from({ length: 5 }, (_, index) => {
+        pending.add(index)
+        return call(alice, { ...bombSchema(400), title: `alice-${index}` }).finally(() => pending.delete(index))
+      })
+      const first = await Promise.race(alices)
+      assert.equal(errorMeta(first).code, 'rate_limited', textOf(first))
+      assert.equal(errorMeta(first).retryable, true)
+      assert.match(textOf(first), /already has 4 schema checks queued or running \(SCHEMA_MAX_JOBS_PER_CLIENT=4\)/)
+      assert.equal(pending.size, 4, 'the refusal came at once, before any of A\'s admitted calls ended')
+
+      const bobs = await call(bob, { type: 'object', properties: { city: { type: 'string' } } })
+      assert.equal(bobs.isError, undefined, textOf(bobs))
+      assert.ok(pending.size > 0, 'B was answered while A still had calls waiting on the schema checker')
+
+      const results = await Promise.all(alices)
+      assert.equal(results.filter((result) => result.isError === undefined).length, 4, 'A\'s admitted calls are all answered')
+    } finally {
+      await Promise.all([alice.close(), bob.close()])
+      await router.close()
+      await upstream.close()
+    }
+  })
+})

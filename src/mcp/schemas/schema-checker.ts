@@ -53,7 +53,7 @@ interface QueuedJob {
 /** A job the queue would not take: refused at once, never waited for; sending it again later may pass. */
 function queueRefusal (refusal: JobRefusal, { maxJobsPerClient, maxQueuedJobs }: SchemaLimits): ToolError {
   const why = refusal === 'owner_limit'
-    ? `this caller already has ${maxJobsPerClient} schema checks queued or running (SCHEMA_MAX_JOBS_PER_CLIENT=${maxJobsPerClient}); retry when its other structured-output calls have finished, send fewer at once, or ask the operator to raise SCHEMA_MAX_JOBS_PER_CLIENT`
+    ? `this client already has ${maxJobsPerClient} schema ${maxJobsPerClient === 1 ? 'check' : 'checks'} queued or running (SCHEMA_MAX_JOBS_PER_CLIENT=${maxJobsPerClient}); retry when its other structured-output calls have finished, send fewer at once, or ask the operator to raise SCHEMA_MAX_JOBS_PER_CLIENT`
     : `${maxQueuedJobs} schema checks are already waiting (SCHEMA_MAX_QUEUED_JOBS=${maxQueuedJobs}); retry shortly, or ask the operator to raise SCHEMA_MAX_QUEUED_JOBS`
   return new ToolError('rate_limited', `The router's schema checker is busy: ${why}.`, { retryable: true, retryAfterSeconds: 1 })
 }

@@ -218,3 +218,33 @@ describe('the schema checker\'s queue is shared fairly: no client can hold back 
     }
   })
 })
+
+describe('on an open router, each address has its own share of the schema checker', () => {
+  test('an address at SCHEMA_MAX_JOBS_PER_CLIENT is refused; a call from another address is admitted meanwhile', async () => {
+    const upstream = await FakeOpenAI.start()
+    upstream.script('POST /v1/responses', ...Array.from({ length: 4 }, () => ({ json: upstream.responseBody('gpt-4.1-mini', '{}') })))
+    const router = await startRouter(upstream, { TRUST_PROXY: 'loopback', SCHEMA_MAX_JOBS_PER_CLIENT: '1', SCHEMA_TIMEOUT_MS: '60000' })
+    const from = (address: string) => connectClient(router, { headers: { 'x-forwarded-for': address } })
+    const [first, second] = await Promise.all([from('198.51.100.1'), from('198.51.100.2')])
+    try {
+      const call = async (client: Client, schema: object) => client.callTool({ name: 'chat', arguments: { prompt: 'JSON please', response_format: { type: 'json_schema', name: 'answer', schema } } }, undefined, { timeout: 120_000 })
+      // Two slow compiles from the first address, whichever arrives first: one is its share, the other refused.
+      const [one, two, other] = await Promise.all([
+        call(first, { ...bombSchema(300), title: 'first-one' }),
+        call(first, { ...bombSchema(300), title: 'first-two' }),
+        call(second, { type: 'object', properties: { city: { type: 'string' } } }),
+      ])
+      const refused = [one, two].filter((result) => result.isError === true)
+      assert.equal(refused.length, 1, [one, two].map(textOf).join(' | '))
+      for (const result of refused) {
+        assert.equal(errorMeta(result).code, 'rate_limited')
+        assert.match(textOf(result), /SCHEMA_MAX_JOBS_PER_CLIENT=1/)
+      }
+      assert.equal(other.isError, undefined, textOf(other))
+    } finally {
+      await Promise.all([first.close(), second.close()])
+      await router.close()
+      await upstream.close()
+    }
+  })
+})

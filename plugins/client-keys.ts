@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The client whose key the request carried (set by the MCP route's authentication). */
     client: Client | undefined
+    /** The OAuth principal whose access token the request carried, when it carried one (OAUTH_PRINCIPAL_CLAIM's value). */
+    principal: string | undefined
   }
 }
 
@@ -33,6 +35,7 @@ async function clientKeysPlugin (fastify: FastifyInstance, { transport }: Client
   const keys = clients.length > 0 ? new ClientKeys(clients) : undefined
   fastify.decorate('clientKeys', keys)
   fastify.decorateRequest('client', undefined)
+  fastify.decorateRequest('principal', undefined)
 
   const { config, log } = fastify
   // A router started open stays open: keys appearing in a reload would lock out its callers.

@@ -18,7 +18,7 @@ export interface ResponseCachePluginOptions {
 async function responseCachePlugin (fastify: FastifyInstance, { clock }: ResponseCachePluginOptions) {
   const { CACHE_TTL_S, CACHE_MAX_ENTRIES, CACHE_MAX_BYTES } = fastify.config
   fastify.decorate('responseCache', CACHE_TTL_S > 0
-    ? new ResponseCache({ redis: fastify.redis, ttlMs: CACHE_TTL_S * 1000, maxEntries: CACHE_MAX_ENTRIES, maxBytes: CACHE_MAX_BYTES, clock })
+    ? new ResponseCache({ redis: fastify.redis, log: fastify.log, ttlMs: CACHE_TTL_S * 1000, maxEntries: CACHE_MAX_ENTRIES, maxBytes: CACHE_MAX_BYTES, clock })
     : undefined)
 }
 

@@ -8,9 +8,9 @@ import { type Client, bearerCredential, isAuthenticationFailure } from '../src/a
 import { missingToolScope } from '../src/access/tool-scopes.js'
 import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
 import { isPlainlyLegacy, modernEraHandler } from '../src/mcp/http/modern-era.js'
-import { isHostAllowed, isOriginAllowed } from '../src/mcp/http/origin-policy.js'
+import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
-import { clientFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
+import { callerFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
 import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { asAuthInfo } from '../src/mcp/request-context.js'
 import { RouterErrorCode } from '../src/errors.js'
@@ -115,7 +115,7 @@ function watchConnection (fastify: FastifyInstance, statelessCalls: StatelessCal
   let fingerprint: string | undefined
   let forget: (() => void) | undefined
   if (statelessCalls && 'id' in message && 'method' in message) {
-    fingerprint = clientFingerprint(request.ip, request.headers)
+    fingerprint = fingerprintOf(request)
     forget = statelessCalls.track(fingerprint, message.id, connection)
   }
   reply.raw.once('close', () => {
@@ -142,14 +142,11 @@ function readJsonRpcOnly (app: FastifyInstance) {
   })
 }
 
-/** Who may use the endpoint at all: allowed origins and hosts, a router not shutting down, a valid client key when keys are on. */
+/** Who may use the endpoint at all (its Host was checked for every route, by allowed-hosts): allowed origins, a router not shutting down, a valid client key when keys are on. */
 async function admit (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
   const { config } = fastify
   if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) {
     return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`))
-  }
-  if (!isHostAllowed(request.headers.host, config.ALLOWED_HOSTS)) {
-    return reply.code(403).send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: Host ${request.headers.host ?? '(none)'} is not allowed (ALLOWED_HOSTS)`))
   }
   if (fastify.inFlightCalls.draining) {
     return reply.code(503).header('retry-after', '1').header('connection', 'close')
@@ -180,6 +177,7 @@ async function admit (fastify: FastifyInstance, request: FastifyRequest, reply: 
 
 function admitClient (request: FastifyRequest, reply: FastifyReply, client: Client, principal?: string) {
   request.client = client
+  request.principal = principal
   // The request's own lines (its completion, its refusals) name the client too, and the signed-in principal.
   request.log = reply.log = request.log.child({ client: client.name, ...(principal !== undefined && { principal }) })
 }
@@ -200,7 +198,7 @@ function lacksToolScope (fastify: FastifyInstance, message: JsonRpcMessage, requ
 /** A stateless client's cancellation: it stops the call it names, if that call still runs here. */
 function cancel (statelessCalls: StatelessCalls, message: CancellationNotification, request: FastifyRequest, reply: FastifyReply) {
   const { requestId, reason } = message.params
-  const cancelled = statelessCalls.cancel(clientFingerprint(request.ip, request.headers), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
+  const cancelled = statelessCalls.cancel(fingerprintOf(request), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
   request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
   return reply.code(202).send(null)
 }
@@ -228,7 +226,12 @@ async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage
  */
 function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest, fingerprint: string | undefined): string | undefined {
   if (!('method' in message) || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
-  return request.client ? `client:${request.client.name}` : `address:${fingerprint ?? clientFingerprint(request.ip, request.headers)}`
+  return request.client ? `client:${request.client.name}` : `address:${fingerprint ?? fingerprintOf(request)}`
+}
+
+/** The stateless caller a request comes from, for matching its cancellations and keeping its logging level. */
+function fingerprintOf (request: FastifyRequest): string {
+  return callerFingerprint(request.ip, request.headers, request.client && { client: request.client.name, principal: request.principal })
 }
 
 /** Whether an exchange is of the 2025 era: plainly so (most traffic), or as the SDK classifies the rest. */

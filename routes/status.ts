@@ -1,7 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isHostAllowed } from '../src/allowed-hosts.js'
 import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { statusScript } from '../src/status/page-script.js'
 import { statusIcon, statusStyle } from '../src/status/page-style.js'
@@ -45,12 +44,6 @@ export default async function statusRoutes (fastify: FastifyInstance) {
   fastify.addHook('onRequest', async (request, reply) => {
     if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) return refuse(reply, 403, `Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`)
   })
-  // Once the app-wide allowed-hosts plugin (issue 26) guards every route, /status among them, it is the one Host rule.
-  if (!fastify.hasPlugin('allowed-hosts')) {
-    fastify.addHook('onRequest', async (request, reply) => {
-      if (!isHostAllowed(request.headers.host, config.ALLOWED_HOSTS)) return refuse(reply, 403, `Host ${(request.headers.host ?? '(none)').slice(0, 200)} is not allowed (ALLOWED_HOSTS)`)
-    })
-  }
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16_384 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })

@@ -1,6 +1,7 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import accessTokensPlugin from '../plugins/access-tokens.js'
+import allowedHostsPlugin from '../plugins/allowed-hosts.js'
 import callHistoryPlugin from '../plugins/call-history.js'
 import clientKeysPlugin from '../plugins/client-keys.js'
 import clientSchemasPlugin from '../plugins/client-schemas.js'
@@ -59,6 +60,7 @@ export async function buildApp ({ env, logger = false, spanExporter, transport =
 
   await app.register(configPlugin, { env })
   await app.register(connectionLimitsPlugin)
+  await app.register(allowedHostsPlugin)
   await app.register(clientKeysPlugin, { transport })
   await app.register(accessTokensPlugin)
   await app.register(redisPlugin)

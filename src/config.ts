@@ -54,7 +54,7 @@ export const ConfigSchema = Type.Object({
   MCP_EVENT_STORE: StringEnum(['none', 'memory', 'redis'] as const, { default: 'none', description: 'stateful mode: where SSE events are kept so a client can resume a broken stream with Last-Event-ID (memory: on the same replica; redis: on any replica, which also takes the session over)' }),
   MCP_EVENT_TTL_S: Type.Integer({ minimum: 1, default: 300, description: 'MCP_EVENT_STORE: how long a stream\'s events stay resumable after its last event' }),
   ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list for browser requests (empty: localhost origins only)' }),
-  ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list (empty: any host)' }),
+  ALLOWED_HOSTS: Type.String({ default: '', description: 'comma-separated Host header allow-list for every route; IP-literal hosts always pass (empty: any host)' }),
   TRUST_PROXY: Type.String({ default: 'false', description: 'which peers may name the client address in X-Forwarded-For: false, true (any peer), or comma-separated proxy addresses, CIDR ranges, loopback, linklocal, uniquelocal' }),
   REQUEST_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 30_000, description: 'longest time a client may take to send a whole request, headers and body (responses and SSE streams are not limited by it); past it the connection is closed' }),
   HEADERS_TIMEOUT_MS: Milliseconds({ minimum: 1000, default: 10_000, description: 'longest time a client may take to send a request\'s headers (at most REQUEST_TIMEOUT_MS)' }),
@@ -105,6 +105,7 @@ export const ConfigSchema = Type.Object({
   OAUTH_TOOL_SCOPES: Type.String({ default: '', description: 'JSON map of tool name to the scope a token needs to see and call it: {"generate_image": "mcp:images"}' }),
   OAUTH_STATUS_SCOPE: Type.Optional(Type.String({ minLength: 1, description: 'the scope an access token needs to read GET /status, e.g. mcp:status; unset: access tokens do not open the status page' })),
   OAUTH_CLOCK_SKEW_S: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'seconds of clock difference allowed when checking a token\'s exp and nbf' }),
+  OAUTH_MAX_DOCUMENT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'most bytes read of the issuer\'s discovery document or JWKS; a larger one is refused unread (tokens then get 503)' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl({ description: 'OpenTelemetry collector (OTLP over HTTP); spans are sent to its /v1/traces. Unset: no tracing' })),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'mcp-openai-router', description: 'service.name of the exported spans' }),
 })

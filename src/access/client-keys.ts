@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { type Glob, toGlob } from '../glob.js'
+import type { Glob } from '../glob.js'
+import { modelGlobs } from '../model-name.js'
 import type { ClientConfig, TokenLimits, UsdLimits } from './client-config.js'
 
 /** A client as calls carry it: its name (for logs and metrics, never its key) and its limits. */
@@ -49,7 +50,7 @@ export class ClientKeys {
   /** Puts a new list in force (a reload); requests already authenticated keep the client they got. */
   replace (clients: ClientConfig[]): void {
     this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
-      client: { ...client, hasKey: keyHashes.length > 0, models: models && { globs: models, patterns: models.map(toGlob) } },
+      client: { ...client, hasKey: keyHashes.length > 0, models: models && { globs: models, patterns: modelGlobs(models) } },
       keyHashes,
     }))
   }

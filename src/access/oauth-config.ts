@@ -20,6 +20,8 @@ export interface OAuthConfig {
   /** The scope that lets a token read GET /status; undefined: no token does. */
   statusScope: string | undefined
   clockSkewS: number
+  /** The most bytes read of the issuer's discovery document or JWKS. */
+  maxDocumentBytes: number
 }
 
 export interface OAuthEnvironment {
@@ -34,6 +36,7 @@ export interface OAuthEnvironment {
   OAUTH_TOOL_SCOPES: string
   OAUTH_STATUS_SCOPE?: string | undefined
   OAUTH_CLOCK_SKEW_S: number
+  OAUTH_MAX_DOCUMENT_BYTES: number
 }
 
 // Asymmetric only: `none` accepts anything, and an HS* key would have to be the JWKS's public material.
@@ -87,6 +90,7 @@ export function parseOAuthConfig (env: OAuthEnvironment, clients: ClientConfig[]
     toolScopes,
     statusScope,
     clockSkewS: env.OAUTH_CLOCK_SKEW_S,
+    maxDocumentBytes: env.OAUTH_MAX_DOCUMENT_BYTES,
   }
 }
 

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type RemoteJWKSet } from 'jose'
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type RemoteJWKSet } from 'jose'
+import { fetchBounded } from './bounded-fetch.js'
 import type { Client } from './client-keys.js'
 import type { OAuthConfig } from './oauth-config.js'
 
@@ -12,9 +13,12 @@ export type TokenRefusal =
 export type TokenOutcome = { client: Client, principal: string } | TokenRefusal
 
 const DISCOVERY_TIMEOUT_MS = 5000
-// jose refetches the JWKS for a kid it does not know (a rotated key), at most once per cooldown:
-// short enough that a rotation is picked up within seconds, long enough that forged kids cannot flood the issuer.
+// jose refetches the JWKS for a kid it does not know (a rotated key), at most once per cooldown;
+// the router starts over (discovery, then the JWKS) after a failure the keys may be to blame for,
+// as rarely: short enough that a rotation or a repaired key set is picked up within seconds, long
+// enough that forged tokens cannot flood the issuer.
 const JWKS_COOLDOWN_MS = 5000
+const KEYS_SETTING = 'OAUTH_MAX_DOCUMENT_BYTES'
 
 /**
  * The router as an OAuth 2.1 resource server: verifies JWT access tokens against the issuer's
@@ -23,27 +27,25 @@ const JWKS_COOLDOWN_MS = 5000
 export class AccessTokens {
   readonly #config: OAuthConfig
   readonly #clientNamed: (name: string) => Client | undefined
+  readonly #now: () => number
   #jwks: Promise<RemoteJWKSet> | undefined
+  /** When the key set in use was looked up (discovery included): it is not dropped again sooner than JWKS_COOLDOWN_MS after. */
+  #jwksSince = Number.NEGATIVE_INFINITY
 
-  constructor (config: OAuthConfig, clientNamed: (name: string) => Client | undefined) {
+  constructor (config: OAuthConfig, clientNamed: (name: string) => Client | undefined, now: () => number = Date.now) {
     this.#config = config
     this.#clientNamed = clientNamed
+    this.#now = now
   }
 
   /** The client a bearer token stands for, or why it is refused. */
   async authenticate (token: string): Promise<TokenOutcome> {
-    const { issuer, audiences, algorithms, clockSkewS, requiredScopes } = this.#config
-    let jwks: RemoteJWKSet
-    try {
-      jwks = await this.#keySet()
-    } catch (err) {
-      return { status: 503, error: undefined, description: `the authorization server's keys cannot be fetched (${errorMessage(err)}); retry later` }
-    }
+    const { requiredScopes } = this.#config
     let payload: JWTPayload
     try {
-      ({ payload } = await jwtVerify(token, jwks, { issuer, audience: audiences, algorithms, clockTolerance: clockSkewS, requiredClaims: ['exp'] }))
+      payload = await this.#verify(token)
     } catch (err) {
-      if (err instanceof errors.JWKSTimeout || (err instanceof Error && !(err instanceof errors.JOSEError))) {
+      if (isKeySetFailure(err)) {
         return { status: 503, error: undefined, description: `the authorization server's keys cannot be fetched (${errorMessage(err)}); retry later` }
       }
       return { status: 401, error: 'invalid_token', description: whyInvalid(err) }
@@ -73,10 +75,33 @@ export class AccessTokens {
     }
   }
 
+  /**
+   * The token's payload, verified against the issuer's keys. A failure the keys may be to blame for
+   * (they cannot be fetched or used, or the signature does not verify against them) drops the key
+   * set, at most once per JWKS_COOLDOWN_MS, and verifies once more against a fresh one: a bad
+   * key set, or discovery that named a bad one, is not kept once the issuer serves good keys.
+   */
+  async #verify (token: string): Promise<JWTPayload> {
+    const { issuer, audiences, algorithms, clockSkewS } = this.#config
+    const verify = async () => (await jwtVerify(token, await this.#keySet(), { issuer, audience: audiences, algorithms, clockTolerance: clockSkewS, requiredClaims: ['exp'] })).payload
+    try {
+      return await verify()
+    } catch (err) {
+      const keysToBlame = isKeySetFailure(err) || err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey
+      if (!keysToBlame || this.#now() - this.#jwksSince < JWKS_COOLDOWN_MS) throw err
+      this.#jwks = undefined
+      return verify()
+    }
+  }
+
   #keySet (): Promise<RemoteJWKSet> {
-    this.#jwks ??= this.#jwksUrl().then((url) => createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: DISCOVERY_TIMEOUT_MS }))
-    // A failed discovery is tried again by the next request, not remembered.
-    this.#jwks.catch(() => { this.#jwks = undefined })
+    if (!this.#jwks) {
+      this.#jwksSince = this.#now()
+      const keysFetch = async (url: string, init: RequestInit) => fetchBounded(url, init, this.#config.maxDocumentBytes, KEYS_SETTING)
+      this.#jwks = this.#jwksUrl().then((url) => createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: DISCOVERY_TIMEOUT_MS, [customFetch]: keysFetch }))
+      // A failed discovery is tried again by the next request, not remembered.
+      this.#jwks.catch(() => { this.#jwks = undefined })
+    }
     return this.#jwks
   }
 
@@ -89,7 +114,7 @@ export class AccessTokens {
     const failures: string[] = []
     for (const url of candidates) {
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS), headers: { accept: 'application/json' } })
+        const response = await fetchBounded(url, { signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS), headers: { accept: 'application/json' } }, this.#config.maxDocumentBytes, KEYS_SETTING)
         if (!response.ok) {
           failures.push(`${url}: HTTP ${response.status}`)
           continue
@@ -129,6 +154,17 @@ function whyInvalid (err: unknown): string {
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token\'s signature does not verify'
   if (err instanceof errors.JWKSNoMatchingKey) return 'the token is signed with a key the issuer does not publish'
   return 'the token is not a valid JWT access token'
+}
+
+/**
+ * Whether verification failed for want of usable keys rather than for the token: the key set
+ * could not be fetched (unreachable, too large, not 200, not JSON, no JWK set) or a key of it
+ * could not be used. jose's base JOSEError is what its fetch throws for a status or a body.
+ */
+function isKeySetFailure (err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (!(err instanceof errors.JOSEError)) return true
+  return err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err.code === errors.JOSEError.code
 }
 
 function errorMessage (err: unknown): string {

@@ -1,6 +1,7 @@
 import type { Client } from '../access/client-keys.js'
 import { ToolError } from '../errors.js'
-import { type Glob, toGlob, matchesAny } from '../glob.js'
+import type { Glob } from '../glob.js'
+import { anyModelMatches, modelGlobs } from '../model-name.js'
 import type { UpstreamModel } from '../upstream/models.js'
 import { type RoutingConfig, splitProviderPrefix } from './routing-config.js'
 import type { Provider } from './provider.js'
@@ -37,8 +38,8 @@ export class RoutingTable {
   readonly providerKeys: readonly string[]
 
   constructor (readonly config: RoutingConfig, readonly providers: ReadonlyMap<string, Provider>) {
-    this.#allow = config.allowModels.map(toGlob)
-    this.#deny = config.denyModels.map(toGlob)
+    this.#allow = modelGlobs(config.allowModels)
+    this.#deny = modelGlobs(config.denyModels)
     this.providerKeys = [...providers.values()].flatMap((provider) => provider.config.apiKey ?? [])
   }
 
@@ -137,14 +138,14 @@ export class RoutingTable {
   /** Denied when any name of the model matches denyModels; allowed when allowModels is empty or any of its names matches it. */
   #allows (requested: string, target: RouteTarget): boolean {
     const names = namesOf(requested, target)
-    if (names.some((name) => matchesAny(name, this.#deny))) return false
-    return this.#allow.length === 0 || names.some((name) => matchesAny(name, this.#allow))
+    if (anyModelMatches(names, this.#deny)) return false
+    return this.#allow.length === 0 || anyModelMatches(names, this.#allow)
   }
 }
 
 /** Whether any name of the model matches the client's allow-list; a client without one may call any model. */
 function clientAllows ({ models }: Client, requested: string, target: RouteTarget): boolean {
-  return !models || namesOf(requested, target).some((name) => matchesAny(name, models.patterns))
+  return !models || anyModelMatches(namesOf(requested, target), models.patterns)
 }
 
 /** The names an allow or deny list may give a model by: as requested, as `provider/model`, and its bare id. */

@@ -1,9 +1,14 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
+import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import type { SharedRedis } from './shared-redis.js'
 
+// Each unreadable entry is logged once, however often it is asked for until its TTL; the keys remembered for that are bounded.
+const MAX_REPORTED_CORRUPT_KEYS = 1000
+
 export interface ResponseCacheOptions {
   redis: SharedRedis | undefined
+  log: FastifyBaseLogger
   ttlMs: number
   maxEntries: number
   maxBytes: number
@@ -21,9 +26,12 @@ export class ResponseCache {
   readonly #redis: SharedRedis | undefined
   readonly #ttlMs: number
   readonly #maxEntryBytes: number
+  readonly #log: FastifyBaseLogger
+  readonly #reportedCorrupt = new LRUCache<string, true>({ max: MAX_REPORTED_CORRUPT_KEYS })
 
-  constructor ({ redis, ttlMs, maxEntries, maxBytes, clock }: ResponseCacheOptions) {
+  constructor ({ redis, log, ttlMs, maxEntries, maxBytes, clock }: ResponseCacheOptions) {
     this.#redis = redis
+    this.#log = log
     this.#ttlMs = ttlMs
     // One huge answer must not evict everything else.
     this.#maxEntryBytes = Math.floor(maxBytes / 10)
@@ -34,7 +42,7 @@ export class ResponseCache {
     const redis = this.#redis
     const local = () => this.#local.get(key)
     const stored = redis ? await redis.orLocal(async (client) => await client.get(redis.key('cache', key)) ?? undefined, local) : local()
-    return stored === undefined ? undefined : JSON.parse(stored) as CallToolResult
+    return stored === undefined ? undefined : this.#parse(key, stored)
   }
 
   async set (key: string, result: CallToolResult): Promise<void> {
@@ -44,5 +52,28 @@ export class ResponseCache {
     const local = () => { this.#local.set(key, value) }
     if (!redis) return local()
     await redis.orLocal(async (client) => { await client.set(redis.key('cache', key), value, 'PX', this.#ttlMs) }, local)
+  }
+
+  /** A stored answer, or a miss when what is stored is not one (an entry written or damaged by something other than this router): the call then answers and stores a good one. */
+  #parse (key: string, stored: string): CallToolResult | undefined {
+    const result = parsedJson(stored)
+    if (isToolResult(result)) return result
+    if (!this.#reportedCorrupt.has(key)) {
+      this.#reportedCorrupt.set(key, true)
+      this.#log.warn({ cacheKey: key, storedBytes: Buffer.byteLength(stored) }, 'a response cache entry is not a stored answer; it is treated as a miss and replaced by the next answer')
+    }
+    return undefined
+  }
+}
+
+function isToolResult (value: unknown): value is CallToolResult {
+  return typeof value === 'object' && value !== null && Array.isArray((value as { content?: unknown }).content)
+}
+
+function parsedJson (text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
   }
 }

@@ -15,18 +15,34 @@ export class ResponseOwners {
 
   constructor (private readonly redis: SharedRedis | undefined) {}
 
-  /** Binds `responseId` to `client`, unless it is bound already (a cached answer replayed to another client stays its creator's). */
+  /**
+   * Binds `responseId` to `client`, unless it is bound already (a cached answer replayed to another
+   * client stays its creator's). Redis decides who was first; this process records its answer, so
+   * that while Redis is away the local binding is the one every replica agreed on.
+   */
   async claim (responseId: string, client: string): Promise<void> {
-    const local = () => { if (!this.#local.has(responseId)) this.#local.set(responseId, client) }
-    local()
+    const claimLocally = () => { if (!this.#local.has(responseId)) this.#local.set(responseId, client) }
     const redis = this.redis
-    if (redis) await redis.orLocal(async (connection) => { await connection.set(redis.key('response-owner', responseId), client, 'PX', OWNER_TTL_MS, 'NX') }, local)
+    if (!redis) return claimLocally()
+    await redis.orLocal(async (connection) => {
+      const key = redis.key('response-owner', responseId)
+      const bound = await connection.set(key, client, 'PX', OWNER_TTL_MS, 'NX') === 'OK'
+      this.#local.set(responseId, bound ? client : await connection.get(key) ?? client)
+    }, claimLocally)
   }
 
+  /** Whether `client` created the response; a response whose creator is not known is no client's. */
   async isOwner (responseId: string, client: string): Promise<boolean> {
     const local = () => this.#local.get(responseId)
     const redis = this.redis
-    const owner = redis ? await redis.orLocal(async (connection) => await connection.get(redis.key('response-owner', responseId)) ?? local(), local) : local()
+    const owner = redis
+      ? await redis.orLocal(async (connection) => {
+        const shared = await connection.get(redis.key('response-owner', responseId))
+        if (shared === null) return local()
+        this.#local.set(responseId, shared)
+        return shared
+      }, local)
+      : local()
     return owner === client
   }
 }

@@ -1,5 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Redis } from 'ioredis'
+import { CircuitBreaker } from '../routing/circuit-breaker.js'
+
+/**
+ * How long the router stops sending commands after one failed (timed out, most often: a stalled
+ * Redis keeps the connection up). Without it every command of a request waits its own
+ * REDIS_COMMAND_TIMEOUT_MS, in turn; with it one request pays one timeout, and one command a
+ * second probes whether Redis answers again.
+ */
+export const REDIS_BACKOFF_MS = 1000
 
 /**
  * The Redis that replicas share counters and cached answers through. Redis is a help, never a
@@ -9,9 +18,15 @@ import { Redis } from 'ioredis'
 export class SharedRedis {
   readonly client: Redis
   #down = false
+  /** Opened by a failed command; the first command after {@link REDIS_BACKOFF_MS} is its probe. */
+  readonly #breaker: CircuitBreaker
 
-  /** `commandTimeoutMs`: how long one command may take before the caller gives up on it and uses local state. */
-  constructor (url: string, readonly prefix: string, private readonly log: FastifyBaseLogger, commandTimeoutMs: number) {
+  /**
+   * `commandTimeoutMs`: how long one command may take before the caller gives up on it and uses
+   * local state. `now`: the clock the backoff is measured on.
+   */
+  constructor (url: string, readonly prefix: string, private readonly log: FastifyBaseLogger, commandTimeoutMs: number, now: () => number = Date.now) {
+    this.#breaker = new CircuitBreaker({ failureThreshold: 1, failureRatio: 1, minimumCalls: 1, windowMs: REDIS_BACKOFF_MS, cooldownMs: REDIS_BACKOFF_MS }, () => {}, now)
     this.client = new Redis(url, {
       lazyConnect: true,
       // Commands fail at once while disconnected instead of queueing behind a reconnect.
@@ -41,18 +56,24 @@ export class SharedRedis {
     return `${this.prefix}${parts.join(':')}`
   }
 
-  /** `remote` on Redis when it is reachable; `local` when it is not, or when the command fails. */
+  /**
+   * `remote` on Redis when it is reachable; `local` when it is not, when the command fails, and
+   * for {@link REDIS_BACKOFF_MS} after a command failed.
+   */
   async orLocal<T> (remote: (redis: Redis) => Promise<T>, local: () => T): Promise<T> {
     if (!this.reachable) {
       this.#lost(new Error(`Redis connection is ${this.client.status}`))
       return local()
     }
+    if (!this.#breaker.tryEnter()) return local()
     try {
       const result = await remote(this.client)
+      this.#breaker.succeeded()
       // A command that only timed out leaves the connection up: no 'ready' follows, so its success says so.
       this.#recovered()
       return result
     } catch (err) {
+      this.#breaker.failed(err instanceof Error ? err.message : String(err))
       this.#lost(err)
       return local()
     }

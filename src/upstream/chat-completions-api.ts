@@ -1,15 +1,17 @@
 import type OpenAI from 'openai'
 import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions'
-import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type ToolChoice } from './chat-types.js'
-import { invalidResponse, streamInterrupted } from './errors.js'
+import { checkedChatCompletion, jsonAnswer } from './answer-shapes.js'
+import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type TokenUsage, type ToolChoice } from './chat-types.js'
+import { streamInterrupted } from './errors.js'
 import { modelTraits } from './model-family.js'
 import { upstreamRequestOptions } from './request-options.js'
+import { reportedUsage } from './token-usage.js'
 
 /** One call to `POST /chat/completions`, streamed when the context asks for text as it arrives. */
 export async function createChatCompletion (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
   const params = toChatCompletionParams(request)
   const options = upstreamRequestOptions(context)
-  if (!context.onText) return fromChatCompletion(await openai.chat.completions.create(params, options))
+  if (!context.onText) return fromChatCompletion(await jsonAnswer(openai.chat.completions.create(params, options)))
 
   const stream = await openai.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, options)
   const answer: ChatResult = { model: request.model, text: '', finishReason: '', status: 'completed', toolCalls: [], responseId: '' }
@@ -17,7 +19,8 @@ export async function createChatCompletion (openai: OpenAI, request: ChatRequest
     for await (const chunk of stream) {
       answer.responseId ||= chunk.id
       answer.model = chunk.model || answer.model
-      if (chunk.usage) answer.usage = usageOf(chunk.usage)
+      const usage = chunk.usage && usageOf(chunk.usage)
+      if (usage) answer.usage = usage
       const choice = chunk.choices?.[0]
       if (!choice) continue
       const piece = choice.delta?.content ?? choice.delta?.refusal
@@ -105,20 +108,21 @@ function toToolChoice (choice: ToolChoice): ChatCompletionToolChoiceOption {
   return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
 }
 
-export function fromChatCompletion (completion: ChatCompletion): ChatResult {
-  const choice = completion?.choices?.[0]
-  if (!choice || typeof completion.id !== 'string') throw invalidResponse('a Chat Completions answer without `id` or `choices`')
+export function fromChatCompletion (answer: unknown): ChatResult {
+  const completion = checkedChatCompletion<ChatCompletion>(answer)
+  const choice = completion.choices[0] as ChatCompletion.Choice
   const finishReason = choice.finish_reason ?? 'stop'
-  const toolCalls: FunctionCall[] = (choice.message?.tool_calls ?? []).flatMap((call) => call.type === 'function'
+  const toolCalls: FunctionCall[] = (choice.message.tool_calls ?? []).flatMap((call) => call.type === 'function'
     ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
     : [])
+  const usage = completion.usage && usageOf(completion.usage)
   return {
     model: completion.model,
-    text: choice.message?.content ?? choice.message?.refusal ?? '',
+    text: choice.message.content ?? choice.message.refusal ?? '',
     finishReason,
     status: statusOf(finishReason),
     toolCalls,
-    ...(completion.usage && { usage: usageOf(completion.usage) }),
+    ...(usage && { usage }),
     responseId: completion.id,
   }
 }
@@ -127,6 +131,6 @@ function statusOf (finishReason: string): ChatResult['status'] {
   return finishReason === 'length' || finishReason === 'content_filter' ? 'incomplete' : 'completed'
 }
 
-function usageOf (usage: { prompt_tokens: number, completion_tokens: number, total_tokens: number }) {
-  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, totalTokens: usage.total_tokens }
+function usageOf (usage: { prompt_tokens: unknown, completion_tokens: unknown, total_tokens: unknown }): TokenUsage | undefined {
+  return reportedUsage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
 }

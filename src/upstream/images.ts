@@ -1,8 +1,9 @@
 import type OpenAI from 'openai'
-import type { ImageGenerateParamsNonStreaming } from 'openai/resources/images'
-import { invalidResponse } from './errors.js'
+import type { ImageGenerateParamsNonStreaming, ImagesResponse } from 'openai/resources/images'
+import { checkedImages } from './answer-shapes.js'
 import { imageModelTraits } from './model-family.js'
 import { type UpstreamRequestContext, upstreamRequestOptions } from './request-options.js'
+import { reportedUsage } from './token-usage.js'
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp'
 
@@ -40,8 +41,8 @@ export async function generateImages (openai: OpenAI, request: ImageRequest, con
     ...(request.outputFormat && traits.acceptsOutputFormat && { output_format: request.outputFormat }),
     ...(traits.needsBase64Request && { response_format: 'b64_json' }),
   }
-  const response = await openai.images.generate(params, upstreamRequestOptions(context))
-  if (!Array.isArray(response?.data)) throw invalidResponse('an image answer without `data`')
+  const response = checkedImages<ImagesResponse & Required<Pick<ImagesResponse, 'data'>>>(await openai.images.generate(params, upstreamRequestOptions(context)))
+  const usage = reportedUsage(response.usage?.input_tokens, response.usage?.output_tokens, response.usage?.total_tokens)
   const mimeType = `image/${response.output_format ?? (traits.acceptsOutputFormat ? request.outputFormat : undefined) ?? 'png'}`
   return {
     model: request.model,
@@ -51,8 +52,6 @@ export async function generateImages (openai: OpenAI, request: ImageRequest, con
       ...(image.url && { url: image.url }),
       ...(image.revised_prompt && { revisedPrompt: image.revised_prompt }),
     })),
-    ...(response.usage && {
-      usage: { inputTokens: response.usage.input_tokens, outputTokens: response.usage.output_tokens, totalTokens: response.usage.total_tokens },
-    }),
+    ...(usage && { usage }),
   }
 }

@@ -1,15 +1,17 @@
 import type OpenAI from 'openai'
 import type { Response, ResponseCreateParamsNonStreaming, ResponseInputContent, ResponseInputItem } from 'openai/resources/responses/responses'
 import { ToolError } from '../errors.js'
+import { checkedResponse, jsonAnswer } from './answer-shapes.js'
 import type { ChatCallContext, ChatMessage, ChatRequest, ChatResult, ContentPart, FunctionCall, ResponseStatus } from './chat-types.js'
-import { invalidResponse, streamInterrupted } from './errors.js'
+import { streamInterrupted } from './errors.js'
 import { upstreamRequestOptions, type UpstreamRequestContext } from './request-options.js'
+import { reportedUsage } from './token-usage.js'
 
 /** One call to `POST /responses`, streamed when the context asks for text as it arrives. */
 export async function createResponse (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
   const params = toResponseParams(request)
   const options = upstreamRequestOptions(context)
-  if (!context.onText) return fromResponse(await openai.responses.create(params, options))
+  if (!context.onText) return fromResponse(await jsonAnswer(openai.responses.create(params, options)))
 
   const stream = await openai.responses.create({ ...params, stream: true }, options)
   let received = 0
@@ -34,11 +36,11 @@ export async function createResponse (openai: OpenAI, request: ChatRequest, cont
 }
 
 export async function retrieveResponse (openai: OpenAI, responseId: string, context: UpstreamRequestContext): Promise<ChatResult> {
-  return fromResponse(await openai.responses.retrieve(responseId, {}, upstreamRequestOptions(context)))
+  return fromResponse(await jsonAnswer(openai.responses.retrieve(responseId, {}, upstreamRequestOptions(context))))
 }
 
 export async function cancelResponse (openai: OpenAI, responseId: string, context: UpstreamRequestContext): Promise<ChatResult> {
-  return fromResponse(await openai.responses.cancel(responseId, upstreamRequestOptions(context)))
+  return fromResponse(await jsonAnswer(openai.responses.cancel(responseId, upstreamRequestOptions(context))))
 }
 
 function toResponseParams (request: ChatRequest): ResponseCreateParamsNonStreaming {
@@ -85,8 +87,8 @@ function toInputContent (part: ContentPart): ResponseInputContent {
     : { type: 'input_image', image_url: part.url, detail: part.detail ?? 'auto' }
 }
 
-export function fromResponse (response: Response): ChatResult {
-  if (!Array.isArray(response?.output) || typeof response.id !== 'string') throw invalidResponse('a Responses API answer without `id` or `output`')
+export function fromResponse (answer: unknown): ChatResult {
+  const response = checkedResponse<Response>(answer)
   if (response.status === 'failed') {
     throw new ToolError('upstream_unavailable', `The upstream could not produce an answer (response ${response.id}): ${response.error?.message ?? 'the response failed'}. Retry shortly.`, { retryable: true })
   }
@@ -97,15 +99,14 @@ export function fromResponse (response: Response): ChatResult {
   const toolCalls: FunctionCall[] = response.output.flatMap((item) => item.type === 'function_call'
     ? [{ id: item.call_id, name: item.name, arguments: item.arguments }]
     : [])
+  const usage = reportedUsage(response.usage?.input_tokens, response.usage?.output_tokens, response.usage?.total_tokens)
   return {
     model: response.model,
     text,
     finishReason: finishReason(response, toolCalls.length > 0),
     status: (response.status ?? 'completed') as ResponseStatus,
     toolCalls,
-    ...(response.usage && {
-      usage: { inputTokens: response.usage.input_tokens, outputTokens: response.usage.output_tokens, totalTokens: response.usage.total_tokens },
-    }),
+    ...(usage && { usage }),
     responseId: response.id,
   }
 }

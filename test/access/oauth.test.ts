@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { ClientCredentialsProvider, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { OAuth2Server } from 'oauth2-mock-server'
+import type { Client } from '../../src/access/client-keys.js'
+import { AccessTokens } from '../../src/access/oauth.js'
 import { buildApp } from '../../src/app.js'
-import { bearer, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { freePort } from '../support/ports.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
@@ -12,6 +18,29 @@ import { waitFor } from '../support/wait-for.js'
 type Payload = Record<string, unknown>
 
 const chatCall = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hello' } } }
+
+/** A started test issuer, the fake upstream and a router taking the issuer's tokens, on a port chosen first (PUBLIC_URL names it). */
+async function startSignedIn (env: Record<string, string>) {
+  const issuer = new OAuth2Server()
+  await issuer.issuer.keys.generate('RS256')
+  await issuer.start(0, '127.0.0.1')
+  const upstream = await FakeOpenAI.start()
+  const port = await freePort()
+  const publicUrl = `http://127.0.0.1:${port}`
+  const router = await startRouter(upstream, { PUBLIC_URL: publicUrl, OAUTH_ISSUER: issuer.issuer.url as string, ...env }, { port })
+  return {
+    issuer,
+    upstream,
+    router,
+    publicUrl,
+    resource: `${publicUrl}/mcp`,
+    async close () {
+      await router.close()
+      await upstream.close()
+      await issuer.stop()
+    },
+  }
+}
 
 describe('OAuth access tokens (OAUTH_ISSUER)', () => {
   let issuer: OAuth2Server
@@ -30,29 +59,17 @@ describe('OAuth access tokens (OAUTH_ISSUER)', () => {
       },
     })
 
+  let close: () => Promise<void>
+
   before(async () => {
-    issuer = new OAuth2Server()
-    await issuer.issuer.keys.generate('RS256')
-    await issuer.start(0, '127.0.0.1')
-    upstream = await FakeOpenAI.start()
-    const port = await freePort()
-    publicUrl = `http://127.0.0.1:${port}`
-    resource = `${publicUrl}/mcp`
-    const clientsFile = await writeClientsFile({ requestsPerMinute: 8 })
-    router = await startRouter(upstream, {
-      CLIENT_KEYS_FILE: clientsFile,
-      PUBLIC_URL: publicUrl,
-      OAUTH_ISSUER: issuer.issuer.url as string,
+    ({ issuer, upstream, router, publicUrl, resource, close } = await startSignedIn({
+      CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 8 }),
       OAUTH_REQUIRED_SCOPES: 'mcp:tools',
       OAUTH_TOOL_SCOPES: JSON.stringify({ generate_image: 'mcp:images' }),
-    }, { port })
+    }))
   })
 
-  after(async () => {
-    await router.close()
-    await upstream.close()
-    await issuer.stop()
-  })
+  after(async () => { await close() })
 
   test('the protected resource metadata names the resource, the issuer and the scopes, at both well-known paths', async () => {
     for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
@@ -277,4 +294,194 @@ describe('OAuth edges', () => {
       await upstream.close()
     }
   })
+})
+
+/**
+ * An issuer whose discovery document and JWKS a test chooses, answer by answer: the keys are the
+ * mock server's (which signs the tokens), the documents whatever `served` holds (the mock's own keys while it holds nothing).
+ */
+async function hostileIssuer (keys: OAuth2Server) {
+  const served = { discovery: undefined as string | undefined, jwks: undefined as string | undefined, jwksRequests: 0, discoveryRequests: 0 }
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path === '/jwks') {
+      served.jwksRequests++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(served.jwks ?? JSON.stringify({ keys: keys.issuer.keys.toJSON() }))
+      return
+    }
+    if (path === '/.well-known/oauth-authorization-server') {
+      served.discoveryRequests++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(served.discovery ?? JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }))
+      return
+    }
+    res.writeHead(404).end()
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { url, served, close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) } }
+}
+
+describe('the issuer\'s documents, bounded and not trusted for ever', () => {
+  let keys: OAuth2Server
+  let hostile: Awaited<ReturnType<typeof hostileIssuer>>
+  let upstream: FakeOpenAI
+  let trusting: Awaited<ReturnType<typeof startTrusting>>
+
+  /** A router that takes the hostile issuer's tokens (found by discovery), a token for it, and the status it answers a token with. */
+  async function startTrusting () {
+    const port = await freePort()
+    const router = await startRouter(upstream, {
+      CLIENT_KEYS_FILE: await writeClientsFile(),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      OAUTH_ISSUER: hostile.url,
+      OAUTH_MAX_DOCUMENT_BYTES: String(64 * 1024),
+      READY_CHECK_UPSTREAM: 'false',
+    }, { port })
+    return {
+      router,
+      token: async (kid?: string) => keys.issuer.buildToken({ ...(kid && { kid }), scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: `http://127.0.0.1:${port}/mcp`, iss: hostile.url }) } }),
+      status: async (token: string) => {
+        const response = await postMcp(router, initializeMessage, bearer(token).headers)
+        await response.body?.cancel()
+        return response.status
+      },
+    }
+  }
+
+  before(async () => {
+    keys = new OAuth2Server()
+    await keys.issuer.keys.generate('RS256')
+    // Started only because it signs tokens for its own URL; the tokens name the hostile issuer instead.
+    await keys.start(0, '127.0.0.1')
+    hostile = await hostileIssuer(keys)
+    upstream = await FakeOpenAI.start()
+    trusting = await startTrusting()
+  })
+  after(async () => {
+    await trusting.router.close()
+    await upstream.close()
+    await hostile.close()
+    await keys.stop()
+  })
+
+  test('a JWKS over OAUTH_MAX_DOCUMENT_BYTES is refused unread (503), and good keys are used once served', async () => {
+    const token = await trusting.token()
+    hostile.served.jwks = JSON.stringify({ keys: [...keys.issuer.keys.toJSON(), ...Array.from({ length: 5000 }, (_, index) => ({ kty: 'oct', kid: `filler-${index}`, k: 'x'.repeat(64) }))] })
+    const before = process.memoryUsage.rss()
+    assert.equal(await trusting.status(token), 503)
+    assert.ok(process.memoryUsage.rss() - before < 64 * 1024 * 1024)
+    hostile.served.jwks = undefined
+    await waitFor(async () => await trusting.status(token) === 200, 'the good keys to be used', 20_000)
+  })
+
+  test('a JWKS that is no key set or holds a key that cannot be used, then good keys: accepted within the cooldown', async () => {
+    const bads: Array<[string, (kid: string) => string]> = [
+      ['not JSON', () => '{not json'],
+      ['no JWK set', () => '{"keys": 5}'],
+      ['a key of the token\'s kid that cannot be used', (kid) => JSON.stringify({ keys: [{ kty: 'RSA', kid, alg: 'RS256', n: 'AQAB', e: 'AQAB' }] })],
+    ]
+    for (const [kind, bad] of bads) {
+      // A rotation: the router must fetch the key set again for the new kid, and the issuer serves a bad one.
+      const { kid } = await keys.issuer.keys.generate('RS256')
+      const token = await trusting.token(kid)
+      hostile.served.jwks = bad(kid)
+      const fetchedBefore = hostile.served.jwksRequests
+      let status = 0
+      await waitFor(async () => {
+        status = await trusting.status(token)
+        return hostile.served.jwksRequests > fetchedBefore
+      }, `the router to fetch ${kind}`, 20_000)
+      assert.equal(status, 503, kind)
+      hostile.served.jwks = undefined
+      await waitFor(async () => await trusting.status(token) === 200, `good keys after ${kind}`, 20_000)
+    }
+  })
+
+  test('a failing key set is looked up again only once the cooldown has passed, on the injected clock', async () => {
+    let now = 1_000_000
+    const resource = 'http://127.0.0.1:1/mcp'
+    const teamB: Client = { name: 'team-b', models: undefined, requestsPerMinute: undefined, tokens: {}, usd: {}, operator: false, hasKey: false }
+    const config = { resource, resourceMetadataUrl: `${resource}/.well-known`, issuer: hostile.url, audiences: [resource], jwksUrl: undefined, algorithms: ['RS256'], principalClaim: 'sub', defaultClient: undefined, requiredScopes: [], toolScopes: {}, statusScope: undefined, clockSkewS: 30, maxDocumentBytes: 64 * 1024 }
+    const tokens = new AccessTokens(config, (name) => name === 'team-b' ? teamB : undefined, () => now)
+    const token = await keys.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: resource, iss: hostile.url }) } })
+    const outcome = async () => {
+      const answer = await tokens.authenticate(token)
+      return 'status' in answer ? answer.status : answer.client.name
+    }
+    hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/no-such-jwks` })
+    const discoveredBefore = hostile.served.discoveryRequests
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) assert.equal(await outcome(), 503)
+      assert.equal(hostile.served.discoveryRequests - discoveredBefore, 1, 'discovery is not run again within the cooldown')
+      hostile.served.discovery = undefined
+      assert.equal(await outcome(), 503, 'the bad key set is kept until the cooldown has passed')
+      now += 5000
+      assert.equal(await outcome(), 'team-b')
+      assert.equal(hostile.served.discoveryRequests - discoveredBefore, 2)
+    } finally {
+      hostile.served.discovery = undefined
+    }
+  })
+
+  test('a discovery document over the bound, or naming a JWKS that fails, is looked up again', async () => {
+    const discovering = await startTrusting()
+    try {
+      const token = await discovering.token()
+      hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/jwks`, padding: 'x'.repeat(128 * 1024) })
+      assert.equal(await discovering.status(token), 503, 'a discovery document over OAUTH_MAX_DOCUMENT_BYTES')
+      hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/no-such-jwks` })
+      assert.equal(await discovering.status(token), 503, 'a JWKS that is not there')
+      hostile.served.discovery = undefined
+      await waitFor(async () => await discovering.status(token) === 200, 'the corrected discovery document to be read', 20_000)
+    } finally {
+      await discovering.router.close()
+    }
+  })
+})
+
+describe('stateless cancellation by who signed in', () => {
+  let signedIn: Awaited<ReturnType<typeof startSignedIn>>
+  const tokenOf = async (sub: string) => signedIn.issuer.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub, aud: signedIn.resource, jti: randomUUID() }) } })
+  const headersOf = (credential: string) => ({ authorization: `Bearer ${credential}`, 'user-agent': 'same-agent/1.0' })
+  const startCall = async (credential: string, id: number) => postMcp(signedIn.router, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'chat', arguments: { prompt: `call ${id}` } } }, headersOf(credential))
+  const cancelCall = async (credential: string, id: number) => {
+    const response = await postMcp(signedIn.router, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'stop it' } }, headersOf(credential))
+    assert.equal(response.status, 202)
+    await response.body?.cancel()
+  }
+
+  before(async () => {
+    signedIn = await startSignedIn({ CLIENT_KEYS_FILE: await writeClientsFile(), OAUTH_DEFAULT_CLIENT: 'team-a', READY_CHECK_UPSTREAM: 'false' })
+  })
+  after(async () => { await signedIn.close() })
+
+  test('a principal cancels its own call with a refreshed token', async () => {
+    signedIn.upstream.reset()
+    signedIn.upstream.script('POST /v1/responses', { delayMs: 10_000, json: signedIn.upstream.responseBody('gpt-4.1-mini', 'too late') })
+    const call = startCall(await tokenOf('alice'), 41)
+    await waitFor(() => signedIn.upstream.received('POST /v1/responses').length === 1, 'the call to reach the upstream')
+    await cancelCall(await tokenOf('alice'), 41)
+    await waitFor(() => signedIn.upstream.received('POST /v1/responses')[0]?.closedEarly === true, 'the upstream request to be stopped')
+    await (await call).body?.cancel()
+  })
+
+  for (const [who, credential] of [
+    ['another principal sharing its client entry (OAUTH_DEFAULT_CLIENT)', async () => tokenOf('mallory')],
+    ['the client key of that entry', async () => TEAM_A_KEY],
+    ['another client key', async () => TEAM_B_KEY],
+  ] as const) {
+    test(`${who}, from the same address and User-Agent, cannot cancel a principal's call by its id`, async () => {
+      signedIn.upstream.reset()
+      signedIn.upstream.script('POST /v1/responses', { delayMs: 1500, json: signedIn.upstream.responseBody('gpt-4.1-mini', 'finished') })
+      const call = startCall(await tokenOf('alice'), 42)
+      await waitFor(() => signedIn.upstream.received('POST /v1/responses').length === 1, 'the call to reach the upstream')
+      await cancelCall(await credential(), 42)
+      const answer = await (await call).json() as { result: { content: Array<{ text: string }>, isError?: boolean } }
+      assert.equal(answer.result.isError, undefined, answer.result.content[0]?.text)
+      assert.equal(signedIn.upstream.received('POST /v1/responses')[0]?.closedEarly, false)
+    })
+  }
 })

@@ -46,6 +46,24 @@ describe('routing between providers', () => {
     }
   })
 
+  test('denyModels holds whatever the case, spaces or full-width letters of the name, on a "*" provider and by provider prefix', async () => {
+    const stack = await startRoutedStack({
+      providers: [{ name: 'p1', models: '*' }, { name: 'p2', models: '*' }],
+      denyModels: ['o3-pro*'],
+    })
+    try {
+      for (const model of ['O3-PRO', ' o3-pro ', 'O3-Pro', 'p2/O3-Pro', 'p1/o3-pro ', 'ｏ３-ｐｒｏ', 'Ｏ３－ＰＲＯ']) {
+        const refused = await stack.client.callTool(chatOf(model))
+        assert.equal(errorMeta(refused).code, 'model_not_allowed', `${JSON.stringify(model)}: ${textOf(refused)}`)
+      }
+      assert.equal(stack.upstreams.p1?.received('POST /v1/responses').length, 0)
+      assert.equal(stack.upstreams.p2?.received('POST /v1/responses').length, 0)
+      assert.equal((await stack.client.callTool(chatOf('o3'))).isError, undefined, 'other models still go')
+    } finally {
+      await stack.close()
+    }
+  })
+
   test('allowModels and denyModels refuse a model before any upstream call, naming the allowed ones', async () => {
     const stack = await startRoutedStack({
       providers: [{ name: 'openai' }],

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
 import type { Client } from '../../src/access/client-keys.js'
-import { SharedRedis } from '../../src/shared-state/shared-redis.js'
+import { REDIS_BACKOFF_MS, SharedRedis } from '../../src/shared-state/shared-redis.js'
 import { WindowCounters } from '../../src/shared-state/window-counters.js'
 import { budgetResetCases } from '../support/budget-cases.js'
-import { bearer, TEAM_A_KEY, writeClientsFile } from '../support/client-keys.js'
+import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { LogCapture } from '../support/logs.js'
-import { errorMeta } from '../support/results.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter } from '../support/router.js'
 import { REDIS_TEST_COMMAND_TIMEOUT_MS, RedisServer, skipWithoutRedis } from '../support/redis.js'
+import { errorMeta, textOf } from '../support/results.js'
 import { waitFor } from '../support/wait-for.js'
 
 const teamA = { authorization: bearer(TEAM_A_KEY).headers.authorization }
@@ -194,6 +194,142 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
       assert.equal(logs.find({ msg: 'Redis is reachable again: rate limits, budgets and the cache are shared again' }).length, 1, 'its success says shared state resumed')
     } finally {
       await Promise.all([shared.close(), pauser.close()])
+    }
+  })
+
+  test('after a command times out, Redis is not asked again until REDIS_BACKOFF_MS has passed; then one command probes it', async () => {
+    let now = 1_000_000
+    const shared = new SharedRedis(redis.url, 'backoff:', pino({ level: 'silent' }), 200, () => now)
+    const pauser = new SharedRedis(redis.url, 'backoff:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+    await Promise.all([shared.connect(), pauser.connect()])
+    const read = async () => shared.orLocal(async (client) => await client.get(shared.key('k')) ?? 'remote', () => 'local')
+    try {
+      await pauser.client.call('CLIENT', 'PAUSE', '1500', 'ALL')
+      assert.equal(await read(), 'local', 'the first command times out')
+      const started = performance.now()
+      for (let command = 0; command < 5; command++) assert.equal(await read(), 'local', 'no command reaches Redis while backing off')
+      assert.ok(performance.now() - started < 150, 'and none waits for it')
+      // The pauser's own commands wait out the pause too: its answer says Redis answers again.
+      await pauser.client.ping()
+      assert.equal(await read(), 'local', 'still backing off on the injected clock')
+      now += REDIS_BACKOFF_MS
+      const [probe, during] = await Promise.all([read(), read()])
+      assert.deepEqual([probe, during], ['remote', 'local'], 'one probe; the others keep to local state until it answers')
+      assert.equal(await read(), 'remote', 'its success resumes shared state')
+    } finally {
+      await Promise.all([shared.close(), pauser.close()])
+    }
+  })
+
+  test('a stalled Redis (CLIENT PAUSE) costs a request one command timeout, not one per command', async () => {
+    const timeoutMs = 1000
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 100, tokensPerMinute: 100_000 }), REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs), REDIS_KEY_PREFIX: 'stalled:' })
+    const client = await connectClient(router, bearer(TEAM_A_KEY))
+    const pauser = new SharedRedis(redis.url, 'stalled:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+    await pauser.connect()
+    try {
+      // Rate limit, budget check, cache read, owner, cache write, budget spend: six commands, in turn.
+      assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'stalled?', temperature: 0 } })).isError, undefined)
+      await pauser.client.call('CLIENT', 'PAUSE', String(4 * timeoutMs), 'ALL')
+      const started = performance.now()
+      const answer = await client.callTool({ name: 'chat', arguments: { prompt: 'stalled now?', temperature: 0 } })
+      const tookMs = performance.now() - started
+      assert.equal(answer.isError, undefined, textOf(answer))
+      assert.ok(tookMs < 2.5 * timeoutMs, `the call took ${Math.round(tookMs)} ms with a stalled Redis (one timeout is ${timeoutMs} ms)`)
+      await pauser.client.ping()
+    } finally {
+      await pauser.close()
+      await client.close()
+      await router.close()
+    }
+  })
+
+  test('a cached answer replayed to another client after a restart keeps its creator as owner, with Redis gone too', async () => {
+    const env = { CLIENT_KEYS_FILE: await writeClientsFile(), ...redis.routerEnv, REDIS_KEY_PREFIX: 'owners:' }
+    const call = { name: 'chat', arguments: { prompt: 'whose is it?', temperature: 0 } }
+    const first = await startRouter(upstream, env)
+    const alice = await connectClient(first, bearer(TEAM_A_KEY))
+    const created = await alice.callTool(call)
+    const { responseId } = created.structuredContent as { responseId: string }
+    await alice.close()
+    await first.close()
+
+    const restarted = await startRouter(upstream, env)
+    const [aliceAgain, bob] = await Promise.all([connectClient(restarted, bearer(TEAM_A_KEY)), connectClient(restarted, bearer(TEAM_B_KEY))])
+    try {
+      const replayed = await bob.callTool(call)
+      assert.equal((replayed.structuredContent as { cache: string }).cache, 'hit')
+      assert.equal((replayed.structuredContent as { responseId: string }).responseId, responseId)
+      await redis.stop()
+      const stored = { json: upstream.responseBody('gpt-4.1-mini', 'stored', { id: responseId }) }
+      upstream.script('GET /v1/responses/{id}', stored, stored)
+      const before = upstream.received('GET /v1/responses/{id}').length
+      const bobs = await bob.callTool({ name: 'get_response', arguments: { response_id: responseId } })
+      assert.equal(errorMeta(bobs).code, 'not_found', textOf(bobs))
+      assert.equal(upstream.received('GET /v1/responses/{id}').length, before, 'Bob\'s call never reached the upstream')
+      const alices = await aliceAgain.callTool({ name: 'get_response', arguments: { response_id: responseId } })
+      assert.equal(alices.isError, undefined, textOf(alices))
+      const unknown = await bob.callTool({ name: 'cancel_response', arguments: { response_id: 'resp_nobody_knows' } })
+      assert.equal(errorMeta(unknown).code, 'not_found', 'a response no one is known to own is refused')
+    } finally {
+      await Promise.all([aliceAgain.close(), bob.close()])
+      await restarted.close()
+      upstream.reset()
+      await redis.start()
+    }
+  })
+
+  test('a corrupt cache entry in Redis is a miss, logged once, and the next answer replaces it', async () => {
+    const logs = new LogCapture()
+    const router = await startRouter(upstream, { ...redis.routerEnv, REDIS_KEY_PREFIX: 'corrupt:', LOG_LEVEL: 'warn' }, { logs })
+    const client = await connectClient(router)
+    const inspector = new SharedRedis(redis.url, 'corrupt:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+    await inspector.connect()
+    const call = { name: 'chat', arguments: { prompt: 'corrupt me', temperature: 0 } }
+    const cacheOf = (result: object) => (result as { structuredContent: { cache: string } }).structuredContent.cache
+    try {
+      assert.equal(cacheOf(await client.callTool(call)), 'miss')
+      const [key] = await inspector.client.keys(inspector.key('cache', '*'))
+      assert.ok(key, 'the answer is stored in Redis')
+      for (const corrupt of ['{not json', '42', '{"content": "no list"}']) {
+        await inspector.client.set(key, corrupt, 'PX', 60_000)
+        const answer = await client.callTool(call)
+        assert.equal(answer.isError, undefined, textOf(answer))
+        assert.equal(cacheOf(answer), 'miss', `${corrupt} is a miss`)
+        assert.equal(cacheOf(await client.callTool(call)), 'hit', 'the new answer replaced it')
+      }
+      const warned = logs.find({ msg: 'a response cache entry is not a stored answer; it is treated as a miss and replaced by the next answer' })
+      assert.equal(warned.length, 1, 'one warning for the key, however often it was corrupt')
+      assert.equal(warned[0]?.level, 40)
+    } finally {
+      await inspector.close()
+      await client.close()
+      await router.close()
+    }
+  })
+
+  test('fractional usage from the upstream is no count: Redis is not taken for unreachable and the budget still counts', async () => {
+    const logs = new LogCapture()
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerMinute: 1000 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'fractional:', LOG_LEVEL: 'info' }, { logs })
+    const client = await connectClient(router, bearer(TEAM_A_KEY))
+    try {
+      upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', 'fractional', { usage: { input_tokens: 1.5, output_tokens: 2.5, total_tokens: 4 } }) })
+      const result = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })
+      assert.equal(result.isError, undefined)
+      assert.equal((await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })).isError, undefined)
+      assert.equal(logs.find({ msg: 'Redis is unreachable: rate limits, budgets and the cache use this process\'s own state until it returns' }).length, 0)
+      const minute = Math.floor(Date.now() / 60_000)
+      const counter = new SharedRedis(redis.url, 'fractional:', pino({ level: 'silent' }), REDIS_TEST_COMMAND_TIMEOUT_MS)
+      await counter.connect()
+      try {
+        const counted = await counter.client.mget([minute - 1, minute].map((id) => counter.key('tokens', 'team-a', 'minute', id)))
+        assert.deepEqual(counted.filter(Boolean), ['18'], 'only the second answer, whose usage is a count, is counted')
+      } finally {
+        await counter.close()
+      }
+    } finally {
+      await client.close()
+      await router.close()
     }
   })
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { ScriptedReply } from '../support/fake-openai.js'
 import { errorMeta, textOf } from '../support/results.js'
 import { startStack, type TestStack } from '../support/router.js'
+import { startRoutedStack } from '../support/routing.js'
 
 const MAX_BODY_BYTES = 1024 * 1024
 const HOSTILE_BYTES = 50 * 1024 * 1024
@@ -98,5 +100,128 @@ describe('a hostile upstream', () => {
     assert.match(textOf(result), /UPSTREAM_MAX_BODY_BYTES/)
     assert.ok(risenBytes < 32 * 1024 * 1024, `resident memory rose by ${Math.round(risenBytes / 1024 / 1024)} MB`)
     await assertStillServing()
+  })
+})
+
+describe('a 200 answer that is JSON but not what the API promises', () => {
+  let stack: TestStack
+  before(async () => {
+    stack = await startStack({ UPSTREAM_MAX_RETRIES: '0' })
+  })
+  after(async () => { await stack.close() })
+  beforeEach(() => stack.upstream.reset())
+
+  const response = (overrides: Record<string, unknown>) => stack.upstream.responseBody('gpt-4.1-mini', 'hi', overrides)
+  const cases: Array<[string, () => ScriptedReply, RegExp]> = [
+    ['null', () => ({ json: null }), /answer that is null instead of an object/],
+    ['a string', () => ({ json: 'hello' }), /answer that is a string instead of an object/],
+    ['a number', () => ({ json: 42 }), /answer that is a number instead of an object/],
+    ['output: null', () => ({ json: response({ output: null }) }), /output must be array/],
+    ['output: {}', () => ({ json: response({ output: {} }) }), /output must be array/],
+    ['an output item that is null', () => ({ json: response({ output: [null] }) }), /output\[0\] must be object/],
+    ['a message whose content is null', () => ({ json: response({ output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: null }] }) }), /output\[0\]\.content must be array/],
+    ['SSE to a call that asked for JSON', () => ({ raw: ['event: response.created\ndata: {"type":"response.created"}\n\n'], headers: { 'content-type': 'text/event-stream' } }), /an SSE stream to a call that asked for one JSON answer/],
+  ]
+  for (const [kind, reply, said] of cases) {
+    test(`Responses: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/responses', reply())
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }) as CallToolResult
+      assert.equal(result.isError, true)
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+      assert.match(textOf(result), said)
+    })
+  }
+
+  for (const [kind, json] of [
+    ['null', null],
+    ['data that is no list', { object: 'list', data: 'x', model: 'text-embedding-3-small' }],
+    ['a null vector entry', { object: 'list', data: [null], model: 'text-embedding-3-small' }],
+    ['a vector that is an object', { object: 'list', data: [{ object: 'embedding', index: 0, embedding: {} }], model: 'text-embedding-3-small' }],
+    ['base64 that is no whole number of floats', { object: 'list', data: [{ object: 'embedding', index: 0, embedding: 'AAAAAAA=' }], model: 'text-embedding-3-small' }],
+  ] as const) {
+    test(`embeddings: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/embeddings', { json })
+      const result = await stack.client.callTool({ name: 'embed', arguments: { input: 'hello' } }) as CallToolResult
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    })
+  }
+
+  for (const [kind, json] of [['null', null], ['a null image', { created: 1, data: [null] }]] as const) {
+    test(`images: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/images/generations', { json })
+      const result = await stack.client.callTool({ name: 'generate_image', arguments: { prompt: 'a cat' } }) as CallToolResult
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    })
+  }
+
+  test('a fallback takes the call on, as for any other upstream fault', async () => {
+    const routed = await startRoutedStack({ providers: [{ name: 'a' }, { name: 'b' }], fallbacks: { 'a/gpt-4.1': ['b/gpt-4.1'] } }, { READY_CHECK_UPSTREAM: 'false' })
+    try {
+      routed.upstreams.a?.script('POST /v1/responses', { json: null })
+      const result = await routed.client.callTool({ name: 'chat', arguments: { prompt: 'hello', model: 'a/gpt-4.1' } }) as CallToolResult
+      assert.equal(result.isError, undefined, textOf(result))
+      assert.deepEqual((result.structuredContent as { attempts: unknown[] }).attempts, [
+        { provider: 'a', model: 'gpt-4.1', outcome: 'upstream_invalid_response' },
+        { provider: 'b', model: 'gpt-4.1', outcome: 'ok' },
+      ])
+    } finally {
+      await routed.close()
+    }
+  })
+
+  for (const [kind, usage] of [
+    ['numbers written as text', { input_tokens: '1e9', output_tokens: 'x', total_tokens: '1e9' }],
+    ['fractions', { input_tokens: 1.5, output_tokens: 2.25, total_tokens: 3.75 }],
+    ['negative counts', { input_tokens: -1000, output_tokens: -5, total_tokens: -1005 }],
+    ['a string in place of the object', 'lots'],
+  ] as const) {
+    for (const streamed of [false, true]) {
+      test(`${kind}${streamed ? ', streamed,' : ''} leaves the answer whole and its usage unknown`, async () => {
+        stack.upstream.script('POST /v1/responses', { json: stack.upstream.responseBody('gpt-4.1-mini', 'all there', { usage }) })
+        const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }, undefined, streamed ? { onprogress: () => {} } : {}) as CallToolResult
+        assert.equal(result.isError, undefined, textOf(result))
+        assert.equal(textOf(result), 'all there')
+        assert.equal((result.structuredContent as { usage?: unknown }).usage, undefined)
+      })
+    }
+  }
+})
+
+describe('a 200 Chat Completions answer that is JSON but not the API\'s shape', () => {
+  let stack: TestStack
+  before(async () => {
+    stack = await startStack({ UPSTREAM_API: 'chat_completions', UPSTREAM_MAX_RETRIES: '0' })
+  })
+  after(async () => { await stack.close() })
+  beforeEach(() => stack.upstream.reset())
+
+  const completion = (message: Record<string, unknown>) => ({ ...stack.upstream.chatCompletionBody('gpt-4.1-mini', 'hi'), choices: [{ index: 0, finish_reason: 'stop', message }] })
+  const cases: Array<[string, () => ScriptedReply]> = [
+    ['null', () => ({ json: null })],
+    ['a string', () => ({ json: 'hello' })],
+    ['no choices', () => ({ json: { ...stack.upstream.chatCompletionBody('gpt-4.1-mini', 'hi'), choices: [] } })],
+    ['a tool call without its function', () => ({ json: completion({ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function' }] }) })],
+    ['SSE to a call that asked for JSON', () => ({ raw: ['data: {"id":"chatcmpl-1"}\n\n'], headers: { 'content-type': 'text/event-stream' } })],
+  ]
+  for (const [kind, reply] of cases) {
+    test(`Chat Completions: ${kind} is upstream_invalid_response`, async () => {
+      stack.upstream.script('POST /v1/chat/completions', reply())
+      const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }) as CallToolResult
+      assert.equal(result.isError, true)
+      assert.equal(errorMeta(result).code, 'upstream_invalid_response', textOf(result))
+    })
+  }
+
+  test('a message whose content is null is an empty answer, as OpenAI sends beside tool calls', async () => {
+    stack.upstream.script('POST /v1/chat/completions', { json: completion({ role: 'assistant', content: null }) })
+    const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }) as CallToolResult
+    assert.equal(result.isError, undefined, textOf(result))
+  })
+
+  test('usage that is not a count is unknown here too', async () => {
+    stack.upstream.script('POST /v1/chat/completions', { json: { ...stack.upstream.chatCompletionBody('gpt-4.1-mini', 'all there'), usage: { prompt_tokens: '1e9', completion_tokens: -1, total_tokens: 0.5 } } })
+    const result = await stack.client.callTool({ name: 'chat', arguments: { prompt: 'hello' } }) as CallToolResult
+    assert.equal(result.isError, undefined, textOf(result))
+    assert.equal((result.structuredContent as { usage?: unknown }).usage, undefined)
   })
 })

@@ -14,12 +14,3 @@ export function isOriginAllowed (origin: string | undefined, allowedOrigins: rea
     return false
   }
 }
-
-/** With an allow-list (`example.com` or `example.com:8001`), only those Host headers pass. */
-export function isHostAllowed (host: string | undefined, allowedHosts: readonly string[]): boolean {
-  if (allowedHosts.length === 0) return true
-  if (!host) return false
-  const normalized = host.toLowerCase()
-  const hostname = normalized.replace(/:\d+$/, '')
-  return allowedHosts.includes(normalized) || allowedHosts.includes(hostname)
-}

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { promisify } from 'node:util'
 import { validateWorkflow } from '@action-validator/core'
 import { parse } from 'yaml'
 
@@ -12,6 +15,7 @@ interface Job { if?: string, needs?: string | string[], permissions?: Record<str
 interface Workflow { on: { push: { branches: string[], tags: string[] }, pull_request: unknown }, jobs: Record<string, Job> }
 
 const readText = (path: string) => readFile(path, 'utf8')
+const run = promisify(execFile)
 const runs = (job: Job) => job.steps.flatMap((step) => step.run?.split('\n').map((line) => line.trim()).filter(Boolean) ?? [])
 const action = (job: Job, name: string) => {
   const step = job.steps.find((candidate) => candidate.uses?.split('@')[0] === name)
@@ -87,7 +91,28 @@ describe('GitHub Actions workflow (.github/workflows)', async () => {
     assert.equal(publish.permissions?.['id-token'], 'write', 'trusted publishing needs the OIDC token')
     const commands = runs(publish)
     assert.ok(commands.indexOf('npm run build') < commands.indexOf('npm publish --provenance --access public'))
-    assert.ok(commands.indexOf('if [ "$(node -p \'require("./package.json").private === true\')" = true ]; then') < commands.indexOf('npm publish --provenance --access public'))
+    const publishing = commands.indexOf('npm publish --provenance --access public')
+    const privateCheck = commands.indexOf('if [ "$(node -p \'require("./package.json").private === true\')" = true ]; then')
+    const repositoryCheck = commands.findIndex((command) => command.startsWith('if [ -z "$(node -p \'const { repository: r } = require("./package.json")'))
+    assert.ok(privateCheck >= 0 && privateCheck < repositoryCheck && repositoryCheck < publishing, 'a private package is skipped, then one without repository refused, before npm publish')
+  })
+
+  test('the publish job\'s repository check tells a package without repository from one with it', async () => {
+    const command = runs(publish).find((line) => line.startsWith('if [ -z "$(node -p \'const { repository: r }'))
+    const script = /node -p '([^']+)'/.exec(command ?? '')?.[1]
+    assert.ok(script, 'the check reads package.json with node -p')
+    const dir = await mkdtemp(join(tmpdir(), 'repository-check-'))
+    const named = async (manifest: object) => {
+      await writeFile(join(dir, 'package.json'), JSON.stringify(manifest))
+      return (await run(process.execPath, ['-p', script], { cwd: dir })).stdout.trim()
+    }
+    try {
+      assert.equal(await named({ name: 'x' }), '')
+      assert.equal(await named({ name: 'x', repository: { type: 'git', url: 'git+https://github.com/o/r.git' } }), 'git+https://github.com/o/r.git')
+      assert.equal(await named({ name: 'x', repository: 'github:o/r' }), 'github:o/r')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   test('the README says how a release is cut, with the tag the workflow reacts to', async () => {

@@ -96,6 +96,8 @@ describe('the packed mcp-openai-router command', { timeout: INSTALL_TIMEOUT_MS +
         assert.equal(tools.map((tool) => tool.name).join(', '), TOOL_NAMES)
         assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'over stdio' } })), 'over stdio')
 
+        // Paced, so that its progress reaches the client in chunks of their own before the result even on a loaded machine (see onerror above).
+        upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', 'echo: stream this answer over stdio'), eventDelayMs: 50 })
         const progress: string[] = []
         const result = await client.callTool({ name: 'chat', arguments: { prompt: 'stream this answer over stdio' } }, { onprogress: ({ message }) => { if (message) progress.push(message) } })
         assert.equal(textOf(result), 'echo: stream this answer over stdio')

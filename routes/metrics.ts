@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { bearerToken, SharedSecret } from '../src/access/shared-secret.js'
 
 const Unauthorized = Type.Object({ error: Type.String() })
 
@@ -13,7 +13,7 @@ const Unauthorized = Type.Object({ error: Type.String() })
 export default async function metricsRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { config, metrics } = fastify
-  const expected = config.METRICS_TOKEN === undefined ? undefined : digest(config.METRICS_TOKEN)
+  const expected = config.METRICS_TOKEN === undefined ? undefined : new SharedSecret(config.METRICS_TOKEN)
   const closed = expected === undefined && config.clients.length > 0
   if (closed) fastify.log.warn('GET /metrics is refused: client keys are configured but METRICS_TOKEN is not, and the metrics name the clients and their token use. Set METRICS_TOKEN to scrape them.')
 
@@ -40,12 +40,7 @@ export default async function metricsRoutes (fastify: FastifyInstance) {
   })
 }
 
-function digest (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
-}
-
-// Hashing first gives equal lengths, so the comparison takes the same time whatever was sent.
-function presents (authorization: string | undefined, expected: Buffer): boolean {
-  const token = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]
-  return token !== undefined && timingSafeEqual(digest(token), expected)
+function presents (authorization: string | undefined, expected: SharedSecret): boolean {
+  const token = bearerToken(authorization)
+  return token !== undefined && expected.matches(token)
 }

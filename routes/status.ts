@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { bearerToken } from '../src/access/shared-secret.js'
 import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { statusScript } from '../src/status/page-script.js'
 import { statusIcon, statusStyle } from '../src/status/page-style.js'
@@ -108,10 +109,6 @@ function refuse (reply: FastifyReply, status: number, reason: string) {
 function refusedPage (reply: FastifyReply, refusal: StatusRefusal, access: StatusAccess) {
   if (refusal.status === 401) reply.header('www-authenticate', 'Bearer realm="status"')
   return reply.code(refusal.status).send(signInPage(refusal.reason, !access.closed))
-}
-
-function bearerToken (authorization: string | undefined): string | undefined {
-  return /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]
 }
 
 function sessionCookie (header: string | undefined): string | undefined {

@@ -1,6 +1,7 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { bearerCredential, type ClientKeys, isAuthenticationFailure } from '../access/client-keys.js'
 import type { AccessTokens } from '../access/oauth.js'
+import { SharedSecret } from '../access/shared-secret.js'
 
 /** Who is reading the status page, as its header says: never a key, only which kind of credential let them in. */
 export type StatusViewer =
@@ -39,12 +40,12 @@ export function isStatusRefusal (value: StatusViewer | StatusRefusal): value is 
  * one of them and carries a session cookie instead: signed, with its expiry, never the credential.
  */
 export class StatusAccess {
-  readonly #metricsToken: Buffer | undefined
+  readonly #metricsToken: SharedSecret | undefined
   readonly #sessionKey: Buffer
   readonly #now: () => number
 
   constructor (private readonly options: StatusAccessOptions) {
-    this.#metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken)
+    this.#metricsToken = options.metricsToken === undefined ? undefined : new SharedSecret(options.metricsToken)
     // Derived from METRICS_TOKEN, every replica holding it accepts the cookies of every other; without it, this process's own.
     this.#sessionKey = options.metricsToken === undefined ? randomBytes(32) : createHmac('sha256', options.metricsToken).update('mcp-openai-router status session').digest()
     this.#now = options.now ?? Date.now
@@ -66,7 +67,7 @@ export class StatusAccess {
     if (this.open) return { kind: 'open' }
     if (this.closed) return { status: 403, reason: 'client keys are configured, and no credential may read the status page: set METRICS_TOKEN, mark a client as operator: true, or set OAUTH_STATUS_SCOPE' }
     if (token === undefined || token === '') return { status: 401, reason: 'send METRICS_TOKEN, an operator\'s client key or an OAuth access token with the status scope as "Authorization: Bearer <token>", or sign in' }
-    if (this.#metricsToken && timingSafeEqual(digest(token), this.#metricsToken)) return { kind: 'metrics_token' }
+    if (this.#metricsToken?.matches(token)) return { kind: 'metrics_token' }
     const { clientKeys, accessTokens, statusScope } = this.options
     const client = clientKeys?.authenticate(`Bearer ${token}`)
     if (client && !isAuthenticationFailure(client)) {
@@ -107,10 +108,6 @@ export class StatusAccess {
   #sign (payload: string): string {
     return createHmac('sha256', this.#sessionKey).update(payload).digest('base64url')
   }
-}
-
-function digest (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
 }
 
 function labelOf (viewer: StatusViewer): string {

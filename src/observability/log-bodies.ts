@@ -1,4 +1,5 @@
 import { REDACTED, type RouterKeys } from '../access/router-keys.js'
+import { boundedText } from '../bounded-text.js'
 
 export type LogBodies = 'none' | 'truncated' | 'full'
 
@@ -51,7 +52,7 @@ export class BodyLogging {
       return `[body not rendered: ${err instanceof Error ? err.message : String(err)}]`
     }
     const { mode, maxChars } = this.#options
-    return mode === 'truncated' && text.length > maxChars ? `${text.slice(0, maxChars)}… [${text.length - maxChars} more characters]` : text
+    return mode === 'truncated' ? boundedText(text, maxChars) : text
   }
 
   /** A copy of `value` with credentials and payloads replaced, cut off below {@link MAX_DEPTH}. */

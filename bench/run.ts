@@ -18,6 +18,8 @@ import { type ReadyProcess, type RouterProcess, startRouterProcess } from '../te
 import { parseExposition, sampleValue } from '../test/support/prometheus.js'
 import { closedLoop, fixedRate, httpLoad, type LoadResult, summarize } from './load.js'
 import { cpuMs, MCP_HEADERS, openSession, ROUTER_NODE_OPTIONS, rssMb, startGateway, startPeer, startUpstreamProcess, toolCall } from './servers.js'
+import { type StreamApi, type StreamRow, startStreamServers, streamRounds, type StreamTarget } from './stream-scenario.js'
+import { concurrentStreams, type StreamsResult } from './streams.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
@@ -30,6 +32,13 @@ const SOAK_ROUNDS = 10
 const PROGRESS_SAMPLES = 200
 const API_KEY = 'sk-bench'
 const NODE_OPTIONS = process.env.BENCH_ROUTER_NODE_OPTIONS ?? ROUTER_NODE_OPTIONS
+/** Which parts run: `calls` (every non-streamed scenario), `streams`. */
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'calls,streams').split(','))
+/** Concurrent streams of each streaming run. */
+const STREAM_COUNTS = (process.env.BENCH_STREAMS ?? '300,1000').split(',').map(Number)
+const STREAM_WARM_UP = 50
+/** A production deployment's settings: logs at info, metrics, limits and checks all on (defaults). */
+const productionEnv = { OPENAI_API_KEY: API_KEY, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false', LOG_LEVEL: 'info', NODE_OPTIONS }
 
 /** One scenario's load, and the server process whose CPU time it costs (none for the floor). */
 interface Scenario { name: string, server?: ReadyProcess, run: (durationS: number) => Promise<LoadResult> }
@@ -40,35 +49,48 @@ interface Measured { name: string, rounds: LoadResult[], cpuPerRequest: number[]
 /** Young-generation GC pauses of a router over its scenario, from its own /metrics. */
 interface GcPauses { count: number, totalMs: number }
 
-// Load goes to an upstream process of its own; the one in this process records what it is sent,
-// for the floor's request and the progress timings, and sees one call at a time.
-const upstream = await startUpstreamProcess()
-const recordingUpstream = await FakeOpenAI.start()
-// A production deployment's settings: logs at info, metrics, limits and checks all on (defaults).
-const routerEnv = { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false', LOG_LEVEL: 'info', NODE_OPTIONS }
-const servers: ReadyProcess[] = []
-/** A server once it is ready, stopped with the others at the end. */
-const started = async <T extends ReadyProcess>(starting: Promise<T>): Promise<T> => {
-  const server = await starting
-  servers.push(server)
-  return server
-}
-// The chat router takes only `chat` load, exactly the gateway's, so their memory compares like for like.
-const chatRouter = await started(startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }))
-const echoRouter = await started(startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }))
-const recorder = await started(startRouterProcess({ ...routerEnv, OPENAI_BASE_URL: recordingUpstream.baseURL }))
-// The sessions all come from one address: the per-client limit must let them all open.
-const statefulEnv = { ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10), MCP_MAX_SESSIONS_PER_CLIENT: String(SESSIONS + 10) }
-const stateful = await started(startRouterProcess(statefulEnv))
-const peer = await started(startPeer())
-const gateway = await started(startGateway())
-const gatewayIdleRss = await rssMb(gateway.process.pid as number)
-
 const mcpUrl = (router: RouterProcess) => `http://127.0.0.1:${router.port}/mcp`
 const echo = toolCall('echo', { text: 'hello' })
 const chat = toolCall('chat', { prompt: 'hello' })
+/** What stops the servers and the in-process upstream at the end. */
+const cleanups: Array<() => Promise<void>> = []
+/** A server once it is ready, stopped with the others at the end. */
+const started = async <T extends ReadyProcess>(starting: Promise<T>): Promise<T> => {
+  const server = await starting
+  cleanups.push(() => server.kill())
+  return server
+}
 
 try {
+  const calls = SCENARIOS.has('calls') ? await measureCalls() : undefined
+  const streams = SCENARIOS.has('streams') ? await measureStreams() : undefined
+  const report = formatReport({ calls, streams })
+  await mkdir(new URL('results/', import.meta.url), { recursive: true })
+  await writeFile(new URL('results/latest.md', import.meta.url), report)
+  process.stdout.write(report)
+} finally {
+  await Promise.all(cleanups.map((cleanup) => cleanup()))
+}
+
+/** The non-streamed scenarios: throughput, latency at a fixed rate, progress latency, memory. */
+async function measureCalls (): Promise<CallsReport> {
+  // Load goes to an upstream process of its own; the one in this process records what it is sent,
+  // for the floor's request and the progress timings, and sees one call at a time.
+  const upstream = await started(startUpstreamProcess())
+  const recordingUpstream = await FakeOpenAI.start()
+  cleanups.push(() => recordingUpstream.close())
+  const routerEnv = { ...productionEnv, OPENAI_BASE_URL: upstream.baseURL }
+  // The chat router takes only `chat` load, exactly the gateway's, so their memory compares like for like.
+  const chatRouter = await started(startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }))
+  const echoRouter = await started(startRouterProcess({ ...routerEnv, MCP_SESSIONS: 'stateless' }))
+  const recorder = await started(startRouterProcess({ ...routerEnv, OPENAI_BASE_URL: recordingUpstream.baseURL }))
+  // The sessions all come from one address: the per-client limit must let them all open.
+  const statefulEnv = { ...routerEnv, MCP_SESSIONS: 'stateful', MCP_MAX_SESSIONS: String(SESSIONS + 10), MCP_MAX_SESSIONS_PER_CLIENT: String(SESSIONS + 10) }
+  const stateful = await started(startRouterProcess(statefulEnv))
+  const peer = await started(startPeer())
+  const gateway = await started(startGateway())
+  const gatewayIdleRss = await rssMb(gateway.process.pid as number)
+
   // The floor's and the gateway's request is the one the router sends for `chat`, read off the upstream.
   await (await fetch(mcpUrl(recorder), { method: 'POST', headers: MCP_HEADERS, body: chat(1) })).text()
   const routerRequest = recordingUpstream.received('POST /v1/responses')[0]?.body as OpenAI.Responses.ResponseCreateParamsNonStreaming
@@ -119,7 +141,7 @@ try {
   const afterLoadRss = { router: await rssMb(chatRouter.process.pid as number), gateway: await rssMb(gateway.process.pid as number) }
 
   process.stderr.write('bench: progress latency\n')
-  const progress = await progressLatency(mcpUrl(recorder))
+  const progress = await progressLatency(mcpUrl(recorder), recordingUpstream)
 
   // A router of its own, which no load has grown: what the sessions themselves cost.
   process.stderr.write(`bench: RSS with ${SESSIONS} sessions\n`)
@@ -133,14 +155,18 @@ try {
 
   process.stderr.write('bench: soak\n')
   const soak = await soakRss(echoRouter)
+  return { throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion: gateway.version, soak }
+}
 
-  const report = formatReport({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion: gateway.version, soak })
-  await mkdir(new URL('results/', import.meta.url), { recursive: true })
-  await writeFile(new URL('results/latest.md', import.meta.url), report)
-  process.stdout.write(report)
-} finally {
-  await Promise.all([upstream, ...servers].map((child) => child.kill()))
-  await recordingUpstream.close()
+/** The streaming scenario: the paced upstream alone, the routers and Portkey, at each concurrency. */
+async function measureStreams (): Promise<StreamsReport> {
+  const { targets, processes, settings } = await startStreamServers(productionEnv)
+  cleanups.push(...processes.map((child) => () => child.kill()))
+  process.stderr.write('bench: streams, warm-up\n')
+  for (const target of targets) await concurrentStreams(target.request, STREAM_WARM_UP, target.server.process.pid as number)
+  const byConcurrency: StreamsReport['byConcurrency'] = []
+  for (const concurrency of STREAM_COUNTS) byConcurrency.push({ concurrency, rows: await streamRounds(targets, concurrency, ROUNDS) })
+  return { settings, byConcurrency }
 }
 
 /** Each scenario once per round, in the listed order and then the reverse, alternately. */
@@ -175,7 +201,7 @@ async function minorGc (router: RouterProcess): Promise<GcPauses> {
 }
 
 /** Time from the upstream writing the first piece of the answer to the client's first progress notification (ms). */
-async function progressLatency (url: string): Promise<LoadResult> {
+async function progressLatency (url: string, recordingUpstream: FakeOpenAI): Promise<LoadResult> {
   const client = new Client({ name: 'bench-progress', version: '1.0.0' })
   await client.connect(new StreamableHTTPClientTransport(new URL(url)))
   const delays: number[] = []
@@ -210,7 +236,7 @@ async function soakRss (router: RouterProcess): Promise<{ requests: number, rss:
   return { requests, rss }
 }
 
-interface Report {
+interface CallsReport {
   throughput: Measured[]
   latency: Measured[]
   progress: LoadResult
@@ -243,26 +269,47 @@ function ratios (a: Measured, b: Measured, pick: (result: LoadResult) => number)
   return a.rounds.map((result, round) => pick(result) / pick(b.rounds[round] as LoadResult))
 }
 
-function formatReport ({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion, soak }: Report): string {
-  const [floor, echoStateless, echoSession, peerEcho, chatStateless, , gatewayChat] = throughput as [Measured, Measured, Measured, Measured, Measured, Measured, Measured]
-  const [floorAtRate, chatAtRate, , gatewayAtRate] = latency as [Measured, Measured, Measured, Measured]
-  const verdict = (met: boolean) => met ? 'met' : '**missed**'
-  const chatVsGateway = ratios(chatStateless, gatewayChat, (result) => result.throughput)
-  const echoVsPeer = ratios(echoSession, peerEcho, (result) => result.throughput)
-  const echoStatelessVsPeer = ratios(echoStateless, peerEcho, (result) => result.throughput)
-  const p99VsGateway = ratios(chatAtRate, gatewayAtRate, (result) => result.p99)
-  const sessionsCost = sessionsRss - idleRss
-  const soakGrowth = (soak.rss.at(-1) ?? 0) - (soak.rss[0] ?? 0)
+interface StreamsReport {
+  settings: string
+  byConcurrency: Array<{ concurrency: number, rows: StreamRow[] }>
+}
+
+interface Report { calls: CallsReport | undefined, streams: StreamsReport | undefined }
+
+/** A target of the report's table: what it asks, what was measured, whether it was met. */
+interface TargetRow { target: string, measured: string, met: boolean }
+
+function formatReport ({ calls, streams }: Report): string {
   const cpu = cpus()
-  const cpuColumn = (row: Measured) => row.cpuPerRequest.length > 0 ? spread(row.cpuPerRequest, 0) : '—'
+  const targets = [...(streams ? streamTargets(streams) : []), ...(calls ? callTargets(calls) : [])]
   const lines = [
     '# mcp-openai-router benchmark',
     '',
-    `${new Date().toISOString().slice(0, 10)} · ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${ROUNDS} interleaved rounds of ${DURATION_S} s per scenario, ${CLIENTS} concurrent clients, loopback, the upstream a process of its own answering at once`,
+    `${new Date().toISOString().slice(0, 10)} · ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${ROUNDS} interleaved rounds per scenario, loopback`,
     '',
-    `Routers as production runs them: \`node ${NODE_OPTIONS} dist/src/server.js\`, default settings (JSON logs at info, one line per call; metrics; body, rate and connection limits; Origin and Host checks), no client keys, \`UPSTREAM_MAX_RETRIES=0\`. Portkey's gateway ${gatewayVersion} as its \`start:node\` script runs it (\`--headless\`, NODE_ENV=production), sent the router's own upstream request. Figures are the median of the rounds, with their range; ratios are taken round by round, the two measured back to back.`,
+    `Routers as production runs them: \`node ${NODE_OPTIONS} dist/src/server.js\`, default settings (JSON logs at info, one line per call; metrics; body, rate and connection limits; Origin and Host checks; redaction of the router's keys in streamed text), no client keys, \`UPSTREAM_MAX_RETRIES=0\`, \`READY_CHECK_UPSTREAM=false\`. Portkey's gateway as its \`start:node\` script runs it (\`--headless\`, NODE_ENV=production). Figures are the median of the rounds, with their range; ratios are taken round by round, the two measured back to back.`,
     '',
-    `## Throughput (${CLIENTS} clients, each sending its next request as soon as the last is answered)`,
+    ...(calls ? callSections(calls) : []),
+    ...(streams ? streamSections(streams) : []),
+    '## Targets',
+    '',
+    '| Target | Measured (median of rounds, range) | |',
+    '|---|---:|---|',
+    ...targets.map(({ target, measured, met }) => `| ${target} | ${measured} | ${met ? 'met' : '**missed**'} |`),
+    '',
+  ]
+  return lines.join('\n')
+}
+
+function callSections ({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion, soak }: CallsReport): string[] {
+  const [floor] = throughput as [Measured]
+  const [floorAtRate] = latency as [Measured]
+  const soakGrowth = (soak.rss.at(-1) ?? 0) - (soak.rss[0] ?? 0)
+  const cpuColumn = (row: Measured) => row.cpuPerRequest.length > 0 ? spread(row.cpuPerRequest, 0) : '—'
+  return [
+    `## Throughput (${CLIENTS} clients, each sending its next request as soon as the last is answered; ${DURATION_S} s per round)`,
+    '',
+    `The upstream a process of its own answering at once; Portkey ${gatewayVersion} sent the router's own upstream request.`,
     '',
     '| Scenario | req/s | vs floor | p50 ms | p90 ms | p99 ms | server CPU µs/request | errors |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -280,23 +327,76 @@ function formatReport ({ throughput, latency, progress, idleRss, sessionsRss, af
     '|---|---:|',
     `| upstream's first token → client's first progress notification (p50 / p90 / p99, ${progress.requests} calls) | ${ms(progress.p50)} / ${ms(progress.p90)} / ${ms(progress.p99)} ms |`,
     `| router RSS, fresh process, one session | ${idleRss.toFixed(1)} MB |`,
-    `| router RSS with ${SESSIONS} open sessions | ${sessionsRss.toFixed(1)} MB (+${sessionsCost.toFixed(1)}) |`,
+    `| router RSS with ${SESSIONS} open sessions | ${sessionsRss.toFixed(1)} MB (+${(sessionsRss - idleRss).toFixed(1)}) |`,
     `| Portkey gateway RSS, idle | ${gatewayIdleRss.toFixed(1)} MB |`,
     `| RSS after the same \`chat\` load (throughput and fixed-rate rounds): router / Portkey gateway | ${afterLoadRss.router.toFixed(1)} / ${afterLoadRss.gateway.toFixed(1)} MB |`,
     `| router RSS over a soak of ${soak.requests} calls, after each of ${soak.rss.length} rounds | ${soak.rss.map((mb) => mb.toFixed(0)).join(' → ')} MB (${soakGrowth >= 0 ? '+' : ''}${soakGrowth.toFixed(1)}) |`,
     '',
-    '## Targets',
-    '',
-    '| Target | Measured (median of rounds, range) | |',
-    '|---|---:|---|',
-    `| \`chat\` throughput ≥ 1.25× Portkey's (stateless JSON) | ${spread(chatVsGateway, 2, '×')} | ${verdict(median(chatVsGateway) >= 1.25)} |`,
-    `| \`chat\` p99 at ${FIXED_RATE}/s ≤ Portkey's at the same rate | ${spread(p99VsGateway, 2, '×')} | ${verdict(median(p99VsGateway) <= 1)} |`,
-    `| router RSS after the load ≤ Portkey's after the same load | ${afterLoadRss.router.toFixed(0)} vs ${afterLoadRss.gateway.toFixed(0)} MB (${(afterLoadRss.router / afterLoadRss.gateway).toFixed(2)}×) | ${verdict(afterLoadRss.router <= afterLoadRss.gateway)} |`,
-    `| \`echo\` ≥ 1.5× \`server-everything\` (sessions, SSE) | ${spread(echoVsPeer, 2, '×')} (stateless: ${spread(echoStatelessVsPeer, 2, '×')}) | ${verdict(median(echoVsPeer) >= 1.5)} |`,
-    `| ${SESSIONS} sessions add under 30 MB (aim) | +${sessionsCost.toFixed(1)} MB | ${verdict(sessionsCost < 30)} |`,
-    '',
   ]
-  return lines.join('\n')
+}
+
+/** Issue 28's targets 3 and 4: non-streamed `chat` against Portkey, and no regression in the other scenarios (the earlier targets). */
+function callTargets ({ throughput, latency, idleRss, sessionsRss, afterLoadRss }: CallsReport): TargetRow[] {
+  const [, echoStateless, echoSession, peerEcho, chatStateless, , gatewayChat] = throughput as [Measured, Measured, Measured, Measured, Measured, Measured, Measured]
+  const [, chatAtRate, , gatewayAtRate] = latency as [Measured, Measured, Measured, Measured]
+  const chatVsGateway = ratios(chatStateless, gatewayChat, (result) => result.throughput)
+  const cpuVsGateway = chatStateless.cpuPerRequest.map((value, round) => value / (gatewayChat.cpuPerRequest[round] as number))
+  const echoVsPeer = ratios(echoSession, peerEcho, (result) => result.throughput)
+  const echoStatelessVsPeer = ratios(echoStateless, peerEcho, (result) => result.throughput)
+  const p99VsGateway = ratios(chatAtRate, gatewayAtRate, (result) => result.p99)
+  const sessionsCost = sessionsRss - idleRss
+  return [
+    { target: '3. non-streamed `chat` throughput ≥ 1.1× Portkey\'s (stateless JSON)', measured: `${spread(chatVsGateway, 2, '×')}; CPU per call ${spread(chatStateless.cpuPerRequest, 0)} vs ${spread(gatewayChat.cpuPerRequest, 0)} µs (${spread(cpuVsGateway, 2, '×')})`, met: median(chatVsGateway) >= 1.1 },
+    { target: '4. no regression: `echo` ≥ 1.5× `server-everything` (sessions, SSE)', measured: `${spread(echoVsPeer, 2, '×')} (stateless: ${spread(echoStatelessVsPeer, 2, '×')})`, met: median(echoVsPeer) >= 1.5 },
+    { target: `4. no regression: \`chat\` p99 at ${FIXED_RATE}/s ≤ Portkey's at the same rate`, measured: spread(p99VsGateway, 2, '×'), met: median(p99VsGateway) <= 1 },
+    { target: '4. no regression: router RSS after the `chat` load ≤ Portkey\'s after the same load', measured: `${afterLoadRss.router.toFixed(0)} vs ${afterLoadRss.gateway.toFixed(0)} MB (${(afterLoadRss.router / afterLoadRss.gateway).toFixed(2)}×)`, met: afterLoadRss.router <= afterLoadRss.gateway },
+    { target: `4. no regression: RSS idle / with ${SESSIONS} sessions (before issue 28: 146–148 / 178–191 MB)`, measured: `${idleRss.toFixed(0)} / ${sessionsRss.toFixed(0)} MB (+${sessionsCost.toFixed(1)})`, met: idleRss <= 150 && sessionsRss <= 191 },
+  ]
+}
+
+function streamSections ({ settings, byConcurrency }: StreamsReport): string[] {
+  return [
+    '## Streams',
+    '',
+    `Side by side, ${settings}. Each run starts all its streams at once, each on a connection of its own, and reads every one to its end, checking the whole answer (for the router: streamed as progress notifications and in the result alike). Server CPU and peak RSS are the serving process's (the upstream's for the upstream alone), from \`/proc\`.`,
+    '',
+    ...byConcurrency.flatMap(({ concurrency, rows }) => [
+      `### ${concurrency} concurrent streams`,
+      '',
+      '| Target | completed | first text p50 ms | first text p99 ms | server CPU µs/stream | peak RSS MB |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...rows.map(({ target, rounds }) => `| ${target.name} | ${rounds.map((run) => run.completed).join(', ')} of ${concurrency} | ${spread(rounds.map((run) => run.firstTextP50), 0)} | ${spread(rounds.map((run) => run.firstTextP99), 0)} | ${spread(rounds.map((run) => run.cpuPerStream), 0)} | ${spread(rounds.map((run) => run.peakRssMb), 0)} |`),
+      ...rows.flatMap(({ target, rounds }) => rounds.flatMap((run) => run.failure ? [`\n${target.name}: ${run.streams - run.completed} failed, e.g. \`${run.failure}\``] : []).slice(0, 1)),
+      '',
+    ]),
+  ]
+}
+
+/** Issue 28's targets 1 and 2, from the streaming runs at 300 and 1,000 streams (or the lowest and highest run). */
+function streamTargets ({ byConcurrency }: StreamsReport): TargetRow[] {
+  const lowest = byConcurrency[0]
+  const highest = byConcurrency.at(-1)
+  if (!lowest || !highest) return []
+  const portkey = (rows: StreamRow[], api: StreamApi) => rows.find(({ target }) => target.kind === 'portkey' && target.api === api) as StreamRow
+  const routers = (rows: StreamRow[]) => rows.filter(({ target }) => target.kind === 'router')
+  const perRound = (row: StreamRow, other: StreamRow, pick: (run: StreamsResult) => number) => row.rounds.map((run, round) => pick(run) / pick(other.rounds[round] as StreamsResult))
+  const cpu = routers(lowest.rows).map((row) => ({ row, ratio: perRound(row, portkey(lowest.rows, row.target.api), (run) => run.cpuPerStream) }))
+  const atScale = routers(highest.rows)
+  const p99 = atScale.map((row) => ({ row, ratio: perRound(row, portkey(highest.rows, row.target.api), (run) => run.firstTextP99) }))
+  const rss = atScale.map((row) => ({ row, ratio: perRound(row, portkey(highest.rows, row.target.api), (run) => run.peakRssMb) }))
+  const incomplete = highest.rows.filter(({ target }) => target.kind !== 'upstream').map(({ target, rounds }) => ({ target, missing: rounds.reduce((sum, run) => sum + run.streams - run.completed, 0) }))
+  const list = (ratios: Array<{ row: StreamRow, ratio: number[] }>) => ratios.map(({ row, ratio }) => `${shortName(row.target)} ${spread(ratio, 2, '×')}`).join('; ')
+  return [
+    { target: `1. CPU per streamed answer ≤ 0.7× Portkey's (${lowest.concurrency} streams; Portkey on the same API)`, measured: list(cpu), met: cpu.every(({ ratio }) => median(ratio) <= 0.7) },
+    { target: `2. ${highest.concurrency} streams: every one completes with its whole answer`, measured: incomplete.map(({ target, missing }) => `${shortName(target)}: ${missing === 0 ? 'all' : `${missing} missing`}`).join('; '), met: incomplete.every(({ missing }) => missing === 0) },
+    { target: `2. ${highest.concurrency} streams: router's first-text p99 ≤ Portkey's`, measured: list(p99), met: p99.every(({ ratio }) => median(ratio) <= 1) },
+    { target: `2. ${highest.concurrency} streams: router's peak RSS ≤ Portkey's`, measured: list(rss), met: rss.every(({ ratio }) => median(ratio) <= 1) },
+  ]
+}
+
+function shortName ({ kind, api, stateful }: StreamTarget): string {
+  const apiName = api === 'responses' ? 'Responses' : 'Chat Completions'
+  return kind === 'router' ? `${apiName} ${stateful ? 'session' : 'stateless'}` : `${kind === 'portkey' ? 'Portkey' : 'upstream'} ${apiName}`
 }
 
 function errors (row: Measured): number {

@@ -39,22 +39,33 @@ export async function startPeer (): Promise<ReadyProcess & { mcpUrl: string }> {
 /**
  * Portkey's open-source AI gateway (`@portkey-ai/gateway`), the job a user might give it instead
  * of the router: OpenAI-compatible calls proxied to a provider. Started as its `start:node` script
- * does, headless and with NODE_ENV=production, as a deployment runs it.
+ * does, headless and with NODE_ENV=production, as a deployment runs it; with `streamingFix`,
+ * bench/portkey-streaming.ts preloaded, without which it fails every streamed answer under Node.
  */
-export async function startGateway (): Promise<ReadyProcess & { baseURL: string, version: string }> {
+export async function startGateway ({ streamingFix = false } = {}): Promise<ReadyProcess & { baseURL: string, version: string }> {
   const require = createRequire(import.meta.url)
   const entry = require.resolve('@portkey-ai/gateway/build/start-server.js')
   const { version } = require('@portkey-ai/gateway/package.json') as { version: string }
   const port = await freePort()
-  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { env: { PATH: process.env.PATH, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const preload = streamingFix ? ['--import', fileURLToPath(new URL('portkey-streaming.ts', import.meta.url))] : []
+  const child = spawn(process.execPath, [...preload, entry, `--port=${port}`, '--headless'], { env: { PATH: process.env.PATH, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] })
   const gateway = await whenReady(child, /Ready for connections/, 'the Portkey gateway to listen')
   return { ...gateway, baseURL: `http://127.0.0.1:${port}/v1`, version }
 }
 
 /** bench/upstream.ts in its own process; its base URL once it listens. */
 export async function startUpstreamProcess (): Promise<ReadyProcess & { baseURL: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const upstream = await whenReady(child, /^(http\S+)\n/, 'the upstream process to listen')
+  return startUpstream('upstream.ts')
+}
+
+/** bench/paced-upstream.ts in its own process; its base URL once it listens. */
+export async function startPacedUpstreamProcess (): Promise<ReadyProcess & { baseURL: string }> {
+  return startUpstream('paced-upstream.ts')
+}
+
+async function startUpstream (file: string): Promise<ReadyProcess & { baseURL: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const upstream = await whenReady(child, /^(http\S+)\n/, `${file} to listen`)
   return { ...upstream, baseURL: upstream.ready[1] as string }
 }
 

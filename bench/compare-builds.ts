@@ -105,6 +105,8 @@ try {
 function spread (ratios: number[]): string {
   const sorted = ratios.toSorted((a, b) => a - b)
   const middle = sorted.length / 2
-  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+  const median = sorted.length % 2 === 1
+    ? sorted[Math.floor(middle)] as number
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
   return `${median.toFixed(3)} (${sorted[0]?.toFixed(3)}..${sorted.at(-1)?.toFixed(3)})`
 }

@@ -24,7 +24,9 @@ export interface HttpLoad {
 }
 
 /** POSTs `body` over `connections` keep-alive connections for `durationS` (autocannon). */
-export async function httpLoad ({ url, body, headers, connections, durationS, overallRate }: HttpLoad): Promise<LoadResult> {
+export async function httpLoad (
+  { url, body, headers, connections, durationS, overallRate }: HttpLoad
+): Promise<LoadResult> {
   const latencies: number[] = []
   let errors = 0
   let id = 0
@@ -39,7 +41,10 @@ export async function httpLoad ({ url, body, headers, connections, durationS, ov
   return summarize(latencies, result.duration, errors + result.errors + result.timeouts)
 }
 
-/** `workers` loops each awaiting `call` back to back for `durationS`: load from a client library rather than raw HTTP. */
+/**
+ * `workers` loops each awaiting `call` back to back for `durationS`: load from a client library
+ * rather than raw HTTP.
+ */
 export async function closedLoop (call: () => Promise<void>, workers: number, durationS: number): Promise<LoadResult> {
   const samples = new Samples()
   const deadline = samples.started + durationS * 1000
@@ -53,7 +58,12 @@ export async function closedLoop (call: () => Promise<void>, workers: number, du
  * `call` started `rate` times a second for `durationS`, at most `concurrency` at once (a call due
  * while that many run waits for one to end): latency at a given load, below saturation.
  */
-export async function fixedRate (call: () => Promise<void>, rate: number, concurrency: number, durationS: number): Promise<LoadResult> {
+export async function fixedRate (
+  call: () => Promise<void>,
+  rate: number,
+  concurrency: number,
+  durationS: number
+): Promise<LoadResult> {
   const samples = new Samples()
   const running = new Set<Promise<void>>()
   for (let index = 0; index < rate * durationS; index++) {
@@ -91,6 +101,9 @@ class Samples {
 
 export function summarize (latencies: number[], durationS: number, errors: number): LoadResult {
   const sorted = Float64Array.from(latencies).sort()
-  const at = (quantile: number) => sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] as number
-  return { requests: sorted.length, errors, throughput: sorted.length / durationS, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
+  const at = (quantile: number) => sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] as number
+  const throughput = sorted.length / durationS
+  return { requests: sorted.length, errors, throughput, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
 }

@@ -97,7 +97,8 @@ function responseFrames (id: string, model: string): Frames {
 function chatCompletionFrames (id: string, model: string): Frames {
   const base = { id, object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_paced' }
   const chunk = (choices: unknown[], extra: object = {}) => `data: ${JSON.stringify({ ...base, choices, ...extra })}\n\n`
-  const choice = (deltaFields: object, finishReason: string | null = null) => [{ index: 0, delta: deltaFields, logprobs: null, finish_reason: finishReason }]
+  const choice = (deltaFields: object, finishReason: string | null = null) =>
+    [{ index: 0, delta: deltaFields, logprobs: null, finish_reason: finishReason }]
   return {
     head: chunk(choice({ role: 'assistant', content: '', refusal: null })),
     delta: (index) => chunk(choice({ content: delta(index) })),

@@ -105,7 +105,8 @@ async function measureCalls (): Promise<CallsReport> {
     const text = await response.text()
     if (!response.ok || text.includes('"isError":true')) throw new Error(`${response.status} ${text}`)
   }
-  const mcpCall = (url: string, body: (id: number) => string, headers: Record<string, string> = {}) => call(url, body, { ...MCP_HEADERS, ...headers })
+  const mcpCall = (url: string, body: (id: number) => string, headers: Record<string, string> = {}) =>
+    call(url, body, { ...MCP_HEADERS, ...headers })
   const gatewayCall = call(gatewayUrl, () => gatewayRequest, gatewayHeaders)
 
   const routerSession = { 'mcp-session-id': await openSession(mcpUrl(stateful)) }
@@ -138,7 +139,10 @@ async function measureCalls (): Promise<CallsReport> {
 
   const throughput = await inRounds('throughput', throughputScenarios)
   const latency = await inRounds(`${FIXED_RATE}/s`, latencyScenarios)
-  const afterLoadRss = { router: await rssMb(chatRouter.process.pid as number), gateway: await rssMb(gateway.process.pid as number) }
+  const afterLoadRss = {
+    router: await rssMb(chatRouter.process.pid as number),
+    gateway: await rssMb(gateway.process.pid as number),
+  }
 
   process.stderr.write('bench: progress latency\n')
   const progress = await progressLatency(mcpUrl(recorder), recordingUpstream)
@@ -155,7 +159,8 @@ async function measureCalls (): Promise<CallsReport> {
 
   process.stderr.write('bench: soak\n')
   const soak = await soakRss(echoRouter)
-  return { throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion: gateway.version, soak }
+  const gatewayVersion = gateway.version
+  return { throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion, soak }
 }
 
 /** The streaming scenario: the paced upstream alone, the routers and Portkey, at each concurrency. */
@@ -163,9 +168,13 @@ async function measureStreams (): Promise<StreamsReport> {
   const { targets, processes, settings } = await startStreamServers(productionEnv)
   cleanups.push(...processes.map((child) => () => child.kill()))
   process.stderr.write('bench: streams, warm-up\n')
-  for (const target of targets) await concurrentStreams(target.request, STREAM_WARM_UP, target.server.process.pid as number)
+  for (const { request, server } of targets) {
+    await concurrentStreams(request, STREAM_WARM_UP, server.process.pid as number)
+  }
   const byConcurrency: StreamsReport['byConcurrency'] = []
-  for (const concurrency of STREAM_COUNTS) byConcurrency.push({ concurrency, rows: await streamRounds(targets, concurrency, ROUNDS) })
+  for (const concurrency of STREAM_COUNTS) {
+    byConcurrency.push({ concurrency, rows: await streamRounds(targets, concurrency, ROUNDS) })
+  }
   return { settings, byConcurrency }
 }
 
@@ -185,8 +194,15 @@ async function inRounds (what: string, scenarios: Scenario[]): Promise<Measured[
       const result = await run(DURATION_S)
       const [cpuAfter, gcAfter] = await Promise.all([pid && cpuMs(pid), router && minorGc(router)])
       row.rounds.push(result)
-      if (cpuBefore !== undefined && cpuAfter !== undefined) row.cpuPerRequest.push((cpuAfter - cpuBefore) * 1000 / Math.max(1, result.requests))
-      if (gcBefore && gcAfter) row.gc = { count: (row.gc?.count ?? 0) + gcAfter.count - gcBefore.count, totalMs: (row.gc?.totalMs ?? 0) + gcAfter.totalMs - gcBefore.totalMs }
+      if (cpuBefore !== undefined && cpuAfter !== undefined) {
+        row.cpuPerRequest.push((cpuAfter - cpuBefore) * 1000 / Math.max(1, result.requests))
+      }
+      if (gcBefore && gcAfter) {
+        row.gc = {
+          count: (row.gc?.count ?? 0) + gcAfter.count - gcBefore.count,
+          totalMs: (row.gc?.totalMs ?? 0) + gcAfter.totalMs - gcBefore.totalMs,
+        }
+      }
     }
   }
   return measured
@@ -229,7 +245,9 @@ async function soakRss (router: RouterProcess): Promise<{ requests: number, rss:
   let requests = 0
   for (let round = 0; round < SOAK_ROUNDS; round++) {
     for (const body of [chat, echo]) {
-      requests += (await httpLoad({ url: mcpUrl(router), body, headers: MCP_HEADERS, connections: CLIENTS, durationS: Math.max(1, DURATION_S / 5) })).requests
+      const durationS = Math.max(1, DURATION_S / 5)
+      const load = { url: mcpUrl(router), body, headers: MCP_HEADERS, connections: CLIENTS, durationS }
+      requests += (await httpLoad(load)).requests
     }
     rss.push(await rssMb(router.process.pid as number))
   }
@@ -251,7 +269,9 @@ interface CallsReport {
 function median (values: number[]): number {
   const sorted = values.toSorted((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+  return sorted.length % 2 === 1
+    ? sorted[middle] as number
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
 function ms (value: number): string {
@@ -301,7 +321,9 @@ function formatReport ({ calls, streams }: Report): string {
   return lines.join('\n')
 }
 
-function callSections ({ throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion, soak }: CallsReport): string[] {
+function callSections (calls: CallsReport): string[] {
+  const { throughput, latency, progress, idleRss, sessionsRss, afterLoadRss, gatewayIdleRss, gatewayVersion } = calls
+  const { soak } = calls
   const [floor] = throughput as [Measured]
   const [floorAtRate] = latency as [Measured]
   const soakGrowth = (soak.rss.at(-1) ?? 0) - (soak.rss[0] ?? 0)
@@ -335,12 +357,17 @@ function callSections ({ throughput, latency, progress, idleRss, sessionsRss, af
   ]
 }
 
-/** Issue 28's targets 3 and 4: non-streamed `chat` against Portkey, and no regression in the other scenarios (the earlier targets). */
+/**
+ * Issue 28's targets 3 and 4: non-streamed `chat` against Portkey, and no regression in the other
+ * scenarios (the earlier targets).
+ */
 function callTargets ({ throughput, latency, idleRss, sessionsRss, afterLoadRss }: CallsReport): TargetRow[] {
-  const [, echoStateless, echoSession, peerEcho, chatStateless, , gatewayChat] = throughput as [Measured, Measured, Measured, Measured, Measured, Measured, Measured]
+  const [, echoStateless, echoSession, peerEcho, chatStateless, , gatewayChat] = throughput as Measured[] as
+    [Measured, Measured, Measured, Measured, Measured, Measured, Measured]
   const [, chatAtRate, , gatewayAtRate] = latency as [Measured, Measured, Measured, Measured]
   const chatVsGateway = ratios(chatStateless, gatewayChat, (result) => result.throughput)
-  const cpuVsGateway = chatStateless.cpuPerRequest.map((value, round) => value / (gatewayChat.cpuPerRequest[round] as number))
+  const cpuVsGateway = chatStateless.cpuPerRequest.map((value, round) =>
+    value / (gatewayChat.cpuPerRequest[round] as number))
   const echoVsPeer = ratios(echoSession, peerEcho, (result) => result.throughput)
   const echoStatelessVsPeer = ratios(echoStateless, peerEcho, (result) => result.throughput)
   const p99VsGateway = ratios(chatAtRate, gatewayAtRate, (result) => result.p99)
@@ -379,11 +406,14 @@ function streamTargets ({ byConcurrency }: StreamsReport): TargetRow[] {
   if (!lowest || !highest) return []
   const portkey = (rows: StreamRow[], api: StreamApi) => rows.find(({ target }) => target.kind === 'portkey' && target.api === api) as StreamRow
   const routers = (rows: StreamRow[]) => rows.filter(({ target }) => target.kind === 'router')
-  const perRound = (row: StreamRow, other: StreamRow, pick: (run: StreamsResult) => number) => row.rounds.map((run, round) => pick(run) / pick(other.rounds[round] as StreamsResult))
-  const cpu = routers(lowest.rows).map((row) => ({ row, ratio: perRound(row, portkey(lowest.rows, row.target.api), (run) => run.cpuPerStream) }))
-  const atScale = routers(highest.rows)
-  const p99 = atScale.map((row) => ({ row, ratio: perRound(row, portkey(highest.rows, row.target.api), (run) => run.firstTextP99) }))
-  const rss = atScale.map((row) => ({ row, ratio: perRound(row, portkey(highest.rows, row.target.api), (run) => run.peakRssMb) }))
+  /** Each router row's figure over Portkey's on the same API, round by round. */
+  const againstPortkey = (rows: StreamRow[], pick: (run: StreamsResult) => number) => routers(rows).map((row) => {
+    const other = portkey(rows, row.target.api)
+    return { row, ratio: row.rounds.map((run, round) => pick(run) / pick(other.rounds[round] as StreamsResult)) }
+  })
+  const cpu = againstPortkey(lowest.rows, (run) => run.cpuPerStream)
+  const p99 = againstPortkey(highest.rows, (run) => run.firstTextP99)
+  const rss = againstPortkey(highest.rows, (run) => run.peakRssMb)
   const incomplete = highest.rows.filter(({ target }) => target.kind !== 'upstream').map(({ target, rounds }) => ({ target, missing: rounds.reduce((sum, run) => sum + run.streams - run.completed, 0) }))
   const list = (ratios: Array<{ row: StreamRow, ratio: number[] }>) => ratios.map(({ row, ratio }) => `${shortName(row.target)} ${spread(ratio, 2, '×')}`).join('; ')
   return [

@@ -27,7 +27,10 @@ export async function openSession (mcpUrl: string): Promise<string> {
   return sessionId
 }
 
-/** The reference MCP server (`@modelcontextprotocol/server-everything`) over Streamable HTTP, started as its own CLI starts it. */
+/**
+ * The reference MCP server (`@modelcontextprotocol/server-everything`) over Streamable HTTP, started
+ * as its own CLI starts it.
+ */
 export async function startPeer (): Promise<ReadyProcess & { mcpUrl: string }> {
   const entry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js')
   const port = await freePort()
@@ -42,7 +45,9 @@ export async function startPeer (): Promise<ReadyProcess & { mcpUrl: string }> {
  * does, headless and with NODE_ENV=production, as a deployment runs it; with `streamingFix`,
  * bench/portkey-streaming.ts preloaded, without which it fails every streamed answer under Node.
  */
-export async function startGateway ({ streamingFix = false } = {}): Promise<ReadyProcess & { baseURL: string, version: string }> {
+export async function startGateway (
+  { streamingFix = false } = {}
+): Promise<ReadyProcess & { baseURL: string, version: string }> {
   const require = createRequire(import.meta.url)
   const entry = require.resolve('@portkey-ai/gateway/build/start-server.js')
   const { version } = require('@portkey-ai/gateway/package.json') as { version: string }

@@ -86,7 +86,11 @@ export async function startStreamServers (routerEnv: Record<string, string>): Pr
 }
 
 /** Each target once per round at `concurrency` streams, the targets in order and then in reverse, alternately. */
-export async function streamRounds (targets: StreamTarget[], concurrency: number, rounds: number): Promise<StreamRow[]> {
+export async function streamRounds (
+  targets: StreamTarget[],
+  concurrency: number,
+  rounds: number
+): Promise<StreamRow[]> {
   const rows = targets.map((target): StreamRow => ({ target, rounds: [] }))
   for (let round = 0; round < rounds; round++) {
     const order = targets.map((_, index) => index)

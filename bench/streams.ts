@@ -2,7 +2,10 @@ import { Agent, request } from 'undici'
 import { PACED_ANSWER } from './paced-answer.js'
 import { cpuMs, rssMb } from './servers.js'
 
-/** How a target's streamed answer reads: OpenAI's two SSE formats, or MCP's (progress notifications, then the result). */
+/**
+ * How a target's streamed answer reads: OpenAI's two SSE formats, or MCP's (progress
+ * notifications, then the result).
+ */
 export type StreamFormat = 'responses' | 'chat_completions' | 'mcp'
 
 /** One streamed call: where it goes and what it sends (`index` numbers it within its run). */
@@ -36,7 +39,11 @@ const STREAM_TIMEOUT_MS = 120_000
  * `count` streams started at once against `target`, each read to its end and its answer checked;
  * CPU and peak RSS of `serverPid` over the run.
  */
-export async function concurrentStreams (target: StreamRequest, count: number, serverPid: number): Promise<StreamsResult> {
+export async function concurrentStreams (
+  target: StreamRequest,
+  count: number,
+  serverPid: number
+): Promise<StreamsResult> {
   const cpuBefore = await cpuMs(serverPid)
   let peakRssMb = await rssMb(serverPid)
   const sampler = setInterval(() => {
@@ -44,7 +51,8 @@ export async function concurrentStreams (target: StreamRequest, count: number, s
   }, 100)
   // A connection of its own for each stream, as each agent would have; closed after the run.
   const clients = new Agent({ connections: null, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 })
-  const outcomes = await Promise.all(Array.from({ length: count }, (_, index) => oneStream(target, index, clients).catch((err: unknown) => ({ error: String(err) }))))
+  const outcomes = await Promise.all(Array.from({ length: count }, (_, index) =>
+    oneStream(target, index, clients).catch((err: unknown) => ({ error: String(err) }))))
   clearInterval(sampler)
   await clients.close()
   const cpuAfter = await cpuMs(serverPid)
@@ -63,7 +71,11 @@ export async function concurrentStreams (target: StreamRequest, count: number, s
 }
 
 /** One stream, read event by event; its time to first text, or why it did not bring the whole answer. */
-async function oneStream ({ url, headers, body, format }: StreamRequest, index: number, clients: Agent): Promise<{ firstTextMs: number }> {
+async function oneStream (
+  { url, headers, body, format }: StreamRequest,
+  index: number,
+  clients: Agent
+): Promise<{ firstTextMs: number }> {
   const started = performance.now()
   const answer = await request(url, { method: 'POST', headers: headers(index), body: body(index), dispatcher: clients, signal: AbortSignal.timeout(STREAM_TIMEOUT_MS) })
   answer.body.setEncoding('utf8')
@@ -135,5 +147,7 @@ class AnswerReader {
 }
 
 function quantile (sorted: number[], at: number): number {
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(at * sorted.length))] as number
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(at * sorted.length))] as number
 }

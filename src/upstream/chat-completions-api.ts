@@ -1,42 +1,32 @@
 import type OpenAI from 'openai'
-import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions'
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions'
 import { checkedChatCompletion, jsonAnswer } from './answer-shapes.js'
 import { type ChatCallContext, type ChatMessage, type ChatRequest, type ChatResult, type ContentPart, type FunctionCall, isFunctionTool, type TokenUsage, type ToolChoice } from './chat-types.js'
 import { streamInterrupted } from './errors.js'
 import { modelTraits } from './model-family.js'
 import { upstreamRequestOptions } from './request-options.js'
+import { readEventStream } from './server-sent-events.js'
 import { reportedUsage } from './token-usage.js'
 
 /** One call to `POST /chat/completions`, streamed when the context asks for text as it arrives. */
-export async function createChatCompletion (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
+export async function createChatCompletion (
+  openai: OpenAI,
+  request: ChatRequest,
+  context: ChatCallContext
+): Promise<ChatResult> {
   const params = toChatCompletionParams(request)
   const options = upstreamRequestOptions(context)
-  if (!context.onText) return fromChatCompletion(await jsonAnswer(openai.chat.completions.create(params, options)))
+  const { onText } = context
+  if (!onText) return fromChatCompletion(await jsonAnswer(openai.chat.completions.create(params, options)))
 
-  const stream = await openai.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, options)
+  const streamed = { ...params, stream: true, stream_options: { include_usage: true } } as const
+  const response = await openai.chat.completions.create(streamed, options).asResponse()
   const answer: ChatResult = { model: request.model, text: '', finishReason: '', status: 'completed', toolCalls: [], responseId: '' }
   try {
-    for await (const chunk of stream) {
-      answer.responseId ||= chunk.id
-      answer.model = chunk.model || answer.model
-      const usage = chunk.usage && usageOf(chunk.usage)
-      if (usage) answer.usage = usage
-      const choice = chunk.choices?.[0]
-      if (!choice) continue
-      const piece = choice.delta?.content ?? choice.delta?.refusal
-      if (piece) {
-        answer.text += piece
-        context.onText(piece)
-      }
-      // A call arrives in pieces keyed by index: the id and name first, the arguments in fragments.
-      for (const fragment of choice.delta?.tool_calls ?? []) {
-        const call = answer.toolCalls[fragment.index] ??= { id: '', name: '', arguments: '' }
-        if (fragment.id) call.id = fragment.id
-        if (fragment.function?.name) call.name += fragment.function.name
-        if (fragment.function?.arguments) call.arguments += fragment.function.arguments
-      }
-      if (choice.finish_reason) answer.finishReason = choice.finish_reason
-    }
+    await readEventStream(response, (event) => {
+      addChunk(answer, event as unknown as ChatCompletionChunk, onText)
+      return undefined
+    })
   } catch (err) {
     throw streamInterrupted(err, answer.text.length, context.signal)
   }
@@ -45,6 +35,29 @@ export async function createChatCompletion (openai: OpenAI, request: ChatRequest
   }
   answer.status = statusOf(answer.finishReason)
   return answer
+}
+
+/** One streamed chunk into the answer so far: its text handed on as it arrives. */
+function addChunk (answer: ChatResult, chunk: ChatCompletionChunk, onText: (text: string) => void): void {
+  answer.responseId ||= chunk.id
+  answer.model = chunk.model || answer.model
+  const usage = chunk.usage && usageOf(chunk.usage)
+  if (usage) answer.usage = usage
+  const choice = chunk.choices?.[0]
+  if (!choice) return
+  const piece = choice.delta?.content ?? choice.delta?.refusal
+  if (piece) {
+    answer.text += piece
+    onText(piece)
+  }
+  // A call arrives in pieces keyed by index: the id and name first, the arguments in fragments.
+  for (const fragment of choice.delta?.tool_calls ?? []) {
+    const call = answer.toolCalls[fragment.index] ??= { id: '', name: '', arguments: '' }
+    if (fragment.id) call.id = fragment.id
+    if (fragment.function?.name) call.name += fragment.function.name
+    if (fragment.function?.arguments) call.arguments += fragment.function.arguments
+  }
+  if (choice.finish_reason) answer.finishReason = choice.finish_reason
 }
 
 function toChatCompletionParams (request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
@@ -58,12 +71,19 @@ function toChatCompletionParams (request: ChatRequest): ChatCompletionCreatePara
     ...(request.temperature !== undefined && { temperature: request.temperature }),
     ...(request.topP !== undefined && { top_p: request.topP }),
     // `max_tokens` is the one every OpenAI-compatible server knows; reasoning models take only the newer name.
-    ...(request.maxOutputTokens !== undefined && { [modelTraits(request.model).maxTokensField]: request.maxOutputTokens }),
+    ...(request.maxOutputTokens !== undefined && {
+      [modelTraits(request.model).maxTokensField]: request.maxOutputTokens,
+    }),
     ...(request.tools && {
       // Chat Completions has function tools only; the chat tool refuses hosted ones before this point.
       tools: request.tools.filter(isFunctionTool).map(({ name, description, parameters, strict }) => ({
         type: 'function' as const,
-        function: { name, ...(description !== undefined && { description }), ...(parameters && { parameters }), ...(strict !== undefined && { strict }) },
+        function: {
+          name,
+          ...(description !== undefined && { description }),
+          ...(parameters && { parameters }),
+          ...(strict !== undefined && { strict }),
+        },
       })),
     }),
     ...(request.toolChoice && { tool_choice: toToolChoice(request.toolChoice) }),
@@ -131,6 +151,8 @@ function statusOf (finishReason: string): ChatResult['status'] {
   return finishReason === 'length' || finishReason === 'content_filter' ? 'incomplete' : 'completed'
 }
 
-function usageOf (usage: { prompt_tokens: unknown, completion_tokens: unknown, total_tokens: unknown }): TokenUsage | undefined {
+function usageOf (
+  usage: { prompt_tokens: unknown, completion_tokens: unknown, total_tokens: unknown }
+): TokenUsage | undefined {
   return reportedUsage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
 }

@@ -5,41 +5,60 @@ import { checkedResponse, jsonAnswer } from './answer-shapes.js'
 import type { ChatCallContext, ChatMessage, ChatRequest, ChatResult, ContentPart, FunctionCall, ResponseStatus } from './chat-types.js'
 import { streamInterrupted } from './errors.js'
 import { upstreamRequestOptions, type UpstreamRequestContext } from './request-options.js'
+import { readEventStream } from './server-sent-events.js'
 import { reportedUsage } from './token-usage.js'
 
 /** One call to `POST /responses`, streamed when the context asks for text as it arrives. */
-export async function createResponse (openai: OpenAI, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
+export async function createResponse (
+  openai: OpenAI,
+  request: ChatRequest,
+  context: ChatCallContext
+): Promise<ChatResult> {
   const params = toResponseParams(request)
   const options = upstreamRequestOptions(context)
-  if (!context.onText) return fromResponse(await jsonAnswer(openai.responses.create(params, options)))
+  const { onText } = context
+  if (!onText) return fromResponse(await jsonAnswer(openai.responses.create(params, options)))
 
-  const stream = await openai.responses.create({ ...params, stream: true }, options)
+  const response = await openai.responses.create({ ...params, stream: true }, options).asResponse()
   let received = 0
+  let result: ChatResult | undefined
   try {
-    for await (const event of stream) {
+    result = await readEventStream(response, (event) => {
       switch (event.type) {
         case 'response.output_text.delta':
-        case 'response.refusal.delta':
-          received += event.delta.length
-          context.onText(event.delta)
-          break
+        case 'response.refusal.delta': {
+          const delta = event.delta as string
+          received += delta.length
+          onText(delta)
+          return undefined
+        }
         case 'response.completed':
         case 'response.incomplete':
         case 'response.failed':
           return fromResponse(event.response)
       }
-    }
+      return undefined
+    })
   } catch (err) {
     throw streamInterrupted(err, received, context.signal)
   }
+  if (result) return result
   throw streamInterrupted(new Error('the stream ended before the response completed'), received, context.signal)
 }
 
-export async function retrieveResponse (openai: OpenAI, responseId: string, context: UpstreamRequestContext): Promise<ChatResult> {
+export async function retrieveResponse (
+  openai: OpenAI,
+  responseId: string,
+  context: UpstreamRequestContext
+): Promise<ChatResult> {
   return fromResponse(await jsonAnswer(openai.responses.retrieve(responseId, {}, upstreamRequestOptions(context))))
 }
 
-export async function cancelResponse (openai: OpenAI, responseId: string, context: UpstreamRequestContext): Promise<ChatResult> {
+export async function cancelResponse (
+  openai: OpenAI,
+  responseId: string,
+  context: UpstreamRequestContext
+): Promise<ChatResult> {
   return fromResponse(await jsonAnswer(openai.responses.cancel(responseId, upstreamRequestOptions(context))))
 }
 

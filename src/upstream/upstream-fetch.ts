@@ -1,9 +1,12 @@
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { Agent, EnvHttpProxyAgent, request } from 'undici'
 import { ToolError } from '../errors.js'
 import { LinkedAbortController } from '../linked-abort.js'
 
-/** What the router adds to the fetch options the `openai` SDK hands its fetch: the call's signal (see {@link upstreamFetch}). */
+/**
+ * What the router adds to the fetch options the `openai` SDK hands its fetch: the call's signal
+ * (see {@link upstreamFetch}).
+ */
 export interface CallSignalOption {
   callSignal?: AbortSignal
 }
@@ -20,7 +23,10 @@ const upstreams = process.env.NODE_USE_ENV_PROXY === '1' ? new EnvHttpProxyAgent
 /** Statuses whose responses have no body, which a web Response refuses to be built with. */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])
 
-/** The connection to the upstream broke while its body was arriving, after its headers: as transient as a reset before them. */
+/**
+ * The connection to the upstream broke while its body was arriving, after its headers: as
+ * transient as a reset before them.
+ */
 export class UpstreamBodyBroken extends Error {
   override name = 'UpstreamBodyBroken'
 }
@@ -40,10 +46,15 @@ type ExpectedBody = 'json' | 'event-stream' | 'any'
  * per upstream call, the whole call. Here nothing is weak: the call's signal comes in `callSignal`
  * (the SDK is given none), and the listeners linking it to the request go when the body closes.
  */
-export async function upstreamFetch (input: string | URL | Request, init: RequestInit & CallSignalOption = {}, maxBodyBytes = Number.POSITIVE_INFINITY): Promise<Response> {
+export async function upstreamFetch (
+  input: string | URL | Request,
+  init: RequestInit & CallSignalOption = {},
+  maxBodyBytes = Number.POSITIVE_INFINITY
+): Promise<Response> {
   if (input instanceof Request) {
     const body = input.body ? new Uint8Array(await input.arrayBuffer()) : undefined
-    return upstreamFetch(input.url, { method: input.method, headers: input.headers, body, signal: input.signal, ...init }, maxBodyBytes)
+    const fromRequest = { method: input.method, headers: input.headers, body, signal: input.signal }
+    return upstreamFetch(input.url, { ...fromRequest, ...init }, maxBodyBytes)
   }
   const method = init.method ?? 'GET'
   const headers = new Headers(init.headers)
@@ -51,7 +62,8 @@ export async function upstreamFetch (input: string | URL | Request, init: Reques
   const stop = new LinkedAbortController([init.signal ?? undefined, init.callSignal])
   let answer
   try {
-    answer = await request(input, { method, headers: Object.fromEntries(headers), body, signal: stop.signal, dispatcher: upstreams })
+    const options = { method, headers: Object.fromEntries(headers), body, signal: stop.signal, dispatcher: upstreams }
+    answer = await request(input, options)
   } catch (err) {
     stop.unlink()
     throw err
@@ -60,13 +72,56 @@ export async function upstreamFetch (input: string | URL | Request, init: Reques
   const withoutBody = method === 'HEAD' || NULL_BODY_STATUSES.has(answer.statusCode)
   if (withoutBody) answer.body.resume()
   const answerHeaders = responseHeaders(answer.headers)
-  return new Response(withoutBody ? null : webStream(answer.body, maxBodyBytes, expectedBody(answer.statusCode, answerHeaders)), {
+  const expected = expectedBody(answer.statusCode, answerHeaders)
+  const response = new Response(withoutBody ? null : webStream(answer.body, maxBodyBytes, expected), {
     status: answer.statusCode,
     headers: answerHeaders,
   })
+  if (!withoutBody && !(expected instanceof ToolError)) nodeBodies.set(response, { body: answer.body, maxBodyBytes })
+  return response
 }
 
-/** What the body must be, or the tool error a successful answer the SDK cannot read makes (it would hand the router a string or nothing). */
+/**
+ * The Node bodies of the answers {@link upstreamFetch} made, for {@link answerChunks}; each read
+ * once, one way or the other.
+ */
+const nodeBodies = new WeakMap<Response, { body: Readable, maxBodyBytes: number }>()
+
+/**
+ * A successful answer's body as chunks: for an answer {@link upstreamFetch} made, its Node body
+ * read directly, with the same bound and the same errors as its web body (which is then never
+ * read); for any other, that web body. Breaking off the reading stops the download.
+ */
+export function answerChunks (response: Response): AsyncIterable<Uint8Array> {
+  const node = nodeBodies.get(response)
+  if (!node) return response.body ?? Readable.from([])
+  nodeBodies.delete(response)
+  return boundedChunks(node.body, node.maxBodyBytes)
+}
+
+async function * boundedChunks (body: Readable, maxBodyBytes: number): AsyncGenerator<Uint8Array> {
+  let received = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      received += chunk.length
+      if (received > maxBodyBytes) throw tooLarge(maxBodyBytes)
+      yield chunk
+    }
+  } catch (err) {
+    if (err instanceof ToolError) throw err
+    throw new UpstreamBodyBroken('the connection broke while the answer was arriving', { cause: err })
+  } finally {
+    if (!body.readableEnded) {
+      body.once('error', () => {})
+      body.destroy()
+    }
+  }
+}
+
+/**
+ * What the body must be, or the tool error a successful answer the SDK cannot read makes (it would
+ * hand the router a string or nothing).
+ */
 function expectedBody (status: number, headers: Headers): ExpectedBody | ToolError {
   if (status < 200 || status >= 300) return 'any'
   const mediaType = headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
@@ -89,7 +144,10 @@ function tooLarge (maxBodyBytes: number): ToolError {
   return new ToolError('upstream_invalid_response', `The upstream's answer exceeded ${maxBodyBytes} bytes (UPSTREAM_MAX_BODY_BYTES) and was not read further. Ask for less (a shorter answer, fewer images or inputs); an operator can raise UPSTREAM_MAX_BODY_BYTES.`, { retryable: false })
 }
 
-/** A body undici sends as is (text, bytes); anything else (a form, a blob, a stream) as the bytes a web Request would send, with its content type. */
+/**
+ * A body undici sends as is (text, bytes); anything else (a form, a blob, a stream) as the bytes a
+ * web Request would send, with its content type.
+ */
 async function requestBody (body: RequestInit['body'], headers: Headers): Promise<string | Uint8Array | undefined> {
   if (body === undefined || body === null) return undefined
   if (typeof body === 'string' || body instanceof Uint8Array) return body
@@ -109,11 +167,17 @@ async function requestBody (body: RequestInit['body'], headers: Headers): Promis
  * answer that is not JSON or SSE, or is empty, errors the same way: the SDK would hand the router
  * a string or nothing in place of the object it expects.
  */
-function webStream (body: Readable, maxBodyBytes: number, expected: ExpectedBody | ToolError): ReadableStream<Uint8Array> {
-  const chunks = body[Symbol.asyncIterator]()
+function webStream (
+  body: Readable,
+  maxBodyBytes: number,
+  expected: ExpectedBody | ToolError
+): ReadableStream<Uint8Array> {
+  // Made when first read: a body read through answerChunks never is.
+  let chunks: AsyncIterator<Buffer> | undefined
   let received = 0
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: Error) => {
-    // Destroyed before it was ever read, undici's body emits an error no one listens to: the reason is the stream's, not this one.
+    // Destroyed before it was ever read, undici's body emits an error no one listens to: the
+    // reason is the stream's, not this one.
     body.once('error', () => {})
     body.destroy()
     controller.error(error)
@@ -125,6 +189,7 @@ function webStream (body: Readable, maxBodyBytes: number, expected: ExpectedBody
     async pull (controller) {
       let next: IteratorResult<Buffer>
       try {
+        chunks ??= body[Symbol.asyncIterator]()
         next = await chunks.next() as IteratorResult<Buffer>
       } catch (err) {
         fail(controller, new UpstreamBodyBroken('the connection broke while the answer was arriving', { cause: err }))
@@ -140,9 +205,10 @@ function webStream (body: Readable, maxBodyBytes: number, expected: ExpectedBody
       else controller.enqueue(next.value)
     },
     cancel (reason) {
+      body.once('error', () => {})
       body.destroy(reason instanceof Error ? reason : undefined)
     },
-  })
+  }, { highWaterMark: 0 })
 }
 
 function responseHeaders (headers: Record<string, string | string[] | undefined>): Headers {

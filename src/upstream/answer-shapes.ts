@@ -3,6 +3,7 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import type { APIPromise } from 'openai'
 import { describeValidationErrors } from '../validation-errors.js'
 import { invalidResponse } from './errors.js'
+import { answerText } from './upstream-fetch.js'
 
 /*
  * What the router reads of a successful answer, and nothing more: other fields may be anything.
@@ -20,7 +21,11 @@ function whenType (type: string, shape: TSchema) {
 const ResponseOutputItem = Type.Object({ type: Type.String() }, {
   allOf: [
     whenType('message', Type.Object({
-      content: Type.Array(Type.Object({ type: Type.String(), text: Type.Optional(Type.String()), refusal: Type.Optional(Type.String()) })),
+      content: Type.Array(Type.Object({
+        type: Type.String(),
+        text: Type.Optional(Type.String()),
+        refusal: Type.Optional(Type.String()),
+      })),
     })),
     whenType('function_call', Type.Object({ call_id: Type.String(), name: Type.String(), arguments: Type.String() })),
   ],
@@ -53,18 +58,27 @@ const ChatCompletionShape = Type.Object({
 })
 
 const ImagesShape = Type.Object({
-  data: Type.Array(Type.Object({ b64_json: Nullable(Type.String()), url: Nullable(Type.String()), revised_prompt: Nullable(Type.String()) })),
+  data: Type.Array(Type.Object({
+    b64_json: Nullable(Type.String()),
+    url: Nullable(Type.String()),
+    revised_prompt: Nullable(Type.String()),
+  })),
   output_format: Nullable(Type.String()),
 })
 
 const EmbeddingsShape = Type.Object({
   model: Nullable(Type.String()),
   // base64 (what the router asks for) or the floats some compatible servers send anyway.
-  data: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), embedding: Type.Union([Type.String(), Type.Array(Type.Number())]) })),
+  data: Type.Array(Type.Object({
+    index: Type.Integer({ minimum: 0 }),
+    embedding: Type.Union([Type.String(), Type.Array(Type.Number())]),
+  })),
 })
 
 /** An embeddings answer as checked: each vector base64 or numbers. */
-export type EmbeddingsAnswer = Static<typeof EmbeddingsShape> & { usage?: { prompt_tokens?: unknown, total_tokens?: unknown } | null }
+export type EmbeddingsAnswer = Static<typeof EmbeddingsShape> & {
+  usage?: { prompt_tokens?: unknown, total_tokens?: unknown } | null
+}
 
 const validResponse = answerAjv.compile(ResponseShape)
 const validChatCompletion = answerAjv.compile(ChatCompletionShape)
@@ -114,5 +128,5 @@ export async function jsonAnswer (call: APIPromise<unknown>): Promise<unknown> {
     await response.body?.cancel()
     throw invalidResponse('an SSE stream to a call that asked for one JSON answer')
   }
-  return JSON.parse(await response.text()) as unknown
+  return JSON.parse(await answerText(response)) as unknown
 }

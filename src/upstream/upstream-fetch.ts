@@ -57,13 +57,15 @@ export async function upstreamFetch (
     return upstreamFetch(input.url, { ...fromRequest, ...init }, maxBodyBytes)
   }
   const method = init.method ?? 'GET'
-  const headers = new Headers(init.headers)
-  const body = await requestBody(init.body, headers)
+  // The SDK hands over a Headers of its own: read as it is, not copied into another.
+  const headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers)
+  const { body, contentType } = await requestBody(init.body)
+  const sentHeaders = Object.fromEntries(headers)
+  if (contentType && !headers.has('content-type')) sentHeaders['content-type'] = contentType
   const stop = new LinkedAbortController([init.signal ?? undefined, init.callSignal])
   let answer
   try {
-    const options = { method, headers: Object.fromEntries(headers), body, signal: stop.signal, dispatcher: upstreams }
-    answer = await request(input, options)
+    answer = await request(input, { method, headers: sentHeaders, body, signal: stop.signal, dispatcher: upstreams })
   } catch (err) {
     stop.unlink()
     throw err
@@ -71,21 +73,32 @@ export async function upstreamFetch (
   answer.body.once('close', () => stop.unlink())
   const withoutBody = method === 'HEAD' || NULL_BODY_STATUSES.has(answer.statusCode)
   if (withoutBody) answer.body.resume()
-  const answerHeaders = responseHeaders(answer.headers)
-  const expected = expectedBody(answer.statusCode, answerHeaders)
+  const expected = expectedBody(answer.statusCode, headerValue(answer.headers, 'content-type'), headerValue(answer.headers, 'content-length'))
   const response = new Response(withoutBody ? null : webStream(answer.body, maxBodyBytes, expected), {
     status: answer.statusCode,
-    headers: answerHeaders,
+    headers: headerPairs(answer.headers),
   })
-  if (!withoutBody && !(expected instanceof ToolError)) nodeBodies.set(response, { body: answer.body, maxBodyBytes })
+  if (!withoutBody && !(expected instanceof ToolError)) {
+    nodeBodies.set(response, { body: answer.body, maxBodyBytes, expected })
+  }
   return response
+}
+
+/**
+ * A successful answer's body as text, read as {@link answerChunks} reads it: for a JSON answer,
+ * without the web stream and `Response.text()` between undici and `JSON.parse`.
+ */
+export async function answerText (response: Response): Promise<string> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of answerChunks(response)) chunks.push(chunk)
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /**
  * The Node bodies of the answers {@link upstreamFetch} made, for {@link answerChunks}; each read
  * once, one way or the other.
  */
-const nodeBodies = new WeakMap<Response, { body: Readable, maxBodyBytes: number }>()
+const nodeBodies = new WeakMap<Response, { body: Readable, maxBodyBytes: number, expected: ExpectedBody }>()
 
 /**
  * A successful answer's body as chunks: for an answer {@link upstreamFetch} made, its Node body
@@ -96,10 +109,14 @@ export function answerChunks (response: Response): AsyncIterable<Uint8Array> {
   const node = nodeBodies.get(response)
   if (!node) return response.body ?? Readable.from([])
   nodeBodies.delete(response)
-  return boundedChunks(node.body, node.maxBodyBytes)
+  return boundedChunks(node.body, node.maxBodyBytes, node.expected)
 }
 
-async function * boundedChunks (body: Readable, maxBodyBytes: number): AsyncGenerator<Uint8Array> {
+async function * boundedChunks (
+  body: Readable,
+  maxBodyBytes: number,
+  expected: ExpectedBody
+): AsyncGenerator<Uint8Array> {
   let received = 0
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -107,6 +124,7 @@ async function * boundedChunks (body: Readable, maxBodyBytes: number): AsyncGene
       if (received > maxBodyBytes) throw tooLarge(maxBodyBytes)
       yield chunk
     }
+    if (received === 0 && expected === 'json') throw emptyBody()
   } catch (err) {
     if (err instanceof ToolError) throw err
     throw new UpstreamBodyBroken('the connection broke while the answer was arriving', { cause: err })
@@ -122,14 +140,18 @@ async function * boundedChunks (body: Readable, maxBodyBytes: number): AsyncGene
  * What the body must be, or the tool error a successful answer the SDK cannot read makes (it would
  * hand the router a string or nothing).
  */
-function expectedBody (status: number, headers: Headers): ExpectedBody | ToolError {
+function expectedBody (
+  status: number,
+  contentType: string | undefined,
+  contentLength: string | undefined
+): ExpectedBody | ToolError {
   if (status < 200 || status >= 300) return 'any'
-  const mediaType = headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase()
   if (mediaType === 'text/event-stream') return 'event-stream'
   if (!mediaType) return upstreamInvalid('a successful answer without a Content-Type (expected JSON)')
   if (!mediaType.includes('json')) return upstreamInvalid(`a successful answer of type ${mediaType.slice(0, 100)} (expected JSON)`)
   // The SDK does not read a body announced as empty: it must be refused before.
-  return headers.get('content-length') === '0' ? emptyBody() : 'json'
+  return contentLength?.trim() === '0' ? emptyBody() : 'json'
 }
 
 function emptyBody (): ToolError {
@@ -148,13 +170,12 @@ function tooLarge (maxBodyBytes: number): ToolError {
  * A body undici sends as is (text, bytes); anything else (a form, a blob, a stream) as the bytes a
  * web Request would send, with its content type.
  */
-async function requestBody (body: RequestInit['body'], headers: Headers): Promise<string | Uint8Array | undefined> {
-  if (body === undefined || body === null) return undefined
-  if (typeof body === 'string' || body instanceof Uint8Array) return body
+async function requestBody (body: RequestInit['body']): Promise<{ body: string | Uint8Array | undefined, contentType?: string }> {
+  if (body === undefined || body === null) return { body: undefined }
+  if (typeof body === 'string' || body instanceof Uint8Array) return { body }
   const encoded = new Response(body)
-  const type = encoded.headers.get('content-type')
-  if (type && !headers.has('content-type')) headers.set('content-type', type)
-  return new Uint8Array(await encoded.arrayBuffer())
+  const contentType = encoded.headers.get('content-type') ?? undefined
+  return { body: new Uint8Array(await encoded.arrayBuffer()), ...(contentType && { contentType }) }
 }
 
 /**
@@ -211,11 +232,18 @@ function webStream (
   }, { highWaterMark: 0 })
 }
 
-function responseHeaders (headers: Record<string, string | string[] | undefined>): Headers {
-  const result = new Headers()
+/** undici's answer headers as the name-value pairs a web Response is built from (a repeated header once per value). */
+function headerPairs (headers: Record<string, string | string[] | undefined>): Array<[string, string]> {
+  const pairs: Array<[string, string]> = []
   for (const [name, value] of Object.entries(headers)) {
-    if (Array.isArray(value)) for (const item of value) result.append(name, item)
-    else if (value !== undefined) result.append(name, value)
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, item])
+    else if (value !== undefined) pairs.push([name, value])
   }
-  return result
+  return pairs
+}
+
+/** One header of undici's answer (names come lowercased); a repeated one's values joined as Headers would join them. */
+function headerValue (headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value.join(', ') : value
 }

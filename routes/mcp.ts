@@ -6,7 +6,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { wwwAuthenticate } from '../src/access/bearer-challenge.js'
 import { type Client, bearerCredential, isAuthenticationFailure } from '../src/access/client-keys.js'
 import { missingToolScope } from '../src/access/tool-scopes.js'
-import { type CancellationNotification, type JsonRpcErrorResponse, type JsonRpcMessage, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, isCancellation, isInitializeRequest, jsonRpcError, toolCallParamsProblem, wantsProgress } from '../src/mcp/http/json-rpc.js'
+import { type ClassifiedMessage, type ClassifiedNotification, classifyMessage } from '../src/mcp/http/classified-message.js'
+import { type JsonRpcErrorResponse, JsonRpcErrorCode, JsonRpcErrorSchema, JsonRpcMessageSchema, jsonRpcError } from '../src/mcp/http/json-rpc.js'
 import { isPlainlyLegacy, modernEraHandler } from '../src/mcp/http/modern-era.js'
 import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
@@ -15,6 +16,13 @@ import { ObservedTransport } from '../src/mcp/observed-transport.js'
 import { asAuthInfo } from '../src/mcp/request-context.js'
 import { RouterErrorCode } from '../src/errors.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A POST's message, classified once when its body has been read and checked; every step reads it. */
+    mcpMessage: ClassifiedMessage | undefined
+  }
+}
 
 const SESSION_HEADER = 'mcp-session-id'
 
@@ -66,6 +74,7 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     await modern.close()
   })
   readJsonRpcOnly(fastify)
+  fastify.decorateRequest('mcpMessage', undefined)
   app.addHook('onRequest', async (request, reply) => admit(fastify, request, reply))
 
   const rateLimit = fastify.mcpRateLimit
@@ -74,15 +83,16 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
     config: { rateLimit },
     schema: { headers: McpHeaders, body: JsonRpcMessageSchema, response: { ...transportResponses, ...errorResponses } },
   }, async (request, reply) => {
-    const message = request.body
+    const message = classifyMessage(request.body)
+    request.mcpMessage = message
     const scopeRefusal = lacksToolScope(fastify, message, request, reply)
     if (scopeRefusal) return scopeRefusal
     // Admitted (origin, host, key, rate, size) like every request; then the protocol era decides the path.
     if (!await isLegacyExchange(request, message)) return relayModern(modern, request, reply)
     const webRequest = toWebRequest(request)
-    if (!stateful && isCancellation(message)) return cancel(statelessCalls, message, request, reply)
-    const invalidParams = toolCallParamsProblem(message)
-    if (invalidParams !== undefined && 'id' in message) {
+    if (!stateful && message.kind === 'notification' && message.cancels) return cancel(statelessCalls, message.cancels, request, reply)
+    const invalidParams = message.kind === 'request' ? message.invalidParams : undefined
+    if (message.kind === 'request' && invalidParams !== undefined) {
       // The caller's mistake, answered as JSON-RPC answers one: an error response, HTTP 200.
       request.log.info({ reason: invalidParams }, 'MCP request refused: invalid params')
       return reply.code(200).send(jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params: ${invalidParams}`, message.id))
@@ -110,11 +120,11 @@ export default async function mcpRoutes (fastify: FastifyInstance) {
  * and, stateless, the client's fingerprint, hashed once: its call is tracked under it for
  * notifications/cancelled, and its logging level may be kept under it.
  */
-function watchConnection (fastify: FastifyInstance, statelessCalls: StatelessCalls | undefined, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply): { signal: AbortSignal, fingerprint: string | undefined } {
+function watchConnection (fastify: FastifyInstance, statelessCalls: StatelessCalls | undefined, message: ClassifiedMessage, request: FastifyRequest, reply: FastifyReply): { signal: AbortSignal, fingerprint: string | undefined } {
   const connection = new AbortController()
   let fingerprint: string | undefined
   let forget: (() => void) | undefined
-  if (statelessCalls && 'id' in message && 'method' in message) {
+  if (statelessCalls && message.kind === 'request') {
     fingerprint = fingerprintOf(request)
     forget = statelessCalls.track(fingerprint, message.id, connection)
   }
@@ -183,33 +193,33 @@ function admitClient (request: FastifyRequest, reply: FastifyReply, client: Clie
 }
 
 /** A tools/call of a tool whose scope (OAUTH_TOOL_SCOPES) the access token lacks: 403 insufficient_scope, before any upstream call. */
-function lacksToolScope (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, reply: FastifyReply) {
+function lacksToolScope (fastify: FastifyInstance, message: ClassifiedMessage, request: FastifyRequest, reply: FastifyReply) {
   const toolScopes = fastify.config.oauth?.toolScopes
-  if (!toolScopes || !('method' in message) || message.method !== 'tools/call') return undefined
-  const tool = (message.params as { name?: unknown } | undefined)?.name
-  const scope = typeof tool === 'string' ? missingToolScope(toolScopes, request.client, tool) : undefined
+  const tool = message.kind === 'request' ? message.tool : undefined
+  if (!toolScopes || tool === undefined) return undefined
+  const scope = missingToolScope(toolScopes, request.client, tool)
   if (scope === undefined) return undefined
-  const description = `the tool ${String(tool)} needs the scope ${scope}`
+  const description = `the tool ${tool} needs the scope ${scope}`
   request.log.info({ reason: description }, 'MCP request refused: insufficient scope')
   return reply.code(403).header('www-authenticate', wwwAuthenticate({ error: 'insufficient_scope', description, scope }, fastify.config.oauth?.resourceMetadataUrl))
     .send(jsonRpcError(JsonRpcErrorCode.ServerError, `Forbidden: ${description}`))
 }
 
 /** A stateless client's cancellation: it stops the call it names, if that call still runs here. */
-function cancel (statelessCalls: StatelessCalls, message: CancellationNotification, request: FastifyRequest, reply: FastifyReply) {
-  const { requestId, reason } = message.params
+function cancel (statelessCalls: StatelessCalls, { requestId, reason }: NonNullable<ClassifiedNotification['cancels']>, request: FastifyRequest, reply: FastifyReply) {
   const cancelled = statelessCalls.cancel(fingerprintOf(request), requestId, reason ? `the client cancelled the call (${reason})` : 'the client cancelled the call')
   request.log.info({ cancelledRequestId: requestId, matched: cancelled }, 'cancellation received')
   return reply.code(202).send(null)
 }
 
 /** One stateless exchange: a server and transport of its own, for this request only. */
-async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal, fingerprint: string | undefined) {
+async function relayStateless (fastify: FastifyInstance, message: ClassifiedMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal, fingerprint: string | undefined) {
   const { toolRuntime } = fastify
   const { server, messages } = toolRuntime.serverFor(request.client)
   const caller = logLevelCaller(message, request, fingerprint)
   // Progress and log messages need a stream; any other answer goes as plain JSON.
-  const enableJsonResponse = !wantsProgress(message) && toolRuntime.logLevels.get(caller) === undefined
+  const wantsProgress = message.kind === 'request' && message.progressToken !== undefined
+  const enableJsonResponse = !wantsProgress && toolRuntime.logLevels.get(caller) === undefined
   const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse }, messages)
   // Only an exchange cut short has something to stop; closing a finished one would only cost
   // the SDK's "Connection closed" error, a stack trace per request (the benchmark's profile).
@@ -224,8 +234,8 @@ async function relayStateless (fastify: FastifyInstance, message: JsonRpcMessage
  * Whose logging level a stateless request sets or is answered at: its client key's, or its
  * fingerprint's when the router runs open. Only the two methods that use it pay for the hash.
  */
-function logLevelCaller (message: JsonRpcMessage, request: FastifyRequest, fingerprint: string | undefined): string | undefined {
-  if (!('method' in message) || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
+function logLevelCaller (message: ClassifiedMessage, request: FastifyRequest, fingerprint: string | undefined): string | undefined {
+  if (message.kind !== 'request' || (message.method !== 'tools/call' && message.method !== 'logging/setLevel')) return undefined
   return request.client ? `client:${request.client.name}` : `address:${fingerprint ?? fingerprintOf(request)}`
 }
 
@@ -235,8 +245,8 @@ function fingerprintOf (request: FastifyRequest): string {
 }
 
 /** Whether an exchange is of the 2025 era: plainly so (most traffic), or as the SDK classifies the rest. */
-async function isLegacyExchange (request: FastifyRequest, message: JsonRpcMessage): Promise<boolean> {
-  return isPlainlyLegacy(message, request.headers['mcp-protocol-version']) || isLegacyRequest(toWebRequest(request), message)
+async function isLegacyExchange (request: FastifyRequest, message: ClassifiedMessage): Promise<boolean> {
+  return isPlainlyLegacy(message, request.headers['mcp-protocol-version']) || isLegacyRequest(toWebRequest(request), request.body)
 }
 
 /**
@@ -248,7 +258,7 @@ async function relayModern (modern: McpHttpHandler, request: FastifyRequest, rep
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
   })
-  const authInfo = asAuthInfo({ requestId: request.id, connection: connection.signal, client: request.client, address: request.ip })
+  const authInfo = asAuthInfo({ requestId: request.id, connection: connection.signal, client: request.client, address: request.ip, message: request.mcpMessage })
   const response = await modern.fetch(toWebRequest(request, connection.signal), { parsedBody: request.body, authInfo })
   // Refused before any MCP server saw it (the era's own checks of version, envelope and headers): no message log line says so.
   if (response.status >= 400) await logRefusal(request, response)
@@ -256,22 +266,22 @@ async function relayModern (modern: McpHttpHandler, request: FastifyRequest, rep
 }
 
 async function logRefusal (request: FastifyRequest, response: Response) {
-  const message = request.body as JsonRpcMessage
-  const rpcMethod = 'method' in message ? message.method : 'response'
+  const message = request.mcpMessage
+  const rpcMethod = message?.kind === 'request' || message?.kind === 'notification' ? message.method : 'response'
   const { error } = await response.clone().json().catch(() => ({})) as Partial<JsonRpcErrorResponse>
   request.log.info({ rpcMethod, outcome: `http_${response.status}`, ...(error && { rpcErrorCode: error.code, reason: error.message }) }, `${rpcMethod}: http_${response.status}`)
 }
 
 /** A new session, opened by its initialize request, within MCP_MAX_SESSIONS and MCP_MAX_SESSIONS_PER_CLIENT. */
-async function openSession (fastify: FastifyInstance, message: JsonRpcMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal) {
-  if (!isInitializeRequest(message)) {
+async function openSession (fastify: FastifyInstance, message: ClassifiedMessage, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection: AbortSignal) {
+  if (message.kind !== 'request' || message.initialize === undefined) {
     return reply.code(400).send(jsonRpcError(JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)'))
   }
   const { mcpSessions, toolRuntime } = fastify
   if (mcpSessions.full) return sessionsFull(fastify, request, reply)
   const owner = sessionOwner(request)
   if (mcpSessions.atClientLimit(owner)) return clientSessionsFull(fastify, request, reply)
-  const transport = await mcpSessions.open(() => toolRuntime.serverFor(request.client), request.client?.name, owner, message.params)
+  const transport = await mcpSessions.open(() => toolRuntime.serverFor(request.client), request.client?.name, owner, message.initialize)
   return relay(transport, request, webRequest, reply, connection)
 }
 
@@ -317,7 +327,7 @@ function sessionOwner (request: FastifyRequest): string {
 
 /** The request (as `webRequest`) to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
 async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
-  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, address: request.ip, caller })
+  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, address: request.ip, caller, message: request.mcpMessage })
   return send(await transport.handleRequest(webRequest, { parsedBody: request.body, authInfo }), reply)
 }
 

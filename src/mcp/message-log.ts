@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server'
+import type { RequestId } from '@modelcontextprotocol/server'
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RouterKeys } from '../access/router-keys.js'
@@ -7,6 +7,7 @@ import { CallRecord } from '../observability/call-record.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { traceContextOf } from '../observability/tracing.js'
+import type { ClassifiedMessage } from './http/classified-message.js'
 
 export interface MessageLogDependencies {
   log: FastifyBaseLogger
@@ -24,6 +25,12 @@ interface PendingRequest {
   span: Span
   arguments: unknown
   record?: CallRecord
+}
+
+interface FinishDetails {
+  rpcErrorCode?: number
+  error?: string
+  result?: unknown
 }
 
 // JSON-RPC's reserved internal error: a failure of the router itself, worth an error-level line.
@@ -56,13 +63,14 @@ export class McpMessageLog {
    * parent). A request no HTTP request carried (over stdio) gets an id of its own, which its
    * tool call then logs and sends upstream ({@link requestIdOf}).
    */
-  received (message: JSONRPCMessage, headers: Headers, requestId?: string): void {
-    if (!('method' in message) || !('id' in message)) {
-      this.#write({ requestId: requestId ?? 'none', method: 'method' in message ? message.method : 'response', outcome: 'ok', durationMs: 0, arguments: 'params' in message ? message.params : undefined })
+  received (message: ClassifiedMessage, headers: Headers, requestId?: string): void {
+    if (message.kind !== 'request') {
+      const method = message.kind === 'notification' ? message.method : 'response'
+      const args = message.kind === 'notification' ? message.params : undefined
+      this.#write({ requestId: requestId ?? 'none', method, outcome: 'ok', durationMs: 0, arguments: args })
       return
     }
-    const params = message.params as { name?: unknown, arguments?: unknown } | undefined
-    const tool = message.method === 'tools/call' && typeof params?.name === 'string' ? params.name : undefined
+    const { tool } = message
     const parent = traceContextOf(headers)
     const span = this.deps.tracer.startSpan(tool ? `tools/call ${tool}` : message.method, {
       kind: SpanKind.SERVER,
@@ -77,7 +85,7 @@ export class McpMessageLog {
       requestId: requestId ?? randomUUID(),
       started: performance.now(),
       span,
-      arguments: tool ? params?.arguments : message.params,
+      arguments: tool ? message.toolArguments : message.params,
       ...(tool && { record: new CallRecord(tool, trace.setSpan(parent, span)) }),
     })
   }
@@ -93,21 +101,20 @@ export class McpMessageLog {
   }
 
   /** A message is leaving; a response or error ends its request. */
-  sent (message: JSONRPCMessage, sessionId: string | undefined): void {
-    if (!('id' in message) || message.id === undefined || message.id === null || !('result' in message || 'error' in message)) return
+  sent (message: ClassifiedMessage, sessionId: string | undefined): void {
+    if ((message.kind !== 'response' && message.kind !== 'error') || message.id === undefined || message.id === null) return
     const pending = this.#take(message.id)
     if (!pending) return
-    if ('error' in message) {
-      this.#finish(pending, sessionId, String(message.error.code), { rpcErrorCode: message.error.code, error: message.error.message })
+    if (message.kind === 'error') {
+      this.#finish(pending, sessionId, String(message.code), { rpcErrorCode: message.code, error: message.message })
       return
     }
-    const result = message.result as { isError?: unknown }
-    this.#finish(pending, sessionId, result.isError === true ? 'tool_error' : 'ok', { result: message.result })
+    this.#finish(pending, sessionId, message.result.isError === true ? 'tool_error' : 'ok', { result: message.result })
   }
 
   /** The transport refused the message with this HTTP status (a wrong header, an unknown session). */
-  refused (message: JSONRPCMessage, status: number, sessionId: string | undefined): void {
-    if (!('id' in message) || !('method' in message)) return
+  refused (message: ClassifiedMessage, status: number, sessionId: string | undefined): void {
+    if (message.kind !== 'request') return
     const pending = this.#take(message.id)
     if (pending) this.#finish(pending, sessionId, `http_${status}`, {})
   }
@@ -125,7 +132,7 @@ export class McpMessageLog {
     return pending
   }
 
-  #finish (pending: PendingRequest, sessionId: string | undefined, outcome: string, extra: { rpcErrorCode?: number, error?: string, taskId?: string, result?: unknown }): void {
+  #finish (pending: PendingRequest, sessionId: string | undefined, outcome: string, extra: FinishDetails): void {
     const { span, record } = pending
     const { result, ...fields } = extra
     const failed = outcome !== 'ok'

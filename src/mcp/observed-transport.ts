@@ -1,5 +1,6 @@
 import { type HandleRequestOptions, type InitializeRequest, type JSONRPCMessage, type Transport, WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTTPServerTransportOptions } from '@modelcontextprotocol/server'
 import { boundedText } from '../bounded-text.js'
+import { classifyMessage } from './http/classified-message.js'
 import type { SessionEventStore } from './http/event-store.js'
 import { JsonRpcErrorCode, jsonRpcError } from './http/json-rpc.js'
 import type { McpMessageLog } from './message-log.js'
@@ -30,10 +31,11 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
       const relayed = this.#events.relayedStream?.(lastEventId, this.sessionId)
       if (relayed) return relayed
     }
-    // The HTTP layer hands over one parsed message per POST (batches are refused before this).
-    const message = options?.parsedBody as JSONRPCMessage | undefined
+    // The HTTP layer hands over one classified message per POST (batches are refused before this).
+    const context = requestContextOf(options?.authInfo)
+    const message = context?.message
     if (message === undefined) return super.handleRequest(req, options)
-    this.messages.received(message, req.headers, requestContextOf(options?.authInfo)?.requestId)
+    this.messages.received(message, req.headers, context?.requestId)
     const response = await super.handleRequest(req, options)
     if (response.status >= 400) this.messages.refused(message, response.status, this.sessionId)
     return response
@@ -59,7 +61,7 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
 
   override async send (message: JSONRPCMessage, options?: Parameters<WebStandardStreamableHTTPServerTransport['send']>[1]): Promise<void> {
     const cleared = this.messages.keys.redact(message)
-    this.messages.sent(cleared, this.sessionId)
+    this.messages.sent(classifyMessage(cleared), this.sessionId)
     return super.send(cleared, options)
   }
 
@@ -78,13 +80,15 @@ export class ObservedTransport extends WebStandardStreamableHTTPServerTransport 
 export function observeTransport (transport: Transport, messages: McpMessageLog): void {
   const { onmessage } = transport
   transport.onmessage = (message, extra) => {
-    messages.received(message, extra?.request?.headers ?? new Headers(), requestContextOf(extra?.authInfo)?.requestId)
+    const context = requestContextOf(extra?.authInfo)
+    // Over HTTP the route classified the message; over stdio it is classified here.
+    messages.received(context?.message ?? classifyMessage(message), extra?.request?.headers ?? new Headers(), context?.requestId)
     onmessage?.(message, extra)
   }
   const send = transport.send.bind(transport)
   transport.send = async (message, options) => {
     const cleared = messages.keys.redact(message)
-    messages.sent(cleared, undefined)
+    messages.sent(classifyMessage(cleared), undefined)
     return send(cleared, options)
   }
 }

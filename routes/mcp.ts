@@ -1,4 +1,4 @@
-import { isLegacyRequest, type McpHttpHandler, type WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
+import { isLegacyRequest, type McpHttpHandler, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
@@ -12,8 +12,8 @@ import { isPlainlyLegacy, modernEraHandler } from '../src/mcp/http/modern-era.js
 import { isOriginAllowed } from '../src/mcp/http/origin-policy.js'
 import { SESSIONS_FULL } from '../src/mcp/http/sessions.js'
 import { callerFingerprint, StatelessCalls } from '../src/mcp/http/stateless-calls.js'
-import { ObservedTransport } from '../src/mcp/observed-transport.js'
-import { asAuthInfo } from '../src/mcp/request-context.js'
+import { authInfoCarrying, type HttpRequestContext } from '../src/mcp/request-context.js'
+import { handleHttpRequest, sendResponse, watchTransport } from '../src/mcp/transport-adapter.js'
 import { RouterErrorCode } from '../src/errors.js'
 import { describeValidationErrors } from '../src/validation-errors.js'
 
@@ -220,14 +220,16 @@ async function relayStateless (fastify: FastifyInstance, message: ClassifiedMess
   // Progress and log messages need a stream; any other answer goes as plain JSON.
   const wantsProgress = message.kind === 'request' && message.progressToken !== undefined
   const enableJsonResponse = !wantsProgress && toolRuntime.logLevels.get(caller) === undefined
-  const transport = new ObservedTransport({ sessionIdGenerator: undefined, enableJsonResponse }, messages)
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse })
   // Only an exchange cut short has something to stop; closing a finished one would only cost
   // the SDK's "Connection closed" error, a stack trace per request (the benchmark's profile).
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) server.close().catch((err: unknown) => request.log.warn({ err }, 'MCP server did not close cleanly'))
   })
   await server.connect(transport)
-  return relay(transport, request, webRequest, reply, connection, caller)
+  watchTransport(transport, messages)
+  const context = contextOf(request, connection, caller)
+  return sendResponse(await handleHttpRequest(transport, webRequest, context, request.body, messages), reply)
 }
 
 /**
@@ -258,11 +260,11 @@ async function relayModern (modern: McpHttpHandler, request: FastifyRequest, rep
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
   })
-  const authInfo = asAuthInfo({ requestId: request.id, connection: connection.signal, client: request.client, address: request.ip, message: request.mcpMessage })
+  const authInfo = authInfoCarrying(contextOf(request, connection.signal))
   const response = await modern.fetch(toWebRequest(request, connection.signal), { parsedBody: request.body, authInfo })
   // Refused before any MCP server saw it (the era's own checks of version, envelope and headers): no message log line says so.
   if (response.status >= 400) await logRefusal(request, response)
-  return send(response, reply)
+  return sendResponse(response, reply)
 }
 
 async function logRefusal (request: FastifyRequest, response: Response) {
@@ -281,8 +283,8 @@ async function openSession (fastify: FastifyInstance, message: ClassifiedMessage
   if (mcpSessions.full) return sessionsFull(fastify, request, reply)
   const owner = sessionOwner(request)
   if (mcpSessions.atClientLimit(owner)) return clientSessionsFull(fastify, request, reply)
-  const transport = await mcpSessions.open(() => toolRuntime.serverFor(request.client), request.client?.name, owner, message.initialize)
-  return relay(transport, request, webRequest, reply, connection)
+  const session = await mcpSessions.open(() => toolRuntime.serverFor(request.client), request.client?.name, owner, message.initialize)
+  return sendResponse(await session.handle(webRequest, contextOf(request, connection), request.body), reply)
 }
 
 /** A session this replica has no room for: one it would open, or one it would take over from another replica. */
@@ -317,7 +319,7 @@ async function relayToSession (fastify: FastifyInstance, sessionId: string | und
   }
   // A GET stream is not activity: a session kept only by its stream expires (MCP_SESSION_IDLE_MS).
   if (request.method !== 'GET') reply.raw.once('close', session.begin())
-  return relay(session.transport, request, webRequest, reply, connection)
+  return sendResponse(await session.handle(webRequest, contextOf(request, connection), request.body), reply)
 }
 
 /** Whose sessions a new one counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client key's, or the address's when the router is open. */
@@ -325,30 +327,9 @@ function sessionOwner (request: FastifyRequest): string {
   return request.client ? `client:${request.client.name}` : `address:${request.ip}`
 }
 
-/** The request (as `webRequest`) to the transport, with its id and connection as the SDK's per-request context (`HttpRequestContext`). */
-async function relay (transport: WebStandardStreamableHTTPServerTransport, request: FastifyRequest, webRequest: Request, reply: FastifyReply, connection?: AbortSignal, caller?: string) {
-  const authInfo = asAuthInfo({ requestId: request.id, connection, client: request.client, address: request.ip, caller, message: request.mcpMessage })
-  return send(await transport.handleRequest(webRequest, { parsedBody: request.body, authInfo }), reply)
-}
-
-/** The SDK's web Response, sent by Fastify. */
-async function send (response: Response, reply: FastifyReply) {
-  if (response.headers.get('content-type')?.startsWith('application/json')) {
-    // A JSON answer is whole already: sent as one string with its length rather than piped as a
-    // stream (chunked, a read and a write per piece), a measurable share of an echo's CPU (docs/performance.md).
-    reply.code(response.status)
-    for (const [name, value] of response.headers) reply.header(name, value)
-    return reply.send(await response.text())
-  }
-  reply.send(response)
-  // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
-  // (a GET stream, or a call still waiting for the model): clients wait on the headers. Flushed
-  // on the next turn, not at once: a quick answer (echo, a cached one) then leaves in the same
-  // write as its headers, one write per exchange fewer (docs/performance.md).
-  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
-    setImmediate(() => { if (!reply.raw.headersSent && !reply.raw.destroyed) reply.raw.flushHeaders() })
-  }
-  return reply
+/** What the MCP server is told of the request (`HttpRequestContext`): `connection` is a POST's, whose closing stops its calls. */
+function contextOf (request: FastifyRequest, connection?: AbortSignal, caller?: string): HttpRequestContext {
+  return { requestId: request.id, connection, client: request.client, address: request.ip, caller, message: request.mcpMessage }
 }
 
 /** The Fastify request as the web Request the SDK reads (its body is `request.body`, passed beside it). */

@@ -7,7 +7,7 @@ import { CallRecord } from '../observability/call-record.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { traceContextOf } from '../observability/tracing.js'
-import type { ClassifiedMessage } from './http/classified-message.js'
+import type { ClassifiedMessage, ClassifiedRequest } from './http/classified-message.js'
 
 export interface MessageLogDependencies {
   log: FastifyBaseLogger
@@ -42,7 +42,7 @@ const PROBES = new Set(['server/discover'])
 /**
  * One log line, one metric and one span per MCP message an MCP server handles (requests when their
  * response leaves, notifications as they arrive), carrying what a `tools/call` did. One per server,
- * fed by its {@link ObservedTransport}.
+ * fed by its transport's adapter (transport-adapter.ts).
  */
 export class McpMessageLog {
   readonly #pending = new Map<RequestId, PendingRequest>()
@@ -64,12 +64,11 @@ export class McpMessageLog {
    * tool call then logs and sends upstream ({@link requestIdOf}).
    */
   received (message: ClassifiedMessage, headers: Headers, requestId?: string): void {
-    if (message.kind !== 'request') {
-      const method = message.kind === 'notification' ? message.method : 'response'
-      const args = message.kind === 'notification' ? message.params : undefined
-      this.#write({ requestId: requestId ?? 'none', method, outcome: 'ok', durationMs: 0, arguments: args })
-      return
-    }
+    if (message.kind === 'request') this.#pending.set(message.id, this.#start(message, headers, requestId))
+    else this.#writeUnanswered(message, 'ok', requestId)
+  }
+
+  #start (message: ClassifiedRequest, headers: Headers, requestId: string | undefined): PendingRequest {
     const { tool } = message
     const parent = traceContextOf(headers)
     const span = this.deps.tracer.startSpan(tool ? `tools/call ${tool}` : message.method, {
@@ -80,14 +79,21 @@ export class McpMessageLog {
         ...(tool && { 'gen_ai.tool.name': tool, 'gen_ai.operation.name': 'execute_tool' }),
       },
     }, parent)
-    this.#pending.set(message.id, {
+    return {
       method: message.method,
       requestId: requestId ?? randomUUID(),
       started: performance.now(),
       span,
       arguments: tool ? message.toolArguments : message.params,
       ...(tool && { record: new CallRecord(tool, trace.setSpan(parent, span)) }),
-    })
+    }
+  }
+
+  /** A notification, or a response to a request of the server's: one line, as it arrives. */
+  #writeUnanswered (message: Exclude<ClassifiedMessage, ClassifiedRequest>, outcome: string, requestId?: string): void {
+    const method = message.kind === 'notification' ? message.method : 'response'
+    const args = message.kind === 'notification' ? message.params : undefined
+    this.#write({ requestId: requestId ?? 'none', method, outcome, durationMs: 0, arguments: args })
   }
 
   /** The id the request `id` is logged under, while it runs. */
@@ -112,11 +118,17 @@ export class McpMessageLog {
     this.#finish(pending, sessionId, message.result.isError === true ? 'tool_error' : 'ok', { result: message.result })
   }
 
-  /** The transport refused the message with this HTTP status (a wrong header, an unknown session). */
-  refused (message: ClassifiedMessage, status: number, sessionId: string | undefined): void {
-    if (message.kind !== 'request') return
-    const pending = this.#take(message.id)
-    if (pending) this.#finish(pending, sessionId, `http_${status}`, {})
+  /**
+   * The transport refused the message with this HTTP status before any handler saw it (a wrong
+   * header, a closed session), in the HTTP request `requestId` names, with these headers.
+   */
+  refused (message: ClassifiedMessage, headers: Headers, requestId: string, status: number, sessionId?: string): void {
+    if (message.kind !== 'request') {
+      this.#writeUnanswered(message, `http_${status}`, requestId)
+      return
+    }
+    const pending = this.#take(message.id) ?? this.#start(message, headers, requestId)
+    this.#finish(pending, sessionId, `http_${status}`, {})
   }
 
   /** The server is closing: requests still waiting for their response will never get one. */

@@ -74,21 +74,15 @@ export class McpSessions {
   readonly #registry: SessionRegistry | undefined
   #takenOver = 0
 
-  readonly #maxSessions: number
-  readonly #maxPerClient: number
-  readonly #idleMs: number
-
   constructor (
-    { maxSessions, maxPerClient, idleMs }: SessionLimits,
+    /** MCP_MAX_SESSIONS, MCP_MAX_SESSIONS_PER_CLIENT and MCP_SESSION_IDLE_MS, which refusals name. */
+    readonly limits: SessionLimits,
     private readonly log: FastifyBaseLogger,
     { events, registry }: SessionSharing = {}
   ) {
-    this.#maxSessions = maxSessions
-    this.#maxPerClient = maxPerClient
-    this.#idleMs = idleMs
     this.#events = events
     this.#registry = registry
-    this.#sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 30_000))
+    this.#sweeper = setInterval(() => this.closeIdle(), Math.min(limits.idleMs, 30_000))
     this.#sweeper.unref()
   }
 
@@ -97,12 +91,12 @@ export class McpSessions {
   }
 
   get full (): boolean {
-    return this.#sessions.size >= this.#maxSessions
+    return this.#sessions.size >= this.limits.maxSessions
   }
 
   /** Whether `owner` holds as many sessions as one client may (MCP_MAX_SESSIONS_PER_CLIENT). */
   atClientLimit (owner: string): boolean {
-    return (this.#owned.get(owner) ?? 0) >= this.#maxPerClient
+    return (this.#owned.get(owner) ?? 0) >= this.limits.maxPerClient
   }
 
   get (id: string): McpSession | undefined {
@@ -233,7 +227,7 @@ export class McpSessions {
         entry.active++
         entry.lastActivity = Date.now()
         // Renewed at most ten times per idle time: a busy session costs Redis little.
-        if (this.#registry && entry.lastActivity - renewedAt > this.#idleMs / 10) {
+        if (this.#registry && entry.lastActivity - renewedAt > this.limits.idleMs / 10) {
           renewedAt = entry.lastActivity
           this.#registry.renew(id)
         }
@@ -262,7 +256,7 @@ export class McpSessions {
    */
   closeIdle (now = Date.now()): number {
     const isIdle = (entry: SessionEntry) =>
-      entry.active === 0 && entry.messages.pending === 0 && now - entry.lastActivity >= this.#idleMs
+      entry.active === 0 && entry.messages.pending === 0 && now - entry.lastActivity >= this.limits.idleMs
     const idle = [...this.#sessions.values()].filter(isIdle)
     // #close never rejects: failures are logged there.
     for (const entry of idle) this.#close(entry)

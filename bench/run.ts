@@ -37,6 +37,10 @@ const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'calls,streams').split
 /** Concurrent streams of each streaming run. */
 const STREAM_COUNTS = (process.env.BENCH_STREAMS ?? '300,1000').split(',').map(Number)
 const STREAM_WARM_UP = 50
+/** Another checkout whose build's routers stream beside this one's (its `npm run build` first). */
+const OTHER_BUILD = process.env.BENCH_COMPARE
+/** `|`-separated parts of the router targets' names to run (all when unset). */
+const STREAM_TARGETS = process.env.BENCH_STREAM_TARGETS?.split('|')
 /** A production deployment's settings: logs at info, metrics, limits and checks all on (defaults). */
 const productionEnv = { OPENAI_API_KEY: API_KEY, UPSTREAM_MAX_RETRIES: '0', READY_CHECK_UPSTREAM: 'false', LOG_LEVEL: 'info', NODE_OPTIONS }
 
@@ -165,7 +169,8 @@ async function measureCalls (): Promise<CallsReport> {
 
 /** The streaming scenario: the paced upstream alone, the routers and Portkey, at each concurrency. */
 async function measureStreams (): Promise<StreamsReport> {
-  const { targets, processes, settings } = await startStreamServers(productionEnv)
+  const streamServers = startStreamServers(productionEnv, { otherBuild: OTHER_BUILD, only: STREAM_TARGETS })
+  const { targets, processes, settings } = await streamServers
   cleanups.push(...processes.map((child) => () => child.kill()))
   process.stderr.write('bench: streams, warm-up\n')
   for (const { request, server } of targets) {
@@ -393,9 +398,29 @@ function streamSections ({ settings, byConcurrency }: StreamsReport): string[] {
       '| Target | completed | first text p50 ms | first text p99 ms | server CPU µs/stream | peak RSS MB |',
       '|---|---:|---:|---:|---:|---:|',
       ...rows.map(({ target, rounds }) => `| ${target.name} | ${rounds.map((run) => run.completed).join(', ')} of ${concurrency} | ${spread(rounds.map((run) => run.firstTextP50), 0)} | ${spread(rounds.map((run) => run.firstTextP99), 0)} | ${spread(rounds.map((run) => run.cpuPerStream), 0)} | ${spread(rounds.map((run) => run.peakRssMb), 0)} |`),
+      ...buildComparison(rows),
       ...rows.flatMap(({ target, rounds }) => rounds.flatMap((run) => run.failure ? [`\n${target.name}: ${run.streams - run.completed} failed, e.g. \`${run.failure}\``] : []).slice(0, 1)),
       '',
     ]),
+  ]
+}
+
+/** Each router of this build against the same router of the other build (BENCH_COMPARE), round by round. */
+function buildComparison (rows: StreamRow[]): string[] {
+  const pairs = rows.filter(({ target }) => target.otherBuild).flatMap((other) => {
+    const mine = rows.find(({ target }) => !target.otherBuild && target.kind === 'router' && target.api === other.target.api && target.stateful === other.target.stateful)
+    return mine ? [{ mine, other }] : []
+  })
+  if (pairs.length === 0) return []
+  const ratio = (mine: StreamRow, other: StreamRow, pick: (run: StreamsResult) => number) =>
+    spread(mine.rounds.map((run, round) => pick(run) / pick(other.rounds[round] as StreamsResult)), 2, '×')
+  return [
+    '',
+    `This build against ${OTHER_BUILD ?? 'the other'}'s, round by round:`,
+    '',
+    '| Router | CPU per stream | first text p99 | peak RSS |',
+    '|---|---:|---:|---:|',
+    ...pairs.map(({ mine, other }) => `| ${shortName(mine.target)} | ${ratio(mine, other, (run) => run.cpuPerStream)} | ${ratio(mine, other, (run) => run.firstTextP99)} | ${ratio(mine, other, (run) => run.peakRssMb)} |`),
   ]
 }
 
@@ -405,7 +430,7 @@ function streamTargets ({ byConcurrency }: StreamsReport): TargetRow[] {
   const highest = byConcurrency.at(-1)
   if (!lowest || !highest) return []
   const portkey = (rows: StreamRow[], api: StreamApi) => rows.find(({ target }) => target.kind === 'portkey' && target.api === api) as StreamRow
-  const routers = (rows: StreamRow[]) => rows.filter(({ target }) => target.kind === 'router')
+  const routers = (rows: StreamRow[]) => rows.filter(({ target }) => target.kind === 'router' && !target.otherBuild)
   /** Each router row's figure over Portkey's on the same API, round by round. */
   const againstPortkey = (rows: StreamRow[], pick: (run: StreamsResult) => number) => routers(rows).map((row) => {
     const other = portkey(rows, row.target.api)
@@ -414,7 +439,7 @@ function streamTargets ({ byConcurrency }: StreamsReport): TargetRow[] {
   const cpu = againstPortkey(lowest.rows, (run) => run.cpuPerStream)
   const p99 = againstPortkey(highest.rows, (run) => run.firstTextP99)
   const rss = againstPortkey(highest.rows, (run) => run.peakRssMb)
-  const incomplete = highest.rows.filter(({ target }) => target.kind !== 'upstream').map(({ target, rounds }) => ({ target, missing: rounds.reduce((sum, run) => sum + run.streams - run.completed, 0) }))
+  const incomplete = highest.rows.filter(({ target }) => target.kind !== 'upstream' && !target.otherBuild).map(({ target, rounds }) => ({ target, missing: rounds.reduce((sum, run) => sum + run.streams - run.completed, 0) }))
   const list = (ratios: Array<{ row: StreamRow, ratio: number[] }>) => ratios.map(({ row, ratio }) => `${shortName(row.target)} ${spread(ratio, 2, '×')}`).join('; ')
   return [
     { target: `1. CPU per streamed answer ≤ 0.7× Portkey's (${lowest.concurrency} streams; Portkey on the same API)`, measured: list(cpu), met: cpu.every(({ ratio }) => median(ratio) <= 0.7) },

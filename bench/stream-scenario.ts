@@ -1,4 +1,6 @@
-import { type ReadyProcess, startRouterProcess } from '../test/support/router-process.js'
+import { spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+import { BUILT_ENTRY, type ReadyProcess, type RouterProcess, startRouterProcess, whenReady } from '../test/support/router-process.js'
 import { DELTAS, INTERVAL_MS } from './paced-answer.js'
 import { MCP_HEADERS, openSession, startGateway, startPacedUpstreamProcess } from './servers.js'
 import { concurrentStreams, type StreamRequest, type StreamsResult } from './streams.js'
@@ -14,6 +16,8 @@ export interface StreamTarget {
   kind: 'upstream' | 'router' | 'portkey'
   api: StreamApi
   stateful?: boolean
+  /** Set for a router of another checkout's build (BENCH_COMPARE), measured beside this one's. */
+  otherBuild?: string
   server: ReadyProcess
   request: StreamRequest
 }
@@ -43,7 +47,11 @@ const streamedChat = (index: number) => JSON.stringify({
  * Starts every target's process. The routers run with `routerEnv` (a production deployment's
  * settings) plus their API and session mode; Portkey with its streaming fix preloaded.
  */
-export async function startStreamServers (routerEnv: Record<string, string>): Promise<StreamServers> {
+export async function startStreamServers (
+  routerEnv: Record<string, string>,
+  { otherBuild, only }: { otherBuild?: string | undefined, only?: string[] | undefined } = {}
+): Promise<StreamServers> {
+  const wanted = (name: string) => !only || only.some((part) => name.includes(part))
   const processes: ReadyProcess[] = []
   const started = async <T extends ReadyProcess>(starting: Promise<T>): Promise<T> => {
     const server = await starting
@@ -58,20 +66,20 @@ export async function startStreamServers (routerEnv: Record<string, string>): Pr
     for (const api of ['responses', 'chat_completions'] as const) {
       targets.push({ name: `upstream alone, ${API_NAMES[api]}`, kind: 'upstream', api, server: upstream, request: { url: `${upstream.baseURL}${apiPath(api)}`, headers: () => ({ 'content-type': 'application/json' }), body: openAiBody(api), format: api } })
     }
-    for (const api of ['responses', 'chat_completions'] as const) {
-      for (const stateful of [false, true]) {
-        const router = await started(startRouterProcess({ ...routerEnv, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_API: api, MCP_SESSIONS: stateful ? 'stateful' : 'stateless' }))
-        const url = `http://127.0.0.1:${router.port}/mcp`
-        const sessions = stateful ? await Promise.all(Array.from({ length: SESSIONS }, () => openSession(url))) : []
-        const headers = (index: number): Record<string, string> => sessions.length > 0 ? { ...MCP_HEADERS, 'mcp-session-id': sessions[index % sessions.length] as string } : MCP_HEADERS
-        targets.push({
-          name: `router \`chat\`, ${API_NAMES[api]}, ${stateful ? `in a session (${SESSIONS} sessions)` : 'stateless'}`,
-          kind: 'router',
-          api,
-          stateful,
-          server: router,
-          request: { url, headers, body: streamedChat, format: 'mcp' },
-        })
+    for (const build of [undefined, ...(otherBuild ? [otherBuild] : [])]) {
+      for (const api of ['responses', 'chat_completions'] as const) {
+        for (const stateful of [false, true]) {
+          const env = { ...routerEnv, OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_API: api, MCP_SESSIONS: stateful ? 'stateful' : 'stateless' }
+          const name = `router \`chat\`, ${API_NAMES[api]}, ${stateful ? `in a session (${SESSIONS} sessions)` : 'stateless'}${build ? ' (other build)' : ''}`
+          if (!wanted(name)) continue
+          const router = await started(build ? startBuild(build, env) : startRouterProcess(env))
+          const url = `http://127.0.0.1:${router.port}/mcp`
+          const sessions = stateful ? await Promise.all(Array.from({ length: SESSIONS }, () => openSession(url))) : []
+          const headers = (index: number): Record<string, string> =>
+            sessions.length > 0 ? { ...MCP_HEADERS, 'mcp-session-id': sessions[index % sessions.length] as string } : MCP_HEADERS
+          const request: StreamRequest = { url, headers, body: streamedChat, format: 'mcp' }
+          targets.push({ name, kind: 'router', api, stateful, ...(build && { otherBuild: build }), server: router, request })
+        }
       }
     }
     for (const api of ['responses', 'chat_completions'] as const) {
@@ -83,6 +91,17 @@ export async function startStreamServers (routerEnv: Record<string, string>): Pr
     await Promise.all(processes.map((child) => child.kill()))
     throw err
   }
+}
+
+/** A router from another checkout's build (its dist/ and node_modules), started from its root as `npm start` would. */
+async function startBuild (root: string, env: Record<string, string>): Promise<RouterProcess> {
+  const child = spawn(process.execPath, [resolve(root, BUILT_ENTRY)], {
+    cwd: root,
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const started = await whenReady(child, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, `the ${root} router to listen`)
+  return { ...started, port: Number(started.ready[1]) }
 }
 
 /** Each target once per round at `concurrency` streams, the targets in order and then in reverse, alternately. */

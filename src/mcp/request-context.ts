@@ -1,6 +1,7 @@
 import type { AuthInfo } from '@modelcontextprotocol/server'
 import type { Client } from '../access/client-keys.js'
 import type { ClassifiedMessage } from './http/classified-message.js'
+import type { SseAnswer } from './sse-answer.js'
 
 /**
  * What the HTTP layer tells the MCP server about the request that carried a message: its id
@@ -19,6 +20,8 @@ export interface HttpRequestContext {
   caller?: string | undefined
   /** The POST's message as the route classified it (GET and DELETE carry none). */
   message?: ClassifiedMessage | undefined
+  /** The SSE answer to the POST's request, when the router writes it itself (transport-adapter.ts). */
+  answer?: SseAnswer | undefined
 }
 
 const KEY = 'httpRequest'

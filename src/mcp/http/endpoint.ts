@@ -2,7 +2,7 @@ import { isLegacyRequest, type McpHttpHandler, WebStandardStreamableHTTPServerTr
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import { authInfoCarrying, type HttpRequestContext } from '../request-context.js'
 import type { ToolRuntime } from '../tool-runtime.js'
-import { handleHttpRequest, sendResponse, watchTransport } from '../transport-adapter.js'
+import { handleHttpRequest, progressAnswer, sendResponse, watchTransport } from '../transport-adapter.js'
 import type { McpRequest } from './admission.js'
 import type { ClassifiedMessage, ClassifiedNotification } from './classified-message.js'
 import { type JsonRpcErrorResponse, JsonRpcErrorCode, jsonRpcError } from './json-rpc.js'
@@ -134,9 +134,9 @@ export class McpEndpoint {
     })
     await server.connect(transport)
     watchTransport(transport, messages)
-    const context = contextOf(request, connection.signal, caller)
+    const context = { ...contextOf(request, connection.signal, caller), answer: progressAnswer(message, reply) }
     const response = await handleHttpRequest(transport, toWebRequest(request), context, request.body, messages)
-    return sendResponse(response, reply)
+    return sendResponse(response, reply, context.answer)
   }
 
   /**
@@ -148,13 +148,14 @@ export class McpEndpoint {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
     })
-    const authInfo = authInfoCarrying(contextOf(request, connection.signal))
+    const answer = progressAnswer(request.mcpMessage, reply, true)
+    const authInfo = authInfoCarrying({ ...contextOf(request, connection.signal), answer })
     const webRequest = toWebRequest(request, connection.signal)
     const response = await this.#modern.fetch(webRequest, { parsedBody: request.body, authInfo })
     // Refused before any MCP server saw it (the era's own checks of version, envelope and
     // headers): no message log line says so.
     if (response.status >= 400) await logRefusal(request, response)
-    return sendResponse(response, reply)
+    return sendResponse(response, reply, answer)
   }
 
   /** A new session, opened by its initialize request, within MCP_MAX_SESSIONS and MCP_MAX_SESSIONS_PER_CLIENT. */
@@ -197,8 +198,9 @@ export class McpEndpoint {
   }
 
   async #relay (session: McpSession, request: McpRequest, reply: FastifyReply, connection: AbortSignal | undefined) {
-    const response = await session.handle(toWebRequest(request), contextOf(request, connection), request.body)
-    return sendResponse(response, reply)
+    const context = { ...contextOf(request, connection), answer: progressAnswer(request.mcpMessage, reply) }
+    const response = await session.handle(toWebRequest(request), context, request.body)
+    return sendResponse(response, reply, context.answer)
   }
 
   /** A session this replica has no room for: one it would open, or one it would take over from another replica. */

@@ -239,7 +239,9 @@ export class McpSessions {
       handle: async (webRequest, context, body) => {
         const lastEventId = webRequest.headers.get('last-event-id')
         const resumed = webRequest.method === 'GET' && lastEventId !== null && events ? await resume(events, lastEventId, id) : undefined
-        return resumed ?? handleHttpRequest(transport, webRequest, context, body, messages)
+        // With an event store, each event needs the resumable id the SDK's path gives it.
+        const relayed = events ? { ...context, answer: undefined } : context
+        return resumed ?? handleHttpRequest(transport, webRequest, relayed, body, messages)
       },
     }
     transport.onclose = () => {

@@ -80,6 +80,11 @@ export class CallRecord {
     this.upstreamMs += result.durationMs
   }
 
+  /** Who answered and what was tried so far, as the call's answer tells its client. */
+  routing (): { provider?: string, attempts: RouteAttempt[] } {
+    return { ...(this.providerAnswered && { provider: this.providerAnswered }), attempts: [...this.attempts] }
+  }
+
   get upstreamCalls (): number {
     return this.upstream.length
   }

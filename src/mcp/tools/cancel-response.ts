@@ -29,6 +29,6 @@ export const cancelResponseTool = defineTool({
     )
     // A cancelled background response is charged what it had spent, if its chat left that to be charged.
     if (terminalStatuses.has(result.status) && await context.budget.resume(responseId)) context.record.answered(result.model, result.usage)
-    return chatToolResult(result, { api: provider.config.api, record: context.record })
+    return chatToolResult({ result, api: provider.config.api, routing: context.record.routing() })
   },
 })

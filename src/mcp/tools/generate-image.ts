@@ -1,10 +1,17 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
-import { generateImages } from '../../upstream/images.js'
+import { generateImages, type ImageResult } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
-import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { routedCall } from '../routed-call.js'
 import { imageEstimate } from '../spend-estimates.js'
 import { defineTool, TimeoutArgument } from '../tool.js'
+import { type AnswerRouting, RoutingOutput } from './answer-routing.js'
+
+/** What generate_image answers, before it is shown to the client ({@link imageToolResult}). */
+export interface ImageAnswer {
+  result: ImageResult
+  routing: AnswerRouting
+}
 
 export const generateImageTool = defineTool({
   name: 'generate_image',
@@ -50,19 +57,24 @@ export const generateImageTool = defineTool({
     )
     context.record.answered(result.model, result.usage)
     context.record.images = { count: result.images.length, size: args.size, quality: args.quality }
-    const content: CallToolResult['content'] = result.images.map((image, index) => image.base64
-      ? { type: 'image', data: image.base64, mimeType: image.mimeType }
-      : { type: 'resource_link', uri: image.url ?? '', name: `image-${index + 1}`, mimeType: image.mimeType })
-    const revised = [...new Set(result.images.flatMap((image) => image.revisedPrompt ?? []))]
-    content.push({ type: 'text', text: `${result.images.length} image${result.images.length === 1 ? '' : 's'} from ${result.model}.${revised.length ? ` Revised prompt: ${revised.join(' | ')}` : ''}` })
-    return {
-      content,
-      structuredContent: {
-        model: result.model,
-        ...routingOutput(context.record),
-        images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
-        ...(result.usage && { usage: result.usage }),
-      },
-    }
+    return imageToolResult({ result, routing: context.record.routing() })
   },
 })
+
+/** Images as an MCP result: each image as image content (or a link, when only a URL came), then a summary. */
+export function imageToolResult ({ result, routing }: ImageAnswer): CallToolResult {
+  const content: CallToolResult['content'] = result.images.map((image, index) => image.base64
+    ? { type: 'image', data: image.base64, mimeType: image.mimeType }
+    : { type: 'resource_link', uri: image.url ?? '', name: `image-${index + 1}`, mimeType: image.mimeType })
+  const revised = [...new Set(result.images.flatMap((image) => image.revisedPrompt ?? []))]
+  content.push({ type: 'text', text: `${result.images.length} image${result.images.length === 1 ? '' : 's'} from ${result.model}.${revised.length ? ` Revised prompt: ${revised.join(' | ')}` : ''}` })
+  return {
+    content,
+    structuredContent: {
+      model: result.model,
+      ...routing,
+      images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
+      ...(result.usage && { usage: result.usage }),
+    },
+  }
+}

@@ -36,6 +36,6 @@ export const getResponseTool = defineTool({
     // A background response outlasting its chat is charged by the first call that finds it finished, once.
     const charged = terminalStatuses.has(result.status) && await context.budget.resume(responseId)
     context.record.answered(result.model, charged ? result.usage : undefined)
-    return chatToolResult(result, { api: provider.config.api, record: context.record })
+    return chatToolResult({ result, api: provider.config.api, routing: context.record.routing() })
   },
 })

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { CallToolResult } from '@modelcontextprotocol/server'
 import { ToolError } from '../../../errors.js'
 import type { Provider } from '../../../routing/provider.js'
 import { type ChatResult, terminalStatuses } from '../../../upstream/chat-types.js'
@@ -61,11 +60,9 @@ export async function chargeContinuedResponse (context: ToolContext, provider: P
   }
 }
 
-/** Binds the response a chat result names to the client that asked for it (with client keys). */
-export async function claimResponse ({ client, responseOwners }: ToolContext, result: CallToolResult): Promise<CallToolResult> {
-  const responseId = (result.structuredContent as { responseId?: unknown } | undefined)?.responseId
-  if (client && typeof responseId === 'string') await responseOwners.claim(responseId, client.name)
-  return result
+/** Binds the response a chat answer names to the client that asked for it (with client keys). */
+export async function claimResponse ({ client, responseOwners }: ToolContext, responseId: string): Promise<void> {
+  if (client) await responseOwners.claim(responseId, client.name)
 }
 
 /** With client keys, another client's response does not exist for this one: the same answer as an unknown id. */

@@ -8,6 +8,7 @@ import { defineTool, type ToolContext } from '../../tool.js'
 import { runAgentLoop } from './agent-loop.js'
 import { chargeContinuedResponse, checkResponseOwner, claimResponse, waitForResponse } from './background-response.js'
 import { ChatArguments, toChatRequest } from './chat-arguments.js'
+import { type ChatAnswer, cachedChatAnswers } from './chat-answer.js'
 import { ChatOutput, chatToolResult } from './chat-result.js'
 import { routedChat } from './routed-chat.js'
 import { checkResponseFormat, parseStructuredOutput } from './structured-output.js'
@@ -42,21 +43,29 @@ export const chatTool = defineTool({
       const run = await runAgentLoop(context, route, request, { functions, maxTurns, timeoutMs: args.timeout_ms, onText })
       // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
       const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
-      const toolResult = chatToolResult(result, { api: run.target.provider.config.api, json: run.completed ? await jsonAnswer(context, request, result) : undefined, droppedParameters: run.dropped, trace: run.trace, record })
-      return claimResponse(context, run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId))
+      const toolResult = chatToolResult({
+        result,
+        api: run.target.provider.config.api,
+        routing: record.routing(),
+        json: run.completed ? await jsonAnswer(context, request, result) : undefined,
+        droppedParameters: run.dropped,
+        trace: run.trace,
+      })
+      await claimResponse(context, result.responseId)
+      return run.completed ? toolResult : stoppedAtMaxTurns(toolResult, maxTurns, requestId)
     }
     const target = route.targets[0]
-    return claimResponse(context, await cachedCall(context, {
+    const { answer, cache } = await cachedCall(context, {
+      answers: cachedChatAnswers,
       mode: args.cache,
       deterministic: args.temperature === 0,
       // Keyed by the route's first target, whichever target answered: the same request finds it again.
       request: { tool: 'chat', provider: target.provider.name, model: target.model, api: target.provider.config.api, request },
       // Background responses are fetched later, and cut-off answers are partial: neither is kept.
-      complete: (result) => !request.background && (result.structuredContent as { status?: string } | undefined)?.status === 'completed',
-      replay: (cached) => onText?.(String((cached.structuredContent as { text?: unknown } | undefined)?.text ?? '')),
-    }, async () => {
+      complete: ({ result }) => !request.background && result.status === 'completed',
+      replay: ({ result }) => onText?.(result.text),
+    }, async (): Promise<ChatAnswer> => {
       const answer = await routedChat(context, route, request, { operation: `chat with ${request.model}`, timeoutMs: args.timeout_ms, onText })
-      const { dropped } = answer
       let { result } = answer
       if (request.background) {
         result = await waitForResponse(context, answer.target.provider, result, { cancelIfAbandoned: true })
@@ -64,8 +73,11 @@ export const chatTool = defineTool({
         if (!terminalStatuses.has(result.status)) await context.budget.defer(result.responseId)
       }
       record.answered(result.model, result.usage)
-      return chatToolResult(result, { api: answer.target.provider.config.api, json: await jsonAnswer(context, request, result), droppedParameters: dropped, record })
-    }))
+      const json = await jsonAnswer(context, request, result)
+      return { result, api: answer.target.provider.config.api, routing: record.routing(), json, droppedParameters: answer.dropped }
+    })
+    await claimResponse(context, answer.result.responseId)
+    return chatToolResult(answer, cache)
   },
 })
 

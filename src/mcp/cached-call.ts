@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
+import type { CacheUse } from '../observability/call-record.js'
 import { StringEnum } from '../schemas.js'
 import type { StoredAnswerCheck } from '../shared-state/response-cache.js'
 import type { ToolContext } from './tool.js'
 
 export type CacheMode = 'no-store' | 'default' | 'force'
-export type CacheOutcome = 'hit' | 'miss' | 'bypass'
+export type CacheOutcome = CacheUse
 
 /** The `cache` argument of the tools whose answers are cached. */
 export const CacheArgument = Type.Optional(StringEnum(['no-store', 'default', 'force'] as const, {
@@ -62,18 +63,18 @@ export async function cachedCall<Answer> (context: ToolContext, { answers, mode 
   const { cache, record } = context
   const use = cache !== undefined && (mode === 'force' || (mode === 'default' && deterministic))
   if (!use) {
-    record.cache = 'bypass'
+    record.cacheUsed('bypass')
     return { answer: await call(), cache: 'bypass' }
   }
   const key = createHash('sha256').update(canonicalJson(request)).digest('hex')
   const cached = await cache.get(key, answers.isStored)
   if (cached) {
-    record.cache = 'hit'
+    record.cacheUsed('hit')
     record.answered(answers.modelOf(cached))
     replay?.(cached)
     return { answer: cached, cache: 'hit' }
   }
-  record.cache = 'miss'
+  record.cacheUsed('miss')
   const answer = await call()
   if (complete(answer)) await cache.set(key, answer)
   return { answer, cache: 'miss' }

@@ -31,7 +31,7 @@ export interface UpstreamTarget {
 export async function observedCall<T> (context: ToolContext, { provider: upstream, model }: UpstreamTarget, { timeoutMs, name, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const { config, signal, record, metrics, tracer, log } = context
   const provider = upstream.name
-  if (model) record.modelRequested ??= model
+  if (model) record.routed(model)
   const span = tracer.startSpan(model ? `${name} ${model}` : name, {
     kind: SpanKind.CLIENT,
     attributes: {
@@ -69,7 +69,7 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
         baseDelayMs: config.UPSTREAM_RETRY_BASE_MS,
         shownToClient: () => context.progress.streamedCharacters,
         onRetry: ({ attempt, delayMs, error }) => {
-          record.retries++
+          record.retried()
           metrics.upstreamRetry({ provider, operation: name, code: error.code })
           log.info({ provider, operation: name, model, attempt, delayMs, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `retrying the upstream call in ${delayMs} ms: ${error.code}`)
           context.clientLog.write('info', `${provider}${model ? `/${model}` : ''} failed (${error.code}); retrying in ${delayMs} ms`, { provider, model, attempt, delayMs, errorCode: error.code })
@@ -77,7 +77,6 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
       },
     }, call)
     finish('ok')
-    record.providerAnswered = provider
     if (isAnswer(result)) {
       span.setAttribute('gen_ai.response.model', result.model)
       if (result.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens ?? 0 })

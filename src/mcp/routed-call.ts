@@ -24,7 +24,7 @@ export async function routedCall<T> (
   canTake: (target: RouteTarget) => boolean = () => true
 ): Promise<{ value: T, target: RouteTarget }> {
   const { record, progress, metrics, log, config } = context
-  record.modelRequested ??= route.requested
+  record.routed(route.requested)
   const budgetMs = Math.min(operation.timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS)
   const started = performance.now()
   const [first, ...fallbacks] = route.targets
@@ -33,7 +33,7 @@ export async function routedCall<T> (
   for (let index = 0; ; index++) {
     const target = targets[index] as RouteTarget
     const shownBefore = progress.streamedCharacters
-    const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempts.push({ provider: target.provider.name, model: target.model, outcome })
+    const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempted({ provider: target.provider.name, model: target.model, outcome })
     try {
       // The first target has the whole budget (the router's own work before it is not the upstream's
       // time), so its timeout names the limit the caller set; a fallback has what is left of it.

@@ -229,8 +229,7 @@ async function runTool (tool: RouterTool, args: unknown, context: ToolContext, {
   const started = performance.now()
   const call = calls.start(context.signal, connection)
   const { record, client } = context
-  record.client = client?.name
-  record.principal = client?.principal
+  record.admitted(client)
   try {
     const result = await tool.call(args, { ...context, signal: call.signal })
     record.finished(result.isError ? 'tool_error' : 'ok', performance.now() - started)

@@ -56,7 +56,7 @@ export const generateImageTool = defineTool({
       }, { signal, requestId })
     )
     context.record.answered(result.model, result.usage)
-    context.record.images = { count: result.images.length, size: args.size, quality: args.quality }
+    context.record.imagesMade({ count: result.images.length, size: args.size, quality: args.quality })
     return imageToolResult({ result, routing: context.record.routing() })
   },
 })

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
-import type { CacheUse } from '../observability/call-record.js'
+import type { CacheUse, CallRecord } from '../observability/call-record.js'
 import { StringEnum } from '../schemas.js'
-import type { StoredAnswerCheck } from '../shared-state/response-cache.js'
-import type { ToolContext } from './tool.js'
+import type { ResponseCache, StoredAnswerCheck } from '../shared-state/response-cache.js'
 
 export type CacheMode = 'no-store' | 'default' | 'force'
 export type CacheOutcome = CacheUse
@@ -56,15 +55,19 @@ export interface Cached<Answer> {
 }
 
 /**
- * A tool call through the response cache: an exact repeat of a cacheable request is answered from
+ * A tool's answer through the response cache (undefined when CACHE_TTL_S is 0): an exact repeat of a cacheable request is answered from
  * it without any upstream call (and spends no tokens); a new complete answer is stored.
  */
-export async function cachedCall<Answer> (context: ToolContext, { answers, mode = 'default', deterministic, request, complete, replay }: CachedCall<Answer>, call: () => Promise<Answer>): Promise<Cached<Answer>> {
-  const { cache, record } = context
+export async function cachedCall<Answer> (
+  cache: ResponseCache | undefined,
+  record: Pick<CallRecord, 'cacheUsed' | 'answered'>,
+  { answers, mode = 'default', deterministic, request, complete, replay }: CachedCall<Answer>,
+  ask: () => Promise<Answer>
+): Promise<Cached<Answer>> {
   const use = cache !== undefined && (mode === 'force' || (mode === 'default' && deterministic))
   if (!use) {
     record.cacheUsed('bypass')
-    return { answer: await call(), cache: 'bypass' }
+    return { answer: await ask(), cache: 'bypass' }
   }
   const key = createHash('sha256').update(canonicalJson(request)).digest('hex')
   const cached = await cache.get(key, answers.isStored)
@@ -75,7 +78,7 @@ export async function cachedCall<Answer> (context: ToolContext, { answers, mode 
     return { answer: cached, cache: 'hit' }
   }
   record.cacheUsed('miss')
-  const answer = await call()
+  const answer = await ask()
   if (complete(answer)) await cache.set(key, answer)
   return { answer, cache: 'miss' }
 }

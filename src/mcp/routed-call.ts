@@ -2,7 +2,7 @@ import { ToolError, type ToolErrorCode } from '../errors.js'
 import type { CallRecord } from '../observability/call-record.js'
 import type { Route, RouteTarget } from '../routing/routing-table.js'
 import { observedCall, type UpstreamOperation } from './observed-call.js'
-import { type ToolContext } from './tool.js'
+import type { UpstreamContext } from './tool.js'
 
 // Failures another provider or model may not have: the upstream's state, not the request's content.
 const fallBackOn: ReadonlySet<ToolErrorCode> = new Set([
@@ -17,15 +17,15 @@ const fallBackOn: ReadonlySet<ToolErrorCode> = new Set([
  * provider's stored response).
  */
 export async function routedCall<T> (
-  context: ToolContext,
+  context: UpstreamContext,
   route: Route,
   operation: UpstreamOperation,
   call: (target: RouteTarget, signal: AbortSignal) => Promise<T>,
   canTake: (target: RouteTarget) => boolean = () => true
 ): Promise<{ value: T, target: RouteTarget }> {
-  const { record, progress, metrics, log, config } = context
+  const { record, progress, metrics, log, settings } = context
   record.routed(route.requested)
-  const budgetMs = Math.min(operation.timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS)
+  const budgetMs = Math.min(operation.timeoutMs ?? settings.UPSTREAM_TIMEOUT_MS, settings.UPSTREAM_TIMEOUT_MS)
   const started = performance.now()
   const [first, ...fallbacks] = route.targets
   const targets = [first, ...fallbacks.filter(canTake)]

@@ -1,17 +1,29 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
+import type { ModelRouter } from '../../routing/model-router.js'
 import type { Route } from '../../routing/routing-table.js'
+import type { ResponseCache } from '../../shared-state/response-cache.js'
 import { createEmbeddings, type EmbeddingResult } from '../../upstream/embeddings.js'
 import { CacheArgument, type CacheOutcome, CacheOutput, cachedAnswers, cachedCall } from '../cached-call.js'
 import { routedCall } from '../routed-call.js'
 import { embeddingEstimate } from '../spend-estimates.js'
-import { defineTool, type ToolContext } from '../tool.js'
+import { defineTool, type UpstreamContext, upstreamContext, type UpstreamServices } from '../tool.js'
 import { type AnswerRouting, AnswerRoutingShape, RoutingOutput } from './answer-routing.js'
 
 /** What embed answers, before it is shown to the client ({@link embeddingToolResult}). */
 export interface EmbeddingAnswer {
   result: EmbeddingResult
   routing: AnswerRouting
+}
+
+/** What embed uses besides its call's own scope. */
+export interface EmbedServices {
+  router: Pick<ModelRouter, 'table'>
+  upstream: UpstreamServices
+  /** Cached answers; undefined when CACHE_TTL_S is 0. */
+  cache: ResponseCache | undefined
+  /** The model of a call that names none (EMBEDDING_MODEL). */
+  defaultModel: string
 }
 
 const cachedEmbeddings = cachedAnswers(Type.Object({
@@ -47,23 +59,22 @@ export const embedTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ input, model: requested, dimensions, cache }, context) {
-    const { config } = context
-    const route = context.routing.route(requested ?? config.EMBEDDING_MODEL, context.client)
+  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async ({ input, model: requested, dimensions, cache }, call) => {
+    const route = router.table.route(requested ?? defaultModel, call.client)
     const [target] = route.targets
-    await context.budget.reserve(embeddingEstimate(input, target.model))
-    const { answer, cache: outcome } = await cachedCall(context, {
+    await call.budget.reserve(embeddingEstimate(input, target.model))
+    const { answer, cache: outcome } = await cachedCall(answers, call.record, {
       answers: cachedEmbeddings,
       mode: cache,
       deterministic: true,
       request: { tool: 'embed', provider: target.provider.name, model: target.model, input, dimensions },
       complete: () => true,
-    }, async () => embed(context, route, input, dimensions))
+    }, async () => embed(upstreamContext(upstream, call), route, input, dimensions))
     return embeddingToolResult(answer, outcome)
   },
 })
 
-async function embed (context: ToolContext, route: Route, input: string | string[], dimensions: number | undefined): Promise<EmbeddingAnswer> {
+async function embed (context: UpstreamContext, route: Route, input: string | string[], dimensions: number | undefined): Promise<EmbeddingAnswer> {
   const { requestId } = context
   const { value: result } = await routedCall(
     context,

@@ -1,11 +1,20 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
+import type { ModelRouter } from '../../routing/model-router.js'
 import { generateImages, type ImageResult } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
 import { routedCall } from '../routed-call.js'
 import { imageEstimate } from '../spend-estimates.js'
-import { defineTool, TimeoutArgument } from '../tool.js'
+import { defineTool, TimeoutArgument, upstreamContext, type UpstreamServices } from '../tool.js'
 import { type AnswerRouting, RoutingOutput } from './answer-routing.js'
+
+/** What generate_image uses besides its call's own scope. */
+export interface GenerateImageServices {
+  router: Pick<ModelRouter, 'table'>
+  upstream: UpstreamServices
+  /** The model of a call that names none (IMAGE_MODEL). */
+  defaultModel: string
+}
 
 /** What generate_image answers, before it is shown to the client ({@link imageToolResult}). */
 export interface ImageAnswer {
@@ -38,12 +47,12 @@ export const generateImageTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
-  async run (args, context) {
-    const { config, requestId } = context
-    const route = context.routing.route(args.model ?? config.IMAGE_MODEL, context.client)
-    await context.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
+  handler: ({ router, upstream, defaultModel }: GenerateImageServices) => async (args, call) => {
+    const { requestId, record } = call
+    const route = router.table.route(args.model ?? defaultModel, call.client)
+    await call.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
     const { value: result } = await routedCall(
-      context,
+      upstreamContext(upstream, call),
       route,
       { name: 'generate_image', operation: `image generation with ${route.requested}`, timeoutMs: args.timeout_ms },
       (target, signal) => generateImages(target.provider.client, {
@@ -55,9 +64,9 @@ export const generateImageTool = defineTool({
         ...(args.output_format && { outputFormat: args.output_format }),
       }, { signal, requestId })
     )
-    context.record.answered(result.model, result.usage)
-    context.record.imagesMade({ count: result.images.length, size: args.size, quality: args.quality })
-    return imageToolResult({ result, routing: context.record.routing() })
+    record.answered(result.model, result.usage)
+    record.imagesMade({ count: result.images.length, size: args.size, quality: args.quality })
+    return imageToolResult({ result, routing: record.routing() })
   },
 })
 

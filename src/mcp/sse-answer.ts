@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { JSONRPCMessage } from '@modelcontextprotocol/server'
 import type { FastifyReply } from 'fastify'
 
@@ -18,7 +18,8 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-
  */
 export class SseAnswer {
   readonly #reply: FastifyReply
-  readonly #body = new PassThrough()
+  /** What Fastify sends, pushed to as messages come (a plain Readable: no transform in between). */
+  readonly #body = new Readable({ read () {} })
   readonly #beginsAtFirstMessage: boolean
   #begun = false
 
@@ -39,7 +40,7 @@ export class SseAnswer {
   write (message: JSONRPCMessage): void {
     if (this.#body.destroyed) return
     if (this.#beginsAtFirstMessage && !this.#begun) this.#start(200, SSE_HEADERS)
-    this.#body.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
+    this.#body.push(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
   }
 
   /**
@@ -49,7 +50,9 @@ export class SseAnswer {
   async finish (response: Response): Promise<void> {
     if (!this.#begun) this.#start(response.status, Object.fromEntries(response.headers))
     if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
-      this.#body.end(`event: message\ndata: ${await response.text()}\n\n`)
+      const result = await response.text()
+      if (!this.#body.destroyed) this.#body.push(`event: message\ndata: ${result}\n\n`)
+      this.#end()
       return
     }
     const reader = (response.body as ReadableStream<Uint8Array>).getReader()
@@ -58,12 +61,16 @@ export class SseAnswer {
       for (;;) {
         const { done, value } = await reader.read()
         if (done) break
-        if (!this.#body.destroyed) this.#body.write(value)
+        if (!this.#body.destroyed) this.#body.push(value)
       }
     } catch {
       // The SDK's stream was cancelled (the client went away): nothing more to send.
     }
-    this.#body.end()
+    this.#end()
+  }
+
+  #end (): void {
+    if (!this.#body.destroyed) this.#body.push(null)
   }
 
   #start (status: number, headers: Record<string, string>): void {

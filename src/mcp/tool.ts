@@ -54,7 +54,7 @@ export interface ToolContext {
   clientLog: ClientLog
 }
 
-/** The `timeout_ms` argument of tools whose calls can be long; {@link observedCall} applies it. */
+/** The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline (src/routing/pipeline/deadline.ts). */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
 export interface ToolSpec<Input extends TObject> {

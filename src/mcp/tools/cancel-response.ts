@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
+import { callProvider } from '../../routing/pipeline/upstream-pipeline.js'
 import { terminalStatuses } from '../../upstream/chat-types.js'
 import { cancelResponse } from '../../upstream/responses-api.js'
-import { observedCall } from '../observed-call.js'
 import { defineTool } from '../tool.js'
+import { upstreamScope } from '../upstream-scope.js'
 import { checkResponseOwner } from './chat/background-response.js'
 import { ChatOutput, chatToolResult } from './chat/chat-result.js'
 import { ResponseId, ResponseProvider } from './get-response.js'
@@ -21,8 +22,8 @@ export const cancelResponseTool = defineTool({
     const { requestId } = context
     await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
-    const result = await observedCall(
-      context,
+    const result = await callProvider(
+      upstreamScope(context),
       { provider },
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(provider.client, responseId, { signal, requestId })

@@ -1,11 +1,13 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import type { Route } from '../../routing/routing-table.js'
+import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import { createEmbeddings } from '../../upstream/embeddings.js'
 import { CacheArgument, CacheOutput, cachedCall } from '../cached-call.js'
-import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { RoutingOutput, routingOutput } from '../routed-call.js'
 import { embeddingEstimate } from '../spend-estimates.js'
 import { defineTool, type ToolContext } from '../tool.js'
+import { upstreamScope } from '../upstream-scope.js'
 
 const Text = Type.String({ minLength: 1 })
 
@@ -47,8 +49,8 @@ export const embedTool = defineTool({
 
 async function embed (context: ToolContext, route: Route, input: string | string[], dimensions: number | undefined): Promise<CallToolResult> {
   const { requestId } = context
-  const { value: result } = await routedCall(
-    context,
+  const { value: result } = await callRoute(
+    upstreamScope(context),
     route,
     { name: 'embeddings', operation: `embedding with ${route.requested}` },
     (target, signal) => createEmbeddings(target.provider.client, { model: target.model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })

@@ -1,10 +1,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
+import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import { generateImages } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
-import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { RoutingOutput, routingOutput } from '../routed-call.js'
 import { imageEstimate } from '../spend-estimates.js'
 import { defineTool, TimeoutArgument } from '../tool.js'
+import { upstreamScope } from '../upstream-scope.js'
 
 export const generateImageTool = defineTool({
   name: 'generate_image',
@@ -35,10 +37,10 @@ export const generateImageTool = defineTool({
     const { config, requestId } = context
     const route = context.routing.route(args.model ?? config.IMAGE_MODEL, context.client)
     await context.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
-    const { value: result } = await routedCall(
-      context,
+    const { value: result } = await callRoute(
+      upstreamScope(context, args.timeout_ms),
       route,
-      { name: 'generate_image', operation: `image generation with ${route.requested}`, timeoutMs: args.timeout_ms },
+      { name: 'generate_image', operation: `image generation with ${route.requested}` },
       (target, signal) => generateImages(target.provider.client, {
         model: target.model,
         prompt: args.prompt,

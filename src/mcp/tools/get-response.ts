@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
+import { callProvider } from '../../routing/pipeline/upstream-pipeline.js'
 import { terminalStatuses } from '../../upstream/chat-types.js'
 import { retrieveResponse } from '../../upstream/responses-api.js'
-import { observedCall } from '../observed-call.js'
 import { defineTool } from '../tool.js'
+import { upstreamScope } from '../upstream-scope.js'
 import { checkResponseOwner, waitForResponse } from './chat/background-response.js'
 import { ChatOutput, chatToolResult } from './chat/chat-result.js'
 
@@ -26,8 +27,8 @@ export const getResponseTool = defineTool({
     const { requestId } = context
     await checkResponseOwner(context, responseId)
     const provider = context.routing.provider(providerName)
-    let result = await observedCall(
-      context,
+    let result = await callProvider(
+      upstreamScope(context),
       { provider },
       { name: 'retrieve_response', operation: `fetching response ${responseId}`, resource: `response ${responseId}` },
       (signal) => retrieveResponse(provider.client, responseId, { signal, requestId })

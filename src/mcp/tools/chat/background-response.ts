@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { ToolError } from '../../../errors.js'
+import { callProvider } from '../../../routing/pipeline/upstream-pipeline.js'
 import type { Provider } from '../../../routing/provider.js'
 import { type ChatResult, terminalStatuses } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../../upstream/responses-api.js'
-import { observedCall } from '../../observed-call.js'
 import { type ToolContext } from '../../tool.js'
+import { upstreamScope } from '../../upstream-scope.js'
 
 /**
  * Polls a background response (at the provider that holds it) until it finishes or POLL_MAX_MS has passed, reporting its status
@@ -26,7 +27,7 @@ export async function waitForResponse (context: ToolContext, provider: Provider,
       await sleep(Math.min(config.POLL_INTERVAL_MS, remaining), undefined, { signal })
         .catch(() => { throw cancelledError(`waiting for response ${result.responseId}`, signal) })
       const { responseId } = result
-      result = await observedCall(context, { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(provider.client, responseId, { signal: callSignal, requestId }))
+      result = await callProvider(upstreamScope(context), { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (callSignal) => retrieveResponse(provider.client, responseId, { signal: callSignal, requestId }))
     }
   } catch (err) {
     // A chat call stopped while waiting: nobody else knows the id, so the upstream should stop working too.
@@ -54,7 +55,7 @@ export async function chargeContinuedResponse (context: ToolContext, provider: P
   const { budget, requestId, log } = context
   if (!await budget.isDeferred(responseId)) return
   try {
-    const previous = await observedCall(context, { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (signal) => retrieveResponse(provider.client, responseId, { signal, requestId }))
+    const previous = await callProvider(upstreamScope(context), { provider }, { name: 'retrieve_response', operation: `checking response ${responseId}` }, (signal) => retrieveResponse(provider.client, responseId, { signal, requestId }))
     if (terminalStatuses.has(previous.status)) await budget.settleContinued(responseId, previous)
   } catch (err) {
     log.info({ err, responseId }, 'the background response a chat continues could not be fetched: it is charged when it is')

@@ -1,9 +1,10 @@
 import type { Route, RouteTarget } from '../../../routing/routing-table.js'
 import { type ChatCallContext, type ChatRequest, type ChatResult, isFunctionTool } from '../../../upstream/chat-types.js'
 import { createChat, withoutUnsupportedParameters } from '../../../upstream/chat.js'
-import { routedCall } from '../../routed-call.js'
+import { callRoute } from '../../../routing/pipeline/upstream-pipeline.js'
 import { characterTokens, chatInputTokens } from '../../spend-estimates.js'
 import type { ToolContext } from '../../tool.js'
+import { upstreamScope } from '../../upstream-scope.js'
 
 export interface RoutedChat {
   result: ChatResult
@@ -34,7 +35,7 @@ export async function routedChat (context: ToolContext, route: Route, request: C
     onText(delta)
   })
   try {
-    const { value, target } = await routedCall(context, route, { name: 'chat', operation, timeoutMs }, async (target, signal) => {
+    const { value, target } = await callRoute(upstreamScope(context, timeoutMs), route, { name: 'chat', operation }, async (target, signal) => {
       const { request: sent, dropped } = withoutUnsupportedParameters({ ...request, model: target.model })
       if (dropped.length > 0 && !droppedFor.has(target)) context.log.info({ model: target.model, dropped }, 'parameters the model family refuses were not sent')
       droppedFor.set(target, dropped)

@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { REDACTED } from '../access/router-keys.js'
-import { ToolError } from '../errors.js'
+import { ToolError, type ToolErrorCode, type ToolErrorDetails } from '../errors.js'
 import { maskedUrl } from '../masked-url.js'
 import { UpstreamBodyBroken } from './upstream-fetch.js'
 
@@ -71,6 +71,24 @@ function missingEndpoint (endpoint: UpstreamEndpoint, baseURL: string, said: str
   return `The upstream at ${maskedUrl(baseURL)} has no ${name} (${request} answered ${said}). ${remedy}`
 }
 
+/**
+ * A transient failure the upstream answered with a status (429, 5xx), with the wait it asked for
+ * (`Retry-After`) to the millisecond, which the retry policy honours. The wait stays off the
+ * error's own fields, so logs and the client's `_meta.error` see a plain {@link ToolError}.
+ */
+export class UpstreamStatusError extends ToolError {
+  readonly #retryAfterMs: number | undefined
+
+  constructor (code: ToolErrorCode, message: string, details: ToolErrorDetails, retryAfterMs: number | undefined) {
+    super(code, message, details)
+    this.#retryAfterMs = retryAfterMs
+  }
+
+  get retryAfterMs (): number | undefined {
+    return this.#retryAfterMs
+  }
+}
+
 /** Whatever an upstream call threw, as a {@link ToolError} a person can act on. */
 export function toToolError (err: unknown, context: UpstreamFailureContext, pastDeadline: boolean): ToolError {
   if (pastDeadline || err instanceof APIConnectionTimeoutError) {
@@ -124,10 +142,13 @@ function statusError (err: APIError, status: number, context: UpstreamFailureCon
     }
     const retryAfterSeconds = retryAfter(err.headers)
     const when = retryAfterSeconds === undefined ? 'in a little while' : `after ${retryAfterSeconds} s`
-    return new ToolError('rate_limited', `The upstream is rate limiting ${subject} (${said}). Retry ${when}.`, { retryable: true, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }), ...upstream })
+    const message = `The upstream is rate limiting ${subject} (${said}). Retry ${when}.`
+    const details = { retryable: true, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }), ...upstream }
+    return new UpstreamStatusError('rate_limited', message, details, retryAfterMs(err.headers))
   }
   if (status >= 500) {
-    return new ToolError('upstream_unavailable', `The upstream failed while ${context.operation} (${said}). This is usually temporary: retry shortly.`, { retryable: status !== 501, ...upstream })
+    const message = `The upstream failed while ${context.operation} (${said}). This is usually temporary: retry shortly.`
+    return new UpstreamStatusError('upstream_unavailable', message, { retryable: status !== 501, ...upstream }, retryAfterMs(err.headers))
   }
   return new ToolError('upstream_rejected', `The upstream rejected ${context.operation} (${said}). Change the arguments; sending the same call again will not help.`, { retryable: false, ...upstream })
 }

@@ -1,11 +1,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import type { ModelRouter } from '../../routing/model-router.js'
+import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import { generateImages, type ImageResult } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
-import { routedCall } from '../routed-call.js'
 import { imageEstimate } from '../spend-estimates.js'
-import { defineTool, TimeoutArgument, upstreamContext, type UpstreamServices } from '../tool.js'
+import { defineTool, TimeoutArgument, type UpstreamServices } from '../tool.js'
+import { upstreamScope } from '../upstream-scope.js'
 import { type AnswerRouting, RoutingOutput } from './answer-routing.js'
 
 /** What generate_image uses besides its call's own scope. */
@@ -51,10 +52,10 @@ export const generateImageTool = defineTool({
     const { requestId, record } = call
     const route = router.table.route(args.model ?? defaultModel, call.client)
     await call.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
-    const { value: result } = await routedCall(
-      upstreamContext(upstream, call),
+    const { value: result } = await callRoute(
+      upstreamScope(upstream, call, args.timeout_ms),
       route,
-      { name: 'generate_image', operation: `image generation with ${route.requested}`, timeoutMs: args.timeout_ms },
+      { name: 'generate_image', operation: `image generation with ${route.requested}` },
       (target, signal) => generateImages(target.provider.client, {
         model: target.model,
         prompt: args.prompt,

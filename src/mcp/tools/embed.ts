@@ -60,7 +60,8 @@ export const embedTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async ({ input, model: requested, dimensions, cache }, call) => {
+  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async (args, call) => {
+    const { input, model: requested, dimensions, cache } = args
     const route = router.table.route(requested ?? defaultModel, call.client)
     const [target] = route.targets
     await call.budget.reserve(embeddingEstimate(input, target.model))

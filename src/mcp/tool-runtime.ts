@@ -23,9 +23,9 @@ import { ClientLog, ClientLogLevels, isLoggingLevel } from './client-log.js'
 import { McpMessageLog } from './message-log.js'
 import { CallBudget } from './call-budget.js'
 import { CallProgress } from './progress.js'
-import { observeTransport } from './observed-transport.js'
 import { requestContextOf } from './request-context.js'
 import type { SchemaChecker } from './schemas/schema-checker.js'
+import { watchingEveryTransport } from './transport-adapter.js'
 import { toolErrorResult } from './tool-error.js'
 import type { CallScope, RouterTool } from './tool.js'
 import { enabledTools } from './tools/index.js'
@@ -78,7 +78,10 @@ export class ToolRuntime {
     this.#catalog = new ToolCatalog(tools)
   }
 
-  /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
+  /**
+   * An MCP server for one client, and the message log its transport will feed; the client's name
+   * is on every line they log.
+   */
   serverFor (client: Client | undefined): { server: Server, messages: McpMessageLog } {
     const { metrics, tracer, bodies, keys } = this.deps
     const log = client ? this.deps.log.child({ client: client.name }) : this.deps.log
@@ -93,12 +96,7 @@ export class ToolRuntime {
    */
   exchangeServerFor (client: Client | undefined): Server {
     const { server, messages } = this.serverFor(client)
-    const connect = server.connect.bind(server)
-    server.connect = async (transport) => {
-      await connect(transport)
-      observeTransport(transport, messages)
-    }
-    return server
+    return watchingEveryTransport(server, messages)
   }
 }
 

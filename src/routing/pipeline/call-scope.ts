@@ -5,9 +5,8 @@ import type { RouterMetrics } from '../../observability/metrics.js'
 import type { Deadline } from './deadline.js'
 import type { RetrySettings } from './retry.js'
 
-/** What the pipeline writes into the tool call's record: models, attempts, upstream time, retries. */
-export type UpstreamRecord =
-  Pick<CallRecord, 'modelRequested' | 'providerAnswered' | 'attempts' | 'retries' | 'upstreamFinished' | 'traceContext'>
+/** What the pipeline writes into the tool call's record (models, attempts, upstream time, retries) and reads back. */
+export type UpstreamRecord = Pick<CallRecord, 'routed' | 'attempted' | 'retried' | 'upstreamFinished' | 'attempts' | 'traceContext'>
 
 /** The client's side of the call: what it has seen of the answer, and where status lines go. */
 export interface ClientProgress {

@@ -13,7 +13,7 @@ export function observation ({ record, metrics, tracer, log }: UpstreamScope) {
   return async <Call extends UpstreamCall, T>(call: Call, next: (call: Call) => Promise<T>): Promise<T> => {
     const { operation: { name }, target: { provider: upstream, model } } = call
     const provider = upstream.name
-    if (model) record.modelRequested ??= model
+    if (model) record.routed(model)
     const span = tracer.startSpan(model ? `${name} ${model}` : name, {
       kind: SpanKind.CLIENT,
       attributes: {
@@ -37,7 +37,6 @@ export function observation ({ record, metrics, tracer, log }: UpstreamScope) {
     try {
       const result = await next(call)
       finish('ok')
-      record.providerAnswered = provider
       if (isAnswer(result)) {
         span.setAttribute('gen_ai.response.model', result.model)
         const { usage } = result
@@ -64,7 +63,7 @@ export function retryReport ({ record, metrics, log, clientLog }: UpstreamScope)
   return ({ attempt, delayMs, error }: UpstreamRetry, { operation: { name }, target }: UpstreamCall): void => {
     const { provider: { name: provider }, model } = target
     const { code, details: { upstreamStatus } } = error
-    record.retries++
+    record.retried()
     metrics.upstreamRetry({ provider, operation: name, code })
     log.info({ provider, operation: name, model, attempt, delayMs, errorCode: code, upstreamStatus }, `retrying the upstream call in ${delayMs} ms: ${code}`)
     const failed = `${provider}${model ? `/${model}` : ''} failed (${code})`
@@ -76,7 +75,7 @@ export function retryReport ({ record, metrics, log, clientLog }: UpstreamScope)
 export function routeReport ({ record, metrics, log, clientLog, progress }: UpstreamScope) {
   return {
     attempted ({ provider, model }: RoutedTarget, outcome: 'ok' | ToolError): void {
-      record.attempts.push({ provider: provider.name, model, outcome: outcome === 'ok' ? outcome : outcome.code })
+      record.attempted({ provider: provider.name, model, outcome: outcome === 'ok' ? outcome : outcome.code })
       if (outcome !== 'ok' && outcome.code === 'circuit_open') {
         clientLog.write('warning', outcome.message, { provider: provider.name, model, errorCode: outcome.code })
       }

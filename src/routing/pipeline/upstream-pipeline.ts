@@ -37,7 +37,7 @@ export async function callRoute<T, Target extends RoutedTarget = RouteTarget> (
   call: (target: Target, signal: AbortSignal) => Promise<T>,
   canTake: (target: Target) => boolean = () => true
 ): Promise<{ value: T, target: Target }> {
-  scope.record.modelRequested ??= route.requested
+  scope.record.routed(route.requested)
   const [first, ...fallbacks] = route.targets
   const pipeline = wrap<UpstreamCall<Target>>(
     fallback({

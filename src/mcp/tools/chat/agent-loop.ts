@@ -4,7 +4,7 @@ import type { Route, RouteTarget } from '../../../routing/routing-table.js'
 import { JsonValue } from '../../../schemas.js'
 import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
-import type { ToolContext } from '../../tool.js'
+import type { UpstreamContext } from '../../tool.js'
 import { routedChat } from './routed-chat.js'
 
 /** `structuredContent.trace` of a chat that ran downstream tools: what happened in each turn. */
@@ -52,7 +52,7 @@ export interface AgentOptions {
  * parallel), hand it their outputs and ask again, up to `maxTurns`. A call to a function the
  * router does not own ends the loop, and goes back to the client as in a plain chat.
  */
-export async function runAgentLoop (context: ToolContext, route: Route, first: ChatRequest, { functions, maxTurns, timeoutMs, onText }: AgentOptions): Promise<AgentRun> {
+export async function runAgentLoop (context: UpstreamContext, route: Route, first: ChatRequest, { functions, maxTurns, timeoutMs, onText }: AgentOptions): Promise<AgentRun> {
   const { progress, record, clientLog } = context
   let request: ChatRequest = { ...first, tools: [...(first.tools ?? []), ...[...functions.values()].map((fn) => fn.definition)] }
   const trace: AgentTurn[] = []
@@ -82,7 +82,7 @@ export async function runAgentLoop (context: ToolContext, route: Route, first: C
  * One downstream call the model asked for. Its failure is the tool's output, for the model to
  * read and recover from; only cancellation stops the loop.
  */
-async function runDownstreamCall (context: ToolContext, turn: number, call: FunctionCall, fn: DownstreamFunction): Promise<{ output: string, traced: TracedCall }> {
+async function runDownstreamCall (context: Pick<UpstreamContext, 'progress' | 'signal' | 'log'>, turn: number, call: FunctionCall, fn: DownstreamFunction): Promise<{ output: string, traced: TracedCall }> {
   const { progress, signal, log } = context
   progress.status(`turn ${turn}: running ${call.name}`)
   const started = performance.now()

@@ -1,5 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import type { CallRecord } from '../observability/call-record.js'
+import { type Static, Type } from '@sinclair/typebox'
 
 /** `structuredContent` fields of every tool that calls a model: who answered, and what was tried. */
 export const RoutingOutput = {
@@ -11,7 +10,6 @@ export const RoutingOutput = {
   }), { description: 'Each provider and model the call went to, in order: the first, then its fallbacks.' })),
 }
 
-/** The routing fields of a result, from what the call did. */
-export function routingOutput (record: CallRecord): { provider?: string, attempts: CallRecord['attempts'] } {
-  return { ...(record.providerAnswered && { provider: record.providerAnswered }), attempts: record.attempts }
-}
+/** Who answered a call and what was tried before, as its answer carries them (into the cache too). */
+export const AnswerRoutingShape = Type.Object(RoutingOutput)
+export type AnswerRouting = Static<typeof AnswerRoutingShape>

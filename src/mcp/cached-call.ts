@@ -55,8 +55,9 @@ export interface Cached<Answer> {
 }
 
 /**
- * A tool's answer through the response cache (undefined when CACHE_TTL_S is 0): an exact repeat of a cacheable request is answered from
- * it without any upstream call (and spends no tokens); a new complete answer is stored.
+ * A tool's answer through the response cache (undefined when CACHE_TTL_S is 0): an exact repeat
+ * of a cacheable request is answered from it without any upstream call (and spends no tokens); a
+ * new complete answer is stored.
  */
 export async function cachedCall<Answer> (
   cache: ResponseCache | undefined,

@@ -23,9 +23,9 @@ import { ClientLog, ClientLogLevels, isLoggingLevel } from './client-log.js'
 import { McpMessageLog } from './message-log.js'
 import { CallBudget } from './call-budget.js'
 import { CallProgress } from './progress.js'
-import { observeTransport } from './observed-transport.js'
 import { requestContextOf } from './request-context.js'
 import type { SchemaChecker } from './schemas/schema-checker.js'
+import { watchingEveryTransport } from './transport-adapter.js'
 import { toolErrorResult } from './tool-error.js'
 import type { CallScope, RouterTool } from './tool.js'
 import { enabledTools } from './tools/index.js'
@@ -73,10 +73,15 @@ export class ToolRuntime {
 
   constructor (private readonly deps: ToolRuntimeDependencies) {
     const { router, metrics, tracer, cache, schemas, downstream, responseOwners, config } = deps
-    this.#catalog = new ToolCatalog(enabledTools({ router, metrics, tracer, cache, schemas, downstream, responseOwners, settings: config }))
+    const services = { router, metrics, tracer, cache, schemas, downstream, responseOwners, settings: config }
+    const tools = enabledTools(services)
+    this.#catalog = new ToolCatalog(tools)
   }
 
-  /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
+  /**
+   * An MCP server for one client, and the message log its transport will feed; the client's name
+   * is on every line they log.
+   */
   serverFor (client: Client | undefined): { server: Server, messages: McpMessageLog } {
     const { metrics, tracer, bodies, keys } = this.deps
     const log = client ? this.deps.log.child({ client: client.name }) : this.deps.log
@@ -91,12 +96,7 @@ export class ToolRuntime {
    */
   exchangeServerFor (client: Client | undefined): Server {
     const { server, messages } = this.serverFor(client)
-    const connect = server.connect.bind(server)
-    server.connect = async (transport) => {
-      await connect(transport)
-      observeTransport(transport, messages)
-    }
-    return server
+    return watchingEveryTransport(server, messages)
   }
 }
 
@@ -132,7 +132,12 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer (deps: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
+function createMcpServer (
+  deps: ToolRuntimeDependencies,
+  catalog: ToolCatalog,
+  logLevels: ClientLogLevels,
+  { client, log, messages }: ServerScope
+): Server {
   const { config, budgets, prices, keys } = deps
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
@@ -146,7 +151,9 @@ function createMcpServer (deps: ToolRuntimeDependencies, catalog: ToolCatalog, l
 
   // A token without a tool's scope (OAUTH_TOOL_SCOPES) does not see the tool; its calls are refused at the route.
   const toolScopes = config.oauth?.toolScopes
-  const tools = toolScopes && client?.scopes ? () => catalog.definitions.filter((tool) => missingToolScope(toolScopes, client, tool.name) === undefined) : () => catalog.definitions
+  const tools = toolScopes && client?.scopes
+    ? () => catalog.definitions.filter((tool) => missingToolScope(toolScopes, client, tool.name) === undefined)
+    : () => catalog.definitions
   server.setRequestHandler('tools/list', () => ({ tools: tools() }))
 
   // 2025 era only (2026-07-28 has no such method: each request names its level): the router keeps
@@ -164,7 +171,8 @@ function createMcpServer (deps: ToolRuntimeDependencies, catalog: ToolCatalog, l
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
     const http = requestContextOf(ctx.http?.authInfo)
-    // Over stdio no HTTP request carries the call: the message log gave it an id of its own (the client's JSON-RPC id may be any string).
+    // Over stdio no HTTP request carries the call: the message log gave it an id of its own (the
+    // client's JSON-RPC id may be any string).
     const requestId = http?.requestId ?? messages.requestIdOf(ctx.mcpReq.id) ?? randomUUID()
     const callLog = log.child({ reqId: requestId, tool: name, ...(ctx.sessionId && { sessionId: ctx.sessionId }) })
     const progressToken = request.params._meta?.progressToken

@@ -36,7 +36,7 @@ export interface CallScope {
   progress: CallProgress
   /** Log messages for the client about this call; silent unless the client chose a level. */
   clientLog: ClientLog
-  /** The call's share of its client's budgets: a tool that spends reserves its estimate here before its upstream call. */
+  /** The call's share of its client's budgets: a tool that spends reserves its estimate here first. */
   budget: CallBudget
 }
 
@@ -103,7 +103,9 @@ function nestedDeeperThan (value: unknown, maxDepth: number): boolean {
   return false
 }
 
-export function defineTool<Input extends TObject, Services = void> (spec: ToolSpec<Input, Services>): ToolDefinition<Services> {
+export function defineTool<Input extends TObject, Services = void> (
+  spec: ToolSpec<Input, Services>
+): ToolDefinition<Services> {
   const validate = ajv.compile<Static<Input>>(spec.inputSchema)
   const definition: Tool = {
     name: spec.name,
@@ -134,6 +136,9 @@ export function defineTool<Input extends TObject, Services = void> (spec: ToolSp
 }
 
 /** The context of a tool call's upstream calls: the shared services, and what of its scope they use. */
-export function upstreamContext (upstream: UpstreamServices, { requestId, signal, log, record, progress, clientLog }: CallScope): UpstreamContext {
+export function upstreamContext (
+  upstream: UpstreamServices,
+  { requestId, signal, log, record, progress, clientLog }: CallScope
+): UpstreamContext {
   return { ...upstream, requestId, signal, log, record, progress, clientLog }
 }

@@ -16,7 +16,9 @@ import { listModelsTool } from './list-models.js'
 import { readFileTool } from './read-file.js'
 
 /** Every tool the router can offer, in the order `tools/list` shows them. */
-export const tools = [chatTool, getResponseTool, cancelResponseTool, embedTool, generateImageTool, listModelsTool, readFileTool, echoTool]
+export const tools = [
+  chatTool, getResponseTool, cancelResponseTool, embedTool, generateImageTool, listModelsTool, readFileTool, echoTool,
+]
 
 /** The settings the tools read: their defaults and limits. */
 export type ToolSettings = UpstreamServices['settings'] & Pick<RouterConfig,
@@ -25,7 +27,7 @@ export type ToolSettings = UpstreamServices['settings'] & Pick<RouterConfig,
 
 /** What the tools are made with, once per app: each takes only its part. */
 export interface ToolServices {
-  /** The routing table in force: each call takes it once, as it starts, so a reload does not change it under the call. */
+  /** The routing table in force: each call takes it once, as it starts, so a reload does not move it. */
   router: Pick<ModelRouter, 'table'>
   metrics: UpstreamServices['metrics']
   tracer: UpstreamServices['tracer']
@@ -38,11 +40,24 @@ export interface ToolServices {
 }
 
 /** The tools this configuration offers, bound to what each uses: read_file only when a directory is shared. */
-export function enabledTools ({ router, metrics, tracer, cache, schemas, downstream, responseOwners, settings }: ToolServices): RouterTool[] {
+export function enabledTools (services: ToolServices): RouterTool[] {
+  const { router, metrics, tracer, cache, schemas, downstream, responseOwners, settings } = services
   const { UPSTREAM_TIMEOUT_MS, UPSTREAM_MAX_RETRIES, UPSTREAM_RETRY_BASE_MS } = settings
-  const upstream: UpstreamServices = { metrics, tracer, settings: { UPSTREAM_TIMEOUT_MS, UPSTREAM_MAX_RETRIES, UPSTREAM_RETRY_BASE_MS } }
-  const responses = new StoredResponses({ upstream, owners: responseOwners, polling: { intervalMs: settings.POLL_INTERVAL_MS, maxMs: settings.POLL_MAX_MS } })
+  const upstream: UpstreamServices = {
+    metrics,
+    tracer,
+    settings: { UPSTREAM_TIMEOUT_MS, UPSTREAM_MAX_RETRIES, UPSTREAM_RETRY_BASE_MS },
+  }
+  const polling = { intervalMs: settings.POLL_INTERVAL_MS, maxMs: settings.POLL_MAX_MS }
+  const responses = new StoredResponses({ upstream, owners: responseOwners, polling })
   const root = settings.READ_FILE_ROOT
+  const readFile = root === undefined
+    ? []
+    : [readFileTool.bind({
+        root,
+        maxBytes: settings.READ_FILE_MAX_BYTES,
+        allowHardlinks: settings.READ_FILE_ALLOW_HARDLINKS,
+      })]
   return [
     chatTool.bind({
       router,
@@ -51,14 +66,18 @@ export function enabledTools ({ router, metrics, tracer, cache, schemas, downstr
       cache,
       schemas,
       downstream,
-      defaults: { model: settings.MODEL, outputTokens: settings.BUDGET_DEFAULT_OUTPUT_TOKENS, maxTurns: settings.AGENT_MAX_TURNS },
+      defaults: {
+        model: settings.MODEL,
+        outputTokens: settings.BUDGET_DEFAULT_OUTPUT_TOKENS,
+        maxTurns: settings.AGENT_MAX_TURNS,
+      },
     }),
     getResponseTool.bind({ router, responses }),
     cancelResponseTool.bind({ router, responses }),
     embedTool.bind({ router, upstream, cache, defaultModel: settings.EMBEDDING_MODEL }),
     generateImageTool.bind({ router, upstream, defaultModel: settings.IMAGE_MODEL }),
     listModelsTool.bind({ router, defaultModel: settings.MODEL }),
-    ...(root === undefined ? [] : [readFileTool.bind({ root, maxBytes: settings.READ_FILE_MAX_BYTES, allowHardlinks: settings.READ_FILE_ALLOW_HARDLINKS })]),
+    ...readFile,
     echoTool.bind(),
   ]
 }

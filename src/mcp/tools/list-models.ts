@@ -35,7 +35,8 @@ export const listModelsTool = defineTool({
     const { models: all, unavailable } = await routing.routableModels(requestId, client)
     const needle = contains?.toLowerCase()
     const models = needle
-      ? all.filter((model) => [model.id, model.route, ...(model.aliases ?? [])].some((name) => name.toLowerCase().includes(needle)))
+      ? all.filter((model) => [model.id, model.route, ...(model.aliases ?? [])].some((name) =>
+        name.toLowerCase().includes(needle)))
       : all
     // One provider: the bare ids, as its /models names them. Several: provider/model, which says where each one is.
     const several = routing.providers.size > 1
@@ -46,7 +47,12 @@ export const listModelsTool = defineTool({
       : `No models${needle ? ` matching "${contains}"` : ''} ${several ? 'at the providers' : 'at the upstream'} (default: ${defaultModel}).${missing}`
     return {
       content: [{ type: 'text', text: summary }],
-      structuredContent: { defaultModel, models, aliases: routing.config.aliases, ...(unavailable.length > 0 && { unavailable }) },
+      structuredContent: {
+        defaultModel,
+        models,
+        aliases: routing.config.aliases,
+        ...(unavailable.length > 0 && { unavailable }),
+      },
     }
   },
 })

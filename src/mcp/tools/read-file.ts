@@ -36,7 +36,8 @@ export const readFileTool = defineTool({
     truncated: Type.Boolean({ description: 'Whether the file is longer than what was read.' }),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  handler: ({ root, maxBytes: limitBytes, allowHardlinks }: ReadFileSettings) => async ({ path, max_bytes: maxBytes }) => {
+  handler: ({ root, maxBytes: limitBytes, allowHardlinks }: ReadFileSettings) => async (args) => {
+    const { path, max_bytes: askedBytes } = args
     if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) throw refused(path, 'give a path relative to the shared directory, not an absolute one')
     if (path.split(/[\\/]/).includes('..')) throw refused(path, '".." is not allowed; give a path inside the shared directory')
     const realRoot = await realpath(root)
@@ -50,7 +51,8 @@ export const readFileTool = defineTool({
     // Refused here without opening anything outside; the check that holds against a race comes after the open.
     checkInside(path, realRoot, target)
     // O_NONBLOCK: opening a FIFO must not wait for a writer. The type is checked on the opened file, not the path.
-    const file = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: unknown) => {
+    const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+    const file = await open(target, flags).catch((err: unknown) => {
       // A socket cannot be opened at all (ENXIO); a file removed meanwhile is simply gone.
       const code = (err as NodeJS.ErrnoException).code
       throw code === 'ENOENT' ? refused(path, 'no such file', 'not_found') : refused(path, code === 'ENXIO' ? 'it is not a regular file (a device, socket or pipe)' : 'it cannot be opened')
@@ -63,7 +65,7 @@ export const readFileTool = defineTool({
       if (stats.nlink > 1 && !allowHardlinks) {
         throw refused(path, `it has ${stats.nlink} hard links, and another of its names may be outside the shared directory (READ_FILE_ALLOW_HARDLINKS)`)
       }
-      const limit = Math.min(maxBytes ?? limitBytes, limitBytes)
+      const limit = Math.min(askedBytes ?? limitBytes, limitBytes)
       const buffer = Buffer.alloc(Math.min(limit, stats.size))
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0)
       let text: string

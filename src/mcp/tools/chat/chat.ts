@@ -126,7 +126,8 @@ async function singleChat (
     replay: ({ result }) => onText?.(result.text),
   }, async (): Promise<ChatAnswer> => {
     const operation = `chat with ${request.model}`
-    const answer = await routedChat(upstreamContext(upstream, call), route, request, { operation, timeoutMs: args.timeout_ms, onText })
+    const options = { operation, timeoutMs: args.timeout_ms, onText }
+    const answer = await routedChat(upstreamContext(upstream, call), route, request, options)
     let { result } = answer
     if (request.background) {
       result = await responses.waitFor(call, answer.target.provider, result, { cancelIfAbandoned: true })
@@ -135,7 +136,8 @@ async function singleChat (
     }
     record.answered(result.model, result.usage)
     const json = await jsonAnswer(schemas, call, request, result)
-    return { result, api: answer.target.provider.config.api, routing: record.routing(), json, droppedParameters: answer.dropped }
+    const api = answer.target.provider.config.api
+    return { result, api, routing: record.routing(), json, droppedParameters: answer.dropped }
   })
   await responses.claim(call, answer.result.responseId)
   return chatToolResult(answer, outcome)
@@ -152,5 +154,10 @@ async function jsonAnswer (schemas: SchemaChecker, { caller }: Pick<CallScope, '
 function stoppedAtMaxTurns (partial: CallToolResult, maxTurns: number, requestId: string): CallToolResult {
   const error = new ToolError('max_turns', `The model was still calling tools after ${maxTurns} turns (max_turns), so the loop stopped; the answer so far and the trace are in the result. Allow more turns, or ask for less.`, { retryable: false })
   const failure = toolErrorResult(error, requestId)
-  return { ...partial, isError: true, content: [...partial.content, ...failure.content], ...(failure._meta && { _meta: failure._meta }) }
+  return {
+    ...partial,
+    isError: true,
+    content: [...partial.content, ...failure.content],
+    ...(failure._meta && { _meta: failure._meta }),
+  }
 }

@@ -50,7 +50,7 @@ export interface UpstreamServices {
 /** What one upstream call of a tool runs with: the shared upstream services, and its tool call's scope. */
 export type UpstreamContext = UpstreamServices & Pick<CallScope, 'requestId' | 'signal' | 'log' | 'record' | 'progress' | 'clientLog'>
 
-/** The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline (src/routing/pipeline/deadline.ts). */
+/** The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline (Deadline.forCall). */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
 export type ToolHandler<Input extends TObject> = (args: Static<Input>, call: CallScope) => Promise<CallToolResult>

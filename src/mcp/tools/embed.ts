@@ -60,7 +60,8 @@ export const embedTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async ({ input, model: requested, dimensions, cache }, call) => {
+  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async (args, call) => {
+    const { input, model: requested, dimensions, cache } = args
     const route = router.table.route(requested ?? defaultModel, call.client)
     const [target] = route.targets
     await call.budget.reserve(embeddingEstimate(input, target.model))
@@ -75,13 +76,21 @@ export const embedTool = defineTool({
   },
 })
 
-async function embed (context: UpstreamContext, route: Route, input: string | string[], dimensions: number | undefined): Promise<EmbeddingAnswer> {
+async function embed (
+  context: UpstreamContext,
+  route: Route,
+  input: string | string[],
+  dimensions: number | undefined
+): Promise<EmbeddingAnswer> {
   const { requestId } = context
   const { value: result } = await callRoute(
     upstreamScope(context),
     route,
     { name: 'embeddings', operation: `embedding with ${route.requested}` },
-    (target, signal) => createEmbeddings(target.provider.client, { model: target.model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })
+    (target, signal) => {
+      const request = { model: target.model, input, ...(dimensions !== undefined && { dimensions }) }
+      return createEmbeddings(target.provider.client, request, { signal, requestId })
+    }
   )
   context.record.answered(result.model, result.usage)
   return { result, routing: context.record.routing() }

@@ -45,7 +45,11 @@ export const generateImageTool = defineTool({
       url: Type.Optional(Type.String({ description: 'Only when the upstream gave a URL instead of the bytes.' })),
       revisedPrompt: Type.Optional(Type.String()),
     }), { description: 'One entry per image, in the order of the image content blocks.' }),
-    usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
+    usage: Type.Optional(Type.Object({
+      inputTokens: Type.Integer(),
+      outputTokens: Type.Integer(),
+      totalTokens: Type.Integer(),
+    })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   handler: ({ router, upstream, defaultModel }: GenerateImageServices) => async (args, call) => {
@@ -83,7 +87,12 @@ export function imageToolResult ({ result, routing }: ImageAnswer): CallToolResu
     structuredContent: {
       model: result.model,
       ...routing,
-      images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
+      images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({
+        index,
+        mimeType,
+        ...(url && { url }),
+        ...(revisedPrompt && { revisedPrompt }),
+      })),
       ...(result.usage && { usage: result.usage }),
     },
   }

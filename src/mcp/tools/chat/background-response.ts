@@ -53,7 +53,12 @@ export class StoredResponses {
    * has passed, reporting its status as progress. A response still running at the end is returned
    * as it stands, id and status, for get_response to fetch later.
    */
-  async waitFor (call: CallScope, provider: Provider, first: ChatResult, { cancelIfAbandoned }: { cancelIfAbandoned: boolean }): Promise<ChatResult> {
+  async waitFor (
+    call: CallScope,
+    provider: Provider,
+    first: ChatResult,
+    { cancelIfAbandoned }: { cancelIfAbandoned: boolean }
+  ): Promise<ChatResult> {
     const { signal, progress } = call
     const started = performance.now()
     let result = first

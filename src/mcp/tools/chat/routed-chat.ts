@@ -39,7 +39,8 @@ export async function routedChat (context: UpstreamContext, route: Route, reques
       const { request: sent, dropped } = withoutUnsupportedParameters({ ...request, model: target.model })
       if (dropped.length > 0 && !droppedFor.has(target)) context.log.info({ model: target.model, dropped }, 'parameters the model family refuses were not sent')
       droppedFor.set(target, dropped)
-      return createChat(target.provider.client, target.provider.config.api, sent, { signal, requestId: context.requestId, ...(counted && { onText: counted }) })
+      const options = { signal, requestId: context.requestId, ...(counted && { onText: counted }) }
+      return createChat(target.provider.client, target.provider.config.api, sent, options)
     }, canTake)
     return { result: value, target, dropped: droppedFor.get(target) ?? [] }
   } catch (err) {

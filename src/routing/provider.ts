@@ -264,8 +264,8 @@ export class Provider implements UpstreamProvider {
     // A fetch has no caller to cancel it (many may share it); its only limit is its own deadline.
     const uncancelled = new AbortController().signal
     const operation = { name: 'list_models', operation: `listing the models of provider "${this.name}"` } as const
-    const deadline = new Deadline(Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs))
-    const call = startCall(operation, { provider: this }, uncancelled, deadline)
+    // The time limit narrows it to the provider's own timeout when that is shorter.
+    const call = startCall(operation, { provider: this }, uncancelled, new Deadline(LIST_TIMEOUT_MS))
     let failure: ToolError | undefined
     try {
       return await listPolicies(call, async ({ signal }) => listModels(this.client, { signal, requestId: requestId ?? `models-${randomUUID()}` }))

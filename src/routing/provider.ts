@@ -92,7 +92,11 @@ export class Provider implements UpstreamProvider {
   #apiProbe: { at: number, missing: string | undefined } | undefined
   #apiProbing: Promise<string | undefined> | undefined
 
-  constructor (readonly config: ProviderConfig, private readonly dependencies: ProviderDependencies, fromFile: boolean) {
+  constructor (
+    readonly config: ProviderConfig,
+    private readonly dependencies: ProviderDependencies,
+    fromFile: boolean
+  ) {
     const { name, baseURL, apiKey, headers, timeoutMs } = config
     this.client = new OpenAI({
       // A provider without a key (a local vLLM or Ollama) gets no Authorization header at all.
@@ -100,7 +104,8 @@ export class Provider implements UpstreamProvider {
       baseURL,
       timeout: timeoutMs,
       defaultHeaders: { ...headers, ...(apiKey === undefined && { Authorization: null }) },
-      // Retries are the router's own (src/routing/pipeline/retry.ts), in one place, aware of what the client has already seen.
+      // Retries are the router's own (src/routing/pipeline/retry.ts), in one place, aware of what
+      // the client has already seen.
       maxRetries: 0,
       // The SDK logs to the console by default; the router's own log lines already cover each call.
       logLevel: 'off',
@@ -110,10 +115,14 @@ export class Provider implements UpstreamProvider {
       ? { key: config.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)`, api: `api of provider "${name}" (ROUTER_CONFIG)` }
       : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL', api: 'UPSTREAM_API' }
     this.url = new URL(baseURL)
-    this.breaker = config.circuitBreaker && new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state), dependencies.clock)
+    this.breaker = config.circuitBreaker &&
+      new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state), dependencies.clock)
     if (this.breaker) dependencies.metrics.circuitState(name, this.breaker.state)
     this.limiter = config.concurrency && new ConcurrencyLimiter(config.concurrency)
-    this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), { checkTtlMs: dependencies.checkTtlMs, listTtlMs: dependencies.modelsTtlMs })
+    this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), {
+      checkTtlMs: dependencies.checkTtlMs,
+      listTtlMs: dependencies.modelsTtlMs,
+    })
   }
 
   get name (): string {
@@ -131,7 +140,8 @@ export class Provider implements UpstreamProvider {
   }
 
   async #missingApi (): Promise<string | undefined> {
-    const ttl = this.#apiProbe?.missing === undefined ? this.dependencies.checkTtlMs : Math.min(API_RECHECK_MS, this.dependencies.checkTtlMs)
+    const { checkTtlMs } = this.dependencies
+    const ttl = this.#apiProbe?.missing === undefined ? checkTtlMs : Math.min(API_RECHECK_MS, checkTtlMs)
     if (this.#apiProbe && this.dependencies.clock() - this.#apiProbe.at < ttl) return this.#apiProbe.missing
     this.#apiProbing ??= this.#probeApi().finally(() => { this.#apiProbing = undefined })
     return this.#apiProbing
@@ -145,7 +155,8 @@ export class Provider implements UpstreamProvider {
       // Only a missing API counts: the expected 400 says it is there, and reachability is the models check's.
       missing = lackedEndpoint(err, this.config.api, this.config.baseURL, this.settingNames)
     }
-    if (missing !== undefined && this.#apiProbe?.missing === undefined) this.dependencies.log.warn({ provider: this.name }, missing)
+    const newlyMissing = missing !== undefined && this.#apiProbe?.missing === undefined
+    if (newlyMissing) this.dependencies.log.warn({ provider: this.name }, missing)
     this.#apiProbe = { at: this.dependencies.clock(), missing }
     return missing
   }
@@ -159,7 +170,11 @@ export class Provider implements UpstreamProvider {
    * Lets an attempt at `model` through: the circuit breakers, then a concurrency slot; what it
    * resolves with takes the attempt's outcome to the breakers it concerns and frees the slot.
    */
-  async enter (model: string | undefined, signal: AbortSignal, { countTimeouts }: { countTimeouts: boolean }): Promise<AttemptExit> {
+  async enter (
+    model: string | undefined,
+    signal: AbortSignal,
+    { countTimeouts }: { countTimeouts: boolean }
+  ): Promise<AttemptExit> {
     const modelBreaker = model === undefined ? undefined : this.#modelBreakers.get(model)
     const breakers = [this.breaker, modelBreaker].filter((breaker) => breaker !== undefined)
     const entered: CircuitBreaker[] = []
@@ -249,7 +264,8 @@ export class Provider implements UpstreamProvider {
     // A fetch has no caller to cancel it (many may share it); its only limit is its own deadline.
     const uncancelled = new AbortController().signal
     const operation = { name: 'list_models', operation: `listing the models of provider "${this.name}"` } as const
-    const call = startCall(operation, { provider: this }, uncancelled, new Deadline(Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs)))
+    // The time limit narrows it to the provider's own timeout when that is shorter.
+    const call = startCall(operation, { provider: this }, uncancelled, new Deadline(LIST_TIMEOUT_MS))
     let failure: ToolError | undefined
     try {
       return await listPolicies(call, async ({ signal }) => listModels(this.client, { signal, requestId: requestId ?? `models-${randomUUID()}` }))

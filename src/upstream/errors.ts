@@ -13,7 +13,10 @@ export interface UpstreamFailureContext {
   /** The stored object the call names, when it names one: a 404 then means it does not exist ("response resp_1"). */
   resource?: string
   baseURL: string
-  /** The API the call went to, when it names a model: a 404 there is an unknown model or a missing API, as the body says. */
+  /**
+   * The API the call went to, when it names a model: a 404 there is an unknown model or a missing
+   * API, as the body says.
+   */
   endpoint?: UpstreamEndpoint
   /** How the router's settings name this upstream's key, URL and API, for messages an operator acts on. */
   settingNames?: SettingNames
@@ -50,8 +53,16 @@ function isUnknownModel (err: APIError): boolean {
   return err.code === 'model_not_found' || /\bmodel\b/i.test(upstreamMessage(err))
 }
 
-/** What an upstream's refusal means when it says it lacks `endpoint` (a 404 or 405 not about a model); undefined otherwise. */
-export function lackedEndpoint (err: unknown, endpoint: UpstreamEndpoint, baseURL: string, settings: SettingNames): string | undefined {
+/**
+ * What an upstream's refusal means when it says it lacks `endpoint` (a 404 or 405 not about a
+ * model); undefined otherwise.
+ */
+export function lackedEndpoint (
+  err: unknown,
+  endpoint: UpstreamEndpoint,
+  baseURL: string,
+  settings: SettingNames
+): string | undefined {
   if (!(err instanceof APIError) || (err.status !== 404 && err.status !== 405) || isUnknownModel(err)) return undefined
   return missingEndpoint(endpoint, baseURL, `HTTP ${err.status}: ${upstreamMessage(err)}`, settings)
 }
@@ -60,7 +71,12 @@ export function lackedEndpoint (err: unknown, endpoint: UpstreamEndpoint, baseUR
  * Why a call to an API the upstream does not have failed, saying which setting to change; also
  * what /ready reports for a provider whose chat API is missing.
  */
-function missingEndpoint (endpoint: UpstreamEndpoint, baseURL: string, said: string, settings: SettingNames = ENVIRONMENT_SETTINGS): string {
+function missingEndpoint (
+  endpoint: UpstreamEndpoint,
+  baseURL: string,
+  said: string,
+  settings: SettingNames = ENVIRONMENT_SETTINGS
+): string {
   const { request, name } = ENDPOINTS[endpoint]
   const remedy = {
     responses: `If it offers Chat Completions only, as many OpenAI-compatible servers do, set the router's ${settings.api} to chat_completions; otherwise ${settings.baseURL} may be wrong.`,
@@ -95,7 +111,8 @@ export function toToolError (err: unknown, context: UpstreamFailureContext, past
     return new ToolError('timeout', `The upstream did not finish ${context.operation} within ${context.timeoutMs} ms. Retry, ask for a shorter answer, or allow more time (the \`timeout_ms\` argument, up to UPSTREAM_TIMEOUT_MS).`, { retryable: true })
   }
   if (err instanceof ToolError) return err
-  if (err instanceof APIUserAbortError || context.signal.aborted) return cancelledError(context.operation, context.signal)
+  const cancelled = err instanceof APIUserAbortError || context.signal.aborted
+  if (cancelled) return cancelledError(context.operation, context.signal)
   if (err instanceof APIConnectionError) {
     const cause = describeCause(err.cause)
     return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${maskedUrl(context.baseURL)} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's ${(context.settingNames ?? ENVIRONMENT_SETTINGS).baseURL} or network needs checking.`, { retryable: true })
@@ -126,7 +143,8 @@ function statusError (err: APIError, status: number, context: UpstreamFailureCon
     return new ToolError('upstream_auth', `The upstream refused the router's credentials for ${context.operation} (${said}). The router's ${settings.key} needs fixing by its operator; retrying will not help.`, { retryable: false, ...upstream })
   }
   // A call naming a model that meets a missing API (404, 405) says which setting sends it there.
-  const missing = context.model && context.endpoint ? lackedEndpoint(err, context.endpoint, context.baseURL, settings) : undefined
+  const { model, endpoint, baseURL } = context
+  const missing = model && endpoint ? lackedEndpoint(err, endpoint, baseURL, settings) : undefined
   if (missing !== undefined) return new ToolError('upstream_rejected', missing, { retryable: false, ...upstream })
   if (status === 404) {
     if (context.resource) {

@@ -5,13 +5,20 @@ import type { RouterMetrics } from '../../observability/metrics.js'
 import type { Deadline } from './deadline.js'
 import type { RetrySettings } from './retry.js'
 
-/** What the pipeline writes into the tool call's record (models, attempts, upstream time, retries) and reads of it. */
+/** What the pipeline writes into the tool call's record (models, attempts, upstream time, retries) and reads back. */
 export type UpstreamRecord = Pick<CallRecord, 'routed' | 'attempted' | 'retried' | 'upstreamFinished' | 'attempts' | 'traceContext'>
 
-/** The client's side of the call: what it has seen of the answer, and where status lines go. */
-export interface ClientProgress {
+/**
+ * How much the client has been shown of the call's answer so far: a failure after it saw part of
+ * it is neither retried nor passed on, as the client cannot unsee it.
+ */
+export interface ShownToClient {
   /** Characters of answer text handed over for the client so far. */
   readonly streamedCharacters: number
+}
+
+/** The client's side of the call: what it has seen of the answer, and where status lines go. */
+export interface ClientProgress extends ShownToClient {
   status: (message: string) => void
 }
 

@@ -1,5 +1,6 @@
 import { ToolError, type ToolErrorCode } from '../../errors.js'
 import type { RouteAttempt } from '../../observability/call-record.js'
+import type { ShownToClient } from './call-scope.js'
 import type { RoutedTarget, UpstreamCall } from './upstream-call.js'
 
 // Failures another provider or model may not have: the upstream's state, not the request's content.
@@ -11,8 +12,7 @@ const fallBackOn: ReadonlySet<ToolErrorCode> = new Set([
 export interface FallbackOptions<Target extends RoutedTarget> {
   /** The first target, then its fallbacks in order. */
   targets: readonly [Target, ...Target[]]
-  /** How much the client has been shown of the call's answer so far (streamed characters). */
-  shownToClient: () => number
+  shown: ShownToClient
   /** Every target the tool call tried so far, for the message of the last failure. */
   attempts: readonly RouteAttempt[]
   attempted: (target: Target, outcome: 'ok' | ToolError) => void
@@ -26,12 +26,12 @@ export interface FallbackOptions<Target extends RoutedTarget> {
  * the caller stopped it.
  */
 export function fallback<Target extends RoutedTarget> (options: FallbackOptions<Target>) {
-  const { targets, shownToClient, attempts, attempted, fellBack } = options
+  const { targets, shown, attempts, attempted, fellBack } = options
   return async <Call extends UpstreamCall<Target>, T>(call: Call, next: (call: Call) => Promise<T>): Promise<T> => {
     // Ends by returning an answer or throwing the last failure.
     for (let index = 0; ; index++) {
       const target = targets[index] as Target
-      const shownBefore = shownToClient()
+      const shownBefore = shown.streamedCharacters
       try {
         const value = await next({ ...call, target })
         attempted(target, 'ok')
@@ -42,7 +42,7 @@ export function fallback<Target extends RoutedTarget> (options: FallbackOptions<
         attempted(target, error)
         const following = targets[index + 1]
         const passOn = following && fallBackOn.has(error.code) && !call.signal.aborted &&
-          shownToClient() === shownBefore && !call.deadline.passed
+          shown.streamedCharacters === shownBefore && !call.deadline.passed
         if (!passOn) throw index === 0 ? error : withAttempts(error, attempts)
         fellBack(target, following, error)
       }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ToolError } from '../../errors.js'
 import { UpstreamStatusError } from '../../upstream/errors.js'
+import type { ShownToClient } from './call-scope.js'
 import { upstreamFailure, type UpstreamCall } from './upstream-call.js'
 
 /** UPSTREAM_MAX_RETRIES and UPSTREAM_RETRY_BASE_MS. */
@@ -20,11 +21,7 @@ export interface UpstreamRetry {
 }
 
 export interface RetryOptions extends RetrySettings {
-  /**
-   * How much the client has been shown of this call so far (streamed characters): a failed attempt
-   * after the client saw part of its answer is not repeated, as the client cannot unsee it.
-   */
-  shownToClient: () => number
+  shown: ShownToClient
   onRetry: (retry: UpstreamRetry, call: UpstreamCall) => void
   /** Waits between attempts; tests pass their own. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<unknown>
@@ -40,18 +37,18 @@ const MAX_BACKOFF_MS = 10_000
  * deadline and never once the client has seen part of the answer.
  */
 export function retry (options: RetryOptions) {
-  const { maxRetries, baseDelayMs, shownToClient, onRetry, sleep: wait = defaultSleep, random = Math.random } = options
+  const { maxRetries, baseDelayMs, shown, onRetry, sleep: wait = defaultSleep, random = Math.random } = options
   /** How long to wait before the next attempt, or `undefined` when the failure is not worth another. */
   const delayAfter = (error: ToolError, attempt: number, shownBefore: number, signal: AbortSignal) => {
     if (attempt >= maxRetries || signal.aborted) return undefined
     if (error.code !== 'rate_limited' && error.code !== 'upstream_unavailable') return undefined
-    if (!error.details.retryable || shownToClient() !== shownBefore) return undefined
+    if (!error.details.retryable || shown.streamedCharacters !== shownBefore) return undefined
     const requested = error instanceof UpstreamStatusError ? error.retryAfterMs : undefined
     return requested ?? Math.round(random() * Math.min(baseDelayMs * 2 ** attempt, MAX_BACKOFF_MS))
   }
   return async <Call extends UpstreamCall, T>(call: Call, next: (call: Call) => Promise<T>): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
-      const shownBefore = shownToClient()
+      const shownBefore = shown.streamedCharacters
       try {
         return await next(call)
       } catch (err) {

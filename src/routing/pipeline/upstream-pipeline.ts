@@ -15,11 +15,10 @@ import { type RoutedTarget, startCall, type UpstreamCall, type UpstreamOperation
  * provider's breakers and concurrency limit, and each attempt's failure explained.
  */
 function targetPolicies (scope: UpstreamScope) {
-  const shownToClient = () => scope.progress.streamedCharacters
   return [
     observation(scope),
     timeLimit,
-    retry({ ...scope.retry, shownToClient, onRetry: retryReport(scope) }),
+    retry({ ...scope.retry, shown: scope.progress, onRetry: retryReport(scope) }),
     gate,
     attempt,
   ] as const
@@ -42,7 +41,7 @@ export async function callRoute<T, Target extends RoutedTarget = RouteTarget> (
   const pipeline = wrap<UpstreamCall<Target>>(
     fallback({
       targets: [first, ...fallbacks.filter(canTake)],
-      shownToClient: () => scope.progress.streamedCharacters,
+      shown: scope.progress,
       attempts: scope.record.attempts,
       ...routeReport(scope),
     }),

@@ -18,12 +18,12 @@ const targets: [Target, Target, Target] = [
 const unavailable = new ToolError('upstream_unavailable', 'HTTP 503.', { retryable: true, upstreamStatus: 503 })
 
 /** A fallback policy over `targets` whose attempts and passings-on the test reads back. */
-function fallbackWith (options: { shown?: () => number } = {}) {
+function fallbackWith (options: { shown?: { streamedCharacters: number } } = {}) {
   const attempts: RouteAttempt[] = []
   const passedOn: string[] = []
   const policy = fallback({
     targets,
-    shownToClient: options.shown ?? (() => 0),
+    shown: options.shown ?? { streamedCharacters: 0 },
     attempts,
     attempted: ({ provider, model }, outcome) => { attempts.push({ provider: provider.name, model, outcome: outcome === 'ok' ? 'ok' : outcome.code }) },
     fellBack: (from, to, error) => { passedOn.push(`${from.provider.name}->${to.provider.name}:${error.code}`) },
@@ -58,10 +58,10 @@ describe('fallback', () => {
   })
 
   test('never passes on once the client has seen part of the answer', async () => {
-    let shown = 0
-    const { policy, passedOn } = fallbackWith({ shown: () => shown })
+    const shown = { streamedCharacters: 0 }
+    const { policy, passedOn } = fallbackWith({ shown })
     await assert.rejects(policy(callWith(), async () => {
-      shown += 10
+      shown.streamedCharacters += 10
       throw unavailable
     }), /HTTP 503/)
     assert.deepEqual(passedOn, [])

@@ -18,7 +18,7 @@ function retryOn (clock: ManualClock, options: Partial<RetryOptions> = {}) {
   const policy = retry({
     maxRetries: 2,
     baseDelayMs: 100,
-    shownToClient: () => 0,
+    shown: { streamedCharacters: 0 },
     onRetry: (retried) => { retries.push(retried) },
     sleep: async (ms) => {
       waits.push(ms)
@@ -88,12 +88,12 @@ describe('retry', () => {
 
   test('never repeats an attempt after the client saw part of its answer', async () => {
     const clock = new ManualClock()
-    let shown = 0
-    const { policy } = retryOn(clock, { shownToClient: () => shown })
+    const shown = { streamedCharacters: 0 }
+    const { policy } = retryOn(clock, { shown })
     let attempts = 0
     await assert.rejects(policy(callOn(clock), async () => {
       attempts++
-      shown += 5
+      shown.streamedCharacters += 5
       throw unavailable()
     }), /HTTP 503/)
     assert.equal(attempts, 1)

@@ -1,16 +1,16 @@
 import type { UpstreamScope } from '../routing/pipeline/call-scope.js'
 import { Deadline } from '../routing/pipeline/deadline.js'
-import type { UpstreamContext } from './tool.js'
-
-type ScopeSource = Pick<UpstreamContext, 'settings' | 'signal' | 'record' | 'progress' | 'clientLog' | 'metrics' | 'tracer' | 'log'>
+import type { CallScope, UpstreamServices } from './tool.js'
 
 /**
  * What one upstream call of a tool (a chat turn, an embedding, a poll of a stored response) gives
- * the pipeline: the tool call's cancellation, record, progress, client log and telemetry, and the
- * call's one deadline, `timeoutMs` (the tool's `timeout_ms` argument) capped at UPSTREAM_TIMEOUT_MS.
+ * the pipeline: the tool call's cancellation, record, progress, client log and log, the telemetry
+ * every tool shares, and the call's one deadline, `timeoutMs` (the tool's `timeout_ms` argument)
+ * capped at UPSTREAM_TIMEOUT_MS.
  */
 export function upstreamScope (
-  { settings, signal, record, progress, clientLog, metrics, tracer, log }: ScopeSource,
+  { metrics, tracer, settings }: UpstreamServices,
+  { signal, record, progress, clientLog, log }: Pick<CallScope, 'signal' | 'record' | 'progress' | 'clientLog' | 'log'>,
   timeoutMs?: number
 ): UpstreamScope {
   return {

@@ -1,13 +1,13 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import type { ModelRouter } from '../../routing/model-router.js'
+import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import type { Route } from '../../routing/routing-table.js'
 import type { ResponseCache } from '../../shared-state/response-cache.js'
-import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import { createEmbeddings, type EmbeddingResult } from '../../upstream/embeddings.js'
 import { CacheArgument, type CacheOutcome, CacheOutput, cachedAnswers, cachedCall } from '../cached-call.js'
 import { embeddingEstimate } from '../spend-estimates.js'
-import { defineTool, type UpstreamContext, upstreamContext, type UpstreamServices } from '../tool.js'
+import { type CallScope, defineTool, type UpstreamServices } from '../tool.js'
 import { upstreamScope } from '../upstream-scope.js'
 import { type AnswerRouting, AnswerRoutingShape, RoutingOutput } from './answer-routing.js'
 
@@ -71,29 +71,30 @@ export const embedTool = defineTool({
       deterministic: true,
       request: { tool: 'embed', provider: target.provider.name, model: target.model, input, dimensions },
       complete: () => true,
-    }, async () => embed(upstreamContext(upstream, call), route, input, dimensions))
+    }, async () => embed(upstream, call, route, { input, dimensions }))
     return embeddingToolResult(answer, outcome)
   },
 })
 
 async function embed (
-  context: UpstreamContext,
+  upstream: UpstreamServices,
+  call: CallScope,
   route: Route,
-  input: string | string[],
-  dimensions: number | undefined
+  { input, dimensions }: { input: string | string[], dimensions: number | undefined }
 ): Promise<EmbeddingAnswer> {
-  const { requestId } = context
+  const { requestId, record } = call
   const { value: result } = await callRoute(
-    upstreamScope(context),
+    upstreamScope(upstream, call),
     route,
     { name: 'embeddings', operation: `embedding with ${route.requested}` },
-    (target, signal) => {
-      const request = { model: target.model, input, ...(dimensions !== undefined && { dimensions }) }
-      return createEmbeddings(target.provider.client, request, { signal, requestId })
-    }
+    (target, signal) => createEmbeddings(
+      target.provider.client,
+      { model: target.model, input, ...(dimensions !== undefined && { dimensions }) },
+      { signal, requestId }
+    )
   )
-  context.record.answered(result.model, result.usage)
-  return { result, routing: context.record.routing() }
+  record.answered(result.model, result.usage)
+  return { result, routing: record.routing() }
 }
 
 /** Embeddings as an MCP result: a summary as text, the vectors in `structuredContent`. */

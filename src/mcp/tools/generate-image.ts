@@ -5,7 +5,7 @@ import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import { generateImages, type ImageResult } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
 import { imageEstimate } from '../spend-estimates.js'
-import { defineTool, TimeoutArgument, upstreamContext, type UpstreamServices } from '../tool.js'
+import { defineTool, TimeoutArgument, type UpstreamServices } from '../tool.js'
 import { upstreamScope } from '../upstream-scope.js'
 import { type AnswerRouting, RoutingOutput } from './answer-routing.js'
 
@@ -57,7 +57,7 @@ export const generateImageTool = defineTool({
     const route = router.table.route(args.model ?? defaultModel, call.client)
     await call.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
     const { value: result } = await callRoute(
-      upstreamScope(upstreamContext(upstream, call), args.timeout_ms),
+      upstreamScope(upstream, call, args.timeout_ms),
       route,
       { name: 'generate_image', operation: `image generation with ${route.requested}` },
       (target, signal) => generateImages(target.provider.client, {

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ToolError } from '../../../errors.js'
-import type { UpstreamOperation } from '../../../routing/pipeline/upstream-call.js'
 import { callProvider } from '../../../routing/pipeline/upstream-pipeline.js'
+import type { UpstreamOperation } from '../../../routing/pipeline/upstream-call.js'
 import type { Provider } from '../../../routing/provider.js'
 import type { ResponseOwners } from '../../../shared-state/response-owners.js'
 import { type ChatResult, terminalStatuses } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../../upstream/responses-api.js'
-import { type CallScope, upstreamContext, type UpstreamServices } from '../../tool.js'
+import { type CallScope, type UpstreamServices } from '../../tool.js'
 import { upstreamScope } from '../../upstream-scope.js'
 
 export interface StoredResponseServices {
@@ -41,7 +41,7 @@ export class StoredResponses {
   /** Stops the response at the provider that holds it; returns it as it stands. */
   async cancel (call: CallScope, provider: Provider, responseId: string): Promise<ChatResult> {
     return callProvider(
-      upstreamScope(upstreamContext(this.#upstream, call)),
+      upstreamScope(this.#upstream, call),
       { provider },
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(provider.client, responseId, { signal, requestId: call.requestId })
@@ -114,7 +114,7 @@ export class StoredResponses {
 
   async #retrieve (call: CallScope, provider: Provider, responseId: string, what: Pick<UpstreamOperation, 'operation' | 'resource'>): Promise<ChatResult> {
     return callProvider(
-      upstreamScope(upstreamContext(this.#upstream, call)),
+      upstreamScope(this.#upstream, call),
       { provider },
       { name: 'retrieve_response', ...what },
       (signal) => retrieveResponse(provider.client, responseId, { signal, requestId: call.requestId })

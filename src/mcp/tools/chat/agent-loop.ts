@@ -74,7 +74,8 @@ export async function runAgentLoop (
     const started = performance.now()
     const current = request
     const operation = `chat with ${current.model} (turn ${turn})`
-    const { result, target, dropped } = await routedChat(upstream, scope, route, current, { operation, timeoutMs, onText })
+    const options = { operation, timeoutMs, onText }
+    const { result, target, dropped } = await routedChat(upstream, scope, route, current, options)
     record.answered(result.model, result.usage)
     for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) usage[key] += result.usage?.[key] ?? 0
     const ownsEveryCall = result.toolCalls.length > 0 && result.toolCalls.every((call) => functions.has(call.name))

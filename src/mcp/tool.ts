@@ -47,7 +47,10 @@ export interface UpstreamServices {
   settings: Pick<RouterConfig, 'UPSTREAM_TIMEOUT_MS' | 'UPSTREAM_MAX_RETRIES' | 'UPSTREAM_RETRY_BASE_MS'>
 }
 
-/** The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline (Deadline.forCall). */
+/**
+ * The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline
+ * (src/routing/pipeline/deadline.ts).
+ */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
 export type ToolHandler<Input extends TObject> = (args: Static<Input>, call: CallScope) => Promise<CallToolResult>

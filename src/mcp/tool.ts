@@ -47,10 +47,7 @@ export interface UpstreamServices {
   settings: Pick<RouterConfig, 'UPSTREAM_TIMEOUT_MS' | 'UPSTREAM_MAX_RETRIES' | 'UPSTREAM_RETRY_BASE_MS'>
 }
 
-/**
- * The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline
- * (src/routing/pipeline/deadline.ts).
- */
+/** The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline (Deadline.forCall). */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
 export type ToolHandler<Input extends TObject> = (args: Static<Input>, call: CallScope) => Promise<CallToolResult>

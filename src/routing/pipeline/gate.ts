@@ -1,5 +1,5 @@
 import type { ToolError } from '../../errors.js'
-import { upstreamFailure, type UpstreamCall } from './upstream-call.js'
+import { type AttemptExit, upstreamFailure, type UpstreamCall } from './upstream-call.js'
 
 /**
  * Each attempt passes its provider's circuit breakers and concurrency limit first, and tells them
@@ -8,7 +8,7 @@ import { upstreamFailure, type UpstreamCall } from './upstream-call.js'
  */
 export async function gate<Call extends UpstreamCall, T> (call: Call, next: (call: Call) => Promise<T>): Promise<T> {
   const { provider, model } = call.target
-  let exit
+  let exit: AttemptExit
   try {
     const countTimeouts = call.deadline.limitMs === provider.config.timeoutMs
     exit = await provider.enter(model, call.signal, { countTimeouts })

@@ -16,8 +16,8 @@ export interface UpstreamOperation {
 }
 
 /**
- * Why an attempt may not go now (circuit open, provider saturated), thrown by `enter`; what `enter`
- * resolves with is told how the attempt ended (`undefined`: it succeeded).
+ * How an attempt a provider let through ended, told to its breakers and concurrency limit:
+ * `undefined` when it succeeded, else its failure.
  */
 export type AttemptExit = (error: ToolError | undefined) => void
 
@@ -28,8 +28,9 @@ export interface UpstreamProvider {
   readonly config: Pick<ProviderConfig, 'baseURL' | 'timeoutMs' | 'api'>
   readonly settingNames: SettingNames
   /**
-   * Lets an attempt at `model` through its circuit breakers and concurrency limit. `countTimeouts`:
-   * whether a timeout of this attempt says something about the provider's health.
+   * Lets an attempt at `model` through its circuit breakers and concurrency limit, or throws why it
+   * may not go now (circuit open, provider saturated). `countTimeouts`: whether a timeout of this
+   * attempt says something about the provider's health.
    */
   enter: (model: string | undefined, signal: AbortSignal, options: { countTimeouts: boolean }) => Promise<AttemptExit>
 }

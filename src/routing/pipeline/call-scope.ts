@@ -3,7 +3,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { CallRecord } from '../../observability/call-record.js'
 import type { RouterMetrics } from '../../observability/metrics.js'
 import type { Deadline } from './deadline.js'
-import type { RetrySettings } from './retry.js'
+
+/** UPSTREAM_MAX_RETRIES and UPSTREAM_RETRY_BASE_MS. */
+export interface RetrySettings {
+  /** Attempts after the first. */
+  maxRetries: number
+  /** The first backoff; each retry doubles it, up to the retry policy's cap (retry.ts), and waits a random part of it. */
+  baseDelayMs: number
+}
 
 /** What the pipeline writes into the tool call's record (models, attempts, upstream time, retries) and reads back. */
 export type UpstreamRecord = Pick<CallRecord, 'routed' | 'attempted' | 'retried' | 'upstreamFinished' | 'attempts' | 'traceContext'>

@@ -1,16 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ToolError } from '../../errors.js'
 import { UpstreamStatusError } from '../../upstream/errors.js'
-import type { ShownToClient } from './call-scope.js'
+import type { RetrySettings, ShownToClient } from './call-scope.js'
 import { upstreamFailure, type UpstreamCall } from './upstream-call.js'
-
-/** UPSTREAM_MAX_RETRIES and UPSTREAM_RETRY_BASE_MS. */
-export interface RetrySettings {
-  /** Attempts after the first. */
-  maxRetries: number
-  /** The first backoff; each retry doubles it, up to {@link MAX_BACKOFF_MS}, and waits a random part of it. */
-  baseDelayMs: number
-}
 
 export interface UpstreamRetry {
   /** The attempt about to be made: 1 for the first retry. */

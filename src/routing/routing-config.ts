@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { compileConfig, readSecretFile, readConfigFile } from '../config-parsing.js'
 import { ConfigError } from '../errors.js'
+import type { CircuitBreakerConfig } from '../circuit-breaker.js'
 import { StringEnum } from '../schemas.js'
 import type { UpstreamApi } from '../upstream/chat-types.js'
 
@@ -44,14 +45,6 @@ export const RoutingFileSchema = Type.Object({
 
 type RoutingFile = Static<typeof RoutingFileSchema>
 type ProviderEntry = RoutingFile['providers'][number]
-
-export interface CircuitBreakerConfig {
-  failureThreshold: number
-  failureRatio: number
-  minimumCalls: number
-  windowMs: number
-  cooldownMs: number
-}
 
 export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = {
   failureThreshold: 5,

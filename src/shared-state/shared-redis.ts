@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Redis } from 'ioredis'
-import { CircuitBreaker } from '../routing/circuit-breaker.js'
+import { CircuitBreaker } from '../circuit-breaker.js'
 
 /**
  * How long the router stops sending commands after one failed (timed out, most often: a stalled

@@ -37,7 +37,10 @@ export interface BuildAppOptions {
   spanExporter?: SpanExporter
   /** How MCP reaches the app: `/mcp` over HTTP (the default), or the process's stdio (`--stdio`, src/mcp/stdio.ts). */
   transport?: 'http' | 'stdio'
-  /** The time circuit breakers and the in-memory response cache go by; unset: the real one (tests pass one they move). */
+  /**
+   * The time circuit breakers, the in-memory response cache and the OAuth key set's cooldown go by;
+   * unset: the real one (tests pass one they move).
+   */
   clock?: () => number
 }
 
@@ -62,7 +65,7 @@ export async function buildApp ({ env, logger = false, spanExporter, transport =
   await app.register(connectionLimitsPlugin)
   await app.register(allowedHostsPlugin)
   await app.register(clientKeysPlugin, { transport })
-  await app.register(accessTokensPlugin)
+  await app.register(accessTokensPlugin, { ...(clock && { clock }) })
   await app.register(redisPlugin)
   await app.register(requestIdPlugin)
   await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })

@@ -17,7 +17,7 @@ const DISCOVERY_TIMEOUT_MS = 5000
 // the router starts over (discovery, then the JWKS) after a failure the keys may be to blame for,
 // as rarely: short enough that a rotation or a repaired key set is picked up within seconds, long
 // enough that forged tokens cannot flood the issuer.
-const JWKS_COOLDOWN_MS = 5000
+export const JWKS_COOLDOWN_MS = 5000
 const KEYS_SETTING = 'OAUTH_MAX_DOCUMENT_BYTES'
 
 /**

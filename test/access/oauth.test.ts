@@ -7,9 +7,10 @@ import { after, before, describe, test } from 'node:test'
 import { ClientCredentialsProvider, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { OAuth2Server } from 'oauth2-mock-server'
 import type { Client } from '../../src/access/client-keys.js'
-import { AccessTokens } from '../../src/access/oauth.js'
+import { AccessTokens, JWKS_COOLDOWN_MS } from '../../src/access/oauth.js'
 import { buildApp } from '../../src/app.js'
 import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { ManualClock } from '../support/clock.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { freePort } from '../support/ports.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
@@ -329,6 +330,9 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
   let hostile: Awaited<ReturnType<typeof hostileIssuer>>
   let upstream: FakeOpenAI
   let trusting: Awaited<ReturnType<typeof startTrusting>>
+  // The routers' clock: a test moves it past the key set's cooldown rather than wait it out.
+  const clock = new ManualClock()
+  const cooldownPasses = () => clock.advance(JWKS_COOLDOWN_MS)
 
   /** A router that takes the hostile issuer's tokens (found by discovery), a token for it, and the status it answers a token with. */
   async function startTrusting () {
@@ -339,7 +343,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       OAUTH_ISSUER: hostile.url,
       OAUTH_MAX_DOCUMENT_BYTES: String(64 * 1024),
       READY_CHECK_UPSTREAM: 'false',
-    }, { port })
+    }, { port, clock: clock.now })
     return {
       router,
       token: async (kid?: string) => keys.issuer.buildToken({ ...(kid && { kid }), scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: `http://127.0.0.1:${port}/mcp`, iss: hostile.url }) } }),
@@ -374,6 +378,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
     assert.equal(await trusting.status(token), 503)
     assert.ok(process.memoryUsage.rss() - before < 64 * 1024 * 1024)
     hostile.served.jwks = undefined
+    cooldownPasses()
     await waitFor(async () => await trusting.status(token) === 200, 'the good keys to be used', 20_000)
   })
 
@@ -389,6 +394,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       const token = await trusting.token(kid)
       hostile.served.jwks = bad(kid)
       const fetchedBefore = hostile.served.jwksRequests
+      cooldownPasses()
       let status = 0
       await waitFor(async () => {
         status = await trusting.status(token)
@@ -396,6 +402,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       }, `the router to fetch ${kind}`, 20_000)
       assert.equal(status, 503, kind)
       hostile.served.jwks = undefined
+      cooldownPasses()
       await waitFor(async () => await trusting.status(token) === 200, `good keys after ${kind}`, 20_000)
     }
   })
@@ -418,7 +425,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       assert.equal(hostile.served.discoveryRequests - discoveredBefore, 1, 'discovery is not run again within the cooldown')
       hostile.served.discovery = undefined
       assert.equal(await outcome(), 503, 'the bad key set is kept until the cooldown has passed')
-      now += 5000
+      now += JWKS_COOLDOWN_MS
       assert.equal(await outcome(), 'team-b')
       assert.equal(hostile.served.discoveryRequests - discoveredBefore, 2)
     } finally {
@@ -435,6 +442,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/no-such-jwks` })
       assert.equal(await discovering.status(token), 503, 'a JWKS that is not there')
       hostile.served.discovery = undefined
+      cooldownPasses()
       await waitFor(async () => await discovering.status(token) === 200, 'the corrected discovery document to be read', 20_000)
     } finally {
       await discovering.router.close()

@@ -22,7 +22,10 @@ export interface RouterTestOptions {
   spanExporter?: BuildAppOptions['spanExporter']
   /** A port chosen beforehand (`freePort`), for settings that name the router's own URL (PUBLIC_URL); unset: an ephemeral one. */
   port?: number
-  /** The time circuit breakers and the response cache go by (a ManualClock's `now`, test/support/clock.ts). */
+  /**
+   * The time circuit breakers, the response cache and the OAuth key set's cooldown go by (a
+   * ManualClock's `now`, test/support/clock.ts).
+   */
   clock?: BuildAppOptions['clock']
 }
 

@@ -14,7 +14,10 @@ export interface AccessTokensPluginOptions {
   clock?: () => number
 }
 
-/** The router as an OAuth 2.1 resource server: JWT access tokens of OAUTH_ISSUER, each principal mapped to a client entry. */
+/**
+ * The router as an OAuth 2.1 resource server: JWT access tokens of OAUTH_ISSUER, each principal
+ * mapped to a client entry.
+ */
 async function accessTokensPlugin (fastify: FastifyInstance, { clock }: AccessTokensPluginOptions) {
   const { oauth } = fastify.config
   const { clientKeys } = fastify

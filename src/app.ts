@@ -57,7 +57,8 @@ export async function buildApp ({ env, logger = false, spanExporter, transport =
     return503OnClosing: false,
     // Consulted per request, once the configuration below has been validated.
     trustProxy: (address, hop) => app.config.TRUST_PROXY(address, hop),
-    // How often Node looks for requests past REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS (its default, 30 s, would let them run that much longer).
+    // How often Node looks for requests past REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS (its default,
+    // 30 s, would let them run that much longer).
     http: { connectionsCheckingInterval: 1000 },
   })
 

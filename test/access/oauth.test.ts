@@ -20,7 +20,10 @@ type Payload = Record<string, unknown>
 
 const chatCall = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hello' } } }
 
-/** A started test issuer, the fake upstream and a router taking the issuer's tokens, on a port chosen first (PUBLIC_URL names it). */
+/**
+ * A started test issuer, the fake upstream and a router taking the issuer's tokens, on a port
+ * chosen first (PUBLIC_URL names it).
+ */
 async function startSignedIn (env: Record<string, string>) {
   const issuer = new OAuth2Server()
   await issuer.issuer.keys.generate('RS256')
@@ -28,7 +31,8 @@ async function startSignedIn (env: Record<string, string>) {
   const upstream = await FakeOpenAI.start()
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
-  const router = await startRouter(upstream, { PUBLIC_URL: publicUrl, OAUTH_ISSUER: issuer.issuer.url as string, ...env }, { port })
+  const settings = { PUBLIC_URL: publicUrl, OAUTH_ISSUER: issuer.issuer.url as string, ...env }
+  const router = await startRouter(upstream, settings, { port })
   return {
     issuer,
     upstream,
@@ -50,8 +54,16 @@ describe('OAuth access tokens (OAUTH_ISSUER)', () => {
   let publicUrl: string
   let resource: string
 
-  /** A token of the test issuer for `sub`, meant for this router, with `scope`; `change` edits the payload before signing. */
-  const token = async (sub: string, scope: string, change: (payload: Payload) => void = () => {}, options: { kid?: string, expiresIn?: number } = {}) =>
+  /**
+   * A token of the test issuer for `sub`, meant for this router, with `scope`; `change` edits the
+   * payload before signing.
+   */
+  const token = async (
+    sub: string,
+    scope: string,
+    change: (payload: Payload) => void = () => {},
+    options: { kid?: string, expiresIn?: number } = {}
+  ) =>
     issuer.issuer.buildToken({
       ...options,
       scopesOrTransform: (_header, payload) => {
@@ -108,9 +120,12 @@ describe('OAuth access tokens (OAUTH_ISSUER)', () => {
     const chat = await legacy.callTool({ name: 'chat', arguments: { prompt: 'hi', model: 'gpt-4.1-mini' } })
     assert.equal(chat.isError, undefined)
     assert.equal(upstream.received('POST /v1/responses').length, 1)
-    // requestsPerMinute: 8 in team-a's entry (team-b, a client key, has none): the principal reaches it within a few more requests.
+    // requestsPerMinute: 8 in team-a's entry (team-b, a client key, has none): the principal
+    // reaches it within a few more requests.
     const statuses: number[] = []
-    while (statuses.length < 8 && !statuses.includes(429)) statuses.push((await postMcp(router, initializeMessage, bearer(access).headers)).status)
+    while (statuses.length < 8 && !statuses.includes(429)) {
+      statuses.push((await postMcp(router, initializeMessage, bearer(access).headers)).status)
+    }
     assert.equal(statuses.at(-1), 429, `statuses: ${statuses.join(', ')}`)
     await legacy.close()
   })
@@ -299,10 +314,16 @@ describe('OAuth edges', () => {
 
 /**
  * An issuer whose discovery document and JWKS a test chooses, answer by answer: the keys are the
- * mock server's (which signs the tokens), the documents whatever `served` holds (the mock's own keys while it holds nothing).
+ * mock server's (which signs the tokens), the documents whatever `served` holds (the mock's own
+ * keys while it holds nothing).
  */
 async function hostileIssuer (keys: OAuth2Server) {
-  const served = { discovery: undefined as string | undefined, jwks: undefined as string | undefined, jwksRequests: 0, discoveryRequests: 0 }
+  const served = {
+    discovery: undefined as string | undefined,
+    jwks: undefined as string | undefined,
+    jwksRequests: 0,
+    discoveryRequests: 0,
+  }
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     if (path === '/jwks') {
@@ -322,7 +343,11 @@ async function hostileIssuer (keys: OAuth2Server) {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { url, served, close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) } }
+  const close = async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+  return { url, served, close }
 }
 
 describe('the issuer\'s documents, bounded and not trusted for ever', () => {
@@ -334,7 +359,10 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
   const clock = new ManualClock()
   const cooldownPasses = () => clock.advance(JWKS_COOLDOWN_MS)
 
-  /** A router that takes the hostile issuer's tokens (found by discovery), a token for it, and the status it answers a token with. */
+  /**
+   * A router that takes the hostile issuer's tokens (found by discovery), a token for it, and the
+   * status it answers a token with.
+   */
   async function startTrusting () {
     const port = await freePort()
     const router = await startRouter(upstream, {
@@ -452,7 +480,11 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
 
 describe('stateless cancellation by who signed in', () => {
   let signedIn: Awaited<ReturnType<typeof startSignedIn>>
-  const tokenOf = async (sub: string) => signedIn.issuer.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub, aud: signedIn.resource, jti: randomUUID() }) } })
+  const tokenOf = async (sub: string) => signedIn.issuer.issuer.buildToken({
+    scopesOrTransform: (_header, payload) => {
+      Object.assign(payload, { sub, aud: signedIn.resource, jti: randomUUID() })
+    },
+  })
   const headersOf = (credential: string) => ({ authorization: `Bearer ${credential}`, 'user-agent': 'same-agent/1.0' })
   const startCall = async (credential: string, id: number) => postMcp(signedIn.router, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'chat', arguments: { prompt: `call ${id}` } } }, headersOf(credential))
   const cancelCall = async (credential: string, id: number) => {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
-import type { CallToolResult } from '@modelcontextprotocol/server'
-import { Type } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { Ajv } from 'ajv'
+import type { CacheUse, CallRecord } from '../observability/call-record.js'
 import { StringEnum } from '../schemas.js'
-import type { ToolContext } from './tool.js'
+import type { ResponseCache, StoredAnswerCheck } from '../shared-state/response-cache.js'
 
 export type CacheMode = 'no-store' | 'default' | 'force'
-export type CacheOutcome = 'hit' | 'miss' | 'bypass'
+export type CacheOutcome = CacheUse
 
 /** The `cache` argument of the tools whose answers are cached. */
 export const CacheArgument = Type.Optional(StringEnum(['no-store', 'default', 'force'] as const, {
@@ -17,46 +18,70 @@ export const CacheOutput = {
   cache: Type.Optional(StringEnum(['hit', 'miss', 'bypass'] as const, { description: 'hit: served from the response cache, no tokens spent; miss: answered by the model and stored; bypass: the cache was not used.' })),
 }
 
-export interface CachedCall {
+/** One kind of answer the cache keeps: how a stored one is recognised, and which model gave it. */
+export interface CachedAnswers<Answer> {
+  isStored: StoredAnswerCheck<Answer>
+  modelOf: (answer: Answer) => string
+}
+
+// Stored answers are checked whole when they are read back: anything else under their key is a miss.
+const storedAnswerAjv = new Ajv({ strict: false })
+
+/** The answers of one tool as the cache keeps them: `shape` is what a stored one must look like. */
+export function cachedAnswers<Shape extends TSchema> (
+  shape: Shape,
+  modelOf: (answer: Static<Shape>) => string
+): CachedAnswers<Static<Shape>> {
+  return { isStored: storedAnswerAjv.compile<Static<Shape>>(shape), modelOf }
+}
+
+export interface CachedCall<Answer> {
+  answers: CachedAnswers<Answer>
   mode: CacheMode | undefined
   /** Whether the same request always gets the same answer, so "default" may cache it. */
   deterministic: boolean
   /** Everything that changes the answer: the provider, the resolved model, the messages, every parameter. */
   request: unknown
-  /** Whether a result is a whole answer worth keeping; errors are never kept. */
-  complete: (result: CallToolResult) => boolean
+  /** Whether an answer is a whole one worth keeping (failures are thrown, and never kept). */
+  complete: (answer: Answer) => boolean
   /** Gives a cached answer to a client that asked for progress, as one notification. */
-  replay?: (result: CallToolResult) => void
+  replay?: (answer: Answer) => void
+}
+
+/** An answer, and whether the cache gave it, stored it, or was not used. */
+export interface Cached<Answer> {
+  answer: Answer
+  cache: CacheOutcome
 }
 
 /**
- * A tool call through the response cache: an exact repeat of a cacheable request is answered from
- * it without any upstream call (and spends no tokens); a new complete answer is stored.
+ * A tool's answer through the response cache (undefined when CACHE_TTL_S is 0): an exact repeat
+ * of a cacheable request is answered from it without any upstream call (and spends no tokens); a
+ * new complete answer is stored.
  */
-export async function cachedCall (context: ToolContext, { mode = 'default', deterministic, request, complete, replay }: CachedCall, call: () => Promise<CallToolResult>): Promise<CallToolResult> {
-  const { cache, record } = context
+export async function cachedCall<Answer> (
+  cache: ResponseCache | undefined,
+  record: Pick<CallRecord, 'cacheUsed' | 'answered'>,
+  { answers, mode = 'default', deterministic, request, complete, replay }: CachedCall<Answer>,
+  ask: () => Promise<Answer>
+): Promise<Cached<Answer>> {
   const use = cache !== undefined && (mode === 'force' || (mode === 'default' && deterministic))
   if (!use) {
-    record.cache = 'bypass'
-    return withCacheOutcome(await call(), 'bypass')
+    record.cacheUsed('bypass')
+    return { answer: await ask(), cache: 'bypass' }
   }
   const key = createHash('sha256').update(canonicalJson(request)).digest('hex')
-  const cached = await cache.get(key)
+  const cached = await cache.get(key, answers.isStored)
   if (cached) {
-    record.cache = 'hit'
-    const model = (cached.structuredContent as { model?: unknown } | undefined)?.model
-    if (typeof model === 'string') record.answered(model)
+    record.cacheUsed('hit')
+    record.answered(answers.modelOf(cached))
     replay?.(cached)
-    return withCacheOutcome(cached, 'hit')
+    return { answer: cached, cache: 'hit' }
   }
-  record.cache = 'miss'
-  const result = await call()
-  if (!result.isError && complete(result)) await cache.set(key, result)
-  return withCacheOutcome(result, 'miss')
-}
-
-function withCacheOutcome (result: CallToolResult, cache: CacheOutcome): CallToolResult {
-  return result.structuredContent ? { ...result, structuredContent: { ...result.structuredContent, cache } } : result
+  record.cacheUsed('miss')
+  const answer = await ask()
+  if (complete(answer)) await cache.set(key, answer)
+  return { answer, cache: 'miss' }
 }
 
 /** JSON with object keys sorted at every level: equal requests give equal text whatever order they were built in. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server'
+import type { RequestId } from '@modelcontextprotocol/server'
 import { type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RouterKeys } from '../access/router-keys.js'
@@ -7,6 +7,7 @@ import { CallRecord } from '../observability/call-record.js'
 import type { BodyLogging } from '../observability/log-bodies.js'
 import type { RouterMetrics } from '../observability/metrics.js'
 import { traceContextOf } from '../observability/tracing.js'
+import type { ClassifiedMessage, ClassifiedRequest } from './http/classified-message.js'
 
 export interface MessageLogDependencies {
   log: FastifyBaseLogger
@@ -26,6 +27,12 @@ interface PendingRequest {
   record?: CallRecord
 }
 
+interface FinishDetails {
+  rpcErrorCode?: number
+  error?: string
+  result?: unknown
+}
+
 // JSON-RPC's reserved internal error: a failure of the router itself, worth an error-level line.
 const INTERNAL_ERROR = -32603
 // Clients of a newer protocol (Vercel AI SDK 7, Mastra: MCP SDK v2) probe with server/discover and
@@ -35,7 +42,7 @@ const PROBES = new Set(['server/discover'])
 /**
  * One log line, one metric and one span per MCP message an MCP server handles (requests when their
  * response leaves, notifications as they arrive), carrying what a `tools/call` did. One per server,
- * fed by its {@link ObservedTransport}.
+ * fed by its transport's adapter (transport-adapter.ts).
  */
 export class McpMessageLog {
   readonly #pending = new Map<RequestId, PendingRequest>()
@@ -56,13 +63,13 @@ export class McpMessageLog {
    * parent). A request no HTTP request carried (over stdio) gets an id of its own, which its
    * tool call then logs and sends upstream ({@link requestIdOf}).
    */
-  received (message: JSONRPCMessage, headers: Headers, requestId?: string): void {
-    if (!('method' in message) || !('id' in message)) {
-      this.#write({ requestId: requestId ?? 'none', method: 'method' in message ? message.method : 'response', outcome: 'ok', durationMs: 0, arguments: 'params' in message ? message.params : undefined })
-      return
-    }
-    const params = message.params as { name?: unknown, arguments?: unknown } | undefined
-    const tool = message.method === 'tools/call' && typeof params?.name === 'string' ? params.name : undefined
+  received (message: ClassifiedMessage, headers: Headers, requestId?: string): void {
+    if (message.kind === 'request') this.#pending.set(message.id, this.#start(message, headers, requestId))
+    else this.#writeUnanswered(message, 'ok', requestId)
+  }
+
+  #start (message: ClassifiedRequest, headers: Headers, requestId: string | undefined): PendingRequest {
+    const { tool } = message
     const parent = traceContextOf(headers)
     const span = this.deps.tracer.startSpan(tool ? `tools/call ${tool}` : message.method, {
       kind: SpanKind.SERVER,
@@ -72,14 +79,21 @@ export class McpMessageLog {
         ...(tool && { 'gen_ai.tool.name': tool, 'gen_ai.operation.name': 'execute_tool' }),
       },
     }, parent)
-    this.#pending.set(message.id, {
+    return {
       method: message.method,
       requestId: requestId ?? randomUUID(),
       started: performance.now(),
       span,
-      arguments: tool ? params?.arguments : message.params,
+      arguments: tool ? message.toolArguments : message.params,
       ...(tool && { record: new CallRecord(tool, trace.setSpan(parent, span)) }),
-    })
+    }
+  }
+
+  /** A notification, or a response to a request of the server's: one line, as it arrives. */
+  #writeUnanswered (message: Exclude<ClassifiedMessage, ClassifiedRequest>, outcome: string, requestId?: string): void {
+    const method = message.kind === 'notification' ? message.method : 'response'
+    const args = message.kind === 'notification' ? message.params : undefined
+    this.#write({ requestId: requestId ?? 'none', method, outcome, durationMs: 0, arguments: args })
   }
 
   /** The id the request `id` is logged under, while it runs. */
@@ -93,23 +107,28 @@ export class McpMessageLog {
   }
 
   /** A message is leaving; a response or error ends its request. */
-  sent (message: JSONRPCMessage, sessionId: string | undefined): void {
-    if (!('id' in message) || message.id === undefined || message.id === null || !('result' in message || 'error' in message)) return
+  sent (message: ClassifiedMessage, sessionId: string | undefined): void {
+    if ((message.kind !== 'response' && message.kind !== 'error') || message.id === undefined || message.id === null) return
     const pending = this.#take(message.id)
     if (!pending) return
-    if ('error' in message) {
-      this.#finish(pending, sessionId, String(message.error.code), { rpcErrorCode: message.error.code, error: message.error.message })
+    if (message.kind === 'error') {
+      this.#finish(pending, sessionId, String(message.code), { rpcErrorCode: message.code, error: message.message })
       return
     }
-    const result = message.result as { isError?: unknown }
-    this.#finish(pending, sessionId, result.isError === true ? 'tool_error' : 'ok', { result: message.result })
+    this.#finish(pending, sessionId, message.result.isError === true ? 'tool_error' : 'ok', { result: message.result })
   }
 
-  /** The transport refused the message with this HTTP status (a wrong header, an unknown session). */
-  refused (message: JSONRPCMessage, status: number, sessionId: string | undefined): void {
-    if (!('id' in message) || !('method' in message)) return
-    const pending = this.#take(message.id)
-    if (pending) this.#finish(pending, sessionId, `http_${status}`, {})
+  /**
+   * The transport refused the message with this HTTP status before any handler saw it (a wrong
+   * header, a closed session), in the HTTP request `requestId` names, with these headers.
+   */
+  refused (message: ClassifiedMessage, headers: Headers, requestId: string, status: number, sessionId?: string): void {
+    if (message.kind !== 'request') {
+      this.#writeUnanswered(message, `http_${status}`, requestId)
+      return
+    }
+    const pending = this.#take(message.id) ?? this.#start(message, headers, requestId)
+    this.#finish(pending, sessionId, `http_${status}`, {})
   }
 
   /** The server is closing: requests still waiting for their response will never get one. */
@@ -125,7 +144,7 @@ export class McpMessageLog {
     return pending
   }
 
-  #finish (pending: PendingRequest, sessionId: string | undefined, outcome: string, extra: { rpcErrorCode?: number, error?: string, taskId?: string, result?: unknown }): void {
+  #finish (pending: PendingRequest, sessionId: string | undefined, outcome: string, extra: FinishDetails): void {
     const { span, record } = pending
     const { result, ...fields } = extra
     const failed = outcome !== 'ok'

@@ -4,7 +4,7 @@ import type { SpentTokens } from '../observability/call-record.js'
 import type { Provider } from '../routing/provider.js'
 import { callUpstream, type UpstreamCallContext } from '../upstream/call.js'
 import type { UpstreamEndpoint } from '../upstream/errors.js'
-import type { ToolContext } from './tool.js'
+import type { UpstreamContext } from './tool.js'
 
 /** What an upstream call does, as metrics and spans name it (GenAI's `gen_ai.operation.name` where it has one). */
 export type UpstreamOperationName = 'chat' | 'embeddings' | 'generate_image' | 'list_models' | 'retrieve_response' | 'cancel_response'
@@ -28,10 +28,10 @@ export interface UpstreamTarget {
  * client span (what it adds to {@link callUpstream}). Calls that name a model go through
  * {@link routedCall}, which adds fallbacks.
  */
-export async function observedCall<T> (context: ToolContext, { provider: upstream, model }: UpstreamTarget, { timeoutMs, name, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const { config, signal, record, metrics, tracer, log } = context
+export async function observedCall<T> (context: UpstreamContext, { provider: upstream, model }: UpstreamTarget, { timeoutMs, name, ...what }: UpstreamOperation, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { settings, signal, record, metrics, tracer, log } = context
   const provider = upstream.name
-  if (model) record.modelRequested ??= model
+  if (model) record.routed(model)
   const span = tracer.startSpan(model ? `${name} ${model}` : name, {
     kind: SpanKind.CLIENT,
     attributes: {
@@ -51,7 +51,7 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
     log.debug({ provider, operation: name, model, durationMs: Math.round(durationMs), outcome, upstreamStatus: status }, 'upstream call finished')
   }
   const endpoint = endpointOf(name, upstream)
-  const limitMs = Math.min(upstream.config.timeoutMs, config.UPSTREAM_TIMEOUT_MS)
+  const limitMs = Math.min(upstream.config.timeoutMs, settings.UPSTREAM_TIMEOUT_MS)
   const callTimeoutMs = Math.min(timeoutMs ?? limitMs, limitMs)
   try {
     const result = await callUpstream({
@@ -65,11 +65,11 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
       timeoutMs: callTimeoutMs,
       signal,
       retry: {
-        maxRetries: config.UPSTREAM_MAX_RETRIES,
-        baseDelayMs: config.UPSTREAM_RETRY_BASE_MS,
+        maxRetries: settings.UPSTREAM_MAX_RETRIES,
+        baseDelayMs: settings.UPSTREAM_RETRY_BASE_MS,
         shownToClient: () => context.progress.streamedCharacters,
         onRetry: ({ attempt, delayMs, error }) => {
-          record.retries++
+          record.retried()
           metrics.upstreamRetry({ provider, operation: name, code: error.code })
           log.info({ provider, operation: name, model, attempt, delayMs, errorCode: error.code, upstreamStatus: error.details.upstreamStatus }, `retrying the upstream call in ${delayMs} ms: ${error.code}`)
           context.clientLog.write('info', `${provider}${model ? `/${model}` : ''} failed (${error.code}); retrying in ${delayMs} ms`, { provider, model, attempt, delayMs, errorCode: error.code })
@@ -77,7 +77,6 @@ export async function observedCall<T> (context: ToolContext, { provider: upstrea
       },
     }, call)
     finish('ok')
-    record.providerAnswered = provider
     if (isAnswer(result)) {
       span.setAttribute('gen_ai.response.model', result.model)
       if (result.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens ?? 0 })

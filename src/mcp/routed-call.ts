@@ -1,24 +1,8 @@
-import { Type } from '@sinclair/typebox'
 import { ToolError, type ToolErrorCode } from '../errors.js'
 import type { CallRecord } from '../observability/call-record.js'
 import type { Route, RouteTarget } from '../routing/routing-table.js'
 import { observedCall, type UpstreamOperation } from './observed-call.js'
-import { type ToolContext } from './tool.js'
-
-/** `structuredContent` fields of every tool that calls a model: who answered, and what was tried. */
-export const RoutingOutput = {
-  provider: Type.Optional(Type.String({ description: 'The provider that answered.' })),
-  attempts: Type.Optional(Type.Array(Type.Object({
-    provider: Type.String(),
-    model: Type.String(),
-    outcome: Type.String({ description: 'ok, or the error code of the failure that passed the call on to the next fallback.' }),
-  }), { description: 'Each provider and model the call went to, in order: the first, then its fallbacks.' })),
-}
-
-/** The routing fields of a result, from what the call did. */
-export function routingOutput (record: CallRecord): { provider?: string, attempts: CallRecord['attempts'] } {
-  return { ...(record.providerAnswered && { provider: record.providerAnswered }), attempts: record.attempts }
-}
+import type { UpstreamContext } from './tool.js'
 
 // Failures another provider or model may not have: the upstream's state, not the request's content.
 const fallBackOn: ReadonlySet<ToolErrorCode> = new Set([
@@ -33,15 +17,15 @@ const fallBackOn: ReadonlySet<ToolErrorCode> = new Set([
  * provider's stored response).
  */
 export async function routedCall<T> (
-  context: ToolContext,
+  context: UpstreamContext,
   route: Route,
   operation: UpstreamOperation,
   call: (target: RouteTarget, signal: AbortSignal) => Promise<T>,
   canTake: (target: RouteTarget) => boolean = () => true
 ): Promise<{ value: T, target: RouteTarget }> {
-  const { record, progress, metrics, log, config } = context
-  record.modelRequested ??= route.requested
-  const budgetMs = Math.min(operation.timeoutMs ?? config.UPSTREAM_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS)
+  const { record, progress, metrics, log, settings } = context
+  record.routed(route.requested)
+  const budgetMs = Math.min(operation.timeoutMs ?? settings.UPSTREAM_TIMEOUT_MS, settings.UPSTREAM_TIMEOUT_MS)
   const started = performance.now()
   const [first, ...fallbacks] = route.targets
   const targets = [first, ...fallbacks.filter(canTake)]
@@ -49,7 +33,7 @@ export async function routedCall<T> (
   for (let index = 0; ; index++) {
     const target = targets[index] as RouteTarget
     const shownBefore = progress.streamedCharacters
-    const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempts.push({ provider: target.provider.name, model: target.model, outcome })
+    const attempt = (outcome: 'ok' | ToolErrorCode) => record.attempted({ provider: target.provider.name, model: target.model, outcome })
     try {
       // The first target has the whole budget (the router's own work before it is not the upstream's
       // time), so its timeout names the limit the caller set; a fallback has what is left of it.

@@ -23,11 +23,11 @@ import { ClientLog, ClientLogLevels, isLoggingLevel } from './client-log.js'
 import { McpMessageLog } from './message-log.js'
 import { CallBudget } from './call-budget.js'
 import { CallProgress } from './progress.js'
-import { observeTransport } from './observed-transport.js'
 import { requestContextOf } from './request-context.js'
 import type { SchemaChecker } from './schemas/schema-checker.js'
+import { watchingEveryTransport } from './transport-adapter.js'
 import { toolErrorResult } from './tool-error.js'
-import type { RouterTool, ToolContext } from './tool.js'
+import type { CallScope, RouterTool } from './tool.js'
 import { enabledTools } from './tools/index.js'
 
 export interface ToolRuntimeDependencies {
@@ -72,10 +72,16 @@ export class ToolRuntime {
   readonly logLevels = new ClientLogLevels()
 
   constructor (private readonly deps: ToolRuntimeDependencies) {
-    this.#catalog = new ToolCatalog(deps.config)
+    const { router, metrics, tracer, cache, schemas, downstream, responseOwners, config } = deps
+    const services = { router, metrics, tracer, cache, schemas, downstream, responseOwners, settings: config }
+    const tools = enabledTools(services)
+    this.#catalog = new ToolCatalog(tools)
   }
 
-  /** An MCP server for one client, and the message log its transport will feed; the client's name is on every line they log. */
+  /**
+   * An MCP server for one client, and the message log its transport will feed; the client's name
+   * is on every line they log.
+   */
   serverFor (client: Client | undefined): { server: Server, messages: McpMessageLog } {
     const { metrics, tracer, bodies, keys } = this.deps
     const log = client ? this.deps.log.child({ client: client.name }) : this.deps.log
@@ -90,12 +96,7 @@ export class ToolRuntime {
    */
   exchangeServerFor (client: Client | undefined): Server {
     const { server, messages } = this.serverFor(client)
-    const connect = server.connect.bind(server)
-    server.connect = async (transport) => {
-      await connect(transport)
-      observeTransport(transport, messages)
-    }
-    return server
+    return watchingEveryTransport(server, messages)
   }
 }
 
@@ -105,8 +106,7 @@ class ToolCatalog {
   readonly definitions: Tool[]
   readonly instructions: string
 
-  constructor (config: RouterConfig) {
-    const tools = enabledTools(config)
+  constructor (tools: RouterTool[]) {
     this.byName = new Map(tools.map((tool) => [tool.name, tool]))
     this.definitions = tools.map((tool) => tool.definition)
     this.instructions = this.byName.has('read_file') ? `${instructions} ${readFileInstructions}` : instructions
@@ -132,7 +132,13 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator()
  * A fresh MCP server. In stateless mode the transport layer makes one per HTTP request
  * (neither a Server nor its transport can be reused), in stateful mode one per session.
  */
-function createMcpServer ({ router, config, downstream, metrics, tracer, calls, budgets, prices, history, cache, schemas, responseOwners, keys }: ToolRuntimeDependencies, catalog: ToolCatalog, logLevels: ClientLogLevels, { client, log, messages }: ServerScope): Server {
+function createMcpServer (
+  deps: ToolRuntimeDependencies,
+  catalog: ToolCatalog,
+  logLevels: ClientLogLevels,
+  { client, log, messages }: ServerScope
+): Server {
+  const { config, budgets, prices, keys } = deps
   const server = new Server(
     { name: pkg.name, version: pkg.version, title: 'MCP OpenAI Router' },
     {
@@ -145,7 +151,9 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
 
   // A token without a tool's scope (OAUTH_TOOL_SCOPES) does not see the tool; its calls are refused at the route.
   const toolScopes = config.oauth?.toolScopes
-  const tools = toolScopes && client?.scopes ? () => catalog.definitions.filter((tool) => missingToolScope(toolScopes, client, tool.name) === undefined) : () => catalog.definitions
+  const tools = toolScopes && client?.scopes
+    ? () => catalog.definitions.filter((tool) => missingToolScope(toolScopes, client, tool.name) === undefined)
+    : () => catalog.definitions
   server.setRequestHandler('tools/list', () => ({ tools: tools() }))
 
   // 2025 era only (2026-07-28 has no such method: each request names its level): the router keeps
@@ -163,27 +171,18 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Available tools: ${[...catalog.byName.keys()].join(', ')}.`)
     }
     const http = requestContextOf(ctx.http?.authInfo)
-    // Over stdio no HTTP request carries the call: the message log gave it an id of its own (the client's JSON-RPC id may be any string).
+    // Over stdio no HTTP request carries the call: the message log gave it an id of its own (the
+    // client's JSON-RPC id may be any string).
     const requestId = http?.requestId ?? messages.requestIdOf(ctx.mcpReq.id) ?? randomUUID()
     const callLog = log.child({ reqId: requestId, tool: name, ...(ctx.sessionId && { sessionId: ctx.sessionId }) })
     const progressToken = request.params._meta?.progressToken
     const result = await runTool(tool, args, {
-      // The routing table in force now: a reload while the call runs does not move it.
-      routing: router.table,
-      config,
+      requestId,
+      signal: ctx.mcpReq.signal,
       client,
       caller: client ? `client:${client.name}` : http?.address !== undefined ? `address:${http.address}` : ANONYMOUS_CLIENT,
-      cache,
-      schemas,
-      responseOwners,
-      downstream,
-      metrics,
-      tracer,
-      requestId,
       log: callLog,
       record: messages.callRecord(ctx.mcpReq.id, name),
-      budget: new CallBudget(budgets, prices, client),
-      signal: ctx.mcpReq.signal,
       progress: new CallProgress({
         send: progressToken === undefined
           ? undefined
@@ -198,7 +197,8 @@ function createMcpServer ({ router, config, downstream, metrics, tracer, calls, 
         (params) => ctx.mcpReq.notify({ method: 'notifications/message', params }),
         callLog
       ),
-    }, { calls, history }, http?.connection)
+      budget: new CallBudget(budgets, prices, client),
+    }, deps, http?.connection)
     // The protocol revision's own shaping of a result (the SDK does it for its high-level tools).
     return server.projectCallToolResult(result, tool.definition.outputSchema)
   })
@@ -225,27 +225,32 @@ function logLevelOf (ctx: ServerContext, logLevels: ClientLogLevels) {
  * is tracked so that shutdown can wait for it, its budget settled to what it spent, and its record
  * completed and counted in the metrics.
  */
-async function runTool (tool: RouterTool, args: unknown, context: ToolContext, { calls, history }: Pick<ToolRuntimeDependencies, 'calls' | 'history'>, connection?: AbortSignal): Promise<CallToolResult> {
+async function runTool (
+  tool: RouterTool,
+  args: unknown,
+  scope: CallScope,
+  { calls, history, metrics }: Pick<ToolRuntimeDependencies, 'calls' | 'history' | 'metrics'>,
+  connection?: AbortSignal
+): Promise<CallToolResult> {
   const started = performance.now()
-  const call = calls.start(context.signal, connection)
-  const { record, client } = context
-  record.client = client?.name
-  record.principal = client?.principal
+  const call = calls.start(scope.signal, connection)
+  const { record } = scope
+  record.admitted(scope.client)
   try {
-    const result = await tool.call(args, { ...context, signal: call.signal })
+    const result = await tool.call(args, { ...scope, signal: call.signal })
     record.finished(result.isError ? 'tool_error' : 'ok', performance.now() - started)
     return result
   } catch (err) {
     const error = err instanceof ToolError ? err : new ToolError('internal_error', `The router failed while running ${tool.name}. This is a bug in the router, not in your call; the logs have the details.`, { retryable: false })
     // A bug's stack trace goes to the log, and only there; the client gets the message.
-    if (error.code === 'internal_error') context.log.error({ err }, `${tool.name} failed inside the router`)
+    if (error.code === 'internal_error') scope.log.error({ err }, `${tool.name} failed inside the router`)
     record.finished('tool_error', performance.now() - started, error.code)
-    return toolErrorResult(error, context.requestId)
+    return toolErrorResult(error, scope.requestId)
   } finally {
-    await context.budget.settle(record)
-    context.metrics.toolCall(record)
+    await scope.budget.settle(record)
+    metrics.toolCall(record)
     history.finished(record)
-    await context.progress.finish()
+    await scope.progress.finish()
     call.end()
   }
 }

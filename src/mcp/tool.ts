@@ -5,24 +5,23 @@ import { Ajv } from 'ajv'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Client } from '../access/client-keys.js'
 import type { RouterConfig } from '../config.js'
-import type { Downstream } from '../downstream/downstream.js'
 import { ToolError } from '../errors.js'
 import type { CallRecord } from '../observability/call-record.js'
 import type { RouterMetrics } from '../observability/metrics.js'
-import type { RoutingTable } from '../routing/routing-table.js'
-import type { ResponseCache } from '../shared-state/response-cache.js'
-import type { ResponseOwners } from '../shared-state/response-owners.js'
 import type { CallBudget } from './call-budget.js'
 import { describeValidationErrors } from '../validation-errors.js'
 import type { ClientLog } from './client-log.js'
 import type { CallProgress } from './progress.js'
-import type { SchemaChecker } from './schemas/schema-checker.js'
 
-/** What a tool may use while it runs: the providers, the configuration, and the call's own identity. */
-export interface ToolContext {
-  /** The routing table in force when the call started; a reload does not change it under the call. */
-  routing: RoutingTable
-  config: RouterConfig
+/**
+ * One tool call's own scope, made for it by the tool runtime: who made it, how its client is
+ * reached, and what it did. What a tool uses besides (providers, cache, settings) it closes over
+ * when it is bound to its services ({@link ToolSpec.handler}).
+ */
+export interface CallScope {
+  requestId: string
+  /** Aborted when the client cancels, its connection closes, or the router shuts down. */
+  signal: AbortSignal
   /** The client whose key the call came with; undefined when the router runs open. */
   client: Client | undefined
   /**
@@ -31,48 +30,55 @@ export interface ToolContext {
    */
   caller: string
   log: FastifyBaseLogger
-  /** Downstream MCP servers whose tools chat can run for the model. */
-  downstream: Downstream
-  metrics: RouterMetrics
-  tracer: Tracer
-  /** Cached chat and embed answers; undefined when CACHE_TTL_S is 0. */
-  cache: ResponseCache | undefined
-  /** Clients' response_format schemas, compiled and checked off the main thread within the SCHEMA_* limits. */
-  schemas: SchemaChecker
-  /** Which client created each stored response: with client keys, only it may fetch or cancel one. */
-  responseOwners: ResponseOwners
   /** What this call did (models, tokens, upstream time), for its log line, metrics and trace. */
   record: CallRecord
-  /** The call's share of its client's budgets: a tool that spends reserves its estimate here before its upstream call. */
-  budget: CallBudget
-  requestId: string
-  /** Aborted when the client cancels, its connection closes, or the router shuts down. */
-  signal: AbortSignal
   /** Progress notifications for this call; inert unless the client sent a progress token. */
   progress: CallProgress
   /** Log messages for the client about this call; silent unless the client chose a level. */
   clientLog: ClientLog
+  /** The call's share of its client's budgets: a tool that spends reserves its estimate here first. */
+  budget: CallBudget
 }
+
+/** What every tool's upstream calls share: their telemetry, and the router's limits for them. */
+export interface UpstreamServices {
+  metrics: RouterMetrics
+  tracer: Tracer
+  settings: Pick<RouterConfig, 'UPSTREAM_TIMEOUT_MS' | 'UPSTREAM_MAX_RETRIES' | 'UPSTREAM_RETRY_BASE_MS'>
+}
+
+/** What one upstream call of a tool runs with: the shared upstream services, and its tool call's scope. */
+export type UpstreamContext = UpstreamServices & Pick<CallScope, 'requestId' | 'signal' | 'log' | 'record' | 'progress' | 'clientLog'>
 
 /** The `timeout_ms` argument of tools whose calls can be long; {@link observedCall} applies it. */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
-export interface ToolSpec<Input extends TObject> {
+export type ToolHandler<Input extends TObject> = (args: Static<Input>, call: CallScope) => Promise<CallToolResult>
+
+export interface ToolSpec<Input extends TObject, Services> {
   name: string
   title: string
   description: string
   inputSchema: Input
   outputSchema?: TObject
   annotations?: ToolAnnotations
-  run: (args: Static<Input>, context: ToolContext) => Promise<CallToolResult>
+  /** The tool's handler, closing over the services and settings it uses. */
+  handler: (services: Services) => ToolHandler<Input>
+}
+
+/** A tool as `tools/list` shows it, to be bound to the services it runs with. */
+export interface ToolDefinition<Services> {
+  name: string
+  /** The entry published by `tools/list`. */
+  definition: Tool
+  bind: (services: Services) => RouterTool
 }
 
 export interface RouterTool {
   name: string
-  /** The entry published by `tools/list`. */
   definition: Tool
   /** Validates `args` against the input schema, then runs the tool; invalid arguments throw `invalid_arguments`. */
-  call: (args: unknown, context: ToolContext) => Promise<CallToolResult>
+  call: (args: unknown, call: CallScope) => Promise<CallToolResult>
 }
 
 // One compiler for every tool schema, used at module load: arguments are never compiled per call.
@@ -97,27 +103,42 @@ function nestedDeeperThan (value: unknown, maxDepth: number): boolean {
   return false
 }
 
-export function defineTool<Input extends TObject> (spec: ToolSpec<Input>): RouterTool {
+export function defineTool<Input extends TObject, Services = void> (
+  spec: ToolSpec<Input, Services>
+): ToolDefinition<Services> {
   const validate = ajv.compile<Static<Input>>(spec.inputSchema)
+  const definition: Tool = {
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    inputSchema: spec.inputSchema as Tool['inputSchema'],
+    ...(spec.outputSchema && { outputSchema: spec.outputSchema as Tool['outputSchema'] }),
+    ...(spec.annotations && { annotations: { title: spec.title, ...spec.annotations } }),
+  }
+  const checked = (args: unknown): Static<Input> => {
+    const input = args ?? {}
+    if (nestedDeeperThan(input, MAX_ARGUMENT_DEPTH)) {
+      throw new ToolError('invalid_arguments', `Invalid arguments for ${spec.name}: they nest more than ${MAX_ARGUMENT_DEPTH} levels deep (JSON Schemas in tools and response_format included); flatten them.`, { retryable: false })
+    }
+    if (!validate(input)) {
+      throw new ToolError('invalid_arguments', `Invalid arguments for ${spec.name}: ${describeValidationErrors(validate.errors)}.`, { retryable: false })
+    }
+    return input
+  }
   return {
     name: spec.name,
-    definition: {
-      name: spec.name,
-      title: spec.title,
-      description: spec.description,
-      inputSchema: spec.inputSchema as Tool['inputSchema'],
-      ...(spec.outputSchema && { outputSchema: spec.outputSchema as Tool['outputSchema'] }),
-      ...(spec.annotations && { annotations: { title: spec.title, ...spec.annotations } }),
-    },
-    async call (args, context) {
-      const input = args ?? {}
-      if (nestedDeeperThan(input, MAX_ARGUMENT_DEPTH)) {
-        throw new ToolError('invalid_arguments', `Invalid arguments for ${spec.name}: they nest more than ${MAX_ARGUMENT_DEPTH} levels deep (JSON Schemas in tools and response_format included); flatten them.`, { retryable: false })
-      }
-      if (!validate(input)) {
-        throw new ToolError('invalid_arguments', `Invalid arguments for ${spec.name}: ${describeValidationErrors(validate.errors)}.`, { retryable: false })
-      }
-      return spec.run(input, context)
+    definition,
+    bind (services) {
+      const run = spec.handler(services)
+      return { name: spec.name, definition, call: async (args, call) => run(checked(args), call) }
     },
   }
+}
+
+/** The context of a tool call's upstream calls: the shared services, and what of its scope they use. */
+export function upstreamContext (
+  upstream: UpstreamServices,
+  { requestId, signal, log, record, progress, clientLog }: CallScope
+): UpstreamContext {
+  return { ...upstream, requestId, signal, log, record, progress, clientLog }
 }

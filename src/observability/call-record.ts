@@ -8,7 +8,10 @@ export type SpentTokens = Pick<TokenUsage, 'inputTokens'> & Partial<Pick<TokenUs
 
 export type CallOutcome = 'ok' | 'tool_error'
 
-/** One upstream call a tool call made (a retry is part of it): where it went, how long it took, and `ok` or the error code. */
+/**
+ * One upstream call a tool call made (a retry is part of it): where it went, how long it took, and
+ * `ok` or the error code.
+ */
 export interface UpstreamResult {
   provider: string
   /** Undefined for calls that name no model (fetching or cancelling a stored response). */
@@ -24,70 +27,129 @@ export interface RouteAttempt {
   outcome: 'ok' | ToolErrorCode
 }
 
+/** Whether the response cache answered the call, stored its answer, or was not used. */
+export type CacheUse = 'hit' | 'miss' | 'bypass'
+
 /**
  * What one tool call did, gathered while it runs. Its log line, its metrics and its trace are all
- * written from this one record, so they always agree.
+ * written from this one record, so they always agree. Each step of a call fills its own part,
+ * and only through these methods:
+ *
+ * - `admitted`: the tool runtime, as the call starts (who made it);
+ * - `routed`, `attempted`, `retried`, `upstreamFinished`: the upstream pipeline (which model was
+ *   asked for, where the call went, how each upstream call ended, and who answered);
+ * - `cacheUsed`: the response cache (and `answered`, for an answer it gives);
+ * - `answered`, `estimated`, `imagesMade`: the tools (the model that answered and what it spent);
+ * - `finished`: the tool runtime, as the call ends (how, and how long it took).
  */
 export class CallRecord {
-  modelRequested: string | undefined
-  modelAnswered: string | undefined
-  /** The provider of the last answer. */
-  providerAnswered: string | undefined
-  /** Every provider and model tried, fallbacks included, in order. */
-  readonly attempts: RouteAttempt[] = []
-  /** Every upstream call, in order, with its time: what the status page's error rates and latencies are made of. */
-  readonly upstream: UpstreamResult[] = []
-  inputTokens = 0
-  outputTokens = 0
-  /** The images an image model made, which models billed by the image are priced by. */
-  images: ImageOrder | undefined
-  /** Whether some of the tokens are the router's estimate rather than the upstream's report (a stream cut off before its usage came). */
-  tokensEstimated = false
-  upstreamMs = 0
-  /** Upstream attempts repeated after a transient failure. */
-  retries = 0
-  durationMs = 0
-  outcome: CallOutcome | undefined
-  errorCode: ToolErrorCode | undefined
-
-  /** The client that made the call, by name; undefined when the router runs open. */
-  client: string | undefined
-  /** The OAuth principal the call came from, when it came with an access token. */
-  principal: string | undefined
-  /** Whether the response cache answered the call, stored its answer, or was not used; undefined for tools without a cache. */
-  cache: 'hit' | 'miss' | 'bypass' | undefined
+  #client: string | undefined
+  #principal: string | undefined
+  #modelRequested: string | undefined
+  #modelAnswered: string | undefined
+  #providerAnswered: string | undefined
+  readonly #attempts: RouteAttempt[] = []
+  readonly #upstream: UpstreamResult[] = []
+  #upstreamMs = 0
+  #retries = 0
+  #cache: CacheUse | undefined
+  #inputTokens = 0
+  #outputTokens = 0
+  #tokensEstimated = false
+  #images: ImageOrder | undefined
+  #outcome: CallOutcome | undefined
+  #errorCode: ToolErrorCode | undefined
+  #durationMs = 0
 
   /** @param traceContext the trace the call's upstream spans belong to (the MCP message's span). */
   constructor (readonly tool: string, readonly traceContext: Context = ROOT_CONTEXT) {}
 
+  /** The client that made the call, by name, and the OAuth principal it came from; neither on an open router. */
+  admitted (client: { name: string, principal?: string | undefined } | undefined): void {
+    this.#client = client?.name
+    this.#principal = client?.principal
+  }
+
+  /** The model the call asked for, as its client named it: the first one named counts. */
+  routed (model: string): void {
+    this.#modelRequested ??= model
+  }
+
+  /** One provider and model the call was sent to, and how that went. */
+  attempted (attempt: RouteAttempt): void {
+    this.#attempts.push(attempt)
+  }
+
+  /** An upstream attempt is repeated after a transient failure. */
+  retried (): void {
+    this.#retries++
+  }
+
+  /** One upstream call ended; an `ok` one makes its provider the one that answered. */
+  upstreamFinished (result: UpstreamResult): void {
+    this.#upstream.push(result)
+    this.#upstreamMs += result.durationMs
+    if (result.outcome === 'ok') this.#providerAnswered = result.provider
+  }
+
+  cacheUsed (use: CacheUse): void {
+    this.#cache = use
+  }
+
   /** The upstream's answer: the model that actually answered and, for calls that spend tokens, what they spent. */
   answered (model: string, usage?: SpentTokens): void {
-    this.modelAnswered = model
+    this.#modelAnswered = model
     if (!usage) return
-    this.inputTokens += usage.inputTokens
-    this.outputTokens += usage.outputTokens ?? 0
+    this.#inputTokens += usage.inputTokens
+    this.#outputTokens += usage.outputTokens ?? 0
   }
 
   /** Tokens the router estimated for an answer whose usage never came (a stream cut off before its last event). */
   estimated (usage: SpentTokens): void {
-    this.tokensEstimated = true
-    this.inputTokens += usage.inputTokens
-    this.outputTokens += usage.outputTokens ?? 0
+    this.#tokensEstimated = true
+    this.#inputTokens += usage.inputTokens
+    this.#outputTokens += usage.outputTokens ?? 0
   }
 
-  upstreamFinished (result: UpstreamResult): void {
-    this.upstream.push(result)
-    this.upstreamMs += result.durationMs
-  }
-
-  get upstreamCalls (): number {
-    return this.upstream.length
+  /** The images an image model made, which models billed by the image are priced by. */
+  imagesMade (order: ImageOrder): void {
+    this.#images = order
   }
 
   finished (outcome: CallOutcome, durationMs: number, errorCode?: ToolErrorCode): void {
-    this.outcome = outcome
-    this.durationMs = durationMs
-    this.errorCode = errorCode
+    this.#outcome = outcome
+    this.#durationMs = durationMs
+    this.#errorCode = errorCode
+  }
+
+  get client (): string | undefined { return this.#client }
+  get principal (): string | undefined { return this.#principal }
+  get modelRequested (): string | undefined { return this.#modelRequested }
+  get modelAnswered (): string | undefined { return this.#modelAnswered }
+  /** The provider of the last answer. */
+  get providerAnswered (): string | undefined { return this.#providerAnswered }
+  /** Every provider and model tried, fallbacks included, in order. */
+  get attempts (): readonly RouteAttempt[] { return this.#attempts }
+  /** Every upstream call, in order, with its time: what the status page's error rates and latencies are made of. */
+  get upstream (): readonly UpstreamResult[] { return this.#upstream }
+  get upstreamCalls (): number { return this.#upstream.length }
+  get upstreamMs (): number { return this.#upstreamMs }
+  /** Upstream attempts repeated after a transient failure. */
+  get retries (): number { return this.#retries }
+  /** Undefined for tools without a cache. */
+  get cache (): CacheUse | undefined { return this.#cache }
+  get inputTokens (): number { return this.#inputTokens }
+  get outputTokens (): number { return this.#outputTokens }
+  /** Whether some of the tokens are the router's estimate rather than the upstream's report. */
+  get tokensEstimated (): boolean { return this.#tokensEstimated }
+  get images (): ImageOrder | undefined { return this.#images }
+  get outcome (): CallOutcome | undefined { return this.#outcome }
+  get errorCode (): ToolErrorCode | undefined { return this.#errorCode }
+  get durationMs (): number { return this.#durationMs }
+
+  /** Who answered and what was tried so far, as the call's answer tells its client. */
+  routing (): { provider?: string, attempts: RouteAttempt[] } {
+    return { ...(this.#providerAnswered && { provider: this.#providerAnswered }), attempts: [...this.#attempts] }
   }
 
   /** The record as log fields; what did not happen (no model, no upstream call) is left out. */
@@ -97,11 +159,17 @@ export class CallRecord {
       ...(this.modelRequested && { modelRequested: this.modelRequested }),
       ...(this.modelAnswered && { modelAnswered: this.modelAnswered }),
       ...(this.providerAnswered && { provider: this.providerAnswered }),
-      // Only a call that went to more than one place has a story worth a field: "openai/gpt-4.1:upstream_unavailable local/llama3:ok".
-      ...(this.attempts.some((attempt) => attempt.outcome !== 'ok') && { attempts: this.attempts.map(({ provider, model, outcome }) => `${provider}/${model}:${outcome}`).join(' ') }),
+      // Only a call that went to more than one place has a story worth a field:
+      // "openai/gpt-4.1:upstream_unavailable local/llama3:ok".
+      ...(this.attempts.some((attempt) => attempt.outcome !== 'ok') && {
+        attempts: this.attempts.map(({ provider, model, outcome }) => `${provider}/${model}:${outcome}`).join(' '),
+      }),
       ...(this.upstreamCalls > 0 && { upstreamCalls: this.upstreamCalls, upstreamMs: Math.round(this.upstreamMs) }),
       ...(this.retries > 0 && { retries: this.retries }),
-      ...((this.inputTokens > 0 || this.outputTokens > 0) && { inputTokens: this.inputTokens, outputTokens: this.outputTokens }),
+      ...((this.inputTokens > 0 || this.outputTokens > 0) && {
+        inputTokens: this.inputTokens,
+        outputTokens: this.outputTokens,
+      }),
       ...(this.tokensEstimated && { tokensEstimated: true }),
       ...(this.cache && { cache: this.cache }),
       ...(this.errorCode && { errorCode: this.errorCode }),

@@ -23,8 +23,8 @@ async function exportedMetrics (): Promise<Map<string, Set<string>>> {
   metrics.httpRequest('POST', '/mcp', 200, 0.01)
   metrics.mcpMessage('tools/call', 'ok')
   const record = new CallRecord('chat')
-  record.client = 'team-a'
-  record.cache = 'hit'
+  record.admitted({ name: 'team-a' })
+  record.cacheUsed('hit')
   record.answered('gpt-4.1-mini', { inputTokens: 10, outputTokens: 5 })
   record.finished('ok', 10)
   metrics.toolCall(record)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { errorCodes, type FastifyError } from 'fastify'
-import { jsonRpcErrorFor } from '../../routes/mcp.js'
+import { jsonRpcErrorFor } from '../../src/mcp/http/json-rpc-errors.js'
 import { ConfigError, RateLimitedError, RouterErrorCode } from '../../src/errors.js'
 import { build } from '../support/app.js'
 import { MCP_HEADERS } from '../support/router.js'
@@ -33,8 +33,8 @@ describe('refusals of /mcp as JSON-RPC errors (jsonRpcErrorFor)', () => {
       [413, { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Payload Too Large: the body must not exceed 2048 bytes (MAX_BODY_BYTES)' } }])
     assert.deepEqual(jsonRpcErrorFor(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('text/plain'), undefined, 2048),
       [415, { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Unsupported Media Type: Content-Type must be application/json' } }])
-    const parseErrors = [new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()]
-    for (const error of parseErrors) {
+    const unparsable = [new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()]
+    for (const error of unparsable) {
       assert.deepEqual(jsonRpcErrorFor(error, undefined, 2048), [400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the body is not valid JSON' } }])
     }
   })

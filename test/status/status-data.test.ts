@@ -12,10 +12,11 @@ import { BudgetUsage } from '../../src/status/client-usage.js'
 
 function finishedCall (tool: string, { client = 'team-a', tokens = 0, errorCode }: { client?: string, tokens?: number, errorCode?: 'timeout' } = {}): CallRecord {
   const record = new CallRecord(tool)
-  record.client = client
-  record.modelRequested = 'fast'
-  record.attempts.push({ provider: 'openai', model: 'gpt-4.1', outcome: 'upstream_unavailable' }, { provider: 'local', model: 'gpt-4.1-mini', outcome: 'ok' })
-  record.providerAnswered = 'local'
+  record.admitted({ name: client })
+  record.routed('fast')
+  record.attempted({ provider: 'openai', model: 'gpt-4.1', outcome: 'upstream_unavailable' })
+  record.attempted({ provider: 'local', model: 'gpt-4.1-mini', outcome: 'ok' })
+  record.upstreamFinished({ provider: 'local', model: 'gpt-4.1-mini', outcome: 'ok', durationMs: 10 })
   record.answered('gpt-4.1-mini', { inputTokens: tokens, outputTokens: tokens })
   record.finished(errorCode ? 'tool_error' : 'ok', 12.4, errorCode)
   return record

@@ -1,4 +1,3 @@
-import type { InitializeRequest } from '@modelcontextprotocol/server'
 import { type Static, Type } from '@sinclair/typebox'
 
 /** Error codes the HTTP layer answers with before a message reaches the MCP server. */
@@ -37,39 +36,4 @@ export type JsonRpcErrorResponse = Static<typeof JsonRpcErrorSchema>
 
 export function jsonRpcError (code: number, message: string, id: string | number | null = null): JsonRpcErrorResponse {
   return { jsonrpc: '2.0', id, error: { code, message } }
-}
-
-/**
- * What is wrong with a `tools/call` request's params, in words; `undefined` when nothing is. The
- * SDK would refuse such params too, but as an internal error carrying its raw validation dump.
- */
-export function toolCallParamsProblem (message: JsonRpcMessage): string | undefined {
-  if (!('method' in message) || message.method !== 'tools/call' || !('id' in message)) return undefined
-  const params = message.params as { name?: unknown, arguments?: unknown } | undefined
-  if (typeof params?.name !== 'string') return 'params.name must be the name of a tool, as a string (tools/list lists them)'
-  const args = params.arguments
-  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return 'params.arguments must be an object of named arguments'
-  return undefined
-}
-
-/** An initialize request; its params are the SDK server's to check. */
-export function isInitializeRequest (message: JsonRpcMessage): message is JsonRpcMessage & { id: string | number, method: 'initialize', params: InitializeRequest['params'] } {
-  return 'method' in message && message.method === 'initialize' && 'id' in message
-}
-
-export interface CancellationNotification {
-  method: 'notifications/cancelled'
-  params: { requestId: string | number, reason?: string }
-}
-
-export function isCancellation (message: JsonRpcMessage): message is JsonRpcMessage & CancellationNotification {
-  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message) return false
-  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId
-  return typeof requestId === 'string' || typeof requestId === 'number'
-}
-
-/** Whether the client asked for progress: such calls are answered as an SSE stream, others as plain JSON. */
-export function wantsProgress (message: JsonRpcMessage): boolean {
-  const meta = 'params' in message ? (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta : undefined
-  return meta?.progressToken !== undefined
 }

@@ -1,8 +1,8 @@
-import { createMcpHandler, type McpHttpHandler, PROTOCOL_VERSION_META_KEY, ProtocolError } from '@modelcontextprotocol/server'
+import { createMcpHandler, type McpHttpHandler, ProtocolError } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { requestContextOf } from '../request-context.js'
 import type { ToolRuntime } from '../tool-runtime.js'
-import type { JsonRpcMessage } from './json-rpc.js'
+import type { ClassifiedMessage } from './classified-message.js'
 
 /** The first revision of the 2026-07-28 era; revisions are dates, so later ones compare greater. */
 export const FIRST_MODERN_REVISION = '2026-07-28'
@@ -34,9 +34,9 @@ export function modernEraHandler (runtime: ToolRuntime, log: FastifyBaseLogger):
  * and no 2026-07-28 `MCP-Protocol-Version` header. `false` means "ask the SDK", whose modern path
  * owns every answer to the rest (envelopes, their mismatches with the headers).
  */
-export function isPlainlyLegacy (message: JsonRpcMessage, protocolVersionHeader: string | string[] | undefined): boolean {
-  if (!('method' in message)) return true
-  if (Array.isArray(protocolVersionHeader) || (protocolVersionHeader !== undefined && protocolVersionHeader.trim() >= FIRST_MODERN_REVISION)) return false
-  const meta = (message.params as { _meta?: unknown } | undefined)?._meta
-  return typeof meta !== 'object' || meta === null || !(PROTOCOL_VERSION_META_KEY in meta)
+export function isPlainlyLegacy (message: ClassifiedMessage, versionHeader: string | string[] | undefined): boolean {
+  if (message.kind === 'response' || message.kind === 'error') return true
+  if (Array.isArray(versionHeader)) return false
+  if (versionHeader !== undefined && versionHeader.trim() >= FIRST_MODERN_REVISION) return false
+  return !message.claimsModernEnvelope
 }

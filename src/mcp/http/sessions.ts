@@ -1,27 +1,36 @@
 import { randomUUID } from 'node:crypto'
-import type { Server } from '@modelcontextprotocol/server'
-import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
-import type { InitializeRequest } from '@modelcontextprotocol/server'
+import { type InitializeRequest, type JSONRPCMessage, type Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
+import { boundedText } from '../../bounded-text.js'
 import type { McpMessageLog } from '../message-log.js'
-import { ObservedTransport } from '../observed-transport.js'
+import type { HttpRequestContext } from '../request-context.js'
+import { handleHttpRequest, watchTransport } from '../transport-adapter.js'
 import type { SessionEvents, SessionEventStore } from './event-store.js'
+import { JsonRpcErrorCode, jsonRpcError } from './json-rpc.js'
 import type { SessionRegistry } from './session-registry.js'
+
+/** Longer than any event id the router gives (a stream id and a position). */
+const QUOTED_ID_CHARS = 100
 
 export interface McpSession {
   readonly id: string
-  readonly transport: WebStandardStreamableHTTPServerTransport
   /** The client whose key opened it; only that client may use it. Undefined when the router runs open. */
   readonly client: string | undefined
   /** Marks the session busy until the returned function is called (when the HTTP exchange ends). */
   begin: () => () => void
+  /** One HTTP request of the session's (`body`: a POST's parsed message) to its transport. */
+  handle: (webRequest: Request, context: HttpRequestContext, body: unknown) => Promise<Response>
 }
 
 interface SessionEntry extends McpSession {
+  transport: WebStandardStreamableHTTPServerTransport
   server: Server
   messages: McpMessageLog
   events: SessionEventStore | undefined
-  /** Whose sessions it counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client's name, or the address it came from when the router runs open. */
+  /**
+   * Whose sessions it counts among (MCP_MAX_SESSIONS_PER_CLIENT): the client's name, or the
+   * address it came from when the router runs open.
+   */
   owner: string
   active: number
   lastActivity: number
@@ -65,21 +74,15 @@ export class McpSessions {
   readonly #registry: SessionRegistry | undefined
   #takenOver = 0
 
-  readonly #maxSessions: number
-  readonly #maxPerClient: number
-  readonly #idleMs: number
-
   constructor (
-    { maxSessions, maxPerClient, idleMs }: SessionLimits,
+    /** MCP_MAX_SESSIONS, MCP_MAX_SESSIONS_PER_CLIENT and MCP_SESSION_IDLE_MS, which refusals name. */
+    readonly limits: SessionLimits,
     private readonly log: FastifyBaseLogger,
     { events, registry }: SessionSharing = {}
   ) {
-    this.#maxSessions = maxSessions
-    this.#maxPerClient = maxPerClient
-    this.#idleMs = idleMs
     this.#events = events
     this.#registry = registry
-    this.#sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 30_000))
+    this.#sweeper = setInterval(() => this.closeIdle(), Math.min(limits.idleMs, 30_000))
     this.#sweeper.unref()
   }
 
@@ -88,12 +91,12 @@ export class McpSessions {
   }
 
   get full (): boolean {
-    return this.#sessions.size >= this.#maxSessions
+    return this.#sessions.size >= this.limits.maxSessions
   }
 
   /** Whether `owner` holds as many sessions as one client may (MCP_MAX_SESSIONS_PER_CLIENT). */
   atClientLimit (owner: string): boolean {
-    return (this.#owned.get(owner) ?? 0) >= this.#maxPerClient
+    return (this.#owned.get(owner) ?? 0) >= this.limits.maxPerClient
   }
 
   get (id: string): McpSession | undefined {
@@ -110,8 +113,11 @@ export class McpSessions {
     return this.#events !== undefined
   }
 
-  /** A new session, opened by the `initialize` request the transport is about to answer; `owner` is whose sessions it counts among. */
-  async open (newServer: ServerFactory, client: string | undefined, owner: string, initialize: InitializeRequest['params']): Promise<WebStandardStreamableHTTPServerTransport> {
+  /**
+   * A new session, opened by the `initialize` request the transport is about to answer; `owner`
+   * is whose sessions it counts among.
+   */
+  async open (newServer: ServerFactory, client: string | undefined, owner: string, initialize: InitializeRequest['params']): Promise<McpSession> {
     const id = randomUUID()
     const { server, messages } = newServer()
     const entry = this.#entry(id, server, messages, client, owner, () => {
@@ -121,7 +127,8 @@ export class McpSessions {
       this.#registry?.save(id, { client: client ?? null, initialize })
     })
     await server.connect(entry.transport)
-    return entry.transport
+    watchTransport(entry.transport, messages)
+    return entry
   }
 
   /**
@@ -129,30 +136,45 @@ export class McpSessions {
    * for the client that opened it, so the client goes on (and resumes its streams) on this replica.
    * SESSIONS_FULL when the session exists but this replica is at MCP_MAX_SESSIONS.
    */
-  async adopt (id: string, client: string | undefined, owner: string, newServer: ServerFactory): Promise<McpSession | typeof SESSIONS_FULL | undefined> {
+  async adopt (
+    id: string,
+    client: string | undefined,
+    owner: string,
+    newServer: ServerFactory
+  ): Promise<McpSession | typeof SESSIONS_FULL | undefined> {
     const registry = this.#registry
     if (!registry) return undefined
-    const pending = this.#adopting.get(id) ?? this.#restore(registry, id, client, owner, newServer).finally(() => this.#adopting.delete(id))
+    const pending = this.#adopting.get(id) ??
+      this.#restore(registry, id, client, owner, newServer).finally(() => this.#adopting.delete(id))
     this.#adopting.set(id, pending)
     const adopted = await pending
     return adopted === SESSIONS_FULL || adopted?.client === client ? adopted : undefined
   }
 
-  async #restore (registry: SessionRegistry, id: string, client: string | undefined, owner: string, newServer: ServerFactory): Promise<SessionEntry | typeof SESSIONS_FULL | undefined> {
+  async #restore (
+    registry: SessionRegistry,
+    id: string,
+    client: string | undefined,
+    owner: string,
+    newServer: ServerFactory
+  ): Promise<SessionEntry | typeof SESSIONS_FULL | undefined> {
     const record = await registry.find(id)
     if (!record || record.client !== (client ?? null)) return undefined
     if (this.full) return SESSIONS_FULL
     const { server, messages } = newServer()
-    // A session taken over counts among its client's here too, but is not refused for it: it is open already, elsewhere.
+    // A session taken over counts among its client's here too, but is not refused for it: it is
+    // open already, elsewhere.
     const entry = this.#entry(id, server, messages, client, owner, () => this.#add(entry))
     await server.connect(entry.transport)
     try {
-      await entry.transport.restore(record.initialize)
+      await restore(entry.transport, record.initialize)
     } catch (err) {
       this.log.warn({ err, sessionId: id }, 'MCP session could not be taken over from another replica')
       await this.#close(entry)
       return undefined
     }
+    // Watched from here on: the replayed messages were the client's old ones, not new ones.
+    watchTransport(entry.transport, messages)
     this.#takenOver++
     this.log.info({ sessionId: id, openSessions: this.#sessions.size, ...(client && { client }) }, 'MCP session taken over from another replica')
     return entry
@@ -173,17 +195,25 @@ export class McpSessions {
   }
 
   /** A session's bookkeeping and its transport, which calls `register` once the session's initialize is answered. */
-  #entry (id: string, server: Server, messages: McpMessageLog, client: string | undefined, owner: string, register: () => void): SessionEntry & { transport: ObservedTransport } {
+  #entry (
+    id: string,
+    server: Server,
+    messages: McpMessageLog,
+    client: string | undefined,
+    owner: string,
+    register: () => void
+  ): SessionEntry {
     const events = this.#events?.forSession(id)
     let renewedAt = 0
-    const transport = new ObservedTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: events,
       onsessioninitialized: register,
-      // Only a client's DELETE ends the session for every replica; a replica closing its copy (idle, shutdown) does not.
+      // Only a client's DELETE ends the session for every replica; a replica closing its copy
+      // (idle, shutdown) does not.
       onsessionclosed: () => this.#registry?.remove(id),
-    }, messages)
-    const entry = {
+    })
+    const entry: SessionEntry = {
       id,
       transport,
       client,
@@ -197,7 +227,7 @@ export class McpSessions {
         entry.active++
         entry.lastActivity = Date.now()
         // Renewed at most ten times per idle time: a busy session costs Redis little.
-        if (this.#registry && entry.lastActivity - renewedAt > this.#idleMs / 10) {
+        if (this.#registry && entry.lastActivity - renewedAt > this.limits.idleMs / 10) {
           renewedAt = entry.lastActivity
           this.#registry.renew(id)
         }
@@ -205,6 +235,11 @@ export class McpSessions {
           entry.active--
           entry.lastActivity = Date.now()
         }
+      },
+      handle: async (webRequest, context, body) => {
+        const lastEventId = webRequest.headers.get('last-event-id')
+        const resumed = webRequest.method === 'GET' && lastEventId !== null && events ? await resume(events, lastEventId, id) : undefined
+        return resumed ?? handleHttpRequest(transport, webRequest, context, body, messages)
       },
     }
     transport.onclose = () => {
@@ -220,7 +255,9 @@ export class McpSessions {
    * forever without a single request.
    */
   closeIdle (now = Date.now()): number {
-    const idle = [...this.#sessions.values()].filter((entry) => entry.active === 0 && entry.messages.pending === 0 && now - entry.lastActivity >= this.#idleMs)
+    const isIdle = (entry: SessionEntry) =>
+      entry.active === 0 && entry.messages.pending === 0 && now - entry.lastActivity >= this.limits.idleMs
+    const idle = [...this.#sessions.values()].filter(isIdle)
     // #close never rejects: failures are logged there.
     for (const entry of idle) this.#close(entry)
     return idle.length
@@ -242,4 +279,37 @@ export class McpSessions {
     // Closing the server closes its transport, which ends the session's open streams.
     await entry.server.close().catch((err: unknown) => this.log.warn({ err, sessionId: entry.id }, 'MCP session did not close cleanly'))
   }
+}
+
+/**
+ * A GET that resumes a stream from `lastEventId`: refused when the id is not one to resume from,
+ * or answered from another replica's stream (MCP_EVENT_STORE=redis); undefined when the
+ * session's own transport replays it.
+ */
+async function resume (events: SessionEventStore, lastEventId: string, id: string): Promise<Response | undefined> {
+  const problem = await events.whyNotResumable(lastEventId)
+  if (problem !== undefined) {
+    const quoted = JSON.stringify(boundedText(lastEventId, QUOTED_ID_CHARS))
+    const message = `Bad Request: Last-Event-ID ${quoted} ${problem}; open the stream again without Last-Event-ID`
+    return Response.json(jsonRpcError(JsonRpcErrorCode.ServerError, message), { status: 400 })
+  }
+  return events.relayedStream?.(lastEventId, id)
+}
+
+/**
+ * Opens, on this replica, a session another replica opened: the client's own initialize and its
+ * initialized notification, replayed to the server, so the transport takes the session's id and
+ * the server the client's capabilities.
+ */
+async function restore (transport: WebStandardStreamableHTTPServerTransport, initialize: InitializeRequest['params']): Promise<void> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
+  const replay = async (message: JSONRPCMessage, extraHeaders: Record<string, string> = {}) => {
+    const body = JSON.stringify(message)
+    const request = new Request('http://localhost/mcp', { method: 'POST', headers: { ...headers, ...extraHeaders }, body })
+    const answer = await transport.handleRequest(request, { parsedBody: message })
+    const text = await answer.text()
+    if (!answer.ok) throw new Error(`the session could not be restored: ${answer.status} ${text}`)
+  }
+  await replay({ jsonrpc: '2.0', id: 0, method: 'initialize', params: initialize })
+  await replay({ jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': transport.sessionId ?? '' })
 }

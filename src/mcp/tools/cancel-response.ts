@@ -1,11 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { terminalStatuses } from '../../upstream/chat-types.js'
-import { cancelResponse } from '../../upstream/responses-api.js'
-import { observedCall } from '../observed-call.js'
 import { defineTool } from '../tool.js'
-import { checkResponseOwner } from './chat/background-response.js'
 import { ChatOutput, chatToolResult } from './chat/chat-result.js'
-import { ResponseId, ResponseProvider } from './get-response.js'
+import { ResponseId, ResponseProvider, type StoredResponseToolServices } from './get-response.js'
 
 export const cancelResponseTool = defineTool({
   name: 'cancel_response',
@@ -17,18 +14,13 @@ export const cancelResponseTool = defineTool({
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ response_id: responseId, provider: providerName }, context) {
-    const { requestId } = context
-    await checkResponseOwner(context, responseId)
-    const provider = context.routing.provider(providerName)
-    const result = await observedCall(
-      context,
-      { provider },
-      { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
-      (signal) => cancelResponse(provider.client, responseId, { signal, requestId })
-    )
+  handler: ({ router, responses }: StoredResponseToolServices) => async ({ response_id: responseId, provider: providerName }, call) => {
+    const routing = router.table
+    await responses.checkOwner(call, responseId)
+    const provider = routing.provider(providerName)
+    const result = await responses.cancel(call, provider, responseId)
     // A cancelled background response is charged what it had spent, if its chat left that to be charged.
-    if (terminalStatuses.has(result.status) && await context.budget.resume(responseId)) context.record.answered(result.model, result.usage)
-    return chatToolResult(result, { api: provider.config.api, record: context.record })
+    if (terminalStatuses.has(result.status) && await call.budget.resume(responseId)) call.record.answered(result.model, result.usage)
+    return chatToolResult({ result, api: provider.config.api, routing: call.record.routing() })
   },
 })

@@ -12,7 +12,7 @@ export const echoTool = defineTool({
     text: Type.String(),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async run ({ text }) {
+  handler: () => async ({ text }) => {
     return { content: [{ type: 'text', text }], structuredContent: { text } }
   },
 })

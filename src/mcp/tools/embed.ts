@@ -1,11 +1,39 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
+import type { ModelRouter } from '../../routing/model-router.js'
 import type { Route } from '../../routing/routing-table.js'
-import { createEmbeddings } from '../../upstream/embeddings.js'
-import { CacheArgument, CacheOutput, cachedCall } from '../cached-call.js'
-import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import type { ResponseCache } from '../../shared-state/response-cache.js'
+import { createEmbeddings, type EmbeddingResult } from '../../upstream/embeddings.js'
+import { CacheArgument, type CacheOutcome, CacheOutput, cachedAnswers, cachedCall } from '../cached-call.js'
+import { routedCall } from '../routed-call.js'
 import { embeddingEstimate } from '../spend-estimates.js'
-import { defineTool, type ToolContext } from '../tool.js'
+import { defineTool, type UpstreamContext, upstreamContext, type UpstreamServices } from '../tool.js'
+import { type AnswerRouting, AnswerRoutingShape, RoutingOutput } from './answer-routing.js'
+
+/** What embed answers, before it is shown to the client ({@link embeddingToolResult}). */
+export interface EmbeddingAnswer {
+  result: EmbeddingResult
+  routing: AnswerRouting
+}
+
+/** What embed uses besides its call's own scope. */
+export interface EmbedServices {
+  router: Pick<ModelRouter, 'table'>
+  upstream: UpstreamServices
+  /** Cached answers; undefined when CACHE_TTL_S is 0. */
+  cache: ResponseCache | undefined
+  /** The model of a call that names none (EMBEDDING_MODEL). */
+  defaultModel: string
+}
+
+const cachedEmbeddings = cachedAnswers(Type.Object({
+  result: Type.Object({
+    model: Type.String(),
+    vectors: Type.Array(Type.Array(Type.Number())),
+    usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
+  }),
+  routing: AnswerRoutingShape,
+}), (answer) => answer.result.model)
 
 const Text = Type.String({ minLength: 1 })
 
@@ -31,21 +59,22 @@ export const embedTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ input, model: requested, dimensions, cache }, context) {
-    const { config } = context
-    const route = context.routing.route(requested ?? config.EMBEDDING_MODEL, context.client)
+  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async ({ input, model: requested, dimensions, cache }, call) => {
+    const route = router.table.route(requested ?? defaultModel, call.client)
     const [target] = route.targets
-    await context.budget.reserve(embeddingEstimate(input, target.model))
-    return cachedCall(context, {
+    await call.budget.reserve(embeddingEstimate(input, target.model))
+    const { answer, cache: outcome } = await cachedCall(answers, call.record, {
+      answers: cachedEmbeddings,
       mode: cache,
       deterministic: true,
       request: { tool: 'embed', provider: target.provider.name, model: target.model, input, dimensions },
       complete: () => true,
-    }, async () => embed(context, route, input, dimensions))
+    }, async () => embed(upstreamContext(upstream, call), route, input, dimensions))
+    return embeddingToolResult(answer, outcome)
   },
 })
 
-async function embed (context: ToolContext, route: Route, input: string | string[], dimensions: number | undefined): Promise<CallToolResult> {
+async function embed (context: UpstreamContext, route: Route, input: string | string[], dimensions: number | undefined): Promise<EmbeddingAnswer> {
   const { requestId } = context
   const { value: result } = await routedCall(
     context,
@@ -54,6 +83,11 @@ async function embed (context: ToolContext, route: Route, input: string | string
     (target, signal) => createEmbeddings(target.provider.client, { model: target.model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })
   )
   context.record.answered(result.model, result.usage)
+  return { result, routing: context.record.routing() }
+}
+
+/** Embeddings as an MCP result: a summary as text, the vectors in `structuredContent`. */
+export function embeddingToolResult ({ result, routing }: EmbeddingAnswer, cache: CacheOutcome): CallToolResult {
   const length = result.vectors[0]?.length ?? 0
   const count = result.vectors.length
   // The numbers stay out of the text: a model reading this result needs the summary, not megabytes of floats.
@@ -62,10 +96,11 @@ async function embed (context: ToolContext, route: Route, input: string | string
     content: [{ type: 'text', text: summary }],
     structuredContent: {
       model: result.model,
-      ...routingOutput(context.record),
+      ...routing,
       dimensions: length,
       embeddings: result.vectors.map((embedding, index) => ({ index, embedding })),
       ...(result.usage && { usage: result.usage }),
+      cache,
     },
   }
 }

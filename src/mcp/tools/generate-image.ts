@@ -1,10 +1,26 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
-import { generateImages } from '../../upstream/images.js'
+import type { ModelRouter } from '../../routing/model-router.js'
+import { generateImages, type ImageResult } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
-import { RoutingOutput, routedCall, routingOutput } from '../routed-call.js'
+import { routedCall } from '../routed-call.js'
 import { imageEstimate } from '../spend-estimates.js'
-import { defineTool, TimeoutArgument } from '../tool.js'
+import { defineTool, TimeoutArgument, upstreamContext, type UpstreamServices } from '../tool.js'
+import { type AnswerRouting, RoutingOutput } from './answer-routing.js'
+
+/** What generate_image uses besides its call's own scope. */
+export interface GenerateImageServices {
+  router: Pick<ModelRouter, 'table'>
+  upstream: UpstreamServices
+  /** The model of a call that names none (IMAGE_MODEL). */
+  defaultModel: string
+}
+
+/** What generate_image answers, before it is shown to the client ({@link imageToolResult}). */
+export interface ImageAnswer {
+  result: ImageResult
+  routing: AnswerRouting
+}
 
 export const generateImageTool = defineTool({
   name: 'generate_image',
@@ -31,12 +47,12 @@ export const generateImageTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
-  async run (args, context) {
-    const { config, requestId } = context
-    const route = context.routing.route(args.model ?? config.IMAGE_MODEL, context.client)
-    await context.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
+  handler: ({ router, upstream, defaultModel }: GenerateImageServices) => async (args, call) => {
+    const { requestId, record } = call
+    const route = router.table.route(args.model ?? defaultModel, call.client)
+    await call.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
     const { value: result } = await routedCall(
-      context,
+      upstreamContext(upstream, call),
       route,
       { name: 'generate_image', operation: `image generation with ${route.requested}`, timeoutMs: args.timeout_ms },
       (target, signal) => generateImages(target.provider.client, {
@@ -48,21 +64,26 @@ export const generateImageTool = defineTool({
         ...(args.output_format && { outputFormat: args.output_format }),
       }, { signal, requestId })
     )
-    context.record.answered(result.model, result.usage)
-    context.record.images = { count: result.images.length, size: args.size, quality: args.quality }
-    const content: CallToolResult['content'] = result.images.map((image, index) => image.base64
-      ? { type: 'image', data: image.base64, mimeType: image.mimeType }
-      : { type: 'resource_link', uri: image.url ?? '', name: `image-${index + 1}`, mimeType: image.mimeType })
-    const revised = [...new Set(result.images.flatMap((image) => image.revisedPrompt ?? []))]
-    content.push({ type: 'text', text: `${result.images.length} image${result.images.length === 1 ? '' : 's'} from ${result.model}.${revised.length ? ` Revised prompt: ${revised.join(' | ')}` : ''}` })
-    return {
-      content,
-      structuredContent: {
-        model: result.model,
-        ...routingOutput(context.record),
-        images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
-        ...(result.usage && { usage: result.usage }),
-      },
-    }
+    record.answered(result.model, result.usage)
+    record.imagesMade({ count: result.images.length, size: args.size, quality: args.quality })
+    return imageToolResult({ result, routing: record.routing() })
   },
 })
+
+/** Images as an MCP result: each image as image content (or a link, when only a URL came), then a summary. */
+export function imageToolResult ({ result, routing }: ImageAnswer): CallToolResult {
+  const content: CallToolResult['content'] = result.images.map((image, index) => image.base64
+    ? { type: 'image', data: image.base64, mimeType: image.mimeType }
+    : { type: 'resource_link', uri: image.url ?? '', name: `image-${index + 1}`, mimeType: image.mimeType })
+  const revised = [...new Set(result.images.flatMap((image) => image.revisedPrompt ?? []))]
+  content.push({ type: 'text', text: `${result.images.length} image${result.images.length === 1 ? '' : 's'} from ${result.model}.${revised.length ? ` Revised prompt: ${revised.join(' | ')}` : ''}` })
+  return {
+    content,
+    structuredContent: {
+      model: result.model,
+      ...routing,
+      images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
+      ...(result.usage && { usage: result.usage }),
+    },
+  }
+}

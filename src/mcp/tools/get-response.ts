@@ -1,10 +1,15 @@
 import { Type } from '@sinclair/typebox'
+import type { ModelRouter } from '../../routing/model-router.js'
 import { terminalStatuses } from '../../upstream/chat-types.js'
-import { retrieveResponse } from '../../upstream/responses-api.js'
-import { observedCall } from '../observed-call.js'
 import { defineTool } from '../tool.js'
-import { checkResponseOwner, waitForResponse } from './chat/background-response.js'
+import type { StoredResponses } from './chat/background-response.js'
 import { ChatOutput, chatToolResult } from './chat/chat-result.js'
+
+/** What get_response and cancel_response use: the providers that hold the responses, and the responses. */
+export interface StoredResponseToolServices {
+  router: Pick<ModelRouter, 'table'>
+  responses: StoredResponses
+}
 
 export const ResponseId = Type.String({ minLength: 1, pattern: '^[\\w-]+$', title: 'a response id such as resp_abc123', description: 'The responseId a chat result gave.' })
 
@@ -22,20 +27,15 @@ export const getResponseTool = defineTool({
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ response_id: responseId, provider: providerName, wait }, context) {
-    const { requestId } = context
-    await checkResponseOwner(context, responseId)
-    const provider = context.routing.provider(providerName)
-    let result = await observedCall(
-      context,
-      { provider },
-      { name: 'retrieve_response', operation: `fetching response ${responseId}`, resource: `response ${responseId}` },
-      (signal) => retrieveResponse(provider.client, responseId, { signal, requestId })
-    )
-    if (wait) result = await waitForResponse(context, provider, result, { cancelIfAbandoned: false })
+  handler: ({ router, responses }: StoredResponseToolServices) => async ({ response_id: responseId, provider: providerName, wait }, call) => {
+    const routing = router.table
+    await responses.checkOwner(call, responseId)
+    const provider = routing.provider(providerName)
+    let result = await responses.retrieve(call, provider, responseId)
+    if (wait) result = await responses.waitFor(call, provider, result, { cancelIfAbandoned: false })
     // A background response outlasting its chat is charged by the first call that finds it finished, once.
-    const charged = terminalStatuses.has(result.status) && await context.budget.resume(responseId)
-    context.record.answered(result.model, charged ? result.usage : undefined)
-    return chatToolResult(result, { api: provider.config.api, record: context.record })
+    const charged = terminalStatuses.has(result.status) && await call.budget.resume(responseId)
+    call.record.answered(result.model, charged ? result.usage : undefined)
+    return chatToolResult({ result, api: provider.config.api, routing: call.record.routing() })
   },
 })

@@ -1,5 +1,13 @@
 import { Type } from '@sinclair/typebox'
+import type { ModelRouter } from '../../routing/model-router.js'
 import { defineTool } from '../tool.js'
+
+/** What list_models uses besides its call's own scope. */
+export interface ListModelsServices {
+  router: Pick<ModelRouter, 'table'>
+  /** The model chat uses when a call names none (MODEL). */
+  defaultModel: string
+}
 
 export const listModelsTool = defineTool({
   name: 'list_models',
@@ -22,23 +30,29 @@ export const listModelsTool = defineTool({
     unavailable: Type.Optional(Type.Array(Type.Object({ provider: Type.String(), error: Type.String() }), { description: 'Providers whose model list could not be fetched; their models are missing above.' })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  async run ({ contains }, context) {
-    const { config, requestId, routing } = context
-    const { models: all, unavailable } = await routing.routableModels(requestId, context.client)
+  handler: ({ router, defaultModel }: ListModelsServices) => async ({ contains }, { requestId, client }) => {
+    const routing = router.table
+    const { models: all, unavailable } = await routing.routableModels(requestId, client)
     const needle = contains?.toLowerCase()
     const models = needle
-      ? all.filter((model) => [model.id, model.route, ...(model.aliases ?? [])].some((name) => name.toLowerCase().includes(needle)))
+      ? all.filter((model) => [model.id, model.route, ...(model.aliases ?? [])].some((name) =>
+        name.toLowerCase().includes(needle)))
       : all
     // One provider: the bare ids, as its /models names them. Several: provider/model, which says where each one is.
     const several = routing.providers.size > 1
     const lines = models.map((model) => `${several ? model.route : model.id}${model.aliases ? ` (alias: ${model.aliases.join(', ')})` : ''}`)
     const missing = unavailable.map(({ provider, error }) => `\n(Provider ${provider} is missing: ${error})`).join('')
     const summary = lines.length
-      ? `${lines.length} model${lines.length === 1 ? '' : 's'} (default: ${config.MODEL}):\n${lines.join('\n')}${missing}`
-      : `No models${needle ? ` matching "${contains}"` : ''} ${several ? 'at the providers' : 'at the upstream'} (default: ${config.MODEL}).${missing}`
+      ? `${lines.length} model${lines.length === 1 ? '' : 's'} (default: ${defaultModel}):\n${lines.join('\n')}${missing}`
+      : `No models${needle ? ` matching "${contains}"` : ''} ${several ? 'at the providers' : 'at the upstream'} (default: ${defaultModel}).${missing}`
     return {
       content: [{ type: 'text', text: summary }],
-      structuredContent: { defaultModel: config.MODEL, models, aliases: routing.config.aliases, ...(unavailable.length > 0 && { unavailable }) },
+      structuredContent: {
+        defaultModel,
+        models,
+        aliases: routing.config.aliases,
+        ...(unavailable.length > 0 && { unavailable }),
+      },
     }
   },
 })

@@ -5,6 +5,16 @@ import { Type } from '@sinclair/typebox'
 import { ToolError } from '../../errors.js'
 import { defineTool } from '../tool.js'
 
+/** The directory read_file shares, and its limits. */
+export interface ReadFileSettings {
+  /** READ_FILE_ROOT. */
+  root: string
+  /** The most bytes one call returns (READ_FILE_MAX_BYTES). */
+  maxBytes: number
+  /** Whether files with more than one hard link may be read (READ_FILE_ALLOW_HARDLINKS). */
+  allowHardlinks: boolean
+}
+
 /**
  * Reads a text file under READ_FILE_ROOT. The tool exists only when that is set. Every way out
  * of the root is refused: absolute paths, `..`, symlinks that resolve outside it (even when they
@@ -26,9 +36,8 @@ export const readFileTool = defineTool({
     truncated: Type.Boolean({ description: 'Whether the file is longer than what was read.' }),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async run ({ path, max_bytes: maxBytes }, { config }) {
-    const root = config.READ_FILE_ROOT
-    if (!root) throw refused(path, 'reading files is not enabled on this router')
+  handler: ({ root, maxBytes: limitBytes, allowHardlinks }: ReadFileSettings) => async (args) => {
+    const { path, max_bytes: askedBytes } = args
     if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) throw refused(path, 'give a path relative to the shared directory, not an absolute one')
     if (path.split(/[\\/]/).includes('..')) throw refused(path, '".." is not allowed; give a path inside the shared directory')
     const realRoot = await realpath(root)
@@ -42,7 +51,8 @@ export const readFileTool = defineTool({
     // Refused here without opening anything outside; the check that holds against a race comes after the open.
     checkInside(path, realRoot, target)
     // O_NONBLOCK: opening a FIFO must not wait for a writer. The type is checked on the opened file, not the path.
-    const file = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: unknown) => {
+    const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+    const file = await open(target, flags).catch((err: unknown) => {
       // A socket cannot be opened at all (ENXIO); a file removed meanwhile is simply gone.
       const code = (err as NodeJS.ErrnoException).code
       throw code === 'ENOENT' ? refused(path, 'no such file', 'not_found') : refused(path, code === 'ENXIO' ? 'it is not a regular file (a device, socket or pipe)' : 'it cannot be opened')
@@ -52,10 +62,10 @@ export const readFileTool = defineTool({
       const stats = await file.stat()
       if (stats.isDirectory()) throw refused(path, 'it is a directory')
       if (!stats.isFile()) throw refused(path, 'it is not a regular file (a device, socket or pipe)')
-      if (stats.nlink > 1 && !config.READ_FILE_ALLOW_HARDLINKS) {
+      if (stats.nlink > 1 && !allowHardlinks) {
         throw refused(path, `it has ${stats.nlink} hard links, and another of its names may be outside the shared directory (READ_FILE_ALLOW_HARDLINKS)`)
       }
-      const limit = Math.min(maxBytes ?? config.READ_FILE_MAX_BYTES, config.READ_FILE_MAX_BYTES)
+      const limit = Math.min(askedBytes ?? limitBytes, limitBytes)
       const buffer = Buffer.alloc(Math.min(limit, stats.size))
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0)
       let text: string
@@ -66,7 +76,7 @@ export const readFileTool = defineTool({
         throw refused(path, 'it is not UTF-8 text')
       }
       const truncated = stats.size > bytesRead
-      const note = truncated ? `\n\n[read ${bytesRead} of ${stats.size} bytes; ask for more with max_bytes, up to ${config.READ_FILE_MAX_BYTES}]` : ''
+      const note = truncated ? `\n\n[read ${bytesRead} of ${stats.size} bytes; ask for more with max_bytes, up to ${limitBytes}]` : ''
       return {
         content: [{ type: 'text', text: text + note }],
         structuredContent: { path, text, size: stats.size, truncated },

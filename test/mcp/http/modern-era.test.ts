@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { isLegacyRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server'
 import type { JsonRpcMessage } from '../../../src/mcp/http/json-rpc.js'
+import { classifyMessage } from '../../../src/mcp/http/classified-message.js'
 import { isPlainlyLegacy } from '../../../src/mcp/http/modern-era.js'
 
 const call: JsonRpcMessage = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }
@@ -26,15 +27,15 @@ describe('isPlainlyLegacy: the 2025-era check that spares the SDK its schema val
       [{ jsonrpc: '2.0', id: 4, method: 'ping', params: { _meta: { progressToken: 1 } } }, '2025-03-26'],
     ]
     for (const [message, version] of plain) {
-      assert.equal(isPlainlyLegacy(message, version), true, JSON.stringify([message, version]))
+      assert.equal(isPlainlyLegacy(classifyMessage(message), version), true, JSON.stringify([message, version]))
       assert.equal(await sdkSaysLegacy(message, version), true, JSON.stringify([message, version]))
     }
   })
 
   test('leaves to the SDK a 2026-07-28 claim, a 2026-07-28 header, and a repeated header', () => {
-    assert.equal(isPlainlyLegacy(claimed, undefined), false)
-    assert.equal(isPlainlyLegacy(claimed, '2025-06-18'), false, 'a claim against the header: the SDK answers the mismatch')
-    assert.equal(isPlainlyLegacy(call, '2026-07-28'), false, 'a modern header without the envelope: the SDK answers -32602')
-    assert.equal(isPlainlyLegacy(call, ['2025-06-18', '2026-07-28']), false)
+    assert.equal(isPlainlyLegacy(classifyMessage(claimed), undefined), false)
+    assert.equal(isPlainlyLegacy(classifyMessage(claimed), '2025-06-18'), false, 'a claim against the header: the SDK answers the mismatch')
+    assert.equal(isPlainlyLegacy(classifyMessage(call), '2026-07-28'), false, 'a modern header without the envelope: the SDK answers -32602')
+    assert.equal(isPlainlyLegacy(classifyMessage(call), ['2025-06-18', '2026-07-28']), false)
   })
 })

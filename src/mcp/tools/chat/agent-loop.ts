@@ -4,7 +4,7 @@ import type { Route, RouteTarget } from '../../../routing/routing-table.js'
 import { JsonValue } from '../../../schemas.js'
 import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
-import type { ToolContext } from '../../tool.js'
+import type { UpstreamContext } from '../../tool.js'
 import { routedChat } from './routed-chat.js'
 
 /** `structuredContent.trace` of a chat that ran downstream tools: what happened in each turn. */
@@ -12,7 +12,11 @@ export const AgentTrace = Type.Array(Type.Object({
   turn: Type.Integer(),
   model: Type.String(),
   durationMs: Type.Integer(),
-  usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
+  usage: Type.Optional(Type.Object({
+    inputTokens: Type.Integer(),
+    outputTokens: Type.Integer(),
+    totalTokens: Type.Integer(),
+  })),
   toolCalls: Type.Array(Type.Object({
     id: Type.String(),
     name: Type.String(),
@@ -52,9 +56,15 @@ export interface AgentOptions {
  * parallel), hand it their outputs and ask again, up to `maxTurns`. A call to a function the
  * router does not own ends the loop, and goes back to the client as in a plain chat.
  */
-export async function runAgentLoop (context: ToolContext, route: Route, first: ChatRequest, { functions, maxTurns, timeoutMs, onText }: AgentOptions): Promise<AgentRun> {
+export async function runAgentLoop (
+  context: UpstreamContext,
+  route: Route,
+  first: ChatRequest,
+  { functions, maxTurns, timeoutMs, onText }: AgentOptions
+): Promise<AgentRun> {
   const { progress, record, clientLog } = context
-  let request: ChatRequest = { ...first, tools: [...(first.tools ?? []), ...[...functions.values()].map((fn) => fn.definition)] }
+  const downstreamTools = [...functions.values()].map((fn) => fn.definition)
+  let request: ChatRequest = { ...first, tools: [...(first.tools ?? []), ...downstreamTools] }
   const trace: AgentTurn[] = []
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
   for (let turn = 1; ; turn++) {
@@ -71,10 +81,12 @@ export async function runAgentLoop (context: ToolContext, route: Route, first: C
       trace.push({ ...turnTrace, durationMs: elapsed(started), toolCalls: [] })
       return { result, target, dropped, trace, usage, completed: !ownsEveryCall }
     }
-    const outputs = await Promise.all(result.toolCalls.map(async (call) => runDownstreamCall(context, turn, call, functions.get(call.name) as DownstreamFunction)))
+    const outputs = await Promise.all(result.toolCalls.map(async (call) =>
+      runDownstreamCall(context, turn, call, functions.get(call.name) as DownstreamFunction)))
     for (const { traced } of outputs) clientLog.write('info', `turn ${turn}: ${traced.name} ${traced.outcome === 'ok' ? 'answered' : `failed: ${traced.error ?? 'error'}`}`, { turn, tool: traced.name, outcome: traced.outcome, durationMs: traced.durationMs })
     trace.push({ ...turnTrace, durationMs: elapsed(started), toolCalls: outputs.map(({ traced }) => traced) })
-    request = nextTurn(current, result, outputs.map(({ output }, index) => ({ call: result.toolCalls[index] as FunctionCall, output })))
+    const answered = outputs.map(({ output }, index) => ({ call: result.toolCalls[index] as FunctionCall, output }))
+    request = nextTurn(current, result, answered)
   }
 }
 
@@ -82,7 +94,7 @@ export async function runAgentLoop (context: ToolContext, route: Route, first: C
  * One downstream call the model asked for. Its failure is the tool's output, for the model to
  * read and recover from; only cancellation stops the loop.
  */
-async function runDownstreamCall (context: ToolContext, turn: number, call: FunctionCall, fn: DownstreamFunction): Promise<{ output: string, traced: TracedCall }> {
+async function runDownstreamCall (context: Pick<UpstreamContext, 'progress' | 'signal' | 'log'>, turn: number, call: FunctionCall, fn: DownstreamFunction): Promise<{ output: string, traced: TracedCall }> {
   const { progress, signal, log } = context
   progress.status(`turn ${turn}: running ${call.name}`)
   const started = performance.now()
@@ -109,7 +121,11 @@ async function runDownstreamCall (context: ToolContext, turn: number, call: Func
 }
 
 /** The next request: the conversation so far, the model's calls, and their outputs. */
-function nextTurn (request: ChatRequest, result: ChatResult, outputs: Array<{ call: FunctionCall, output: string }>): ChatRequest {
+function nextTurn (
+  request: ChatRequest,
+  result: ChatResult,
+  outputs: Array<{ call: FunctionCall, output: string }>
+): ChatRequest {
   const { toolOutputs, ...rest } = request
   const messages: ChatMessage[] = [
     ...request.messages,

@@ -1,11 +1,11 @@
-import { CacheOutput } from '../../cached-call.js'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import { type ChatResult, type FunctionCall, terminalStatuses, type UpstreamApi } from '../../../upstream/chat-types.js'
 import { JsonValue, StringEnum } from '../../../schemas.js'
-import type { CallRecord } from '../../../observability/call-record.js'
-import { RoutingOutput, routingOutput } from '../../routed-call.js'
-import { AgentTrace, type AgentTurn } from './agent-loop.js'
+import { CacheOutput, type CacheOutcome } from '../../cached-call.js'
+import { RoutingOutput } from '../answer-routing.js'
+import { AgentTrace } from './agent-loop.js'
+import { type ChatAnswer, responseStatuses } from './chat-answer.js'
 
 /** What chat, get_response and cancel_response return in `structuredContent`. */
 export const ChatOutput = Type.Object({
@@ -14,7 +14,7 @@ export const ChatOutput = Type.Object({
   ...CacheOutput,
   text: Type.String(),
   finishReason: Type.String({ description: 'stop, length, content_filter, tool_calls, cancelled, pending, ...' }),
-  status: StringEnum(['completed', 'incomplete', 'failed', 'cancelled', 'queued', 'in_progress'] as const, { description: 'queued and in_progress: a background response still running; fetch it with get_response.' }),
+  status: StringEnum(responseStatuses, { description: 'queued and in_progress: a background response still running; fetch it with get_response.' }),
   toolCalls: Type.Array(Type.Object({
     id: Type.String({ description: 'The call_id to answer in tool_outputs.' }),
     name: Type.String(),
@@ -31,16 +31,15 @@ export const ChatOutput = Type.Object({
   trace: Type.Optional(AgentTrace),
 })
 
-export interface ChatResultExtras {
-  api: UpstreamApi
-  json?: unknown
-  droppedParameters?: string[]
-  trace?: AgentTurn[]
-  /** The call's record, for who answered and what was tried; absent for calls about a stored response. */
-  record?: CallRecord
-}
-
-export function chatToolResult (result: ChatResult, { api, json, droppedParameters = [], trace, record }: ChatResultExtras): CallToolResult {
+/**
+ * A chat answer as an MCP result: the text with what the client should do next (fetch a running
+ * response, answer function calls), and everything in `structuredContent`, where the cache outcome
+ * says whether it was served from the cache.
+ */
+export function chatToolResult (
+  { result, api, routing, json, droppedParameters = [], trace }: ChatAnswer,
+  cache?: CacheOutcome
+): CallToolResult {
   const notes: string[] = []
   if (!terminalStatuses.has(result.status)) {
     notes.push(`The response ${result.responseId} is still ${result.status}. Fetch its answer later with get_response {"response_id": "${result.responseId}"}, or stop it with cancel_response.`)
@@ -58,7 +57,8 @@ export function chatToolResult (result: ChatResult, { api, json, droppedParamete
       ...(json !== undefined && { json }),
       ...(droppedParameters.length > 0 && { droppedParameters }),
       ...(trace && { trace }),
-      ...(record && routingOutput(record)),
+      ...routing,
+      ...(cache && { cache }),
     },
   }
 }

@@ -3,7 +3,7 @@ import { type ChatCallContext, type ChatRequest, type ChatResult, isFunctionTool
 import { createChat, withoutUnsupportedParameters } from '../../../upstream/chat.js'
 import { routedCall } from '../../routed-call.js'
 import { characterTokens, chatInputTokens } from '../../spend-estimates.js'
-import type { ToolContext } from '../../tool.js'
+import type { UpstreamContext } from '../../tool.js'
 
 export interface RoutedChat {
   result: ChatResult
@@ -21,7 +21,7 @@ export interface RoutedChat {
  * hung up, the upstream went away) never gets to its usage, which comes last: its input and the
  * text streamed are charged as an estimate.
  */
-export async function routedChat (context: ToolContext, route: Route, request: ChatRequest, { operation, timeoutMs, onText }: { operation: string, timeoutMs: number | undefined, onText: ChatCallContext['onText'] }): Promise<RoutedChat> {
+export async function routedChat (context: UpstreamContext, route: Route, request: ChatRequest, { operation, timeoutMs, onText }: { operation: string, timeoutMs: number | undefined, onText: ChatCallContext['onText'] }): Promise<RoutedChat> {
   const [first] = route.targets
   const canTake = (target: RouteTarget) => {
     if (request.previousResponseId) return target.provider === first.provider

@@ -7,7 +7,11 @@ import { DEFAULT_CIRCUIT_BREAKER } from '../src/routing/routing-config.js'
 function breakerAt (settings: Partial<typeof DEFAULT_CIRCUIT_BREAKER>) {
   const clock = { now: 0 }
   const changes: CircuitState[] = []
-  const breaker = new CircuitBreaker({ ...DEFAULT_CIRCUIT_BREAKER, ...settings }, (state) => changes.push(state), () => clock.now)
+  const breaker = new CircuitBreaker(
+    { ...DEFAULT_CIRCUIT_BREAKER, ...settings },
+    (state) => changes.push(state),
+    () => clock.now
+  )
   return { breaker, clock, changes }
 }
 

@@ -100,7 +100,10 @@ describe('client schemas (response_format.json_schema) on a router process', () 
   })
 })
 
-/** The issue's bomb, `count` properties each with a pattern and an anyOf: 20,000 make 3.7 MB, which blocked the router 27.8 s. */
+/**
+ * The issue's bomb, `count` properties each with a pattern and an anyOf: 20,000 make 3.7 MB, which
+ * blocked the router 27.8 s.
+ */
 function bombSchema (count: number) {
   const properties: Record<string, unknown> = {}
   for (let index = 0; index < count; index++) {
@@ -192,7 +195,10 @@ describe('the schema checker\'s queue is shared fairly: no client can hold back 
     // Every chat answers {}, which every schema here admits (no property is required).
     upstream.script('POST /v1/responses', ...Array.from({ length: 10 }, () => ({ json: upstream.responseBody('gpt-4.1-mini', '{}') })))
     const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile(), SCHEMA_MAX_JOBS_PER_CLIENT: '4', SCHEMA_TIMEOUT_MS: '60000' })
-    const [alice, bob] = await Promise.all([connectClient(router, bearer(TEAM_A_KEY)), connectClient(router, bearer(TEAM_B_KEY))])
+    const [alice, bob] = await Promise.all([
+      connectClient(router, bearer(TEAM_A_KEY)),
+      connectClient(router, bearer(TEAM_B_KEY)),
+    ])
     try {
       const call = async (client: Client, schema: object) => client.callTool({ name: 'chat', arguments: { prompt: 'JSON please', response_format: { type: 'json_schema', name: 'answer', schema } } }, undefined, { timeout: 120_000 })
       // Each of A's schemas is its own (a compile each, no cache hit) and takes a while to compile.

@@ -8,7 +8,10 @@ import type { Deadline } from './deadline.js'
 export interface RetrySettings {
   /** Attempts after the first. */
   maxRetries: number
-  /** The first backoff; each retry doubles it, up to the retry policy's cap (retry.ts), and waits a random part of it. */
+  /**
+   * The first backoff; each retry doubles it, up to the retry policy's cap (retry.ts), and waits
+   * a random part of it.
+   */
   baseDelayMs: number
 }
 

@@ -9,8 +9,16 @@ declare module 'fastify' {
   }
 }
 
-/** The router as an OAuth 2.1 resource server: JWT access tokens of OAUTH_ISSUER, each principal mapped to a client entry. */
-async function accessTokensPlugin (fastify: FastifyInstance) {
+export interface AccessTokensPluginOptions {
+  /** The time the key set's cooldown goes by; unset: the real one. */
+  clock?: () => number
+}
+
+/**
+ * The router as an OAuth 2.1 resource server: JWT access tokens of OAUTH_ISSUER, each principal
+ * mapped to a client entry.
+ */
+async function accessTokensPlugin (fastify: FastifyInstance, { clock }: AccessTokensPluginOptions) {
   const { oauth } = fastify.config
   const { clientKeys } = fastify
   if (!oauth || !clientKeys) {
@@ -21,7 +29,7 @@ async function accessTokensPlugin (fastify: FastifyInstance) {
   // Loaded only when configured, with its JOSE library.
   const { AccessTokens } = await import('../src/access/oauth.js')
   // Looked up per token: a SIGHUP reload of the clients file applies to the next token.
-  fastify.decorate('accessTokens', new AccessTokens(oauth, (name) => clientKeys.named(name)))
+  fastify.decorate('accessTokens', new AccessTokens(oauth, (name) => clientKeys.named(name), clock))
 }
 
 export default fp(accessTokensPlugin, { name: 'access-tokens', dependencies: ['config', 'client-keys'] })

@@ -12,7 +12,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The client whose key the request carried (set by the MCP route's authentication). */
     client: Client | undefined
-    /** The OAuth principal whose access token the request carried, when it carried one (OAUTH_PRINCIPAL_CLAIM's value). */
+    /**
+     * The OAuth principal whose access token the request carried, when it carried one
+     * (OAUTH_PRINCIPAL_CLAIM's value).
+     */
     principal: string | undefined
   }
 }

@@ -9,10 +9,22 @@ declare module 'fastify' {
   }
 }
 
-/** The schema checker: SCHEMA_MAX_BYTES, SCHEMA_MAX_NODES, SCHEMA_MAX_DEPTH, SCHEMA_TIMEOUT_MS, SCHEMA_CACHE_MAX_BYTES, SCHEMA_MAX_JOBS_PER_CLIENT, SCHEMA_MAX_QUEUED_JOBS. Its worker starts with the first schema. */
+/**
+ * The schema checker: SCHEMA_MAX_BYTES, SCHEMA_MAX_NODES, SCHEMA_MAX_DEPTH, SCHEMA_TIMEOUT_MS,
+ * SCHEMA_CACHE_MAX_BYTES, SCHEMA_MAX_JOBS_PER_CLIENT, SCHEMA_MAX_QUEUED_JOBS. Its worker starts
+ * with the first schema.
+ */
 async function clientSchemasPlugin (fastify: FastifyInstance) {
-  const { SCHEMA_MAX_BYTES, SCHEMA_MAX_NODES, SCHEMA_MAX_DEPTH, SCHEMA_TIMEOUT_MS, SCHEMA_CACHE_MAX_BYTES, SCHEMA_MAX_JOBS_PER_CLIENT, SCHEMA_MAX_QUEUED_JOBS } = fastify.config
-  const checker = new SchemaChecker({ maxBytes: SCHEMA_MAX_BYTES, maxNodes: SCHEMA_MAX_NODES, maxDepth: SCHEMA_MAX_DEPTH, timeoutMs: SCHEMA_TIMEOUT_MS, cacheMaxBytes: SCHEMA_CACHE_MAX_BYTES, maxJobsPerClient: SCHEMA_MAX_JOBS_PER_CLIENT, maxQueuedJobs: SCHEMA_MAX_QUEUED_JOBS })
+  const { config } = fastify
+  const checker = new SchemaChecker({
+    maxBytes: config.SCHEMA_MAX_BYTES,
+    maxNodes: config.SCHEMA_MAX_NODES,
+    maxDepth: config.SCHEMA_MAX_DEPTH,
+    timeoutMs: config.SCHEMA_TIMEOUT_MS,
+    cacheMaxBytes: config.SCHEMA_CACHE_MAX_BYTES,
+    maxJobsPerClient: config.SCHEMA_MAX_JOBS_PER_CLIENT,
+    maxQueuedJobs: config.SCHEMA_MAX_QUEUED_JOBS,
+  })
   fastify.decorate('clientSchemas', checker)
   fastify.addHook('onClose', async () => checker.close())
 }

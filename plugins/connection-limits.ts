@@ -47,7 +47,10 @@ function openFileLimit (): number | undefined {
   }
 }
 
-/** Closes a connection at once when its address already holds `limit` open ones: one host cannot take every connection. */
+/**
+ * Closes a connection at once when its address already holds `limit` open ones: one host cannot
+ * take every connection.
+ */
 function limitPerAddress (limit: number): (socket: Socket) => void {
   const open = new Map<string, number>()
   return (socket) => {

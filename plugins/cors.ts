@@ -7,7 +7,10 @@ const MCP_PATH = '/mcp'
 
 /** What a browser MCP client sends: its key, the session and protocol headers, and the id to resume a stream from. */
 const ALLOWED_HEADERS = ['Accept', 'Authorization', 'Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID']
-/** What it must read back: the session id of an initialize answer, the protocol version in force, and a 401's challenge. */
+/**
+ * What it must read back: the session id of an initialize answer, the protocol version in force,
+ * and a 401's challenge.
+ */
 const EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate']
 
 /**

@@ -15,7 +15,12 @@ async function mcpSessionsPlugin (fastify: FastifyInstance) {
   const { config, redis } = fastify
   const eventTtlMs = config.MCP_EVENT_TTL_S * 1000
   const shared = config.MCP_EVENT_STORE === 'redis' && redis
-  const sessions = new McpSessions({ maxSessions: config.MCP_MAX_SESSIONS, maxPerClient: config.MCP_MAX_SESSIONS_PER_CLIENT, idleMs: config.MCP_SESSION_IDLE_MS }, fastify.log, {
+  const limits = {
+    maxSessions: config.MCP_MAX_SESSIONS,
+    maxPerClient: config.MCP_MAX_SESSIONS_PER_CLIENT,
+    idleMs: config.MCP_SESSION_IDLE_MS,
+  }
+  const sessions = new McpSessions(limits, fastify.log, {
     events: shared ? new RedisEvents(shared, eventTtlMs) : config.MCP_EVENT_STORE === 'memory' ? new MemoryEvents(eventTtlMs) : undefined,
     registry: shared ? new SessionRegistry(shared, config.MCP_SESSION_IDLE_MS) : undefined,
   })

@@ -7,7 +7,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The Prometheus metrics of this app; `GET /metrics` exposes them. */
     metrics: RouterMetrics
-    /** The price table (MODEL_PRICES and IMAGE_PRICES over built-in list prices) the cost metric and USD budgets count from. */
+    /**
+     * The price table (MODEL_PRICES and IMAGE_PRICES over built-in list prices) the cost metric and
+     * USD budgets count from.
+     */
     prices: PriceTable
   }
 }

@@ -23,7 +23,14 @@ async function modelRouterPlugin (fastify: FastifyInstance, { clock = Date.now }
   const { config, metrics, log } = fastify
   const router = new ModelRouter(
     config.routing,
-    { metrics, log, checkTtlMs: config.READY_CHECK_TTL_MS, modelsTtlMs: config.MODELS_CACHE_TTL_MS, maxBodyBytes: config.UPSTREAM_MAX_BODY_BYTES, clock },
+    {
+      metrics,
+      log,
+      checkTtlMs: config.READY_CHECK_TTL_MS,
+      modelsTtlMs: config.MODELS_CACHE_TTL_MS,
+      maxBodyBytes: config.UPSTREAM_MAX_BODY_BYTES,
+      clock,
+    },
     config.reloadRouting,
     log
   )

@@ -17,9 +17,17 @@ export interface ResponseCachePluginOptions {
 /** The response cache: CACHE_TTL_S, CACHE_MAX_ENTRIES, CACHE_MAX_BYTES; shared through Redis when REDIS_URL is set. */
 async function responseCachePlugin (fastify: FastifyInstance, { clock }: ResponseCachePluginOptions) {
   const { CACHE_TTL_S, CACHE_MAX_ENTRIES, CACHE_MAX_BYTES } = fastify.config
-  fastify.decorate('responseCache', CACHE_TTL_S > 0
-    ? new ResponseCache({ redis: fastify.redis, log: fastify.log, ttlMs: CACHE_TTL_S * 1000, maxEntries: CACHE_MAX_ENTRIES, maxBytes: CACHE_MAX_BYTES, clock })
-    : undefined)
+  const cache = CACHE_TTL_S > 0
+    ? new ResponseCache({
+      redis: fastify.redis,
+      log: fastify.log,
+      ttlMs: CACHE_TTL_S * 1000,
+      maxEntries: CACHE_MAX_ENTRIES,
+      maxBytes: CACHE_MAX_BYTES,
+      clock,
+    })
+    : undefined
+  fastify.decorate('responseCache', cache)
 }
 
 export default fp(responseCachePlugin, { name: 'response-cache', dependencies: ['config', 'redis'] })

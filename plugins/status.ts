@@ -17,7 +17,10 @@ declare module 'fastify' {
   }
 }
 
-/** What GET /status shows, gathered from the plugins that hold it; the replicas sharing Redis say they are alive here. */
+/**
+ * What GET /status shows, gathered from the plugins that hold it; the replicas sharing Redis say
+ * they are alive here.
+ */
 async function statusPlugin (fastify: FastifyInstance) {
   const { config, modelRouter, clientKeys, metrics, callHistory, redis, mcpSessions, inFlightCalls } = fastify
   const startedAt = Date.now()

@@ -6,7 +6,10 @@ import { BodyLogging } from '../src/observability/log-bodies.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The tools and what they run with, shared by every MCP server: each session or stateless request gets its server here. */
+    /**
+     * The tools and what they run with, shared by every MCP server: each session or stateless
+     * request gets its server here.
+     */
     toolRuntime: ToolRuntime
   }
 }

@@ -9,7 +9,10 @@ import { type WindowCount, WindowCounters } from '../src/shared-state/window-cou
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Token and USD limits per client (tokensPerMinute, tokensPerDay, tokensPerMonth, usdPerDay, usdPerMonth), and what each client has spent of them. */
+    /**
+     * Token and USD limits per client (tokensPerMinute, tokensPerDay, tokensPerMonth, usdPerDay,
+     * usdPerMonth), and what each client has spent of them.
+     */
     budgets: Budgets
     /** The request-rate limit of the /mcp routes; undefined when no client and no IP is limited. */
     mcpRateLimit: RateLimitOptions | undefined
@@ -18,10 +21,17 @@ declare module 'fastify' {
 
 const MINUTE_MS = 60_000
 
+/** What @fastify/rate-limit's store reports for a key: its count in the window, and the time left. */
+interface RequestCount {
+  current: number
+  ttl: number
+}
+
 /**
  * What each client may spend: HTTP requests per minute on /mcp (per client key, or per IP when the
  * router is open), answered with 429 before any work; and tokens per minute, day and month,
- * reserved by the tools before they spend. Counters live in Redis when REDIS_URL is set, so every replica enforces one total.
+ * reserved by the tools before they spend. Counters live in Redis when REDIS_URL is set, so every
+ * replica enforces one total.
  */
 async function usageLimitsPlugin (fastify: FastifyInstance) {
   const { config, metrics } = fastify
@@ -30,14 +40,17 @@ async function usageLimitsPlugin (fastify: FastifyInstance) {
 
   const limitOf = (request: FastifyRequest) => request.client?.requestsPerMinute ?? config.RATE_LIMIT_RPM
   // A clients file can gain a requestsPerMinute on reload: the limiter is there for it from the start.
-  const limited = config.RATE_LIMIT_RPM > 0 || config.CLIENT_KEYS_FILE !== undefined || config.clients.some((client) => client.requestsPerMinute !== undefined)
+  const limited = config.RATE_LIMIT_RPM > 0 ||
+    config.CLIENT_KEYS_FILE !== undefined ||
+    config.clients.some((client) => client.requestsPerMinute !== undefined)
   fastify.decorate('mcpRateLimit', limited ? { max: limitOf, timeWindow: MINUTE_MS } : undefined)
   if (!limited) return
 
   // One store for every /mcp route (POST, GET and DELETE count together), in the shared counters.
   class RequestCounts {
-    incr (key: string, done: (err: Error | null, result?: { current: number, ttl: number }) => void, windowMs: number): void {
-      counters.add(key, 1, windowMs).then(({ count, resetMs }: WindowCount) => done(null, { current: count, ttl: resetMs }), done)
+    incr (key: string, done: (err: Error | null, result?: RequestCount) => void, windowMs: number): void {
+      counters.add(key, 1, windowMs)
+        .then(({ count, resetMs }: WindowCount) => done(null, { current: count, ttl: resetMs }), done)
     }
 
     child (): RequestCounts {

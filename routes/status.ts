@@ -31,17 +31,24 @@ const Live = Type.Object({
 export default async function statusRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { config, statusBoard } = fastify
-  const access = new StatusAccess({ metricsToken: config.METRICS_TOKEN, clientKeys: fastify.clientKeys, accessTokens: fastify.accessTokens, statusScope: config.oauth?.statusScope })
+  const access = new StatusAccess({
+    metricsToken: config.METRICS_TOKEN,
+    clientKeys: fastify.clientKeys,
+    accessTokens: fastify.accessTokens,
+    statusScope: config.oauth?.statusScope,
+  })
   if (access.closed) fastify.log.warn('GET /status is refused: client keys are configured and no credential may read it. Set METRICS_TOKEN, mark a client as operator: true, or set OAUTH_STATUS_SCOPE.')
 
   fastify.addHook('onRequest', async (_request, reply) => {
     reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
       .header('x-content-type-options', 'nosniff')
-      // same-origin, not no-referrer: with no-referrer the browser sends the sign-in form with Origin: null, which the Origin rule refuses.
+      // same-origin, not no-referrer: with no-referrer the browser sends the sign-in form with
+      // Origin: null, which the Origin rule refuses.
       .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
   })
-  // DNS rebinding: a page of another origin, or a name that resolves here, must not read the router's state through a browser.
+  // DNS rebinding: a page of another origin, or a name that resolves here, must not read the
+  // router's state through a browser.
   fastify.addHook('onRequest', async (request, reply) => {
     if (!isOriginAllowed(request.headers.origin, config.ALLOWED_ORIGINS)) return refuse(reply, 403, `Origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`)
   })
@@ -51,7 +58,8 @@ export default async function statusRoutes (fastify: FastifyInstance) {
 
   /** Who is asking: a signed-in browser's session, else the Authorization header's token. */
   const viewerOf = async (request: FastifyRequest): Promise<StatusViewer | StatusRefusal> =>
-    access.resume(sessionCookie(request.headers.cookie)) ?? access.authenticate(bearerToken(request.headers.authorization))
+    access.resume(sessionCookie(request.headers.cookie)) ??
+    access.authenticate(bearerToken(request.headers.authorization))
 
   app.get('/status', { schema: { response: { 200: Type.String(), 401: Type.String(), 403: Type.String(), 503: Type.String() } } }, async (request, reply) => {
     const viewer = await viewerOf(request)
@@ -73,7 +81,12 @@ export default async function statusRoutes (fastify: FastifyInstance) {
     reply.header('cache-control', 'no-store')
     if (isStatusRefusal(viewer)) return refuse(reply, viewer.status, viewer.reason)
     const snapshot = await statusBoard.snapshot(request.query.since)
-    return { generatedAt: snapshot.generatedAt, lastSeq: snapshot.lastSeq, sections: liveSections(snapshot), calls: callRows(snapshot.calls) }
+    return {
+      generatedAt: snapshot.generatedAt,
+      lastSeq: snapshot.lastSeq,
+      sections: liveSections(snapshot),
+      calls: callRows(snapshot.calls),
+    }
   })
 
   app.post('/status/sign-in', { schema: { body: Type.Object({ token: Type.String({ maxLength: 8192 }) }) } }, async (request, reply) => {
@@ -116,7 +129,10 @@ function sessionCookie (header: string | undefined): string | undefined {
   return header?.split(';').map((part) => part.trim()).find((part) => part.startsWith(prefix))?.slice(prefix.length)
 }
 
-/** The session cookie: never readable by scripts, never sent by another site, Secure over HTTPS, for the status paths only. */
+/**
+ * The session cookie: never readable by scripts, never sent by another site, Secure over HTTPS, for
+ * the status paths only.
+ */
 function cookie (request: FastifyRequest, value: string, maxAgeSeconds: number): string {
   return `${SESSION_COOKIE}=${value}; Path=/status; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${request.protocol === 'https' ? '; Secure' : ''}`
 }

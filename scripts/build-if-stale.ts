@@ -16,7 +16,10 @@ function newestChange (path: string): number {
   return readdirSync(path).reduce((newest, name) => Math.max(newest, newestChange(join(path, name))), stats.mtimeMs)
 }
 
-/** Why `dist/` needs building, in words for the console: it is missing, or older than one of its sources (an edit, a pull, a checkout); undefined when it is current. */
+/**
+ * Why `dist/` needs building, in words for the console: it is missing, or older than one of its
+ * sources (an edit, a pull, a checkout); undefined when it is current.
+ */
 export function whyBuild (root = '.'): string | undefined {
   let built: number
   try {

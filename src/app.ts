@@ -37,7 +37,10 @@ export interface BuildAppOptions {
   spanExporter?: SpanExporter
   /** How MCP reaches the app: `/mcp` over HTTP (the default), or the process's stdio (`--stdio`, src/mcp/stdio.ts). */
   transport?: 'http' | 'stdio'
-  /** The time circuit breakers and the in-memory response cache go by; unset: the real one (tests pass one they move). */
+  /**
+   * The time circuit breakers, the in-memory response cache and the OAuth key set's cooldown go by;
+   * unset: the real one (tests pass one they move).
+   */
   clock?: () => number
 }
 
@@ -54,7 +57,8 @@ export async function buildApp ({ env, logger = false, spanExporter, transport =
     return503OnClosing: false,
     // Consulted per request, once the configuration below has been validated.
     trustProxy: (address, hop) => app.config.TRUST_PROXY(address, hop),
-    // How often Node looks for requests past REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS (its default, 30 s, would let them run that much longer).
+    // How often Node looks for requests past REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS (its default,
+    // 30 s, would let them run that much longer).
     http: { connectionsCheckingInterval: 1000 },
   })
 
@@ -62,7 +66,7 @@ export async function buildApp ({ env, logger = false, spanExporter, transport =
   await app.register(connectionLimitsPlugin)
   await app.register(allowedHostsPlugin)
   await app.register(clientKeysPlugin, { transport })
-  await app.register(accessTokensPlugin)
+  await app.register(accessTokensPlugin, { ...(clock && { clock }) })
   await app.register(redisPlugin)
   await app.register(requestIdPlugin)
   await app.register(tracingPlugin, { ...(spanExporter && { exporter: spanExporter }) })

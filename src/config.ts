@@ -123,11 +123,17 @@ export type RouterConfig = Omit<ValidatedEnv, 'ALLOWED_ORIGINS' | 'ALLOWED_HOSTS
   DOWNSTREAM_MCP: DownstreamConfig[]
   /** The providers and how model names reach them, as loaded at start-up (ROUTER_CONFIG or the OPENAI_* settings). */
   routing: RoutingConfig
-  /** The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open (unless oauth is set). */
+  /**
+   * The clients that may call /mcp (CLIENT_KEYS_FILE and CLIENT_KEYS); empty: the router is open
+   * (unless oauth is set).
+   */
   clients: ClientConfig[]
   /** Access tokens /mcp accepts beside client keys (OAUTH_*); undefined: client keys only. */
   oauth: OAuthConfig | undefined
-  /** Whether the peer at `address` (`hop` proxies from the router) may name the client's address: Fastify's `trustProxy`. */
+  /**
+   * Whether the peer at `address` (`hop` proxies from the router) may name the client's address:
+   * Fastify's `trustProxy`.
+   */
   TRUST_PROXY: (address: string, hop: number) => boolean
   /** Reads ROUTER_CONFIG again, against the environment the configuration was loaded from (SIGHUP, a changed file). */
   reloadRouting: () => Promise<RoutingConfig>
@@ -165,7 +171,10 @@ export function invalidSettings (err: unknown): ConfigError {
  * The configuration: the environment @fastify/env validated against {@link ConfigSchema}, completed
  * with what derives from it, once. A bad value rejects with a {@link ConfigError} naming the setting.
  */
-export async function deriveConfig (validated: ValidatedEnv, env: Record<string, string | undefined>): Promise<RouterConfig> {
+export async function deriveConfig (
+  validated: ValidatedEnv,
+  env: Record<string, string | undefined>
+): Promise<RouterConfig> {
   const apiKey = await resolveApiKey(validated)
   const withKey = { ...validated, OPENAI_API_KEY: apiKey }
   const ALLOWED_ORIGINS = splitList(validated.ALLOWED_ORIGINS)
@@ -233,7 +242,12 @@ const validImagePrices = compileConfig(ImagePricesSchema)
 const validDownstreams = compileConfig(DownstreamListSchema)
 
 /** A setting holding JSON, parsed and checked against its schema; errors name the path inside it. */
-function parseJsonSetting<T> (name: string, json: string, validate: ValidateFunction<T>, example: string): T | undefined {
+function parseJsonSetting<T> (
+  name: string,
+  json: string,
+  validate: ValidateFunction<T>,
+  example: string
+): T | undefined {
   if (!json.trim()) return undefined
   let value: unknown
   try {
@@ -249,7 +263,10 @@ function parseModelPrices (json: string): Record<string, ModelPrice> {
   return parseJsonSetting('MODEL_PRICES', json, validModelPrices, '{"model": {"input": 0.4, "output": 1.6}} (USD per million tokens)') ?? {}
 }
 
-async function parseDownstreams ({ DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEnv, env: Record<string, string | undefined>): Promise<DownstreamConfig[]> {
+async function parseDownstreams (
+  { DOWNSTREAM_MCP, THINK_TOOL_URL }: ValidatedEnv,
+  env: Record<string, string | undefined>
+): Promise<DownstreamConfig[]> {
   const entries = parseJsonSetting('DOWNSTREAM_MCP', DOWNSTREAM_MCP, validDownstreams, '[{"name": "search", "url": "http://search:8000/mcp"}]') ?? []
   const names = new Set<string>()
   for (const [index, entry] of entries.entries()) {

@@ -15,7 +15,8 @@ async function readPid (path: string): Promise<number | undefined> {
   return pid
 }
 
-// What the router's command line holds however it was started: npm start, the image, npm run dev, the installed command.
+// What the router's command line holds however it was started: npm start, the image, npm run dev,
+// the installed command.
 const ROUTER_COMMAND = /(?:^|[/\0])(?:server\.[jt]s|mcp-openai-router)(?:\0|$)/
 
 /**

@@ -4,7 +4,10 @@ import { Type } from '@sinclair/typebox'
  * A string from a fixed list, as a plain JSON Schema `enum`: validators then report
  * "must be one of: a, b" instead of one failed `const` per member of a union.
  */
-export function StringEnum<const T extends readonly string[]> (values: T, options: { default?: T[number], description?: string } = {}) {
+export function StringEnum<const T extends readonly string[]> (
+  values: T,
+  options: { default?: T[number], description?: string } = {}
+) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 }
 

@@ -26,7 +26,9 @@ const closesOn: Record<closeWithGrace.Signals, boolean> = {
   SIGSEGV: false,
   SIGUSR2: false,
 }
-const notShutdownSignals = Object.entries(closesOn).filter(([, closes]) => !closes).map(([signal]) => signal as closeWithGrace.Signals)
+const notShutdownSignals = Object.entries(closesOn)
+  .filter(([, closes]) => !closes)
+  .map(([signal]) => signal as closeWithGrace.Signals)
 
 /**
  * The entry point (`npm start`, the `mcp-openai-router` command): build, then listen (HTTP, the
@@ -65,7 +67,8 @@ async function main (): Promise<void> {
   }
   const connection = command.run === 'stdio' ? serveOverStdio({ runtime: app.toolRuntime, router: app.modelRouter, log: app.log, maxMessageBytes: config.MAX_BODY_BYTES, checkUpstreams: config.READY_CHECK_UPSTREAM }) : undefined
   let closing = false
-  const shutdown = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }, async ({ signal, err, manual }) => {
+  const graceOptions = { delay: config.SHUTDOWN_GRACE_MS + 5000, logger: app.log, skip: notShutdownSignals }
+  const shutdown = closeWithGrace(graceOptions, async ({ signal, err, manual }) => {
     closing = true
     if (err) app.log.error({ err }, 'closing after an unexpected error')
     else if (manual) app.log.info('shutting down: the stdio client closed the connection')

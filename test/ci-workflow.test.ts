@@ -11,8 +11,17 @@ import { parse } from 'yaml'
 const WORKFLOWS = '.github/workflows'
 
 interface Step { uses?: string, run?: string, with?: Record<string, unknown> }
-interface Job { if?: string, needs?: string | string[], permissions?: Record<string, string>, strategy?: { matrix: Record<string, unknown[]> }, steps: Step[] }
-interface Workflow { on: { push: { branches: string[], tags: string[] }, pull_request: unknown }, jobs: Record<string, Job> }
+interface Job {
+  if?: string
+  needs?: string | string[]
+  permissions?: Record<string, string>
+  strategy?: { matrix: Record<string, unknown[]> }
+  steps: Step[]
+}
+interface Workflow {
+  on: { push: { branches: string[], tags: string[] }, pull_request: unknown }
+  jobs: Record<string, Job>
+}
 
 const readText = (path: string) => readFile(path, 'utf8')
 const run = promisify(execFile)

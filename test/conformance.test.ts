@@ -11,7 +11,8 @@ import { type RunningRouter, startRouter } from './support/router.js'
 
 const conformanceCli = join(createRequire(import.meta.url).resolve('@modelcontextprotocol/conformance/package.json'), '..', 'dist', 'index.js')
 
-// The official suite's scenarios that apply to a tools-only server, every check passing; README lists those that do not apply.
+// The official suite's scenarios that apply to a tools-only server, every check passing; README
+// lists those that do not apply.
 const scenarios = {
   stateless: ['server-initialize', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection', 'http-header-validation'],
   stateful: ['server-initialize', 'server-session-lifecycle', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection', 'http-header-validation'],
@@ -23,8 +24,9 @@ const scenarios = {
  * does not offer). Every other check of them must pass.
  */
 const partlyApplicable: Record<string, RegExp> = {
-  // test_missing_capability, test_streaming_elicitation, test_logging_tool and test_trigger_tool_change (which changes the
-  // tool list on demand): the reference server's fixture tools. The router's list_changed on reload has its own test.
+  // test_missing_capability, test_streaming_elicitation, test_logging_tool and
+  // test_trigger_tool_change (which changes the tool list on demand): the reference server's
+  // fixture tools. The router's list_changed on reload has its own test.
   'server-stateless': /^sep-2575-(server-rejects-undeclared-capability|missing-capability-http-400|http-server-no-independent-requests-on-stream|server-no-log-without-loglevel|server-sends-tools-list-changed-on-subscription)$/,
   // prompts/list, resources/list and resources/templates/list: the router offers tools only.
   caching: /^sep-2549-(prompts|resources|resources-templates)-list-caching-hints$/,

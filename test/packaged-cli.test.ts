@@ -18,7 +18,10 @@ const run = promisify(execFile)
 const isRunning = (pid: number) => { try { return process.kill(pid, 0) } catch { return false } }
 const MODERN = '2026-07-28'
 const TOOL_NAMES = 'chat, get_response, cancel_response, embed, generate_image, list_models, echo'
-/** Installing the tarball's dependencies from npm's cache (or the registry): seconds here, bounded generously for a loaded machine. */
+/**
+ * Installing the tarball's dependencies from npm's cache (or the registry): seconds here, bounded
+ * generously for a loaded machine.
+ */
 const INSTALL_TIMEOUT_MS = 240_000
 
 /**
@@ -96,7 +99,8 @@ describe('the packed mcp-openai-router command', { timeout: INSTALL_TIMEOUT_MS +
         assert.equal(tools.map((tool) => tool.name).join(', '), TOOL_NAMES)
         assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'over stdio' } })), 'over stdio')
 
-        // Paced, so that its progress reaches the client in chunks of their own before the result even on a loaded machine (see onerror above).
+        // Paced, so that its progress reaches the client in chunks of their own before the result
+        // even on a loaded machine (see onerror above).
         upstream.script('POST /v1/responses', { json: upstream.responseBody('gpt-4.1-mini', 'echo: stream this answer over stdio'), eventDelayMs: 50 })
         const progress: string[] = []
         const result = await client.callTool({ name: 'chat', arguments: { prompt: 'stream this answer over stdio' } }, { onprogress: ({ message }) => { if (message) progress.push(message) } })
@@ -109,7 +113,8 @@ describe('the packed mcp-openai-router command', { timeout: INSTALL_TIMEOUT_MS +
         const { pid } = transport
         assert.ok(pid)
         await client.close()
-        // It ends on stdin closing (the client's SIGTERM comes only 2 s later); its last lines may still be in the pipe when it has exited.
+        // It ends on stdin closing (the client's SIGTERM comes only 2 s later); its last lines may
+        // still be in the pipe when it has exited.
         await waitFor(() => !isRunning(pid) && /"msg":"shutting down: the stdio client closed the connection"/.test(stderr()), 'the router process to exit, saying why', 30_000)
         const logs = stderr()
         assert.match(logs, /"msg":"serving MCP over stdio"/)

@@ -72,8 +72,12 @@ describe('Docker packaging', () => {
     assert.deepEqual([...build.matchAll(/^RUN (npm .*)$/gm)].map((match) => match[1]), ['npm ci --ignore-scripts --omit=optional', 'npm run build'])
     // A dependency whose install script the build does need would be skipped too: it must be looked at first.
     const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean, version?: string }> }
-    const withScripts = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path).sort()
-    // The MCP Inspector's (a test client) installs its clients from a source checkout only: as a dependency it does nothing.
+    const withScripts = Object.entries(lock.packages)
+      .filter(([, entry]) => entry.hasInstallScript)
+      .map(([path]) => path)
+      .sort()
+    // The MCP Inspector's (a test client) installs its clients from a source checkout only: as a
+    // dependency it does nothing.
     // Portkey's gateway (the benchmark's peer) runs patch-package, with no patches in the published package.
     // Claude Code's (a README client) copies its native binary out of its platform package, and
     // @github/keytar's (Gemini CLI's optional keychain) copies its prebuilt addon: neither downloads.

@@ -106,7 +106,10 @@ describe('README', () => {
     }
   }
 
-  /** A TypeScript example the README embeds verbatim, defaulting to npm start's URL, run against the test's router with the key: its output. */
+  /**
+   * A TypeScript example the README embeds verbatim, defaulting to npm start's URL, run against the
+   * test's router with the key: its output.
+   */
   async function runEmbeddedExample (path: string, env: Record<string, string> = {}): Promise<string> {
     const example = await assertEmbedded(readme, path, 'ts')
     assert.ok(example.includes(`'${NPM_START_MCP_URL}'`), 'the example defaults to npm start\'s URL')
@@ -299,7 +302,8 @@ describe('README', () => {
     const server = config.mcpServers['openai-router']
     const fromEnvironment = /\$\{env:ROUTER_CLIENT_KEY\}/
     assert.match(server.headers.Authorization, fromEnvironment)
-    await assertReaches(server.url, { Authorization: server.headers.Authorization.replace(fromEnvironment, CLIENT_KEY) })
+    const authorization = server.headers.Authorization.replace(fromEnvironment, CLIENT_KEY)
+    await assertReaches(server.url, { Authorization: authorization })
   })
 
   test('VS Code: servers with "type": "http", the key from a password input', async () => {

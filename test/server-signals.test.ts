@@ -112,7 +112,10 @@ describe('SIGHUP on the running server', () => {
       await writeRouting('a/gpt-4.1-mini')
       const env = { ROUTER_CONFIG: routingFile, ROUTED_TEST_KEY: 'sk-routed-test' }
       const reload = async () => run(process.execPath, [BUILT_ENTRY, 'reload'], { env: { PATH: process.env.PATH, PID_FILE: pidFile } })
-        .then(({ stdout }) => ({ code: 0, output: stdout }), (err: { code: number, stderr: string }) => ({ code: err.code, output: err.stderr }))
+        .then(
+          ({ stdout }) => ({ code: 0, output: stdout }),
+          (err: { code: number, stderr: string }) => ({ code: err.code, output: err.stderr })
+        )
       const signalled = await startLoggedRouter({ ...env, PID_FILE: pidFile })
       const other = await startLoggedRouter(env)
       const reloads = (router: LoggedRouter) => router.logs.lines.filter((line) => line.msg === 'routing configuration reloaded').length
@@ -120,7 +123,8 @@ describe('SIGHUP on the running server', () => {
         assert.equal((await readFile(pidFile, 'utf8')).trim(), String(signalled.process.pid))
         assert.deepEqual(await reload(), { code: 0, output: `mcp-openai-router: sent SIGHUP to process ${signalled.process.pid}\n` })
         await waitFor(() => reloads(signalled) === 1, 'the router named by PID_FILE to reload', 15_000)
-        // The other router would have had the same signal at the same moment; a health answer after it shows it had none.
+        // The other router would have had the same signal at the same moment; a health answer after
+        // it shows it had none.
         assert.equal((await fetch(`http://127.0.0.1:${other.port}/health`)).status, 200)
         assert.equal(reloads(other), 0, 'the other router was not signalled')
 

@@ -2,7 +2,10 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { createReactAgent } from '@langchain/langgraph/prebuilt'
 import { MultiServerMCPClient } from '@langchain/mcp-adapters'
 
-/** A LangGraph agent whose tools are the router's, for any chat model that calls tools (ChatOpenAI, ChatAnthropic, ...). */
+/**
+ * A LangGraph agent whose tools are the router's, for any chat model that calls tools (ChatOpenAI,
+ * ChatAnthropic, ...).
+ */
 export async function routerAgent (llm: BaseChatModel) {
   const key = process.env.ROUTER_CLIENT_KEY
   const client = new MultiServerMCPClient({

@@ -10,7 +10,10 @@ export interface BearerChallenge {
  * RFC 6750's challenge of a 401 or 403: the scheme, and what was wrong with the credentials sent;
  * with OAuth, RFC 9728's resource_metadata tells the client where to find the authorization server.
  */
-export function wwwAuthenticate ({ error, description, scope }: BearerChallenge, resourceMetadata: string | undefined): string {
+export function wwwAuthenticate (
+  { error, description, scope }: BearerChallenge,
+  resourceMetadata: string | undefined
+): string {
   const params = [
     'realm="mcp-openai-router"',
     ...(resourceMetadata ? [`resource_metadata=${quoted(resourceMetadata)}`] : []),

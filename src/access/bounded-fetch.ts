@@ -4,7 +4,12 @@
  * stopped. For the small documents the router reads from other servers (an issuer's JWKS and
  * metadata), which it must not hold in memory at any size they choose.
  */
-export async function fetchBounded (url: string | URL, init: RequestInit, maxBytes: number, setting: string): Promise<Response> {
+export async function fetchBounded (
+  url: string | URL,
+  init: RequestInit,
+  maxBytes: number,
+  setting: string
+): Promise<Response> {
   const response = await fetch(url, init)
   const tooLarge = () => new Error(`${String(url)} sent more than ${maxBytes} bytes (${setting})`)
   if (Number(response.headers.get('content-length')) > maxBytes) {
@@ -19,5 +24,6 @@ export async function fetchBounded (url: string | URL, init: RequestInit, maxByt
     if (received > maxBytes) throw tooLarge()
     chunks.push(chunk)
   }
-  return new Response(Buffer.concat(chunks), { status: response.status, statusText: response.statusText, headers: response.headers })
+  const { status, statusText, headers } = response
+  return new Response(Buffer.concat(chunks), { status, statusText, headers })
 }

@@ -22,7 +22,10 @@ function windowOf (period: Period, now: number): { id: string, endsAt: number } 
   }
 }
 
-/** What a call spends, in both units budgets count: tokens, and millionths of a dollar (integers, as Redis counts them). */
+/**
+ * What a call spends, in both units budgets count: tokens, and millionths of a dollar (integers, as
+ * Redis counts them).
+ */
 export interface Spend {
   tokens: number
   microUsd: number
@@ -64,7 +67,10 @@ export interface ClientUsage {
   windows: BudgetWindowUsage[]
 }
 
-/** What budgets know of a client: its name and limits (a `Client`, or a clients-file entry as `config.clients` has it). */
+/**
+ * What budgets know of a client: its name and limits (a `Client`, or a clients-file entry as
+ * `config.clients` has it).
+ */
 export type BudgetHolder = Pick<Client, 'name' | 'requestsPerMinute' | 'tokens' | 'usd'>
 
 /** The key the request-rate limit counts a client's requests under. */
@@ -134,7 +140,13 @@ export class Budgets {
   async reserve (client: Client, spend: Spend): Promise<Reservation> {
     const at = this.#now()
     const windows = this.#windows(client, at)
-    const full = await this.#counters.reserve(windows.map(({ key, limit, unit, endsAt }): CounterReservation => ({ key, limit, amount: spend[unit], windowMs: endsAt - at })))
+    const reservations = windows.map(({ key, limit, unit, endsAt }): CounterReservation => ({
+      key,
+      limit,
+      amount: spend[unit],
+      windowMs: endsAt - at,
+    }))
+    const full = await this.#counters.reserve(reservations)
     const reached = full === -1 ? undefined : windows[full]
     if (!reached) return { ...spend, at }
     this.#onRefused(client.name, reached.unit === 'tokens' ? `tokens_per_${reached.period}` : `usd_per_${reached.period}`)
@@ -179,7 +191,10 @@ export class Budgets {
   }
 
   /** The reservation a background response of this client left, removed: it is settled once, by whoever takes it. */
-  async takeDeferred (client: Client, responseId: string): Promise<{ reservation: Reservation, model: string } | undefined> {
+  async takeDeferred (
+    client: Client,
+    responseId: string
+  ): Promise<{ reservation: Reservation, model: string } | undefined> {
     const charge = await this.#deferred.take(responseId)
     if (charge?.client !== client.name) return undefined
     const { tokens, microUsd, at, model } = charge
@@ -203,7 +218,8 @@ export class Budgets {
         : { budget, unit: 'usd', spent: spent / MICRO_USD_PER_USD, limit: limit / MICRO_USD_PER_USD, resetsAt: new Date(endsAt).toISOString() }
     })
     if (requestLimit > 0) {
-      // The request window starts with the client's first request: one that is not counting yet resets a minute from now.
+      // The request window starts with the client's first request: one that is not counting yet
+      // resets a minute from now.
       const requests = counts[windows.length] ?? { count: 0, resetMs: 0 }
       usage.unshift({ budget: 'requestsPerMinute', unit: 'requests', spent: requests.count, limit: requestLimit, resetsAt: new Date(now + (requests.resetMs || 60_000)).toISOString() })
     }

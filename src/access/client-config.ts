@@ -68,7 +68,9 @@ const inlineClient = new RegExp(`^(${CLIENT_NAME_PATTERN.slice(1, -1)}):(${KEY_H
  * The clients from CLIENT_KEYS_FILE and CLIENT_KEYS (`name:hash` pairs, comma-separated); an empty
  * list when neither is set, which leaves the router open.
  */
-export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: ClientKeysEnvironment): Promise<ClientConfig[]> {
+export async function loadClientConfig (
+  { CLIENT_KEYS_FILE, CLIENT_KEYS }: ClientKeysEnvironment
+): Promise<ClientConfig[]> {
   const fromFile = CLIENT_KEYS_FILE ? (await readConfigFile('CLIENT_KEYS_FILE', CLIENT_KEYS_FILE, validClientKeysFile)).clients.map(clientConfig) : []
   const inline = CLIENT_KEYS.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry, index) => {
     const [, name, hash] = inlineClient.exec(entry) ?? []
@@ -92,7 +94,18 @@ export async function loadClientConfig ({ CLIENT_KEYS_FILE, CLIENT_KEYS }: Clien
   return clients
 }
 
-function clientConfig ({ name, keyHash, models, requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth, usdPerDay, usdPerMonth, operator = false }: ClientEntry): ClientConfig {
+function clientConfig ({
+  name,
+  keyHash,
+  models,
+  requestsPerMinute,
+  tokensPerMinute,
+  tokensPerDay,
+  tokensPerMonth,
+  usdPerDay,
+  usdPerMonth,
+  operator = false,
+}: ClientEntry): ClientConfig {
   return {
     name,
     operator,

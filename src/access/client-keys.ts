@@ -50,7 +50,11 @@ export class ClientKeys {
   /** Puts a new list in force (a reload); requests already authenticated keep the client they got. */
   replace (clients: ClientConfig[]): void {
     this.#clients = clients.map(({ keyHashes, models, ...client }) => ({
-      client: { ...client, hasKey: keyHashes.length > 0, models: models && { globs: models, patterns: modelGlobs(models) } },
+      client: {
+        ...client,
+        hasKey: keyHashes.length > 0,
+        models: models && { globs: models, patterns: modelGlobs(models) },
+      },
       keyHashes,
     }))
   }

@@ -74,7 +74,8 @@ export function parseOAuthConfig (env: OAuthEnvironment, clients: ClientConfig[]
   const requiredScopes = splitScopes(env.OAUTH_REQUIRED_SCOPES)
   const toolScopes = parseToolScopes(env.OAUTH_TOOL_SCOPES)
   const statusScope = env.OAUTH_STATUS_SCOPE
-  const badScope = [...requiredScopes, ...Object.values(toolScopes), ...(statusScope === undefined ? [] : [statusScope])].find((scope) => !SCOPE_TOKEN.test(scope))
+  const scopes = [...requiredScopes, ...Object.values(toolScopes), ...(statusScope === undefined ? [] : [statusScope])]
+  const badScope = scopes.find((scope) => !SCOPE_TOKEN.test(scope))
   if (badScope !== undefined) throw new ConfigError(`"${badScope}" is not an OAuth scope (OAUTH_REQUIRED_SCOPES, OAUTH_TOOL_SCOPES, OAUTH_STATUS_SCOPE)`)
   const audiences = env.OAUTH_AUDIENCE.split(',').map((audience) => audience.trim()).filter(Boolean)
   return {

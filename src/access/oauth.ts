@@ -3,7 +3,10 @@ import { fetchBounded } from './bounded-fetch.js'
 import type { Client } from './client-keys.js'
 import type { OAuthConfig } from './oauth-config.js'
 
-/** Why a token was not accepted, as RFC 6750 answers it: 401 invalid_token, 403 insufficient_scope, or 503 when the keys cannot be had. */
+/**
+ * Why a token was not accepted, as RFC 6750 answers it: 401 invalid_token, 403 insufficient_scope,
+ * or 503 when the keys cannot be had.
+ */
 export type TokenRefusal =
   | { status: 401, error: 'invalid_token', description: string }
   | { status: 403, error: 'insufficient_scope', description: string, scope: string }
@@ -17,7 +20,7 @@ const DISCOVERY_TIMEOUT_MS = 5000
 // the router starts over (discovery, then the JWKS) after a failure the keys may be to blame for,
 // as rarely: short enough that a rotation or a repaired key set is picked up within seconds, long
 // enough that forged tokens cannot flood the issuer.
-const JWKS_COOLDOWN_MS = 5000
+export const JWKS_COOLDOWN_MS = 5000
 const KEYS_SETTING = 'OAUTH_MAX_DOCUMENT_BYTES'
 
 /**
@@ -29,7 +32,10 @@ export class AccessTokens {
   readonly #clientNamed: (name: string) => Client | undefined
   readonly #now: () => number
   #jwks: Promise<RemoteJWKSet> | undefined
-  /** When the key set in use was looked up (discovery included): it is not dropped again sooner than JWKS_COOLDOWN_MS after. */
+  /**
+   * When the key set in use was looked up (discovery included): it is not dropped again sooner than
+   * JWKS_COOLDOWN_MS after.
+   */
   #jwksSince = Number.NEGATIVE_INFINITY
 
   constructor (config: OAuthConfig, clientNamed: (name: string) => Client | undefined, now: () => number = Date.now) {
@@ -87,7 +93,9 @@ export class AccessTokens {
     try {
       return await verify()
     } catch (err) {
-      const keysToBlame = isKeySetFailure(err) || err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey
+      const keysToBlame = isKeySetFailure(err) ||
+        err instanceof errors.JWSSignatureVerificationFailed ||
+        err instanceof errors.JWKSNoMatchingKey
       if (!keysToBlame || this.#now() - this.#jwksSince < JWKS_COOLDOWN_MS) throw err
       this.#jwks = undefined
       return verify()
@@ -97,8 +105,13 @@ export class AccessTokens {
   #keySet (): Promise<RemoteJWKSet> {
     if (!this.#jwks) {
       this.#jwksSince = this.#now()
-      const keysFetch = async (url: string, init: RequestInit) => fetchBounded(url, init, this.#config.maxDocumentBytes, KEYS_SETTING)
-      this.#jwks = this.#jwksUrl().then((url) => createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: DISCOVERY_TIMEOUT_MS, [customFetch]: keysFetch }))
+      const keysFetch = async (url: string, init: RequestInit) =>
+        fetchBounded(url, init, this.#config.maxDocumentBytes, KEYS_SETTING)
+      this.#jwks = this.#jwksUrl().then((url) => createRemoteJWKSet(new URL(url), {
+        cooldownDuration: JWKS_COOLDOWN_MS,
+        timeoutDuration: DISCOVERY_TIMEOUT_MS,
+        [customFetch]: keysFetch,
+      }))
       // A failed discovery is tried again by the next request, not remembered.
       this.#jwks.catch(() => { this.#jwks = undefined })
     }

@@ -70,7 +70,8 @@ export class DownstreamServer {
       throw new Error(`the MCP server "${this.name}" is not connected (${this.#lastError ?? this.#state}); the router keeps trying to reconnect`)
     }
     try {
-      return await client.callTool({ name: tool, arguments: args }, { signal, timeout: this.config.timeoutMs }) as CallToolResult
+      const options = { signal, timeout: this.config.timeoutMs }
+      return await client.callTool({ name: tool, arguments: args }, options) as CallToolResult
     } catch (err) {
       const timedOut = err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout && !signal.aborted
       // A JSON-RPC error is the server answering, a timeout its slowness; anything else means the connection is gone.
@@ -100,7 +101,8 @@ export class DownstreamServer {
     // The transport reports a lost notification stream or session here, often before any call would notice.
     client.onerror = (err) => { if (this.#client === client) this.#failed(err) }
     try {
-      await client.connect(new StreamableHTTPClientTransport(new URL(this.config.url), { requestInit: { headers } }), { timeout: this.config.timeoutMs })
+      const transport = new StreamableHTTPClientTransport(new URL(this.config.url), { requestInit: { headers } })
+      await client.connect(transport, { timeout: this.config.timeoutMs })
       await this.#listTools(client)
     } catch (err) {
       await client.close().catch(() => {})

@@ -16,7 +16,11 @@ export class CallBudget {
   /** The model the estimate was priced for: the price of a call whose answering model has none. */
   #pricedModel: string | undefined
 
-  constructor (private readonly budgets: Budgets, private readonly prices: PriceTable, private readonly client: Client | undefined) {}
+  constructor (
+    private readonly budgets: Budgets,
+    private readonly prices: PriceTable,
+    private readonly client: Client | undefined
+  ) {}
 
   /**
    * Reserves the estimate of what the call will spend; throws the limit that is used up, or
@@ -30,7 +34,8 @@ export class CallBudget {
       this.budgets.refusedUnpriced(client)
       throw new ToolError('model_unpriced', `Client "${client.name}" has a USD budget (${Object.keys(client.usd).map((period) => period === 'day' ? 'usdPerDay' : 'usdPerMonth').join(', ')}), and model "${estimate.model}" has no price, so what the call would cost cannot be counted. Call a priced model, or give this one a price in MODEL_PRICES (IMAGE_PRICES for models billed by the image). No upstream call was made.`, { retryable: false })
     }
-    this.#reservation = await this.budgets.reserve(client, { tokens: estimate.inputTokens + estimate.outputTokens, microUsd: toMicroUsd(usd ?? 0) })
+    const tokens = estimate.inputTokens + estimate.outputTokens
+    this.#reservation = await this.budgets.reserve(client, { tokens, microUsd: toMicroUsd(usd ?? 0) })
     this.#pricedModel = estimate.model
   }
 
@@ -56,14 +61,19 @@ export class CallBudget {
     return true
   }
 
-  /** A `chat` continues a background response: settles the reservation it left to its usage, when it finished, apart from this call's own. */
+  /**
+   * A `chat` continues a background response: settles the reservation it left to its usage, when
+   * it finished, apart from this call's own.
+   */
   async settleContinued (responseId: string, previous: ChatResult): Promise<void> {
     const { client } = this
     if (!client) return
     const deferred = await this.budgets.takeDeferred(client, responseId)
     if (!deferred) return
     const { inputTokens = 0, outputTokens = 0 } = previous.usage ?? {}
-    await this.budgets.settle(client, deferred.reservation, this.#spent({ model: previous.model, inputTokens, outputTokens }, deferred.model, deferred.reservation))
+    const { model, reservation } = deferred
+    const spent = this.#spent({ model: previous.model, inputTokens, outputTokens }, model, reservation)
+    await this.budgets.settle(client, reservation, spent)
   }
 
   /** Whether a background response's reservation still waits for its usage. */
@@ -77,16 +87,24 @@ export class CallBudget {
     const reservation = this.#reservation
     this.#reservation = undefined
     const { modelAnswered, inputTokens, outputTokens, images } = record
-    await this.budgets.settle(this.client, reservation, this.#spent({ model: modelAnswered, inputTokens, outputTokens, images }, this.#pricedModel, reservation))
+    const answered = { model: modelAnswered, inputTokens, outputTokens, images }
+    const spent = this.#spent(answered, this.#pricedModel, reservation)
+    await this.budgets.settle(this.client, reservation, spent)
   }
 
   /**
    * Tokens as reported; USD from the price of the model that answered, else the model the
    * estimate was priced for, else the estimate itself.
    */
-  #spent ({ model, ...usage }: Omit<PricedUsage, 'model'> & { model: string | undefined }, pricedModel: string | undefined, reservation: Reservation | undefined): Spend {
-    const priced = (name: string | undefined) => name === undefined ? undefined : this.prices.costOfCall({ model: name, ...usage })
+  #spent (
+    { model, ...usage }: Omit<PricedUsage, 'model'> & { model: string | undefined },
+    pricedModel: string | undefined,
+    reservation: Reservation | undefined
+  ): Spend {
+    const priced = (name: string | undefined) =>
+      name === undefined ? undefined : this.prices.costOfCall({ model: name, ...usage })
     const usd = priced(model) ?? priced(pricedModel)
-    return { tokens: usage.inputTokens + usage.outputTokens, microUsd: usd === undefined ? reservation?.microUsd ?? 0 : toMicroUsd(usd) }
+    const microUsd = usd === undefined ? reservation?.microUsd ?? 0 : toMicroUsd(usd)
+    return { tokens: usage.inputTokens + usage.outputTokens, microUsd }
   }
 }

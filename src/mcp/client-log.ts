@@ -2,7 +2,9 @@ import type { LoggingLevel } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
 
-const SEVERITY: Record<LoggingLevel, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 }
+const SEVERITY: Record<LoggingLevel, number> = {
+  debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7,
+}
 
 export const isLoggingLevel = (level: unknown): level is LoggingLevel => typeof level === 'string' && level in SEVERITY
 
@@ -24,6 +26,9 @@ export class ClientLogLevels {
   }
 }
 
+/** Sends one `notifications/message`. */
+type SendLogMessage = (params: { level: LoggingLevel, logger: string, data: Record<string, unknown> }) => Promise<void>
+
 /**
  * What the router tells a client about its own call (`notifications/message`, on the call's own
  * stream, so never another client's): retries, fallbacks, open circuits, agent-loop steps. Only
@@ -32,7 +37,7 @@ export class ClientLogLevels {
 export class ClientLog {
   constructor (
     private readonly level: LoggingLevel | undefined,
-    private readonly send: (params: { level: LoggingLevel, logger: string, data: Record<string, unknown> }) => Promise<void>,
+    private readonly send: SendLogMessage,
     private readonly log: FastifyBaseLogger
   ) {}
 

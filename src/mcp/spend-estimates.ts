@@ -56,7 +56,15 @@ const IMAGE_OUTPUT_TOKENS: Record<string, Record<string, number>> = {
 }
 
 /** The estimate of an image generation: the prompt, the images, and for models billed by tokens each image's output. */
-export function imageEstimate ({ model, prompt, size, quality, n }: { model: string, prompt: string, size?: string | undefined, quality?: string | undefined, n?: number | undefined }): PricedUsage {
+export interface ImageEstimateRequest {
+  model: string
+  prompt: string
+  size?: string | undefined
+  quality?: string | undefined
+  n?: number | undefined
+}
+
+export function imageEstimate ({ model, prompt, size, quality, n }: ImageEstimateRequest): PricedUsage {
   const images = { count: n ?? 1, size, quality }
   const inputTokens = textTokens(prompt)
   if (!imageModelTraits(model).billedByTokens) return { model, inputTokens, outputTokens: 0, images }

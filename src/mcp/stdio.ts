@@ -11,7 +11,10 @@ export interface StdioOptions {
   log: FastifyBaseLogger
   /** The largest message read from stdin (MAX_BODY_BYTES, as over HTTP); a larger one ends the connection. */
   maxMessageBytes: number
-  /** Whether to check the upstreams once at start (READY_CHECK_UPSTREAM): over stdio no /ready asks, and the log is where the client shows what went wrong. */
+  /**
+   * Whether to check the upstreams once at start (READY_CHECK_UPSTREAM): over stdio no /ready
+   * asks, and the log is where the client shows what went wrong.
+   */
   checkUpstreams: boolean
 }
 
@@ -21,7 +24,10 @@ export interface StdioConnection {
   close: () => Promise<void>
 }
 
-/** The SDK's stdio transport, which says when it has closed, whatever closed it (stdin's end, an oversized message, the router). */
+/**
+ * The SDK's stdio transport, which says when it has closed, whatever closed it (stdin's end, an
+ * oversized message, the router).
+ */
 class EndingStdioTransport extends StdioServerTransport {
   #markEnded: () => void = () => {}
   readonly ended = new Promise<void>((resolve) => { this.#markEnded = resolve })
@@ -39,7 +45,8 @@ class EndingStdioTransport extends StdioServerTransport {
  * `server/discover`: 2026-07-28) and keeps one server for the connection. No key travels over
  * stdio: whoever starts the process holds its environment, the upstream keys included.
  */
-export function serveOverStdio ({ runtime, router, log, maxMessageBytes, checkUpstreams }: StdioOptions): StdioConnection {
+export function serveOverStdio (options: StdioOptions): StdioConnection {
+  const { runtime, router, log, maxMessageBytes, checkUpstreams } = options
   // Not awaited, and nothing to catch: a check never rejects, and logs its own failure (an
   // unreachable upstream; a missing API, with the setting to change).
   if (checkUpstreams) for (const provider of router.table.providers.values()) provider.check()

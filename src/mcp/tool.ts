@@ -47,10 +47,7 @@ export interface UpstreamServices {
   settings: Pick<RouterConfig, 'UPSTREAM_TIMEOUT_MS' | 'UPSTREAM_MAX_RETRIES' | 'UPSTREAM_RETRY_BASE_MS'>
 }
 
-/** What one upstream call of a tool runs with: the shared upstream services, and its tool call's scope. */
-export type UpstreamContext = UpstreamServices & Pick<CallScope, 'requestId' | 'signal' | 'log' | 'record' | 'progress' | 'clientLog'>
-
-/** The `timeout_ms` argument of tools whose calls can be long; {@link observedCall} applies it. */
+/** The `timeout_ms` argument of tools whose calls can be long: their upstream call's deadline (Deadline.forCall). */
 export const TimeoutArgument = Type.Optional(Type.Integer({ minimum: 1, description: 'Time limit for this call, in ms; capped at the router\'s UPSTREAM_TIMEOUT_MS.' }))
 
 export type ToolHandler<Input extends TObject> = (args: Static<Input>, call: CallScope) => Promise<CallToolResult>
@@ -133,12 +130,4 @@ export function defineTool<Input extends TObject, Services = void> (
       return { name: spec.name, definition, call: async (args, call) => run(checked(args), call) }
     },
   }
-}
-
-/** The context of a tool call's upstream calls: the shared services, and what of its scope they use. */
-export function upstreamContext (
-  upstream: UpstreamServices,
-  { requestId, signal, log, record, progress, clientLog }: CallScope
-): UpstreamContext {
-  return { ...upstream, requestId, signal, log, record, progress, clientLog }
 }

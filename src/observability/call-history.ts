@@ -2,7 +2,10 @@ import type { CallRecord } from './call-record.js'
 import type { RecentCalls } from './recent-calls.js'
 import type { UpstreamHealth } from './upstream-health.js'
 
-/** What this replica remembers of its finished tool calls, for the status page: the calls themselves, and how their upstreams fared. */
+/**
+ * What this replica remembers of its finished tool calls, for the status page: the calls
+ * themselves, and how their upstreams fared.
+ */
 export class CallHistory {
   constructor (readonly calls: RecentCalls, readonly upstream: UpstreamHealth) {}
 

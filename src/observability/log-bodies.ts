@@ -19,7 +19,8 @@ const secretInText = /\bsk-[\w-]{16,}|\bBearer\s+[\w.~+/-]{8,}=*/g
 // Base64 payloads (images) are useless in a log and can be megabytes long.
 const base64Payload = /^(data:[\w/+.-]+;base64,)?[A-Za-z0-9+/]{512,}={0,2}$/
 
-// Deeper than any real MCP body; a client may send thousands of levels, which a recursive walk would overflow the stack on.
+// Deeper than any real MCP body; a client may send thousands of levels, which a recursive walk
+// would overflow the stack on.
 const MAX_DEPTH = 64
 const TOO_DEEP = '[nested too deep]'
 

@@ -112,14 +112,21 @@ export class RouterMetrics {
   }
 
   toolCall (record: CallRecord): void {
-    if (record.modelAnswered && this.#modelLabels.size < MAX_MODEL_LABELS && labelledModelName.test(record.modelAnswered)) this.#modelLabels.add(record.modelAnswered)
+    const answered = record.modelAnswered
+    const labelled = answered && this.#modelLabels.size < MAX_MODEL_LABELS && labelledModelName.test(answered)
+    if (labelled) this.#modelLabels.add(answered)
     const model = this.#modelLabel(record.modelAnswered ?? record.modelRequested)
     // Client names come from the configuration: a bounded set.
     const client = record.client ?? ANONYMOUS_CLIENT
     this.#toolDuration.observe({ tool: record.tool, model, outcome: record.errorCode ?? record.outcome ?? 'ok', client }, record.durationMs / 1000)
     if (record.inputTokens > 0) this.#tokens.inc({ model, type: 'input', client }, record.inputTokens)
     if (record.outputTokens > 0) this.#tokens.inc({ model, type: 'output', client }, record.outputTokens)
-    const cost = record.modelAnswered && this.#prices.costOfCall({ model: record.modelAnswered, inputTokens: record.inputTokens, outputTokens: record.outputTokens, images: record.images })
+    const cost = answered && this.#prices.costOfCall({
+      model: answered,
+      inputTokens: record.inputTokens,
+      outputTokens: record.outputTokens,
+      images: record.images,
+    })
     if (cost) this.#cost.inc({ model, client }, cost)
     if (record.cache) this.#cacheLookups.inc({ tool: record.tool, outcome: record.cache })
   }
@@ -144,14 +151,21 @@ export class RouterMetrics {
   /** Refusals by a client's limit counted so far by this process (the status page's "refused" column). */
   async limitRefusals (): Promise<Array<{ client: string, limit: string, count: number }>> {
     const { values } = await this.#limitRefusals.get()
-    return values.map(({ labels, value }) => ({ client: String(labels.client), limit: String(labels.limit), count: value }))
+    return values.map(({ labels, value }) => ({
+      client: String(labels.client),
+      limit: String(labels.limit),
+      count: value,
+    }))
   }
 
   /** Response cache lookups so far by this process, by outcome (hit, miss, bypass). */
   async cacheLookups (): Promise<Record<string, number>> {
     const { values } = await this.#cacheLookups.get()
     const totals: Record<string, number> = {}
-    for (const { labels, value } of values) totals[String(labels.outcome)] = (totals[String(labels.outcome)] ?? 0) + value
+    for (const { labels, value } of values) {
+      const outcome = String(labels.outcome)
+      totals[outcome] = (totals[outcome] ?? 0) + value
+    }
     return totals
   }
 

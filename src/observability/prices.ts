@@ -75,7 +75,10 @@ export interface ImageOrder {
 // Upstreams answer with dated snapshots ("gpt-4.1-mini-2025-04-14") of the models they were asked for.
 const snapshotSuffix = /-\d{4}-\d{2}-\d{2}$/
 
-/** Prices by model: the defaults, overridden by the operator's tables. The cost metric and USD budgets both count from here. */
+/**
+ * Prices by model: the defaults, overridden by the operator's tables. The cost metric and USD
+ * budgets both count from here.
+ */
 export class PriceTable {
   readonly #prices: Map<string, ModelPrice>
   readonly #imagePrices: Map<string, ImagePrice>

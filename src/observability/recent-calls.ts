@@ -37,7 +37,11 @@ export class RecentCalls {
   #next = 0
   #seq = 0
 
-  constructor (private readonly capacity: number, private readonly prices: PriceTable, private readonly now: () => number = Date.now) {
+  constructor (
+    private readonly capacity: number,
+    private readonly prices: PriceTable,
+    private readonly now: () => number = Date.now
+  ) {
     this.#ring = new Array<RecentCall | undefined>(capacity)
   }
 
@@ -47,7 +51,14 @@ export class RecentCalls {
   }
 
   add (record: CallRecord): void {
-    const cost = record.modelAnswered === undefined ? undefined : this.prices.costOfCall({ model: record.modelAnswered, inputTokens: record.inputTokens, outputTokens: record.outputTokens, images: record.images })
+    const cost = record.modelAnswered === undefined
+      ? undefined
+      : this.prices.costOfCall({
+        model: record.modelAnswered,
+        inputTokens: record.inputTokens,
+        outputTokens: record.outputTokens,
+        images: record.images,
+      })
     this.#ring[this.#next] = {
       seq: ++this.#seq,
       at: this.now(),

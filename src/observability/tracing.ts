@@ -39,7 +39,9 @@ const boundedSpanNames: SpanProcessor = {
  * The router's tracer. Without an endpoint (or exporter) it is the OpenTelemetry API's no-op
  * tracer: the SDK is not even loaded, and spans cost a function call.
  */
-export async function createTracing ({ endpoint, serviceName, serviceVersion, exporter }: TracingOptions): Promise<Tracing> {
+export async function createTracing (
+  { endpoint, serviceName, serviceVersion, exporter }: TracingOptions
+): Promise<Tracing> {
   if (!endpoint && !exporter) {
     return { enabled: false, tracer: new ProxyTracerProvider().getTracer(serviceName), shutdown: async () => {} }
   }

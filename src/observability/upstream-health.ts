@@ -16,7 +16,10 @@ export interface UpstreamHealthOptions {
   windowMs: number
   /** Most calls kept per provider and model: older ones go first, so a busy pair is described by its latest calls. */
   maxSamples: number
-  /** Most provider and model pairs kept: the one heard of least recently goes first (client-chosen model names are unbounded). */
+  /**
+   * Most provider and model pairs kept: the one heard of least recently goes first (client-chosen
+   * model names are unbounded).
+   */
   maxPairs: number
   now?: () => number
 }

@@ -36,7 +36,10 @@ export class ConcurrencyLimiter {
     return this.#queue.length
   }
 
-  /** Waits for a slot; resolves with the function that frees it. Rejects with {@link SlotRefused}, or the signal's reason. */
+  /**
+   * Waits for a slot; resolves with the function that frees it. Rejects with {@link SlotRefused},
+   * or the signal's reason.
+   */
   async acquire (signal: AbortSignal): Promise<() => void> {
     signal.throwIfAborted()
     if (this.#active < this.limits.max) {

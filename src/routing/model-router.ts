@@ -43,19 +43,27 @@ export class ModelRouter {
       if (!this.#table.providers.get(name)?.breaker) this.dependencies.metrics.forgetCircuit(name)
     }
     this.warmUp()
-    const kept = [...this.#table.providers.values()].filter((provider) => previous.providers.get(provider.name) === provider).map((provider) => provider.name)
+    const kept = [...this.#table.providers.values()]
+      .filter((provider) => previous.providers.get(provider.name) === provider)
+      .map((provider) => provider.name)
     this.log.info({ reason: why, providers: [...this.#table.providers.keys()], kept, aliases: Object.keys(config.aliases) }, 'routing configuration reloaded')
     for (const listener of this.#reloaded) listener()
     return true
   }
 
-  /** Calls `listener` after each reload that took effect (its models may have changed); returns the function that stops it. */
+  /**
+   * Calls `listener` after each reload that took effect (its models may have changed); returns the
+   * function that stops it.
+   */
   onReload (listener: () => void): () => void {
     this.#reloaded.add(listener)
     return () => this.#reloaded.delete(listener)
   }
 
-  /** Fetches the model lists of the providers that serve "*", so bare model names find their provider from the first call. */
+  /**
+   * Fetches the model lists of the providers that serve "*", so bare model names find their
+   * provider from the first call.
+   */
   warmUp (): void {
     if (this.#table.providers.size < 2) return
     for (const provider of this.#table.providers.values()) {
@@ -68,7 +76,8 @@ export class ModelRouter {
     const providers = new Map(config.providers.map((providerConfig) => {
       const known = previous?.providers.get(providerConfig.name)
       const unchanged = known && JSON.stringify(known.config) === JSON.stringify(providerConfig)
-      return [providerConfig.name, unchanged ? known : new Provider(providerConfig, this.dependencies, config.file !== undefined)]
+      const provider = unchanged ? known : new Provider(providerConfig, this.dependencies, config.file !== undefined)
+      return [providerConfig.name, provider]
     }))
     return new RoutingTable(config, providers)
   }

@@ -82,6 +82,7 @@ export class ProviderModels {
       check = { status: 'failing', error: err instanceof Error ? err.message : String(err) }
     }
     this.#checkedAt = Date.now()
-    this.#check = { ...check, checkedAt: new Date(this.#checkedAt).toISOString(), latencyMs: Math.round(performance.now() - started) }
+    const latencyMs = Math.round(performance.now() - started)
+    this.#check = { ...check, checkedAt: new Date(this.#checkedAt).toISOString(), latencyMs }
   }
 }

@@ -4,11 +4,15 @@ import OpenAI from 'openai'
 import { ToolError } from '../errors.js'
 import { maskedUrl } from '../masked-url.js'
 import type { RouterMetrics } from '../observability/metrics.js'
-import { type AttemptGate, callUpstream } from '../upstream/call.js'
 import { lackedEndpoint, type SettingNames } from '../upstream/errors.js'
 import { listModels, probeChatApi } from '../upstream/models.js'
 import { upstreamFetch } from '../upstream/upstream-fetch.js'
-import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import { CircuitBreaker, type CircuitState } from '../circuit-breaker.js'
+import { attempt } from './pipeline/attempt.js'
+import { Deadline } from './pipeline/deadline.js'
+import { wrap } from './pipeline/policy.js'
+import { timeLimit } from './pipeline/time-limit.js'
+import { type AttemptExit, startCall, type UpstreamCall, type UpstreamProvider } from './pipeline/upstream-call.js'
 import { ConcurrencyLimiter, SlotRefused } from './concurrency-limiter.js'
 import type { ProviderConfig } from './routing-config.js'
 import { type ProviderCheck, ProviderModels } from './provider-models.js'
@@ -41,6 +45,8 @@ const LIST_TIMEOUT_MS = 10_000
 const API_RECHECK_MS = 5000
 // Model-level circuits are kept for the models that failed; past this many, closed ones are dropped first.
 const MAX_MODEL_CIRCUITS = 100
+// Listing a provider's models is bounded in time and its failures explained; it is neither gated nor retried.
+const listPolicies = wrap<UpstreamCall>(timeLimit, attempt)
 
 /** Whether a failure says something about the whole provider, one of its models, or neither. */
 function failureScope (error: ToolError, countTimeouts: boolean): 'provider' | 'model' | undefined {
@@ -73,7 +79,7 @@ function isOverloaded (error: ToolError): boolean {
  * limit, and its model list. Kept across configuration reloads while its config is unchanged,
  * so reloading does not reset what the router has learnt about it.
  */
-export class Provider {
+export class Provider implements UpstreamProvider {
   readonly client: OpenAI
   readonly models: ProviderModels
   readonly breaker: CircuitBreaker | undefined
@@ -86,7 +92,11 @@ export class Provider {
   #apiProbe: { at: number, missing: string | undefined } | undefined
   #apiProbing: Promise<string | undefined> | undefined
 
-  constructor (readonly config: ProviderConfig, private readonly dependencies: ProviderDependencies, fromFile: boolean) {
+  constructor (
+    readonly config: ProviderConfig,
+    private readonly dependencies: ProviderDependencies,
+    fromFile: boolean
+  ) {
     const { name, baseURL, apiKey, headers, timeoutMs } = config
     this.client = new OpenAI({
       // A provider without a key (a local vLLM or Ollama) gets no Authorization header at all.
@@ -94,7 +104,8 @@ export class Provider {
       baseURL,
       timeout: timeoutMs,
       defaultHeaders: { ...headers, ...(apiKey === undefined && { Authorization: null }) },
-      // Retries are the router's own (callUpstream), in one place, aware of what the client has already seen.
+      // Retries are the router's own (src/routing/pipeline/retry.ts), in one place, aware of what
+      // the client has already seen.
       maxRetries: 0,
       // The SDK logs to the console by default; the router's own log lines already cover each call.
       logLevel: 'off',
@@ -104,10 +115,14 @@ export class Provider {
       ? { key: config.keySource, baseURL: `baseURL of provider "${name}" (ROUTER_CONFIG)`, api: `api of provider "${name}" (ROUTER_CONFIG)` }
       : { key: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL', api: 'UPSTREAM_API' }
     this.url = new URL(baseURL)
-    this.breaker = config.circuitBreaker && new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state), dependencies.clock)
+    this.breaker = config.circuitBreaker &&
+      new CircuitBreaker(config.circuitBreaker, (state) => this.#circuitChanged(state), dependencies.clock)
     if (this.breaker) dependencies.metrics.circuitState(name, this.breaker.state)
     this.limiter = config.concurrency && new ConcurrencyLimiter(config.concurrency)
-    this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), { checkTtlMs: dependencies.checkTtlMs, listTtlMs: dependencies.modelsTtlMs })
+    this.models = new ProviderModels((requestId) => this.#fetchModels(requestId), {
+      checkTtlMs: dependencies.checkTtlMs,
+      listTtlMs: dependencies.modelsTtlMs,
+    })
   }
 
   get name (): string {
@@ -125,7 +140,8 @@ export class Provider {
   }
 
   async #missingApi (): Promise<string | undefined> {
-    const ttl = this.#apiProbe?.missing === undefined ? this.dependencies.checkTtlMs : Math.min(API_RECHECK_MS, this.dependencies.checkTtlMs)
+    const { checkTtlMs } = this.dependencies
+    const ttl = this.#apiProbe?.missing === undefined ? checkTtlMs : Math.min(API_RECHECK_MS, checkTtlMs)
     if (this.#apiProbe && this.dependencies.clock() - this.#apiProbe.at < ttl) return this.#apiProbe.missing
     this.#apiProbing ??= this.#probeApi().finally(() => { this.#apiProbing = undefined })
     return this.#apiProbing
@@ -139,7 +155,8 @@ export class Provider {
       // Only a missing API counts: the expected 400 says it is there, and reachability is the models check's.
       missing = lackedEndpoint(err, this.config.api, this.config.baseURL, this.settingNames)
     }
-    if (missing !== undefined && this.#apiProbe?.missing === undefined) this.dependencies.log.warn({ provider: this.name }, missing)
+    const newlyMissing = missing !== undefined && this.#apiProbe?.missing === undefined
+    if (newlyMissing) this.dependencies.log.warn({ provider: this.name }, missing)
     this.#apiProbe = { at: this.dependencies.clock(), missing }
     return missing
   }
@@ -150,36 +167,38 @@ export class Provider {
   }
 
   /**
-   * What a call to `model` passes on each attempt: the circuit breakers, then a concurrency slot;
-   * afterwards the attempt's outcome goes to the breakers it concerns.
+   * Lets an attempt at `model` through: the circuit breakers, then a concurrency slot; what it
+   * resolves with takes the attempt's outcome to the breakers it concerns and frees the slot.
    */
-  gate (model: string | undefined, { countTimeouts }: { countTimeouts: boolean }): AttemptGate {
-    return {
-      enter: async (signal) => {
-        const breakers = [this.breaker, model === undefined ? undefined : this.#modelBreakers.get(model)].filter((breaker) => breaker !== undefined)
-        const entered: CircuitBreaker[] = []
-        for (const breaker of breakers) {
-          if (!breaker.tryEnter()) {
-            for (const other of entered) other.released()
-            throw this.#circuitOpen(breaker, breaker === this.breaker ? undefined : model)
-          }
-          entered.push(breaker)
-        }
-        let releaseSlot = () => {}
-        try {
-          if (this.limiter) releaseSlot = await this.limiter.acquire(signal)
-        } catch (err) {
-          for (const breaker of entered) breaker.released()
-          if (err instanceof SlotRefused) {
-            throw new ToolError('provider_saturated', `Provider "${this.name}" is saturated: ${err.message} (maxConcurrency ${this.limiter?.limits.max}). Retry shortly, or use a model of another provider.`, { retryable: true, retryAfterSeconds: 1 })
-          }
-          throw err
-        }
-        return (error) => {
-          releaseSlot()
-          this.#settle(model, error, countTimeouts)
-        }
-      },
+  async enter (
+    model: string | undefined,
+    signal: AbortSignal,
+    { countTimeouts }: { countTimeouts: boolean }
+  ): Promise<AttemptExit> {
+    const modelBreaker = model === undefined ? undefined : this.#modelBreakers.get(model)
+    const breakers = [this.breaker, modelBreaker].filter((breaker) => breaker !== undefined)
+    const entered: CircuitBreaker[] = []
+    for (const breaker of breakers) {
+      if (!breaker.tryEnter()) {
+        for (const other of entered) other.released()
+        throw this.#circuitOpen(breaker, breaker === this.breaker ? undefined : model)
+      }
+      entered.push(breaker)
+    }
+    let releaseSlot = () => {}
+    try {
+      if (this.limiter) releaseSlot = await this.limiter.acquire(signal)
+    } catch (err) {
+      for (const breaker of entered) breaker.released()
+      if (err instanceof SlotRefused) {
+        const message = `Provider "${this.name}" is saturated: ${err.message} (maxConcurrency ${this.limiter?.limits.max}). Retry shortly, or use a model of another provider.`
+        throw new ToolError('provider_saturated', message, { retryable: true, retryAfterSeconds: 1 })
+      }
+      throw err
+    }
+    return (error) => {
+      releaseSlot()
+      this.#settle(model, error, countTimeouts)
     }
   }
 
@@ -244,12 +263,12 @@ export class Provider {
     const started = performance.now()
     // A fetch has no caller to cancel it (many may share it); its only limit is its own deadline.
     const uncancelled = new AbortController().signal
+    const operation = { name: 'list_models', operation: `listing the models of provider "${this.name}"` } as const
+    // The time limit narrows it to the provider's own timeout when that is shorter.
+    const call = startCall(operation, { provider: this }, uncancelled, new Deadline(LIST_TIMEOUT_MS))
     let failure: ToolError | undefined
     try {
-      return await callUpstream(
-        { operation: `listing the models of provider "${this.name}"`, baseURL: this.config.baseURL, settingNames: this.settingNames, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs), signal: uncancelled },
-        (signal) => listModels(this.client, { signal, requestId: requestId ?? `models-${randomUUID()}` })
-      )
+      return await listPolicies(call, async ({ signal }) => listModels(this.client, { signal, requestId: requestId ?? `models-${randomUUID()}` }))
     } catch (err) {
       failure = err as ToolError
       log.warn({ provider: this.name, errorCode: failure.code, upstreamStatus: failure.details.upstreamStatus }, `listing the models of provider ${this.name} failed: ${failure.message}`)

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { compileConfig, readSecretFile, readConfigFile } from '../config-parsing.js'
 import { ConfigError } from '../errors.js'
+import type { CircuitBreakerConfig } from '../circuit-breaker.js'
 import { StringEnum } from '../schemas.js'
 import type { UpstreamApi } from '../upstream/chat-types.js'
 
@@ -45,15 +46,13 @@ export const RoutingFileSchema = Type.Object({
 type RoutingFile = Static<typeof RoutingFileSchema>
 type ProviderEntry = RoutingFile['providers'][number]
 
-export interface CircuitBreakerConfig {
-  failureThreshold: number
-  failureRatio: number
-  minimumCalls: number
-  windowMs: number
-  cooldownMs: number
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = {
+  failureThreshold: 5,
+  failureRatio: 0.5,
+  minimumCalls: 20,
+  windowMs: 60_000,
+  cooldownMs: 30_000,
 }
-
-export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = { failureThreshold: 5, failureRatio: 0.5, minimumCalls: 20, windowMs: 60_000, cooldownMs: 30_000 }
 const DEFAULT_QUEUE_TIMEOUT_MS = 10_000
 
 /** One upstream as the router uses it: its key read, its defaults filled in. */
@@ -115,7 +114,10 @@ const validRoutingFile = compileConfig(RoutingFileSchema)
  * The routing config: from ROUTER_CONFIG (YAML or JSON) when set, else the one provider of the
  * environment. Every problem is a {@link ConfigError} naming the path inside the file.
  */
-export async function loadRoutingConfig (config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<RoutingConfig> {
+export async function loadRoutingConfig (
+  config: RoutingEnvironment,
+  env: Record<string, string | undefined>
+): Promise<RoutingConfig> {
   if (!config.ROUTER_CONFIG) {
     if (!config.OPENAI_API_KEY) throw new ConfigError('OPENAI_API_KEY is required (or OPENAI_API_KEY_FILE, the path to a file holding it, or ROUTER_CONFIG naming providers with their keys)')
     refusePlaceholderKey(config.OPENAI_API_KEY, 'OPENAI_API_KEY')
@@ -155,7 +157,13 @@ export async function loadRoutingConfig (config: RoutingEnvironment, env: Record
   }
 }
 
-async function providerConfig (entry: ProviderEntry, field: string, file: RoutingFile, config: RoutingEnvironment, env: Record<string, string | undefined>): Promise<ProviderConfig> {
+async function providerConfig (
+  entry: ProviderEntry,
+  field: string,
+  file: RoutingFile,
+  config: RoutingEnvironment,
+  env: Record<string, string | undefined>
+): Promise<ProviderConfig> {
   const keys = [entry.apiKeyEnv, entry.apiKeyFile, entry.apiKey].filter((key) => key !== undefined)
   if (keys.length > 1) throw new ConfigError(`${field} gives more than one of apiKeyEnv, apiKeyFile and apiKey`)
   let apiKey: string | undefined
@@ -184,7 +192,11 @@ async function providerConfig (entry: ProviderEntry, field: string, file: Routin
     timeoutMs: entry.timeoutMs ?? config.UPSTREAM_TIMEOUT_MS,
     concurrency: entry.maxConcurrency === undefined
       ? undefined
-      : { max: entry.maxConcurrency, maxQueued: entry.maxQueued ?? entry.maxConcurrency * 4, queueTimeoutMs: entry.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS },
+      : {
+          max: entry.maxConcurrency,
+          maxQueued: entry.maxQueued ?? entry.maxConcurrency * 4,
+          queueTimeoutMs: entry.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+        },
     models: entry.models ?? '*',
     circuitBreaker: enabled ? { ...DEFAULT_CIRCUIT_BREAKER, ...breaker } : undefined,
   }
@@ -200,7 +212,10 @@ export function refusePlaceholderKey (apiKey: string | undefined, where: string)
  * `provider/model` split at its first slash, when what comes before it is a provider's name;
  * otherwise undefined: a bare model id, which may hold slashes of its own (OpenRouter's "openai/gpt-4.1").
  */
-export function splitProviderPrefix (name: string, isProvider: (provider: string) => boolean): { provider: string, model: string } | undefined {
+export function splitProviderPrefix (
+  name: string,
+  isProvider: (provider: string) => boolean
+): { provider: string, model: string } | undefined {
   const slash = name.indexOf('/')
   if (slash <= 0 || !isProvider(name.slice(0, slash))) return undefined
   return { provider: name.slice(0, slash), model: name.slice(slash + 1) }
@@ -215,7 +230,8 @@ function checkNames (file: RoutingFile, providers: ProviderConfig[], name: strin
   }
   const checkTarget = (target: string, field: string) => {
     const slash = target.indexOf('/')
-    // "x/y" names provider x only when x is a provider; otherwise it is a model id with a slash (OpenRouter's "openai/gpt-4.1").
+    // "x/y" names provider x only when x is a provider; otherwise it is a model id with a slash
+    // (OpenRouter's "openai/gpt-4.1").
     if (slash > 0 && !known.has(target.slice(0, slash)) && !providers.some((provider) => provider.models === '*' || provider.models.includes(target))) {
       throw new ConfigError(`${name} ${field} "${target}" names no provider (providers: ${[...known].join(', ')})`)
     }

@@ -67,7 +67,9 @@ export class RoutingTable {
       throw new ToolError('model_not_allowed', `Client "${client.name}" may not call model "${requested}". Its allowed models: ${client.models?.globs.join(', ')}.`, { retryable: false })
     }
     if (!this.#allows(requested, primary)) {
-      const allowed = [...this.config.allowModels, ...Object.keys(this.config.aliases).filter((alias) => this.#allows(alias, this.#resolve(alias)))]
+      const { aliases } = this.config
+      const allowedAliases = Object.keys(aliases).filter((alias) => this.#allows(alias, this.#resolve(alias)))
+      const allowed = [...this.config.allowModels, ...allowedAliases]
       const list = allowed.length > 0 ? `Allowed models: ${[...new Set(allowed)].join(', ')}.` : 'No model is allowed apart from those list_models shows.'
       throw new ToolError('model_not_allowed', `Model "${requested}" is not allowed on this router. ${list} Call list_models for the full list.`, { retryable: false })
     }
@@ -77,7 +79,8 @@ export class RoutingTable {
     for (const name of chain) {
       const target = this.#resolve(name)
       if (client && !clientAllows(client, name, target)) continue
-      if (!targets.some((known) => known.provider === target.provider && known.model === target.model)) targets.push(target)
+      const listed = targets.some((known) => known.provider === target.provider && known.model === target.model)
+      if (!listed) targets.push(target)
     }
     return { requested, targets }
   }
@@ -87,7 +90,10 @@ export class RoutingTable {
    * `/models` (cached) for those that serve "*". A provider whose list cannot be fetched is
    * reported in `unavailable`; only when none answers does the call fail.
    */
-  async routableModels (requestId: string, client?: Client): Promise<{ models: RoutableModel[], unavailable: Array<{ provider: string, error: string }> }> {
+  async routableModels (
+    requestId: string,
+    client?: Client
+  ): Promise<{ models: RoutableModel[], unavailable: Array<{ provider: string, error: string }> }> {
     const lists = await Promise.all([...this.providers.values()].map(async (provider) => {
       const { models } = provider.config
       if (models !== '*') return { provider, models: models.map((id) => ({ id })) }
@@ -115,7 +121,10 @@ export class RoutingTable {
     }))
     return {
       models,
-      unavailable: failed.map(({ provider, error }) => ({ provider: provider.name, error: error instanceof Error ? error.message : String(error) })),
+      unavailable: failed.map(({ provider, error }) => ({
+        provider: provider.name,
+        error: error instanceof Error ? error.message : String(error),
+      })),
     }
   }
 
@@ -135,7 +144,10 @@ export class RoutingTable {
     return { provider: serving, model: target }
   }
 
-  /** Denied when any name of the model matches denyModels; allowed when allowModels is empty or any of its names matches it. */
+  /**
+   * Denied when any name of the model matches denyModels; allowed when allowModels is empty or any
+   * of its names matches it.
+   */
   #allows (requested: string, target: RouteTarget): boolean {
     const names = namesOf(requested, target)
     if (anyModelMatches(names, this.#deny)) return false

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Redis } from 'ioredis'
-import { CircuitBreaker } from '../routing/circuit-breaker.js'
+import { CircuitBreaker } from '../circuit-breaker.js'
 
 /**
  * How long the router stops sending commands after one failed (timed out, most often: a stalled
@@ -25,8 +25,20 @@ export class SharedRedis {
    * `commandTimeoutMs`: how long one command may take before the caller gives up on it and uses
    * local state. `now`: the clock the backoff is measured on.
    */
-  constructor (url: string, readonly prefix: string, private readonly log: FastifyBaseLogger, commandTimeoutMs: number, now: () => number = Date.now) {
-    this.#breaker = new CircuitBreaker({ failureThreshold: 1, failureRatio: 1, minimumCalls: 1, windowMs: REDIS_BACKOFF_MS, cooldownMs: REDIS_BACKOFF_MS }, () => {}, now)
+  constructor (
+    url: string,
+    readonly prefix: string,
+    private readonly log: FastifyBaseLogger,
+    commandTimeoutMs: number,
+    now: () => number = Date.now
+  ) {
+    this.#breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      failureRatio: 1,
+      minimumCalls: 1,
+      windowMs: REDIS_BACKOFF_MS,
+      cooldownMs: REDIS_BACKOFF_MS,
+    }, () => {}, now)
     this.client = new Redis(url, {
       lazyConnect: true,
       // Commands fail at once while disconnected instead of queueing behind a reconnect.

@@ -69,7 +69,10 @@ export class WindowCounters {
     redis?.client.defineCommand('routerWindowRead', { lua: READ_SCRIPT })
   }
 
-  /** Adds `amount` (negative to give back) to the counter `key`; a counter that does not exist starts now, for `windowMs`. */
+  /**
+   * Adds `amount` (negative to give back) to the counter `key`; a counter that does not exist
+   * starts now, for `windowMs`.
+   */
   async add (key: string, amount: number, windowMs: number): Promise<WindowCount> {
     const { redis } = this
     if (!redis) return this.#addLocal(key, amount, windowMs)
@@ -97,14 +100,20 @@ export class WindowCounters {
     ), local)
   }
 
-  /** The current values of several counters and the time left in their windows (0 and 0 for those that do not exist). */
+  /**
+   * The current values of several counters and the time left in their windows (0 and 0 for those
+   * that do not exist).
+   */
   async read (keys: string[]): Promise<WindowCount[]> {
     const { redis } = this
     const local = () => keys.map((key) => this.#readLocal(key))
     if (!redis || keys.length === 0) return local()
     return redis.orLocal(async (client) => {
       const values = await commands(client).routerWindowRead(keys.length, ...keys.map((key) => redis.key(key)))
-      return keys.map((_key, index) => ({ count: values[2 * index] ?? 0, resetMs: Math.max(0, values[2 * index + 1] ?? 0) }))
+      return keys.map((_key, index) => ({
+        count: values[2 * index] ?? 0,
+        resetMs: Math.max(0, values[2 * index + 1] ?? 0),
+      }))
     }, local)
   }
 

@@ -1,4 +1,4 @@
-import type { BudgetName, Budgets } from '../access/budgets.js'
+import type { BudgetName, Budgets, BudgetWindowUsage } from '../access/budgets.js'
 import type { Client } from '../access/client-keys.js'
 
 export type UsageMeasure = 'requests' | 'tokens' | 'usd'
@@ -39,12 +39,14 @@ export class BudgetUsage implements ClientUsageSource {
 
   async usage (clients: readonly Client[]): Promise<Map<string, UsageRow[]>> {
     const usages = await Promise.all(clients.map(async (client) => this.budgets.usage(client)))
-    return new Map(usages.map(({ client, windows }) => [client, windows.map(({ budget, unit, spent, limit, resetsAt }) => ({
-      measure: unit,
-      period: PERIOD_OF[budget],
-      used: spent,
-      limit,
-      resetsAt: Date.parse(resetsAt),
-    }))]))
+    const rowsOf = (windows: readonly BudgetWindowUsage[]): UsageRow[] =>
+      windows.map(({ budget, unit, spent, limit, resetsAt }) => ({
+        measure: unit,
+        period: PERIOD_OF[budget],
+        used: spent,
+        limit,
+        resetsAt: Date.parse(resetsAt),
+      }))
+    return new Map(usages.map(({ client, windows }) => [client, rowsOf(windows)]))
   }
 }

@@ -1,4 +1,7 @@
-/** The status page's style sheet, served from /status/app.css: light or dark as the reader's system is, laptop and phone alike. */
+/**
+ * The status page's style sheet, served from /status/app.css: light or dark as the reader's system
+ * is, laptop and phone alike.
+ */
 export const statusStyle = `
 :root {
   color-scheme: light dark;

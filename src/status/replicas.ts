@@ -36,7 +36,9 @@ export class Replicas {
     const others = await redis.orLocal(async (client) => {
       const ids = await client.zrangebyscore(redis.key('status', 'replicas'), this.now() - 3 * HEARTBEAT_MS, '+inf', 'LIMIT', 0, MAX_LISTED)
       const infos = ids.length === 0 ? [] : await client.mget(ids.map((id) => redis.key('status', 'replica', id)))
-      return infos.flatMap((info) => info === null ? [] : [parseReplica(info)]).filter((info): info is ReplicaInfo => info !== undefined && info.id !== self.id)
+      return infos
+        .flatMap((info) => info === null ? [] : [parseReplica(info)])
+        .filter((info): info is ReplicaInfo => info !== undefined && info.id !== self.id)
     }, () => [])
     return [self, ...others.sort((a, b) => a.id.localeCompare(b.id))]
   }

@@ -46,7 +46,8 @@ export class StatusAccess {
 
   constructor (private readonly options: StatusAccessOptions) {
     this.#metricsToken = options.metricsToken === undefined ? undefined : new SharedSecret(options.metricsToken)
-    // Derived from METRICS_TOKEN, every replica holding it accepts the cookies of every other; without it, this process's own.
+    // Derived from METRICS_TOKEN, every replica holding it accepts the cookies of every other;
+    // without it, this process's own.
     this.#sessionKey = options.metricsToken === undefined ? randomBytes(32) : createHmac('sha256', options.metricsToken).update('mcp-openai-router status session').digest()
     this.#now = options.now ?? Date.now
   }
@@ -56,10 +57,14 @@ export class StatusAccess {
     return !this.options.clientKeys && !this.#metricsToken
   }
 
-  /** Whether no credential at all can open it (client keys on, and none of METRICS_TOKEN, an operator key, OAUTH_STATUS_SCOPE). */
+  /**
+   * Whether no credential at all can open it (client keys on, and none of METRICS_TOKEN, an
+   * operator key, OAUTH_STATUS_SCOPE).
+   */
   get closed (): boolean {
     const { clientKeys, accessTokens, statusScope } = this.options
-    return !this.open && !this.#metricsToken && !clientKeys?.list().some((client) => client.operator) && !(accessTokens && statusScope)
+    const hasOperator = clientKeys?.list().some((client) => client.operator) ?? false
+    return !this.open && !this.#metricsToken && !hasOperator && !(accessTokens && statusScope)
   }
 
   /** The viewer a bearer token (from `Authorization: Bearer`, or the sign-in form) stands for, or why it is refused. */
@@ -78,7 +83,8 @@ export class StatusAccess {
       if ('client' in outcome) {
         return outcome.client.scopes?.has(statusScope) ? { kind: 'oauth', principal: outcome.principal } : { status: 403, reason: `the access token lacks the scope ${statusScope} (OAUTH_STATUS_SCOPE)` }
       }
-      // A token of the issuer that is refused (expired, another audience, a principal with no client entry) says why itself.
+      // A token of the issuer that is refused (expired, another audience, a principal with no
+      // client entry) says why itself.
       return { status: outcome.status, reason: outcome.description }
     }
     return { status: 401, reason: 'the token is neither METRICS_TOKEN, an operator\'s client key, nor an access token with the status scope' }

@@ -43,7 +43,8 @@ export class StatusBoard {
     const { sources } = this
     const lastSeq = sources.calls.lastSeq
     const [router, providers, clients] = await Promise.all([this.#router(), this.#providers(), this.#clients()])
-    return { generatedAt: this.#now(), router, providers, clients, calls: sources.calls.newest(afterSeq).map(callRow), lastSeq }
+    const calls = sources.calls.newest(afterSeq).map(callRow)
+    return { generatedAt: this.#now(), router, providers, clients, calls, lastSeq }
   }
 
   async #router (): Promise<RouterFactsRow> {
@@ -88,8 +89,24 @@ export class StatusBoard {
         ...(breaker?.state === 'open' && { probeAt: breaker.retryAt }),
         ...(status.lastFailure && { lastFailure: status.lastFailure }),
         modelCircuits: Object.entries(status.modelCircuits ?? {}).map(([model, state]) => ({ model, state })),
-        ...(limiter && { concurrency: { inFlight: limiter.active, queued: limiter.queued, max: limiter.limits.max, maxQueued: limiter.limits.maxQueued } }),
-        models: health.filter((row) => row.provider === provider.name).map(({ model, calls, failures, p50Ms, p95Ms }) => ({ model, calls, failures, errorRate: failures / calls, p50Ms, p95Ms })),
+        ...(limiter && {
+          concurrency: {
+            inFlight: limiter.active,
+            queued: limiter.queued,
+            max: limiter.limits.max,
+            maxQueued: limiter.limits.maxQueued,
+          },
+        }),
+        models: health
+          .filter((row) => row.provider === provider.name)
+          .map(({ model, calls, failures, p50Ms, p95Ms }) => ({
+            model,
+            calls,
+            failures,
+            errorRate: failures / calls,
+            p50Ms,
+            p95Ms,
+          })),
       }
     }))
   }
@@ -100,14 +117,17 @@ export class StatusBoard {
     const [usage, refusals] = await Promise.all([sources.usage.usage(clients), sources.refusals()])
     const principals = new Map<string, Set<string>>()
     for (const { client, principal } of sources.calls.newest(0)) {
-      if (client !== undefined && principal !== undefined) principals.set(client, (principals.get(client) ?? new Set()).add(principal))
+      if (client === undefined || principal === undefined) continue
+      principals.set(client, (principals.get(client) ?? new Set()).add(principal))
     }
     return clients.map((client) => ({
       name: client.name,
       access: client.hasKey ? 'key' as const : 'oauth' as const,
       operator: client.operator,
       usage: usage.get(client.name) ?? [],
-      refusals: refusals.filter((refusal) => refusal.client === client.name).map(({ limit, count }) => ({ limit, count })),
+      refusals: refusals
+        .filter((refusal) => refusal.client === client.name)
+        .map(({ limit, count }) => ({ limit, count })),
       principals: [...principals.get(client.name) ?? []].sort(),
     }))
   }

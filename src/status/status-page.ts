@@ -10,7 +10,11 @@ export function escapeHtml (value: string | number): string {
 
 /** The sections the script replaces on each update, by element id. */
 export function liveSections (snapshot: StatusSnapshot): Record<'router' | 'providers' | 'clients', string> {
-  return { router: routerSection(snapshot.router, snapshot.generatedAt), providers: providersSection(snapshot.providers, snapshot.generatedAt), clients: clientsSection(snapshot.clients, snapshot.router.sharedState) }
+  return {
+    router: routerSection(snapshot.router, snapshot.generatedAt),
+    providers: providersSection(snapshot.providers, snapshot.generatedAt),
+    clients: clientsSection(snapshot.clients, snapshot.router.sharedState),
+  }
 }
 
 /** The whole page, from one snapshot; the script keeps it up to date from there. */

@@ -22,7 +22,12 @@ const ProviderStatus = Type.Object({
   probeAt: Type.Optional(EpochMs('When an open circuit lets its probe call through')),
   lastFailure: Type.Optional(Type.String()),
   modelCircuits: Type.Array(Type.Object({ model: Type.String(), state: StringEnum(['closed', 'half_open', 'open'] as const) })),
-  concurrency: Type.Optional(Type.Object({ inFlight: Type.Integer(), queued: Type.Integer(), max: Type.Integer(), maxQueued: Type.Integer() })),
+  concurrency: Type.Optional(Type.Object({
+    inFlight: Type.Integer(),
+    queued: Type.Integer(),
+    max: Type.Integer(),
+    maxQueued: Type.Integer(),
+  })),
   models: Type.Array(ModelHealth, { description: 'Upstream calls of this replica over the window, per model.' }),
 })
 

@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { REDACTED } from '../access/router-keys.js'
-import { ToolError } from '../errors.js'
+import { ToolError, type ToolErrorCode, type ToolErrorDetails } from '../errors.js'
 import { maskedUrl } from '../masked-url.js'
 import { UpstreamBodyBroken } from './upstream-fetch.js'
 
@@ -13,7 +13,10 @@ export interface UpstreamFailureContext {
   /** The stored object the call names, when it names one: a 404 then means it does not exist ("response resp_1"). */
   resource?: string
   baseURL: string
-  /** The API the call went to, when it names a model: a 404 there is an unknown model or a missing API, as the body says. */
+  /**
+   * The API the call went to, when it names a model: a 404 there is an unknown model or a missing
+   * API, as the body says.
+   */
   endpoint?: UpstreamEndpoint
   /** How the router's settings name this upstream's key, URL and API, for messages an operator acts on. */
   settingNames?: SettingNames
@@ -50,8 +53,16 @@ function isUnknownModel (err: APIError): boolean {
   return err.code === 'model_not_found' || /\bmodel\b/i.test(upstreamMessage(err))
 }
 
-/** What an upstream's refusal means when it says it lacks `endpoint` (a 404 or 405 not about a model); undefined otherwise. */
-export function lackedEndpoint (err: unknown, endpoint: UpstreamEndpoint, baseURL: string, settings: SettingNames): string | undefined {
+/**
+ * What an upstream's refusal means when it says it lacks `endpoint` (a 404 or 405 not about a
+ * model); undefined otherwise.
+ */
+export function lackedEndpoint (
+  err: unknown,
+  endpoint: UpstreamEndpoint,
+  baseURL: string,
+  settings: SettingNames
+): string | undefined {
   if (!(err instanceof APIError) || (err.status !== 404 && err.status !== 405) || isUnknownModel(err)) return undefined
   return missingEndpoint(endpoint, baseURL, `HTTP ${err.status}: ${upstreamMessage(err)}`, settings)
 }
@@ -60,7 +71,12 @@ export function lackedEndpoint (err: unknown, endpoint: UpstreamEndpoint, baseUR
  * Why a call to an API the upstream does not have failed, saying which setting to change; also
  * what /ready reports for a provider whose chat API is missing.
  */
-function missingEndpoint (endpoint: UpstreamEndpoint, baseURL: string, said: string, settings: SettingNames = ENVIRONMENT_SETTINGS): string {
+function missingEndpoint (
+  endpoint: UpstreamEndpoint,
+  baseURL: string,
+  said: string,
+  settings: SettingNames = ENVIRONMENT_SETTINGS
+): string {
   const { request, name } = ENDPOINTS[endpoint]
   const remedy = {
     responses: `If it offers Chat Completions only, as many OpenAI-compatible servers do, set the router's ${settings.api} to chat_completions; otherwise ${settings.baseURL} may be wrong.`,
@@ -71,13 +87,32 @@ function missingEndpoint (endpoint: UpstreamEndpoint, baseURL: string, said: str
   return `The upstream at ${maskedUrl(baseURL)} has no ${name} (${request} answered ${said}). ${remedy}`
 }
 
+/**
+ * A transient failure the upstream answered with a status (429, 5xx), with the wait it asked for
+ * (`Retry-After`) to the millisecond, which the retry policy honours. The wait stays off the
+ * error's own fields, so logs and the client's `_meta.error` see a plain {@link ToolError}.
+ */
+export class UpstreamStatusError extends ToolError {
+  readonly #retryAfterMs: number | undefined
+
+  constructor (code: ToolErrorCode, message: string, details: ToolErrorDetails, retryAfterMs: number | undefined) {
+    super(code, message, details)
+    this.#retryAfterMs = retryAfterMs
+  }
+
+  get retryAfterMs (): number | undefined {
+    return this.#retryAfterMs
+  }
+}
+
 /** Whatever an upstream call threw, as a {@link ToolError} a person can act on. */
 export function toToolError (err: unknown, context: UpstreamFailureContext, pastDeadline: boolean): ToolError {
   if (pastDeadline || err instanceof APIConnectionTimeoutError) {
     return new ToolError('timeout', `The upstream did not finish ${context.operation} within ${context.timeoutMs} ms. Retry, ask for a shorter answer, or allow more time (the \`timeout_ms\` argument, up to UPSTREAM_TIMEOUT_MS).`, { retryable: true })
   }
   if (err instanceof ToolError) return err
-  if (err instanceof APIUserAbortError || context.signal.aborted) return cancelledError(context.operation, context.signal)
+  const cancelled = err instanceof APIUserAbortError || context.signal.aborted
+  if (cancelled) return cancelledError(context.operation, context.signal)
   if (err instanceof APIConnectionError) {
     const cause = describeCause(err.cause)
     return new ToolError('upstream_unavailable', `Cannot reach the upstream at ${maskedUrl(context.baseURL)} for ${context.operation}${cause ? ` (${cause})` : ''}. Retry shortly; if it persists, the router's ${(context.settingNames ?? ENVIRONMENT_SETTINGS).baseURL} or network needs checking.`, { retryable: true })
@@ -108,7 +143,8 @@ function statusError (err: APIError, status: number, context: UpstreamFailureCon
     return new ToolError('upstream_auth', `The upstream refused the router's credentials for ${context.operation} (${said}). The router's ${settings.key} needs fixing by its operator; retrying will not help.`, { retryable: false, ...upstream })
   }
   // A call naming a model that meets a missing API (404, 405) says which setting sends it there.
-  const missing = context.model && context.endpoint ? lackedEndpoint(err, context.endpoint, context.baseURL, settings) : undefined
+  const { model, endpoint, baseURL } = context
+  const missing = model && endpoint ? lackedEndpoint(err, endpoint, baseURL, settings) : undefined
   if (missing !== undefined) return new ToolError('upstream_rejected', missing, { retryable: false, ...upstream })
   if (status === 404) {
     if (context.resource) {
@@ -124,10 +160,13 @@ function statusError (err: APIError, status: number, context: UpstreamFailureCon
     }
     const retryAfterSeconds = retryAfter(err.headers)
     const when = retryAfterSeconds === undefined ? 'in a little while' : `after ${retryAfterSeconds} s`
-    return new ToolError('rate_limited', `The upstream is rate limiting ${subject} (${said}). Retry ${when}.`, { retryable: true, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }), ...upstream })
+    const message = `The upstream is rate limiting ${subject} (${said}). Retry ${when}.`
+    const details = { retryable: true, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }), ...upstream }
+    return new UpstreamStatusError('rate_limited', message, details, retryAfterMs(err.headers))
   }
   if (status >= 500) {
-    return new ToolError('upstream_unavailable', `The upstream failed while ${context.operation} (${said}). This is usually temporary: retry shortly.`, { retryable: status !== 501, ...upstream })
+    const message = `The upstream failed while ${context.operation} (${said}). This is usually temporary: retry shortly.`
+    return new UpstreamStatusError('upstream_unavailable', message, { retryable: status !== 501, ...upstream }, retryAfterMs(err.headers))
   }
   return new ToolError('upstream_rejected', `The upstream rejected ${context.operation} (${said}). Change the arguments; sending the same call again will not help.`, { retryable: false, ...upstream })
 }

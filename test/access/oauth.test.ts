@@ -7,9 +7,10 @@ import { after, before, describe, test } from 'node:test'
 import { ClientCredentialsProvider, Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { OAuth2Server } from 'oauth2-mock-server'
 import type { Client } from '../../src/access/client-keys.js'
-import { AccessTokens } from '../../src/access/oauth.js'
+import { AccessTokens, JWKS_COOLDOWN_MS } from '../../src/access/oauth.js'
 import { buildApp } from '../../src/app.js'
 import { bearer, TEAM_A_KEY, TEAM_B_KEY, writeClientsFile } from '../support/client-keys.js'
+import { ManualClock } from '../support/clock.js'
 import { FakeOpenAI } from '../support/fake-openai.js'
 import { freePort } from '../support/ports.js'
 import { connectClient, initializeMessage, postMcp, type RunningRouter, startRouter, TEST_API_KEY } from '../support/router.js'
@@ -19,7 +20,10 @@ type Payload = Record<string, unknown>
 
 const chatCall = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'chat', arguments: { prompt: 'hello' } } }
 
-/** A started test issuer, the fake upstream and a router taking the issuer's tokens, on a port chosen first (PUBLIC_URL names it). */
+/**
+ * A started test issuer, the fake upstream and a router taking the issuer's tokens, on a port
+ * chosen first (PUBLIC_URL names it).
+ */
 async function startSignedIn (env: Record<string, string>) {
   const issuer = new OAuth2Server()
   await issuer.issuer.keys.generate('RS256')
@@ -27,7 +31,8 @@ async function startSignedIn (env: Record<string, string>) {
   const upstream = await FakeOpenAI.start()
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
-  const router = await startRouter(upstream, { PUBLIC_URL: publicUrl, OAUTH_ISSUER: issuer.issuer.url as string, ...env }, { port })
+  const settings = { PUBLIC_URL: publicUrl, OAUTH_ISSUER: issuer.issuer.url as string, ...env }
+  const router = await startRouter(upstream, settings, { port })
   return {
     issuer,
     upstream,
@@ -49,8 +54,16 @@ describe('OAuth access tokens (OAUTH_ISSUER)', () => {
   let publicUrl: string
   let resource: string
 
-  /** A token of the test issuer for `sub`, meant for this router, with `scope`; `change` edits the payload before signing. */
-  const token = async (sub: string, scope: string, change: (payload: Payload) => void = () => {}, options: { kid?: string, expiresIn?: number } = {}) =>
+  /**
+   * A token of the test issuer for `sub`, meant for this router, with `scope`; `change` edits the
+   * payload before signing.
+   */
+  const token = async (
+    sub: string,
+    scope: string,
+    change: (payload: Payload) => void = () => {},
+    options: { kid?: string, expiresIn?: number } = {}
+  ) =>
     issuer.issuer.buildToken({
       ...options,
       scopesOrTransform: (_header, payload) => {
@@ -107,9 +120,12 @@ describe('OAuth access tokens (OAUTH_ISSUER)', () => {
     const chat = await legacy.callTool({ name: 'chat', arguments: { prompt: 'hi', model: 'gpt-4.1-mini' } })
     assert.equal(chat.isError, undefined)
     assert.equal(upstream.received('POST /v1/responses').length, 1)
-    // requestsPerMinute: 8 in team-a's entry (team-b, a client key, has none): the principal reaches it within a few more requests.
+    // requestsPerMinute: 8 in team-a's entry (team-b, a client key, has none): the principal
+    // reaches it within a few more requests.
     const statuses: number[] = []
-    while (statuses.length < 8 && !statuses.includes(429)) statuses.push((await postMcp(router, initializeMessage, bearer(access).headers)).status)
+    while (statuses.length < 8 && !statuses.includes(429)) {
+      statuses.push((await postMcp(router, initializeMessage, bearer(access).headers)).status)
+    }
     assert.equal(statuses.at(-1), 429, `statuses: ${statuses.join(', ')}`)
     await legacy.close()
   })
@@ -298,10 +314,16 @@ describe('OAuth edges', () => {
 
 /**
  * An issuer whose discovery document and JWKS a test chooses, answer by answer: the keys are the
- * mock server's (which signs the tokens), the documents whatever `served` holds (the mock's own keys while it holds nothing).
+ * mock server's (which signs the tokens), the documents whatever `served` holds (the mock's own
+ * keys while it holds nothing).
  */
 async function hostileIssuer (keys: OAuth2Server) {
-  const served = { discovery: undefined as string | undefined, jwks: undefined as string | undefined, jwksRequests: 0, discoveryRequests: 0 }
+  const served = {
+    discovery: undefined as string | undefined,
+    jwks: undefined as string | undefined,
+    jwksRequests: 0,
+    discoveryRequests: 0,
+  }
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     if (path === '/jwks') {
@@ -321,7 +343,11 @@ async function hostileIssuer (keys: OAuth2Server) {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { url, served, close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) } }
+  const close = async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+  return { url, served, close }
 }
 
 describe('the issuer\'s documents, bounded and not trusted for ever', () => {
@@ -329,8 +355,14 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
   let hostile: Awaited<ReturnType<typeof hostileIssuer>>
   let upstream: FakeOpenAI
   let trusting: Awaited<ReturnType<typeof startTrusting>>
+  // The routers' clock: a test moves it past the key set's cooldown rather than wait it out.
+  const clock = new ManualClock()
+  const cooldownPasses = () => clock.advance(JWKS_COOLDOWN_MS)
 
-  /** A router that takes the hostile issuer's tokens (found by discovery), a token for it, and the status it answers a token with. */
+  /**
+   * A router that takes the hostile issuer's tokens (found by discovery), a token for it, and the
+   * status it answers a token with.
+   */
   async function startTrusting () {
     const port = await freePort()
     const router = await startRouter(upstream, {
@@ -339,7 +371,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       OAUTH_ISSUER: hostile.url,
       OAUTH_MAX_DOCUMENT_BYTES: String(64 * 1024),
       READY_CHECK_UPSTREAM: 'false',
-    }, { port })
+    }, { port, clock: clock.now })
     return {
       router,
       token: async (kid?: string) => keys.issuer.buildToken({ ...(kid && { kid }), scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub: 'team-b', aud: `http://127.0.0.1:${port}/mcp`, iss: hostile.url }) } }),
@@ -374,6 +406,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
     assert.equal(await trusting.status(token), 503)
     assert.ok(process.memoryUsage.rss() - before < 64 * 1024 * 1024)
     hostile.served.jwks = undefined
+    cooldownPasses()
     await waitFor(async () => await trusting.status(token) === 200, 'the good keys to be used', 20_000)
   })
 
@@ -389,6 +422,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       const token = await trusting.token(kid)
       hostile.served.jwks = bad(kid)
       const fetchedBefore = hostile.served.jwksRequests
+      cooldownPasses()
       let status = 0
       await waitFor(async () => {
         status = await trusting.status(token)
@@ -396,6 +430,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       }, `the router to fetch ${kind}`, 20_000)
       assert.equal(status, 503, kind)
       hostile.served.jwks = undefined
+      cooldownPasses()
       await waitFor(async () => await trusting.status(token) === 200, `good keys after ${kind}`, 20_000)
     }
   })
@@ -418,7 +453,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       assert.equal(hostile.served.discoveryRequests - discoveredBefore, 1, 'discovery is not run again within the cooldown')
       hostile.served.discovery = undefined
       assert.equal(await outcome(), 503, 'the bad key set is kept until the cooldown has passed')
-      now += 5000
+      now += JWKS_COOLDOWN_MS
       assert.equal(await outcome(), 'team-b')
       assert.equal(hostile.served.discoveryRequests - discoveredBefore, 2)
     } finally {
@@ -435,6 +470,7 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
       hostile.served.discovery = JSON.stringify({ issuer: hostile.url, jwks_uri: `${hostile.url}/no-such-jwks` })
       assert.equal(await discovering.status(token), 503, 'a JWKS that is not there')
       hostile.served.discovery = undefined
+      cooldownPasses()
       await waitFor(async () => await discovering.status(token) === 200, 'the corrected discovery document to be read', 20_000)
     } finally {
       await discovering.router.close()
@@ -444,7 +480,11 @@ describe('the issuer\'s documents, bounded and not trusted for ever', () => {
 
 describe('stateless cancellation by who signed in', () => {
   let signedIn: Awaited<ReturnType<typeof startSignedIn>>
-  const tokenOf = async (sub: string) => signedIn.issuer.issuer.buildToken({ scopesOrTransform: (_header, payload) => { Object.assign(payload, { sub, aud: signedIn.resource, jti: randomUUID() }) } })
+  const tokenOf = async (sub: string) => signedIn.issuer.issuer.buildToken({
+    scopesOrTransform: (_header, payload) => {
+      Object.assign(payload, { sub, aud: signedIn.resource, jti: randomUUID() })
+    },
+  })
   const headersOf = (credential: string) => ({ authorization: `Bearer ${credential}`, 'user-agent': 'same-agent/1.0' })
   const startCall = async (credential: string, id: number) => postMcp(signedIn.router, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'chat', arguments: { prompt: `call ${id}` } } }, headersOf(credential))
   const cancelCall = async (credential: string, id: number) => {

@@ -19,7 +19,8 @@ describe('request rate per client key', () => {
 
   before(async () => {
     upstream = await FakeOpenAI.start()
-    router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ requestsPerMinute: 4 }), ...METRICS_TOKEN_ENV })
+    const clientsFile = await writeClientsFile({ requestsPerMinute: 4 })
+    router = await startRouter(upstream, { CLIENT_KEYS_FILE: clientsFile, ...METRICS_TOKEN_ENV })
   })
   after(async () => {
     await router.close()
@@ -110,7 +111,8 @@ describe('request rate per address behind a proxy (TRUST_PROXY)', () => {
 describe('tokens per minute', () => {
   test('a client past its tokensPerMinute gets token_limit_reached with the reset time, without an upstream call', async () => {
     const upstream = await FakeOpenAI.start()
-    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerMinute: 30 }), ...METRICS_TOKEN_ENV })
+    const clientsFile = await writeClientsFile({ tokensPerMinute: 30 })
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: clientsFile, ...METRICS_TOKEN_ENV })
     const client = await connectClient(router, bearer(TEAM_A_KEY))
     try {
       // Each answer of the fake upstream spends 18 tokens: the second call crosses 30 and finishes.
@@ -139,10 +141,12 @@ describe('tokens per minute', () => {
 describe('token reservations', () => {
   test('50 chats at once under a 100-token budget spend at most the limit and the one call that crosses it', async () => {
     const upstream = await FakeOpenAI.start()
-    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 100 }), ...METRICS_TOKEN_ENV })
+    const clientsFile = await writeClientsFile({ tokensPerDay: 100 })
+    const router = await startRouter(upstream, { CLIENT_KEYS_FILE: clientsFile, ...METRICS_TOKEN_ENV })
     const client = await connectClient(router, bearer(TEAM_A_KEY))
     try {
-      // Every answer takes two seconds, so the burst is admitted (or not) before the first call ends; each spends 18 tokens.
+      // Every answer takes two seconds, so the burst is admitted (or not) before the first call
+      // ends; each spends 18 tokens.
       upstream.script('POST /v1/responses', ...Array.from({ length: 50 }, () => ({ delayMs: 2000, json: upstream.responseBody('gpt-4.1-mini', 'slow') })))
       const results = await Promise.all(Array.from({ length: 50 }, async () => client.callTool({ name: 'chat', arguments: { prompt: 'hi', max_tokens: 20 } })))
       const admitted = results.filter((result) => result.isError === undefined)
@@ -206,7 +210,8 @@ describe('background responses', () => {
     try {
       const started = []
       for (let call = 0; call < 8; call++) started.push(await client.callTool({ name: 'chat', arguments: { prompt: 'later', background: true, max_tokens: 10 } }))
-      // Each reserves 12 tokens (2 of input, 10 of output) and keeps them while its response runs: the fifth crosses 50.
+      // Each reserves 12 tokens (2 of input, 10 of output) and keeps them while its response runs:
+      // the fifth crosses 50.
       const admitted = started.filter((result) => result.isError === undefined)
       assert.equal(admitted.length, 5)
       assert.ok(started.slice(5).every((result) => errorMeta(result).code === 'token_limit_reached'))
@@ -274,7 +279,8 @@ describe('USD budgets', () => {
   })
 
   test('DALL·E images, which report no usage, are spent by the image until usdPerDay refuses the next with its reset time', async () => {
-    // dall-e-3 at standard quality and 1024x1024 lists at $0.04: 0, 0.04 and 0.08 are under $0.10, the third call crosses it.
+    // dall-e-3 at standard quality and 1024x1024 lists at $0.04: 0, 0.04 and 0.08 are under $0.10,
+    // the third call crosses it.
     for (let call = 0; call < 3; call++) assert.equal((await client.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'dall-e-3' } })).isError, undefined)
     const before = upstream.received('POST /v1/images/generations').length
     const refused = await client.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'dall-e-3', quality: 'hd' } })

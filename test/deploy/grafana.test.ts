@@ -7,7 +7,10 @@ import { PriceTable } from '../../src/observability/prices.js'
 import { parseExposition } from '../support/prometheus.js'
 
 const DASHBOARD = 'deploy/grafana/mcp-openai-router.json'
-/** Labels Prometheus gives every scraped series (the target's), beside the router's own; `le` is a histogram bucket's. */
+/**
+ * Labels Prometheus gives every scraped series (the target's), beside the router's own; `le` is a
+ * histogram bucket's.
+ */
 const TARGET_LABELS = new Set(['job', 'instance', 'le'])
 /** PromQL words that look like names in an expression. */
 const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'count', 'rate', 'increase', 'histogram_quantile', 'by', 'without', 'label_values'])
@@ -47,7 +50,8 @@ describe('the Grafana dashboard', () => {
   test('queries only metrics the router exports, by labels those metrics have', async () => {
     const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { panels: Panel[], templating: { list: Array<{ query?: unknown }> } }
     const exported = await exportedMetrics()
-    const queries = panelsOf(dashboard.panels).flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })))
+    const queries = panelsOf(dashboard.panels)
+      .flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })))
     const variableQueries = dashboard.templating.list.flatMap((variable) => typeof variable.query === 'object' && variable.query !== null ? [{ panel: 'variables', expr: String((variable.query as { query: unknown }).query) }] : [])
     assert.ok(queries.length >= 15, 'a panel for each figure of the status page')
     for (const { panel, expr } of [...queries, ...variableQueries]) {

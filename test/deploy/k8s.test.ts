@@ -49,7 +49,8 @@ async function renderOverlay ({ ownSecret = false } = {}): Promise<Manifest[]> {
 }
 
 function byKind (manifests: Manifest[], kind: string, name?: string): Manifest {
-  const found = manifests.find((manifest) => manifest.kind === kind && (name === undefined || manifest.metadata.name === name))
+  const found = manifests.find((manifest) =>
+    manifest.kind === kind && (name === undefined || manifest.metadata.name === name))
   assert.ok(found, `a ${kind}${name ? ` ${name}` : ''}`)
   return found
 }
@@ -62,7 +63,8 @@ describe('Kubernetes example overlay, rendered (kubectl kustomize deploy/k8s/ove
   const pod = deployment.spec.template.spec
   const container = pod.containers[0]
   const settings = byKind(manifests, 'ConfigMap', 'mcp-openai-router-env').data as Record<string, string>
-  const env = (name: string) => container.env.find((variable: { name: string }) => variable.name === name)?.value as string | undefined
+  const env = (name: string) =>
+    container.env.find((variable: { name: string }) => variable.name === name)?.value as string | undefined
   const probe = (name: string) => container[name].httpGet as { path: string, port: string }
   const readme = await readFile('README.md', 'utf8')
 
@@ -123,7 +125,8 @@ describe('Kubernetes example overlay, rendered (kubectl kustomize deploy/k8s/ove
     assert.ok(routerConfig)
     const mount = container.volumeMounts.find((candidate: { mountPath: string }) => routerConfig === `${candidate.mountPath}/routing.yaml`)
     assert.ok(mount, 'mounted where ROUTER_CONFIG points')
-    assert.equal(pod.volumes.find((candidate: { name: string }) => candidate.name === mount.name).configMap.name, routingMap.metadata.name)
+    const volume = pod.volumes.find((candidate: { name: string }) => candidate.name === mount.name)
+    assert.equal(volume.configMap.name, routingMap.metadata.name)
     assert.equal(env('ROUTER_CONFIG_WATCH'), 'true')
   })
 

@@ -99,7 +99,8 @@ describe('response cache', () => {
     const second = await stack.client.callTool(call)
     assert.equal(cacheOf(first), 'miss')
     assert.equal(cacheOf(second), 'hit')
-    assert.deepEqual((second.structuredContent as { embeddings: unknown }).embeddings, (first.structuredContent as { embeddings: unknown }).embeddings)
+    const embeddingsOf = (result: typeof first) => (result.structuredContent as { embeddings: unknown }).embeddings
+    assert.deepEqual(embeddingsOf(second), embeddingsOf(first))
     assert.equal(stack.upstream.received('POST /v1/embeddings').length, 1)
     const metrics = parseExposition(await (await fetch(`${stack.router.url}/metrics`)).text())
     assert.equal(sampleValue(metrics, 'mcp_router_cache_lookups_total', { tool: 'embed', outcome: 'hit' }), 1)
@@ -137,6 +138,9 @@ describe('response cache and token budgets', () => {
 })
 
 test('canonical JSON does not depend on key order', () => {
-  assert.equal(canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: null } }), canonicalJson({ a: { c: null, d: [{ x: 2, y: 1 }] }, b: 1 }))
+  assert.equal(
+    canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: null } }),
+    canonicalJson({ a: { c: null, d: [{ x: 2, y: 1 }] }, b: 1 })
+  )
   assert.notEqual(canonicalJson({ a: [1, 2] }), canonicalJson({ a: [2, 1] }))
 })

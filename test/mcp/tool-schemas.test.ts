@@ -37,8 +37,11 @@ test('every node of every tool\'s input and output schema has a type, or typed a
 
     // Ajv's defaults are strict: a client validating with them must get no warning either.
     const warnings: unknown[] = []
-    const strictAjv = new Ajv({ logger: { log: () => {}, warn: (...args: unknown[]) => warnings.push(args), error: (...args: unknown[]) => warnings.push(args) } })
-    for (const tool of listed) for (const schema of [tool.inputSchema, tool.outputSchema]) if (schema) strictAjv.compile(schema)
+    const warn = (...args: unknown[]) => warnings.push(args)
+    const strictAjv = new Ajv({ logger: { log: () => {}, warn, error: warn } })
+    for (const tool of listed) {
+      for (const schema of [tool.inputSchema, tool.outputSchema]) if (schema) strictAjv.compile(schema)
+    }
     assert.deepEqual(warnings, [])
   } finally {
     await stack.close()

@@ -7,7 +7,10 @@ import { initializeMessage, postMcp, type RunningRouter, startRouter } from '../
 
 /** A client string of a megabyte, as a hostile client sends it wherever a name or id goes. */
 const HUGE = 'x'.repeat(1_000_000)
-/** Far above any bounded line (a few bounded fields of ~2,000 characters each), far below a line quoting {@link HUGE}. */
+/**
+ * Far above any bounded line (a few bounded fields of ~2,000 characters each), far below a line
+ * quoting {@link HUGE}.
+ */
 const MAX_LINE_CHARS = 20_000
 
 describe('client strings in log lines', () => {

@@ -6,7 +6,13 @@ import { loggerOptions, cleanLogLine } from '../../src/observability/logger.js'
 
 function logLine (fields: Record<string, unknown>): Record<string, any> {
   const lines: string[] = []
-  const log = pino(loggerOptions({}) as object, new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } }))
+  const destination = new Writable({
+    write (chunk, _encoding, done) {
+      lines.push(String(chunk))
+      done()
+    },
+  })
+  const log = pino(loggerOptions({}) as object, destination)
   log.info(fields, 'line')
   return JSON.parse(lines[0] as string)
 }

@@ -43,7 +43,10 @@ async function healthFrom (router: RunningRouter, localAddress: string): Promise
   })
 }
 
-async function withRouter (env: Record<string, string>, run: (router: RunningRouter, upstream: FakeOpenAI) => Promise<void>): Promise<void> {
+async function withRouter (
+  env: Record<string, string>,
+  run: (router: RunningRouter, upstream: FakeOpenAI) => Promise<void>
+): Promise<void> {
   const upstream = await FakeOpenAI.start()
   const router = await startRouter(upstream, env)
   try {

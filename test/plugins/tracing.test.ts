@@ -36,7 +36,8 @@ describe('tracing', () => {
       const mcp = spanNamed(spans, 'tools/call chat')
       const upstream = spanNamed(spans, 'chat gpt-4.1-mini')
       await waitFor(() => exporter.getFinishedSpans().some((span) => span.spanContext().spanId === mcp.parentSpanContext?.spanId), 'the HTTP span')
-      const http = exporter.getFinishedSpans().find((span) => span.spanContext().spanId === mcp.parentSpanContext?.spanId)
+      const http = exporter.getFinishedSpans()
+        .find((span) => span.spanContext().spanId === mcp.parentSpanContext?.spanId)
       assert.ok(http)
 
       assert.equal(http.name, 'POST /mcp')

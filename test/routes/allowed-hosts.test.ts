@@ -6,7 +6,12 @@ import { FakeOpenAI } from '../support/fake-openai.js'
 import { initializeMessage, MCP_HEADERS, type RunningRouter, startRouter } from '../support/router.js'
 
 /** One request to the router on its loopback address, with whatever Host header a browser or a probe would send. */
-async function withHost (router: RunningRouter, path: string, host: string, init: { method?: string, headers?: Record<string, string>, body?: string } = {}): Promise<{ status: number, body: string }> {
+async function withHost (
+  router: RunningRouter,
+  path: string,
+  host: string,
+  init: { method?: string, headers?: Record<string, string>, body?: string } = {}
+): Promise<{ status: number, body: string }> {
   return new Promise((resolve, reject) => {
     const headers = { ...init.headers, host, ...(init.body !== undefined && { 'content-length': String(Buffer.byteLength(init.body)) }) }
     const sent = request(new URL(path, router.url), { method: init.method ?? 'GET', headers }, (res) => {

@@ -20,7 +20,10 @@ interface CallOptions {
 interface EraClient {
   protocolVersion: string | undefined
   listTools: () => Promise<{ tools: Array<{ name: string }> }>
-  callTool: (params: { name: string, arguments: Record<string, unknown> }, options?: CallOptions) => Promise<Record<string, unknown>>
+  callTool: (
+    params: { name: string, arguments: Record<string, unknown> },
+    options?: CallOptions
+  ) => Promise<Record<string, unknown>>
   close: () => Promise<void>
 }
 
@@ -82,7 +85,8 @@ const jsonSchemaFormat = {
 for (const mode of ['stateless', 'stateful'] as const) {
   // Client keys on in stateless mode, the router open in stateful mode: both admissions in front of both eras.
   const keys = mode === 'stateless'
-  for (const [name, connect] of Object.entries(clients) as Array<[keyof typeof clients, typeof clients[keyof typeof clients]]>) {
+  type ClientName = keyof typeof clients
+  for (const [name, connect] of Object.entries(clients) as Array<[ClientName, typeof clients[ClientName]]>) {
     describe(`${name} (MCP_SESSIONS=${mode}${keys ? ', client keys' : ''})`, () => {
       let upstream: FakeOpenAI
       let router: RunningRouter
@@ -201,7 +205,9 @@ describe('the 2026-07-28 era over raw HTTP', () => {
   test('server/discover names the revision the router speaks, its tools capability and instructions', async () => {
     const response = await postMcp(router, { jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: envelope() } }, modernHeaders('server/discover'))
     assert.equal(response.status, 200)
-    const { result } = await response.json() as { result: { supportedVersions: string[], capabilities: { tools?: object, tasks?: object }, instructions: string } }
+    const { result } = await response.json() as {
+      result: { supportedVersions: string[], capabilities: { tools?: object, tasks?: object }, instructions: string }
+    }
     assert.deepEqual(result.supportedVersions, [MODERN])
     assert.ok(result.capabilities.tools)
     assert.equal(result.capabilities.tasks, undefined, 'MCP tasks are retired')
@@ -211,7 +217,9 @@ describe('the 2026-07-28 era over raw HTTP', () => {
   test('a modern request naming a revision the router does not speak gets the spec\'s error', async () => {
     const response = await postMcp(router, { jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: envelope('2027-01-01') } }, modernHeaders('tools/list', '2027-01-01'))
     assert.equal(response.status, 400)
-    const { error } = await response.json() as { error: { code: number, message: string, data: { supported: string[] } } }
+    const { error } = await response.json() as {
+      error: { code: number, message: string, data: { supported: string[] } }
+    }
     assert.equal(error.code, -32022)
     assert.match(error.message, /Unsupported protocol version: 2027-01-01/)
     assert.deepEqual(error.data.supported, [MODERN])
@@ -339,7 +347,9 @@ describe('log messages about a client\'s own call (the logging capability)', () 
         const client = new LegacyClient({ name: 'era-test', version: '1.0.0' })
         const transport = new LegacyTransport(routers[mode]!.mcpUrl, { requestInit: bearer(key) })
         const heard: Array<{ level: string, data: { message: string } }> = []
-        client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => { heard.push(notification.params as never) })
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+          heard.push(notification.params as never)
+        })
         await client.connect(transport)
         return { client, transport, heard }
       }

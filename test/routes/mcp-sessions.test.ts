@@ -104,7 +104,10 @@ describe('MCP endpoint (stateful sessions)', () => {
 })
 
 /** An initialize POSTed from another loopback address than the tests' own (127.0.0.1). */
-async function initializeFrom (router: RunningRouter, localAddress: string): Promise<{ status: number, sessionId: string | undefined }> {
+async function initializeFrom (
+  router: RunningRouter,
+  localAddress: string
+): Promise<{ status: number, sessionId: string | undefined }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(router.mcpUrl, { method: 'POST', headers: MCP_HEADERS, localAddress, agent: false }, (response) => {
       response.resume()
@@ -116,7 +119,11 @@ async function initializeFrom (router: RunningRouter, localAddress: string): Pro
   })
 }
 
-async function deleteSession (router: RunningRouter, sessionId: string, headers: Record<string, string> = {}): Promise<void> {
+async function deleteSession (
+  router: RunningRouter,
+  sessionId: string,
+  headers: Record<string, string> = {}
+): Promise<void> {
   const response = await fetch(router.mcpUrl, { method: 'DELETE', headers: { ...MCP_HEADERS, ...headers, 'mcp-session-id': sessionId } })
   assert.equal(response.status, 200)
 }

@@ -84,7 +84,8 @@ describe('MCP endpoint (stateless)', () => {
     assert.match(await response.text(), /"text":"sse"/)
   })
 
-  const refusals: Array<{ name: string, send: () => Promise<Response>, status: number, code: number, message: RegExp }> = [
+  interface Refusal { name: string, send: () => Promise<Response>, status: number, code: number, message: RegExp }
+  const refusals: Refusal[] = [
     { name: 'malformed JSON', send: () => postMcp(router, '{"jsonrpc":'), status: 400, code: -32700, message: /Parse error/ },
     { name: 'an empty body', send: () => postMcp(router, ''), status: 400, code: -32700, message: /Parse error/ },
     { name: 'a JSON array (batch)', send: () => postMcp(router, [initializeMessage]), status: 400, code: -32600, message: /batches are not supported/ },

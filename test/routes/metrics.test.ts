@@ -32,7 +32,8 @@ describe('GET /metrics', () => {
       assert.equal(result.isError, undefined)
     }
     const after = await scrape(router.url)
-    const delta = (name: string, labels: Record<string, string>) => sampleValue(after, name, labels) - sampleValue(before, name, labels)
+    const delta = (name: string, labels: Record<string, string>) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels)
 
     assert.equal(delta('mcp_router_tool_call_duration_seconds_count', { tool: 'chat', model: 'gpt-4.1-mini', outcome: 'ok' }), 2)
     assert.equal(delta('mcp_router_tokens_total', { model: 'gpt-4.1-mini', type: 'input' }), 22)
@@ -52,7 +53,8 @@ describe('GET /metrics', () => {
     upstream.script('GET /v1/models', { status: 500, json: errorBody('Boom', 'server_error') })
     await client.callTool({ name: 'list_models', arguments: {} })
     const after = await scrape(router.url)
-    const delta = (name: string, labels: Record<string, string>) => sampleValue(after, name, labels) - sampleValue(before, name, labels)
+    const delta = (name: string, labels: Record<string, string>) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels)
 
     assert.equal(delta('mcp_router_tool_call_duration_seconds_count', { tool: 'chat', model: 'gpt-4.1-mini', outcome: 'rate_limited' }), 1)
     assert.equal(delta('mcp_router_upstream_errors_total', { operation: 'chat', status: '429', code: 'rate_limited' }), 1)

@@ -56,7 +56,12 @@ async function connectThrough (network: FlakyNetwork, key?: string): Promise<Cli
   await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', network.target.url), {
     fetch: network.fetch,
     ...(key && { requestInit: bearer(key) }),
-    reconnectionOptions: { initialReconnectionDelay: 20, maxReconnectionDelay: 200, reconnectionDelayGrowFactor: 1.5, maxRetries: 3 },
+    reconnectionOptions: {
+      initialReconnectionDelay: 20,
+      maxReconnectionDelay: 200,
+      reconnectionDelayGrowFactor: 1.5,
+      maxRetries: 3,
+    },
   }))
   return client
 }
@@ -83,7 +88,10 @@ const UNRESUMABLE_EVENT_IDS = ['_GET_stream.m999999', '../x.m1', 'x.1-1', 'no-do
  * A GET stream resumed from each of {@link UNRESUMABLE_EVENT_IDS} in a new session of `router`:
  * the status and JSON-RPC error message of each answer.
  */
-async function resumeFromUnknownEvents (router: RunningRouter, headers: Record<string, string> = {}): Promise<Array<{ eventId: string, status: number, message: string | undefined }>> {
+async function resumeFromUnknownEvents (
+  router: RunningRouter,
+  headers: Record<string, string> = {}
+): Promise<Array<{ eventId: string, status: number, message: string | undefined }>> {
   const opened = await postMcp(router, initializeMessage, headers)
   await opened.body?.cancel()
   const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': '2025-11-25' }
@@ -186,7 +194,9 @@ describe('resumable streams (MCP_EVENT_STORE)', () => {
       try {
         upstream.reset()
         slowAnswer()
-        const { result, progress } = await chatThroughBreak(client, network, { onBreak: () => { network.target = second } })
+        const { result, progress } = await chatThroughBreak(client, network, {
+          onBreak: () => { network.target = second },
+        })
         assert.equal(result.isError, undefined)
         assert.equal(textOf(result), SLOW_ANSWER)
         assert.ok(progress.length > 1, 'progress went on after the break')

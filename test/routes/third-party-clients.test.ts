@@ -69,7 +69,9 @@ describe('clients driven as their users run them', () => {
   })
 
   /** The MCP methods the router logged since line `from`: which era a client spoke. */
-  const methodsSince = (from: number) => logs.lines.slice(from).map((line) => line.rpcMethod).filter((method) => method !== undefined)
+  const methodsSince = (from: number) => logs.lines.slice(from)
+    .map((line) => line.rpcMethod)
+    .filter((method) => method !== undefined)
 
   test('the MCP Inspector CLI (2025 era) lists the tools and calls echo', async () => {
     const from = logs.raw.length

@@ -13,7 +13,15 @@ const serverError = { status: 500, json: errorBody('The server had an error whil
 /** The circuits' cool-down: the tests move the router's clock past it rather than wait it out. */
 const COOLDOWN_MS = 60_000
 
-interface ProviderReadiness { ready: boolean, circuit: string, modelCircuits?: Record<string, string>, lastFailure?: string, inFlight?: number, queued?: number, check: { status: string } }
+interface ProviderReadiness {
+  ready: boolean
+  circuit: string
+  modelCircuits?: Record<string, string>
+  lastFailure?: string
+  inFlight?: number
+  queued?: number
+  check: { status: string }
+}
 
 async function readiness (stack: Pick<RoutedStack, 'fetch'>): Promise<{ status: number, body: { status: string, reason?: string, checks: { providers: Record<string, ProviderReadiness> } } }> {
   const response = await stack.fetch('/ready')

@@ -11,7 +11,11 @@ import type { ProviderConfig, RoutingConfig } from '../../src/routing/routing-co
 import { RoutingTable } from '../../src/routing/routing-table.js'
 
 const dependencies = {
-  metrics: new RouterMetrics({ prices: new PriceTable(), knownModels: [], sources: { openSessions: () => 0, sessionsTakenOver: () => 0, inFlightCalls: () => 0 } }),
+  metrics: new RouterMetrics({
+    prices: new PriceTable(),
+    knownModels: [],
+    sources: { openSessions: () => 0, sessionsTakenOver: () => 0, inFlightCalls: () => 0 },
+  }),
   log: pino({ level: 'silent' }),
   checkTtlMs: 60_000,
   modelsTtlMs: 60_000,
@@ -32,7 +36,15 @@ function table (routing: Partial<RoutingConfig>, providers = [provider('openai',
 const targets = (route: ReturnType<RoutingTable['route']>) => route.targets.map(({ provider, model }) => `${provider.name}/${model}`)
 
 function client (name: string, models?: string[]): Client {
-  return { name, models: models && { globs: models, patterns: models.map(toGlob) }, requestsPerMinute: undefined, tokens: {}, usd: {}, operator: false, hasKey: true }
+  return {
+    name,
+    models: models && { globs: models, patterns: models.map(toGlob) },
+    requestsPerMinute: undefined,
+    tokens: {},
+    usd: {},
+    operator: false,
+    hasKey: true,
+  }
 }
 
 const refusedAs = (code: string, pattern: RegExp) => (err: unknown) => {

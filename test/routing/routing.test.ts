@@ -35,7 +35,10 @@ describe('routing between providers', () => {
       assert.deepEqual(bare.attempts, [{ provider: 'local', model: 'llama-3.1-8b', outcome: 'ok' }])
 
       const listed = await stack.client.callTool({ name: 'list_models', arguments: {} })
-      const { models, aliases } = listed.structuredContent as { models: Array<{ id: string, provider: string, route: string, aliases?: string[] }>, aliases: Record<string, string> }
+      const { models, aliases } = listed.structuredContent as {
+        models: Array<{ id: string, provider: string, route: string, aliases?: string[] }>
+        aliases: Record<string, string>
+      }
       assert.deepEqual(models.map((model) => model.route), ['openai/gpt-4.1', 'openai/gpt-4.1-mini', 'openai/text-embedding-3-small', 'local/llama-3.1-8b'])
       assert.deepEqual(models.find((model) => model.route === 'openai/gpt-4.1-mini')?.aliases, ['fast'])
       assert.deepEqual(aliases, { fast: 'openai/gpt-4.1-mini', small: 'local/llama-3.1-8b' })
@@ -203,7 +206,10 @@ describe('routing between providers', () => {
     try {
       const result = await stack.client.callTool({ name: 'list_models', arguments: {} })
       assert.equal(result.isError, undefined)
-      const { models, unavailable } = result.structuredContent as { models: Array<{ provider: string }>, unavailable: Array<{ provider: string, error: string }> }
+      const { models, unavailable } = result.structuredContent as {
+        models: Array<{ provider: string }>
+        unavailable: Array<{ provider: string, error: string }>
+      }
       assert.ok(models.length > 0 && models.every((model) => model.provider === 'up'))
       assert.equal(unavailable[0]?.provider, 'down')
       assert.match(textOf(result), /Provider down is missing: /)

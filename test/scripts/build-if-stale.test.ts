@@ -15,7 +15,8 @@ const CHANGED = 'its sources changed since the last build'
 describe('building only when the sources changed', () => {
   let root: string
   const hourAgo = new Date(Date.now() - 3_600_000)
-  // The build is dated between the sources and now, so an edit is newer than it whatever the file system's timestamp granularity.
+  // The build is dated between the sources and now, so an edit is newer than it whatever the file
+  // system's timestamp granularity.
   const halfHourAgo = new Date(Date.now() - 1_800_000)
   const backdate = async (path: string) => { await utimes(join(root, path), hourAgo, hourAgo) }
 

@@ -63,10 +63,11 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
   test('two routers sharing one Redis reserve from one token budget: a burst on both spends at most the limit and the call that crosses it', async () => {
     const env = { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 100 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'reserve:' }
     const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
-    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    const clients = await Promise.all([first, second].map(async (router) => connectClient(router, bearer(TEAM_A_KEY))))
     try {
       upstream.reset()
-      // Every answer takes two seconds, so the whole burst is admitted (or not) before the first call ends; each spends 18 tokens.
+      // Every answer takes two seconds, so the whole burst is admitted (or not) before the first
+      // call ends; each spends 18 tokens.
       upstream.script('POST /v1/responses', ...Array.from({ length: 40 }, () => ({ delayMs: 2000, json: upstream.responseBody('gpt-4.1-mini', 'slow') })))
       const results = await Promise.all(Array.from({ length: 40 }, async (_, index) => clients[index % 2]!.callTool({ name: 'chat', arguments: { prompt: 'hi', max_tokens: 20 } })))
       const admitted = results.filter((result) => result.isError === undefined)
@@ -84,7 +85,7 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
   test('two routers sharing one Redis reserve from one USD budget, in millionths of a dollar', async () => {
     const env = { CLIENT_KEYS_FILE: await writeClientsFile({ models: ['*'], usdPerDay: 0.1 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'reserve-usd:' }
     const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
-    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    const clients = await Promise.all([first, second].map(async (router) => connectClient(router, bearer(TEAM_A_KEY))))
     try {
       upstream.reset()
       upstream.script('POST /v1/images/generations', ...Array.from({ length: 10 }, () => ({ delayMs: 2000, json: { created: 1_700_000_000, data: [{ url: 'https://images.example/0.png' }] } })))
@@ -104,7 +105,7 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
   test('a background response fetched finished from either router, three times at once, is charged once, to the client that started it', async () => {
     const env = { CLIENT_KEYS_FILE: await writeClientsFile({ tokensPerDay: 1000 }), ...redis.routerEnv, REDIS_KEY_PREFIX: 'background:', POLL_INTERVAL_MS: '20', POLL_MAX_MS: '0' }
     const [first, second] = await Promise.all([startRouter(upstream, env), startRouter(upstream, env)])
-    const clients = await Promise.all([connectClient(first, bearer(TEAM_A_KEY)), connectClient(second, bearer(TEAM_A_KEY))])
+    const clients = await Promise.all([first, second].map(async (router) => connectClient(router, bearer(TEAM_A_KEY))))
     const spent = async () => (await second.app.budgets.usage(second.app.clientKeys?.named('team-a') as Client)).windows[0]?.spent
     try {
       upstream.reset()
@@ -255,7 +256,10 @@ describe('shared state in Redis', { skip: skipWithoutRedis }, () => {
     await first.close()
 
     const restarted = await startRouter(upstream, env)
-    const [aliceAgain, bob] = await Promise.all([connectClient(restarted, bearer(TEAM_A_KEY)), connectClient(restarted, bearer(TEAM_B_KEY))])
+    const [aliceAgain, bob] = await Promise.all([
+      connectClient(restarted, bearer(TEAM_A_KEY)),
+      connectClient(restarted, bearer(TEAM_B_KEY)),
+    ])
     try {
       const replayed = await bob.callTool(call)
       assert.equal((replayed.structuredContent as { cache: string }).cache, 'hit')

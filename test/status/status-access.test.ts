@@ -11,7 +11,13 @@ const ops = (operator: boolean): ClientConfig => ({ name: 'ops', keyHashes: [has
 describe('status page access', () => {
   test('a session lasts SESSION_TTL_MS, then the browser signs in again', async () => {
     let now = 1_000_000
-    const access = new StatusAccess({ metricsToken: METRICS_TOKEN, clientKeys: new ClientKeys([ops(true)]), accessTokens: undefined, statusScope: undefined, now: () => now })
+    const access = new StatusAccess({
+      metricsToken: METRICS_TOKEN,
+      clientKeys: new ClientKeys([ops(true)]),
+      accessTokens: undefined,
+      statusScope: undefined,
+      now: () => now,
+    })
     const viewer = await access.authenticate(METRICS_TOKEN)
     assert.deepEqual(viewer, { kind: 'metrics_token' })
     const cookie = access.session(viewer as { kind: 'metrics_token' })
@@ -30,7 +36,12 @@ describe('status page access', () => {
 
   test('an operator\'s session ends when a reload takes operator: true away', async () => {
     const keys = new ClientKeys([ops(true)])
-    const access = new StatusAccess({ metricsToken: undefined, clientKeys: keys, accessTokens: undefined, statusScope: undefined })
+    const access = new StatusAccess({
+      metricsToken: undefined,
+      clientKeys: keys,
+      accessTokens: undefined,
+      statusScope: undefined,
+    })
     const viewer = await access.authenticate(OPS_KEY)
     assert.deepEqual(viewer, { kind: 'operator', client: 'ops' })
     const cookie = access.session(viewer as { kind: 'operator', client: string })

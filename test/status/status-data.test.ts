@@ -92,7 +92,13 @@ describe('client usage', () => {
   test('gives every limit of each client in its current window, from the budgets: requests, tokens and USD against the limits', async () => {
     const now = Date.UTC(2026, 5, 15, 12, 0, 30)
     const counters = new WindowCounters(undefined)
-    const budgets = new Budgets({ counters, deferred: new DeferredCharges(undefined), onRefused: () => {}, defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = new Budgets({
+      counters,
+      deferred: new DeferredCharges(undefined),
+      onRefused: () => {},
+      defaultRequestsPerMinute: 0,
+      now: () => now,
+    })
     await budgets.settle(client, undefined, { tokens: 250, microUsd: 1_250_000 })
     await counters.add(requestCounterKey('team-a'), 4, 60_000)
     const usage = await new BudgetUsage(budgets).usage([client, unlimited])

@@ -14,7 +14,10 @@ import { RedisServer, redisAvailable } from '../support/redis.js'
 import { connectClient } from '../support/router.js'
 import { type RouterProcess, startRouterProcess } from '../support/router-process.js'
 
-/** Debian's chromium, which `.ci/run` installs; CHROMIUM_PATH names another build (the GitHub workflow's runners have Google Chrome). */
+/**
+ * Debian's chromium, which `.ci/run` installs; CHROMIUM_PATH names another build (the GitHub
+ * workflow's runners have Google Chrome).
+ */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** Outside CI a machine without it skips this file, saying why; in CI a missing browser fails it. */
 const skip = existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium, or set CHROMIUM_PATH; CI installs it)`

@@ -10,7 +10,11 @@ import { waitFor } from '../support/wait-for.js'
 
 interface Snapshot {
   router: { replica: string, replicas: Array<{ id: string }>, sharedState: string, redisReachable?: boolean }
-  clients: Array<{ name: string, usage: Array<{ measure: string, period: string, used: number }>, principals: string[] }>
+  clients: Array<{
+    name: string
+    usage: Array<{ measure: string, period: string, used: number }>
+    principals: string[]
+  }>
   calls: Array<{ client?: string, principal?: string, tool: string }>
 }
 

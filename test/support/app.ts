@@ -19,14 +19,21 @@ export type InProcessOptions = Omit<BuildAppOptions, 'env'>
  * through `app.inject()` (Fastify's whole request path, hooks and schemas, without a socket), and
  * closed when `t` ends. Tests about the wire itself (connections, signals, processes) keep `startRouter`.
  */
-export async function build (t: Teardown, env: Record<string, string> = {}, options: InProcessOptions = {}): Promise<FastifyInstance> {
+export async function build (
+  t: Teardown,
+  env: Record<string, string> = {},
+  options: InProcessOptions = {}
+): Promise<FastifyInstance> {
   const app = await buildTestApp(env, options)
   t.after(() => app.close())
   return app
 }
 
 /** The app with the tests' defaults (the test key, no retries, silent logs); the caller closes it. */
-export async function buildTestApp (env: Record<string, string>, options: InProcessOptions = {}): Promise<FastifyInstance> {
+export async function buildTestApp (
+  env: Record<string, string>,
+  options: InProcessOptions = {}
+): Promise<FastifyInstance> {
   return buildApp({ env: { OPENAI_API_KEY: TEST_API_KEY, UPSTREAM_MAX_RETRIES: '0', LOG_LEVEL: 'silent', ...env }, ...options })
 }
 
@@ -98,7 +105,10 @@ export async function connectInProcess (app: FastifyInstance, requestInit?: Requ
   return client
 }
 
-/** A fake upstream, the app in front of it and a client connected in process: `startStack` without the router's socket. */
+/**
+ * A fake upstream, the app in front of it and a client connected in process: `startStack` without
+ * the router's socket.
+ */
 export interface InProcessStack {
   upstream: FakeOpenAI
   app: FastifyInstance
@@ -106,7 +116,10 @@ export interface InProcessStack {
   close: () => Promise<void>
 }
 
-export async function startInProcessStack (env: Record<string, string> = {}, options: InProcessOptions = {}): Promise<InProcessStack> {
+export async function startInProcessStack (
+  env: Record<string, string> = {},
+  options: InProcessOptions = {}
+): Promise<InProcessStack> {
   const upstream = await FakeOpenAI.start()
   const app = await buildTestApp({ OPENAI_BASE_URL: upstream.baseURL, ...env }, options)
   const client = await connectInProcess(app)

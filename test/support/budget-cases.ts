@@ -8,13 +8,29 @@ import type { WindowCounters } from '../../src/shared-state/window-counters.js'
 
 /** The budget logic against any counters: in memory here, in Redis in the shared-state tests. */
 export function budgetResetCases (counters: () => WindowCounters, clientName = 'budget-team') {
-  const client: Client = { name: clientName, models: undefined, requestsPerMinute: undefined, tokens: { day: 100, month: 250 }, usd: {}, operator: false, hasKey: true }
+  const client: Client = {
+    name: clientName,
+    models: undefined,
+    requestsPerMinute: undefined,
+    tokens: { day: 100, month: 250 },
+    usd: {},
+    operator: false,
+    hasKey: true,
+  }
+  const budgetsOn = (now: () => number, onRefused: (client: string, limit: string) => void = () => {}) =>
+    new Budgets({
+      counters: counters(),
+      deferred: new DeferredCharges(undefined),
+      onRefused,
+      defaultRequestsPerMinute: 0,
+      now,
+    })
   const tokens = (count: number) => ({ tokens: count, microUsd: 0 })
 
   test('a daily budget is exhausted by spending, and resets at the next UTC midnight', async () => {
     let now = Date.UTC(2026, 0, 31, 23, 59, 30)
     const refused: string[] = []
-    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: (_client, limit) => refused.push(limit), defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = budgetsOn(() => now, (_client, limit) => refused.push(limit))
     await budgets.settle(client, await budgets.reserve(client, tokens(10)), tokens(100))
     await assert.rejects(budgets.reserve(client, tokens(1)), (err: ToolError) => {
       assert.equal(err.code, 'token_limit_reached')
@@ -36,7 +52,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
 
   test('reservations count until they settle: a lone call is admitted whatever its estimate, the next waits for room', async () => {
     const now = Date.UTC(2026, 4, 5, 12)
-    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: () => {}, defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = budgetsOn(() => now)
     // An untouched budget admits one call even though its estimate is over the limit.
     const large = await budgets.reserve(client, tokens(500))
     await assert.rejects(budgets.reserve(client, tokens(1)), /used its 100 tokens per day/)
@@ -50,7 +66,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
   test('a reservation settled after its window ended leaves that window as it was, and charges the excess to the current one', async () => {
     let now = Date.UTC(2026, 9, 10, 23, 59)
     const spender: Client = { ...client, name: `${clientName}-late`, tokens: { day: 100, month: 1000 } }
-    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: () => {}, defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = budgetsOn(() => now)
     const reservation = await budgets.reserve(spender, tokens(10))
     now = Date.UTC(2026, 9, 11, 0, 1)
     await budgets.settle(spender, reservation, tokens(30))
@@ -65,7 +81,7 @@ export function budgetResetCases (counters: () => WindowCounters, clientName = '
     let now = Date.UTC(2026, 6, 31, 22)
     const refused: string[] = []
     const spender: Client = { ...client, name: `${clientName}-usd`, requestsPerMinute: 10, tokens: { minute: 1000 }, usd: { day: 0.05, month: 0.08 } }
-    const budgets = new Budgets({ counters: counters(), deferred: new DeferredCharges(undefined), onRefused: (_client, limit) => refused.push(limit), defaultRequestsPerMinute: 0, now: () => now })
+    const budgets = budgetsOn(() => now, (_client, limit) => refused.push(limit))
     const usd = (microUsd: number) => ({ tokens: 0, microUsd })
     const first = await budgets.reserve(spender, usd(40_000))
     // Still under $0.05: the call that crosses it is admitted, and the next is not.

@@ -58,7 +58,10 @@ export class ClientHome {
     return new ClientHome(home, project, env)
   }
 
-  /** Gemini CLI: this project folder trusted (an untrusted one has its MCP servers disabled), no statistics, no update checks. */
+  /**
+   * Gemini CLI: this project folder trusted (an untrusted one has its MCP servers disabled), no
+   * statistics, no update checks.
+   */
   async trustForGemini (): Promise<void> {
     const gemini = join(this.home, '.gemini')
     await mkdir(gemini, { recursive: true })
@@ -70,7 +73,10 @@ export class ClientHome {
     }))
   }
 
-  /** Codex: its model provider is the test's upstream (a thread would otherwise open a connection to OpenAI), no analytics or update checks. */
+  /**
+   * Codex: its model provider is the test's upstream (a thread would otherwise open a connection to
+   * OpenAI), no analytics or update checks.
+   */
   async pointCodexAt (upstreamBaseURL: string): Promise<void> {
     await writeFile(join(this.env.CODEX_HOME as string, 'config.toml'), [
       'model_provider = "test-upstream"',

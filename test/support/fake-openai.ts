@@ -26,7 +26,10 @@ export interface ScriptedReply {
   json?: unknown
   headers?: Record<string, string>
   delayMs?: number
-  /** Answers only once this settles: a test holds a call at the upstream for as long as it needs, not for a guessed time. */
+  /**
+   * Answers only once this settles: a test holds a call at the upstream for as long as it needs,
+   * not for a guessed time.
+   */
   until?: Promise<unknown>
   drop?: boolean
   /** Raw events: objects are sent as JSON `data:` lines, strings as written (for malformed events). */
@@ -35,7 +38,10 @@ export interface ScriptedReply {
   eventDelayMs?: number
   /** Destroy the connection after this many SSE events. */
   dropAfterEvents?: number
-  /** A body written as is, chunk by chunk as the router reads it (what no OpenAI upstream sends), with `status` and `headers`. */
+  /**
+   * A body written as is, chunk by chunk as the router reads it (what no OpenAI upstream sends),
+   * with `status` and `headers`.
+   */
   raw?: Iterable<string>
   /** With `raw`: break the connection once it is written instead of ending the answer (a reset after the headers). */
   resetAfterRaw?: boolean
@@ -169,7 +175,8 @@ export class FakeOpenAI {
     const reply = scripted || this.#defaultReply(route, recorded)
     const status = reply.status ?? 200
     if (reply.raw) return this.#sendRaw(req, res, status, reply.raw, reply)
-    const streamed = reply.sse ?? (recorded.body?.stream === true && status === 200 && reply.json ? this.#eventsFor(route, reply.json) : undefined)
+    const streamsJson = recorded.body?.stream === true && status === 200 && reply.json
+    const streamed = reply.sse ?? (streamsJson ? this.#eventsFor(route, reply.json) : undefined)
     if (!streamed) return this.#send(res, status, reply.json, reply.headers)
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': `req_${++this.#counter}`, ...reply.headers })
@@ -234,7 +241,13 @@ export class FakeOpenAI {
     res.end(json === undefined ? '' : JSON.stringify(json))
   }
 
-  async #sendRaw (req: IncomingMessage, res: ServerResponse, status: number, chunks: Iterable<string>, { headers = {}, resetAfterRaw }: ScriptedReply): Promise<void> {
+  async #sendRaw (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    chunks: Iterable<string>,
+    { headers = {}, resetAfterRaw }: ScriptedReply
+  ): Promise<void> {
     res.writeHead(status, { 'x-request-id': `req_${++this.#counter}`, ...headers })
     for (const chunk of chunks) {
       if (res.destroyed) return
@@ -274,7 +287,13 @@ export class FakeOpenAI {
       parallel_tool_calls: true,
       tool_choice: 'auto',
       tools: [],
-      usage: { input_tokens: 11, input_tokens_details: { cached_tokens: 0 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 18 },
+      usage: {
+        input_tokens: 11,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: 7,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 18,
+      },
       ...overrides,
     }
   }
@@ -342,12 +361,17 @@ export class FakeOpenAI {
   chatCompletionChunks (completion: any): object[] {
     const base = { id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, system_fingerprint: 'fp_fake' }
     const choice = completion.choices[0]
-    const chunk = (delta: object, finishReason: string | null = null) => ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })
+    const chunk = (delta: object, finishReason: string | null = null) => ({
+      ...base,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    })
     const chunks: object[] = [chunk({ role: 'assistant', content: '', refusal: null })]
     for (const piece of this.#pieces(choice.message.content ?? '')) chunks.push(chunk({ content: piece }))
     for (const [index, call] of (choice.message.tool_calls ?? []).entries()) {
       chunks.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }))
-      for (const piece of this.#pieces(call.function.arguments)) chunks.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }))
+      for (const piece of this.#pieces(call.function.arguments)) {
+        chunks.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }))
+      }
     }
     chunks.push(chunk({}, choice.finish_reason))
     chunks.push({ ...base, choices: [], usage: completion.usage })
@@ -356,7 +380,9 @@ export class FakeOpenAI {
 
   #pieces (text: string): string[] {
     const pieces: string[] = []
-    for (let start = 0; start < text.length; start += this.chunkSize) pieces.push(text.slice(start, start + this.chunkSize))
+    for (let start = 0; start < text.length; start += this.chunkSize) {
+      pieces.push(text.slice(start, start + this.chunkSize))
+    }
     return pieces
   }
 }
@@ -371,7 +397,9 @@ export function fakeEmbedding (text: string, dimensions: number): number[] {
   return Array.from({ length: dimensions }, (_, index) => Math.fround(Math.sin(text.length + index)))
 }
 
-function embeddingsBody (body: { input: string | string[], model: string, dimensions?: number, encoding_format?: string }) {
+interface EmbeddingsRequest { input: string | string[], model: string, dimensions?: number, encoding_format?: string }
+
+function embeddingsBody (body: EmbeddingsRequest) {
   const inputs = Array.isArray(body.input) ? body.input : [body.input]
   const dimensions = body.dimensions ?? 1536
   return {
@@ -386,7 +414,9 @@ function embeddingsBody (body: { input: string | string[], model: string, dimens
   }
 }
 
-function imagesBody (body: { model: string, prompt: string, n?: number, response_format?: string, output_format?: string }) {
+interface ImagesRequest { model: string, prompt: string, n?: number, response_format?: string, output_format?: string }
+
+function imagesBody (body: ImagesRequest) {
   const gptImage = body.model.startsWith('gpt-image')
   const base64 = gptImage || body.response_format === 'b64_json'
   return {
@@ -396,7 +426,12 @@ function imagesBody (body: { model: string, prompt: string, n?: number, response
       : { url: `https://images.example/${index}.png`, revised_prompt: `A picture of ${body.prompt}` }),
     ...(gptImage && {
       output_format: body.output_format ?? 'png',
-      usage: { input_tokens: 10, output_tokens: 4160, total_tokens: 4170, input_tokens_details: { text_tokens: 10, image_tokens: 0 } },
+      usage: {
+        input_tokens: 10,
+        output_tokens: 4160,
+        total_tokens: 4170,
+        input_tokens_details: { text_tokens: 10, image_tokens: 0 },
+      },
     }),
   }
 }
@@ -416,7 +451,9 @@ function sseFrame (route: Route | undefined, event: object): string {
 }
 
 // The answer to a turn that ends with function results names them; otherwise the last user text.
-function lastUserText (messages: Array<{ role?: string, type?: string, content?: unknown, output?: string }> | undefined): string {
+interface InputItem { role?: string, type?: string, content?: unknown, output?: string }
+
+function lastUserText (messages: InputItem[] | undefined): string {
   const final = messages?.at(-1)
   if (final?.type === 'function_call_output') return `tool result ${final.output}`
   if (final?.role === 'tool') return `tool result ${final.content as string}`

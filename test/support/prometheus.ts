@@ -19,7 +19,8 @@ export function parseExposition (text: string): Sample[] {
 
 /** The value of the one sample named `name` whose labels include `labels`; 0 when there is none. */
 export function sampleValue (samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const matching = samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+  const matching = samples.filter((sample) =>
+    sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
   if (matching.length > 1) throw new Error(`${matching.length} samples of ${name} match ${JSON.stringify(labels)}`)
   return matching[0]?.value ?? 0
 }

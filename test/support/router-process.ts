@@ -9,12 +9,18 @@ import { waitFor } from './wait-for.js'
  */
 export const BUILT_ENTRY = BUILD_OUTPUT
 
-/** Longest a child process may take to say it is ready: generous, since a loaded 2-core machine is slow to start one. */
+/**
+ * Longest a child process may take to say it is ready: generous, since a loaded 2-core machine is
+ * slow to start one.
+ */
 const READY_TIMEOUT_MS = 60_000
 
 let built = false
 
-/** Builds dist/ if its sources changed since (a no-op under `npm test`, whose pretest builds first); once per test process. */
+/**
+ * Builds dist/ if its sources changed since (a no-op under `npm test`, whose pretest builds first);
+ * once per test process.
+ */
 export function buildIfStale (): void {
   if (built) return
   const { status } = spawnSync(process.execPath, ['scripts/build-if-stale.ts'], { stdio: 'inherit' })
@@ -55,7 +61,8 @@ export async function whenReady (child: ChildProcess, ready: RegExp, what: strin
     await once(child, 'exit')
   }
   try {
-    await waitFor(() => ready.test(output) || child.exitCode !== null || child.signalCode !== null, what, READY_TIMEOUT_MS)
+    const settled = () => ready.test(output) || child.exitCode !== null || child.signalCode !== null
+    await waitFor(settled, what, READY_TIMEOUT_MS)
   } catch (err) {
     await kill()
     throw err

@@ -20,9 +20,15 @@ export interface RouterTestOptions {
   /** Collects the router's log lines (as production writes them: same redaction); LOG_LEVEL decides which. */
   logs?: LogCapture
   spanExporter?: BuildAppOptions['spanExporter']
-  /** A port chosen beforehand (`freePort`), for settings that name the router's own URL (PUBLIC_URL); unset: an ephemeral one. */
+  /**
+   * A port chosen beforehand (`freePort`), for settings that name the router's own URL
+   * (PUBLIC_URL); unset: an ephemeral one.
+   */
   port?: number
-  /** The time circuit breakers and the response cache go by (a ManualClock's `now`, test/support/clock.ts). */
+  /**
+   * The time circuit breakers, the response cache and the OAuth key set's cooldown go by (a
+   * ManualClock's `now`, test/support/clock.ts).
+   */
   clock?: BuildAppOptions['clock']
 }
 
@@ -59,7 +65,11 @@ export const initializeMessage = {
 }
 
 /** A raw POST to /mcp, for the cases an SDK client would never send. */
-export async function postMcp (router: RunningRouter, body: string | object, headers: Record<string, string> = {}): Promise<Response> {
+export async function postMcp (
+  router: RunningRouter,
+  body: string | object,
+  headers: Record<string, string> = {}
+): Promise<Response> {
   return fetch(router.mcpUrl, {
     method: 'POST',
     headers: { ...MCP_HEADERS, ...headers },
@@ -75,7 +85,10 @@ export interface TestStack {
   close: () => Promise<void>
 }
 
-export async function startStack (env: Record<string, string> = {}, options: RouterTestOptions = {}): Promise<TestStack> {
+export async function startStack (
+  env: Record<string, string> = {},
+  options: RouterTestOptions = {}
+): Promise<TestStack> {
   const upstream = await FakeOpenAI.start()
   const router = await startRouter(upstream, env, options)
   const client = await connectClient(router)

@@ -18,7 +18,9 @@ function * hugeBody (prefix: string, bytes: number, suffix = ''): Iterable<strin
 }
 
 /** The call's result, and how far the process's resident memory rose above where it was while it ran. */
-async function withPeakRss (call: () => Promise<CallToolResult>): Promise<{ result: CallToolResult, risenBytes: number }> {
+async function withPeakRss (
+  call: () => Promise<CallToolResult>
+): Promise<{ result: CallToolResult, risenBytes: number }> {
   const baseline = process.memoryUsage.rss()
   let peak = baseline
   const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 10)

@@ -22,7 +22,8 @@ for (const api of ['chat_completions', 'responses'] as const) {
         stack.upstream.script('POST /v1/chat/completions', { json: completion })
         const result = await chat()
         assert.equal(errorMeta(result).code, 'upstream_invalid_response')
-        // Named either way: by the stop for tool calls without one, or by the answer's shape check, which reads the call first.
+        // Named either way: by the stop for tool calls without one, or by the answer's shape check,
+        // which reads the call first.
         assert.match(textOf(result), /tool_calls/)
         assert.match(textOf(result), /\btype\b/)
       })

@@ -50,7 +50,10 @@ describe('an upstream without the API a tool calls', () => {
     stack.upstream.missingRoutes.add('POST /v1/responses')
     const answer = await fetch(new URL('/ready', stack.router.url))
     assert.equal(answer.status, 503)
-    const body = await answer.json() as { reason: string, checks: { providers: Record<string, { check: { status: string, error: string } }> } }
+    const body = await answer.json() as {
+      reason: string
+      checks: { providers: Record<string, { check: { status: string, error: string } }> }
+    }
     assert.match(body.reason, /upstream check failed: The upstream at .* has no Responses API .* set the router's UPSTREAM_API to chat_completions/)
     assert.deepEqual(Object.values(body.checks.providers).map((provider) => provider.check.status), ['failing'])
     assert.deepEqual(stack.upstream.received('POST /v1/responses').map((probe) => probe.body), [{}], 'one probe with an empty body: nothing for the upstream to run')

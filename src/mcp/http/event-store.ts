@@ -64,8 +64,16 @@ function parseOrRefuse (eventId: EventId): { streamId: StreamId, position: strin
   return parsed
 }
 
-/** The SDK's priming event (empty) opens a stream so the client holds an id before anything else; it is never replayed. */
+/**
+ * The SDK's priming event (empty) opens a stream so the client holds an id before anything else;
+ * it is never replayed.
+ */
 const isPriming = (message: JSONRPCMessage) => Object.keys(message).length === 0
+
+/** Where a replay sends the events it finds (the SDK's `replayEventsAfter` callback). */
+interface ReplaySink {
+  send: (eventId: EventId, message: JSONRPCMessage) => Promise<void>
+}
 
 /** A POST stream ends with the response to its request. */
 const isResponse = (message: JSONRPCMessage) => 'id' in message && ('result' in message || 'error' in message)
@@ -109,7 +117,7 @@ export class MemoryEventLog implements SessionEventStore {
     return this.#streams.has(parsed.streamId) ? undefined : GONE
   }
 
-  async replayEventsAfter (lastEventId: EventId, { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }): Promise<StreamId> {
+  async replayEventsAfter (lastEventId: EventId, { send }: ReplaySink): Promise<StreamId> {
     const { streamId, position } = parseOrRefuse(lastEventId)
     const after = Number(MEMORY_POSITION.exec(position)?.[1])
     const stream = this.#streams.get(streamId)
@@ -147,7 +155,11 @@ export class RedisEventLog implements SessionEventStore {
   readonly #writing = new Set<StreamId>()
   readonly #closed = new AbortController()
 
-  constructor (private readonly redis: SharedRedis, private readonly sessionId: string, private readonly ttlMs: number) {
+  constructor (
+    private readonly redis: SharedRedis,
+    private readonly sessionId: string,
+    private readonly ttlMs: number
+  ) {
     this.#local = new MemoryEventLog(ttlMs)
   }
 
@@ -169,7 +181,7 @@ export class RedisEventLog implements SessionEventStore {
     return parseEventId(eventId)?.streamId
   }
 
-  async replayEventsAfter (lastEventId: EventId, { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }): Promise<StreamId> {
+  async replayEventsAfter (lastEventId: EventId, { send }: ReplaySink): Promise<StreamId> {
     const { streamId, position } = parseOrRefuse(lastEventId)
     if (MEMORY_POSITION.test(position)) return this.#local.replayEventsAfter(lastEventId, { send })
     // Checked here, not by Redis: a malformed id must not read as a Redis failure.
@@ -189,7 +201,9 @@ export class RedisEventLog implements SessionEventStore {
     await forward(entries)
     // A stream this process writes continues through the transport itself. Following is best
     // effort: if it fails, the relay stops and the client's own timeout reports the call.
-    if (!replay.finished && !this.#writing.has(streamId) && streamId !== STANDALONE_STREAM_ID) this.#follow(streamId, replay, forward).catch(() => undefined)
+    if (!replay.finished && !this.#writing.has(streamId) && streamId !== STANDALONE_STREAM_ID) {
+      this.#follow(streamId, replay, forward).catch(() => undefined)
+    }
     return streamId
   }
 
@@ -198,7 +212,8 @@ export class RedisEventLog implements SessionEventStore {
     if (parsed && MEMORY_POSITION.test(parsed.position)) return this.#local.whyNotResumable(lastEventId)
     if (!parsed || !REDIS_POSITION.test(parsed.position)) return NOT_OURS
     // Unknown while Redis is away: replaying says so.
-    const exists = await this.redis.orLocal(async (client) => client.exists(this.#key(parsed.streamId)), () => undefined)
+    const key = this.#key(parsed.streamId)
+    const exists = await this.redis.orLocal(async (client) => client.exists(key), () => undefined)
     return exists === 0 ? GONE : undefined
   }
 
@@ -209,7 +224,8 @@ export class RedisEventLog implements SessionEventStore {
 
   relayedStream (lastEventId: EventId, sessionId: string | undefined): Promise<Response> | undefined {
     const parsed = parseEventId(lastEventId)
-    if (!parsed || !REDIS_POSITION.test(parsed.position) || parsed.streamId === STANDALONE_STREAM_ID || this.#writing.has(parsed.streamId)) return undefined
+    if (!parsed || !REDIS_POSITION.test(parsed.position)) return undefined
+    if (parsed.streamId === STANDALONE_STREAM_ID || this.#writing.has(parsed.streamId)) return undefined
     return this.#relay(lastEventId, sessionId)
   }
 
@@ -240,8 +256,15 @@ export class RedisEventLog implements SessionEventStore {
     })
   }
 
-  /** Forwards what the replica running the call adds, until its response, the session's end, or a stream silent for the TTL. */
-  async #follow (streamId: StreamId, replay: { position: string, finished: boolean }, forward: (entries: StreamEntries) => Promise<void>): Promise<void> {
+  /**
+   * Forwards what the replica running the call adds, until its response, the session's end, or a
+   * stream silent for the TTL.
+   */
+  async #follow (
+    streamId: StreamId,
+    replay: { position: string, finished: boolean },
+    forward: (entries: StreamEntries) => Promise<void>
+  ): Promise<void> {
     const { signal } = this.#closed
     let heardAt = Date.now()
     while (!replay.finished && !signal.aborted && Date.now() - heardAt < this.ttlMs) {

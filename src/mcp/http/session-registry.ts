@@ -22,7 +22,8 @@ export class SessionRegistry {
 
   /** The session was used: it stays known for another idle time. */
   async renew (sessionId: string): Promise<void> {
-    await this.redis.orLocal(async (client) => { await client.pexpire(this.#key(sessionId), this.idleMs) }, () => undefined)
+    const key = this.#key(sessionId)
+    await this.redis.orLocal(async (client) => { await client.pexpire(key, this.idleMs) }, () => undefined)
   }
 
   async find (sessionId: string): Promise<SessionRecord | undefined> {

@@ -48,7 +48,7 @@ export interface CallerIdentity {
  * address with one User-Agent (and the same Authorization header, if they send one) are one
  * caller to it.
  */
-export function callerFingerprint (address: string, headers: IncomingHttpHeaders, identity: CallerIdentity | undefined): string {
+export function callerFingerprint (address: string, headers: IncomingHttpHeaders, identity?: CallerIdentity): string {
   const who = identity ? ['authenticated', identity.client, identity.principal ?? ''] : ['open', headers.authorization ?? '']
   return hash('sha256', JSON.stringify([...who, address, headers['x-forwarded-for'] ?? '', headers['user-agent'] ?? '']), 'base64url')
 }

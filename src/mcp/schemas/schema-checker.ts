@@ -126,7 +126,8 @@ export class SchemaChecker {
     const bytes = Buffer.byteLength(text)
     if (bytes > maxBytes) throw overLimit({ setting: 'SCHEMA_MAX_BYTES', limit: maxBytes, what: `is ${bytes} bytes of JSON` })
     return new Promise((resolve, reject) => {
-      const refusal = this.#queue.add(caller, { job: { schema: text, ...(answer !== undefined && { answer }) }, settle: resolve })
+      const job = { schema: text, ...(answer !== undefined && { answer }) }
+      const refusal = this.#queue.add(caller, { job, settle: resolve })
       if (refusal) return reject(queueRefusal(refusal, this.limits))
       this.#next()
     })

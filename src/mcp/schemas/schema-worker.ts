@@ -21,7 +21,13 @@ export interface SchemaWorkerData {
 
 // Client schemas are arbitrary: unknown keywords and formats are the upstream's business, not a reason to refuse.
 // Their patterns are the client's too: they run on a linear-time engine, never on a backtracking one.
-const options: Options = { allErrors: true, strict: false, validateFormats: false, logger: false, code: { regExp: linearRegExp } }
+const options: Options = {
+  allErrors: true,
+  strict: false,
+  validateFormats: false,
+  logger: false,
+  code: { regExp: linearRegExp },
+}
 
 /**
  * Checks schemas against the JSON Schema meta-schema, compiled once. It validates only, and so
@@ -65,7 +71,10 @@ export function validatorCache (maxBytes: number): LRUCache<string, ValidateFunc
 }
 
 /** The outcome of one job, using and filling `cache`. */
-export function runSchemaJob (cache: LRUCache<string, ValidateFunction>, { schema, answer }: SchemaJob): SchemaJobOutcome {
+export function runSchemaJob (
+  cache: LRUCache<string, ValidateFunction>,
+  { schema, answer }: SchemaJob
+): SchemaJobOutcome {
   let validate = cache.get(schema)
   if (!validate) {
     try {
@@ -79,7 +88,10 @@ export function runSchemaJob (cache: LRUCache<string, ValidateFunction>, { schem
   return { outcome: 'mismatch', errors: describeValidationErrors(validate.errors) }
 }
 
-/** What the worker says once it can take jobs: its start-up (loading, the meta-schema's compile) is not a job's time. */
+/**
+ * What the worker says once it can take jobs: its start-up (loading, the meta-schema's compile)
+ * is not a job's time.
+ */
 export const WORKER_READY = 'ready'
 
 if (parentPort) {

@@ -14,13 +14,16 @@ export const cancelResponseTool = defineTool({
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  handler: ({ router, responses }: StoredResponseToolServices) => async ({ response_id: responseId, provider: providerName }, call) => {
+  handler: ({ router, responses }: StoredResponseToolServices) => async (args, call) => {
+    const { response_id: responseId, provider: providerName } = args
     const routing = router.table
     await responses.checkOwner(call, responseId)
     const provider = routing.provider(providerName)
     const result = await responses.cancel(call, provider, responseId)
     // A cancelled background response is charged what it had spent, if its chat left that to be charged.
-    if (terminalStatuses.has(result.status) && await call.budget.resume(responseId)) call.record.answered(result.model, result.usage)
+    if (terminalStatuses.has(result.status) && await call.budget.resume(responseId)) {
+      call.record.answered(result.model, result.usage)
+    }
     return chatToolResult({ result, api: provider.config.api, routing: call.record.routing() })
   },
 })

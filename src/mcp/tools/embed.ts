@@ -1,13 +1,14 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import type { ModelRouter } from '../../routing/model-router.js'
+import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import type { Route } from '../../routing/routing-table.js'
 import type { ResponseCache } from '../../shared-state/response-cache.js'
 import { createEmbeddings, type EmbeddingResult } from '../../upstream/embeddings.js'
 import { CacheArgument, type CacheOutcome, CacheOutput, cachedAnswers, cachedCall } from '../cached-call.js'
-import { routedCall } from '../routed-call.js'
 import { embeddingEstimate } from '../spend-estimates.js'
-import { defineTool, type UpstreamContext, upstreamContext, type UpstreamServices } from '../tool.js'
+import { type CallScope, defineTool, type UpstreamServices } from '../tool.js'
+import { upstreamScope } from '../upstream-scope.js'
 import { type AnswerRouting, AnswerRoutingShape, RoutingOutput } from './answer-routing.js'
 
 /** What embed answers, before it is shown to the client ({@link embeddingToolResult}). */
@@ -59,7 +60,8 @@ export const embedTool = defineTool({
     usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), totalTokens: Type.Integer() })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async ({ input, model: requested, dimensions, cache }, call) => {
+  handler: ({ router, upstream, cache: answers, defaultModel }: EmbedServices) => async (args, call) => {
+    const { input, model: requested, dimensions, cache } = args
     const route = router.table.route(requested ?? defaultModel, call.client)
     const [target] = route.targets
     await call.budget.reserve(embeddingEstimate(input, target.model))
@@ -69,21 +71,30 @@ export const embedTool = defineTool({
       deterministic: true,
       request: { tool: 'embed', provider: target.provider.name, model: target.model, input, dimensions },
       complete: () => true,
-    }, async () => embed(upstreamContext(upstream, call), route, input, dimensions))
+    }, async () => embed(upstream, call, route, { input, dimensions }))
     return embeddingToolResult(answer, outcome)
   },
 })
 
-async function embed (context: UpstreamContext, route: Route, input: string | string[], dimensions: number | undefined): Promise<EmbeddingAnswer> {
-  const { requestId } = context
-  const { value: result } = await routedCall(
-    context,
+async function embed (
+  upstream: UpstreamServices,
+  call: CallScope,
+  route: Route,
+  { input, dimensions }: { input: string | string[], dimensions: number | undefined }
+): Promise<EmbeddingAnswer> {
+  const { requestId, record } = call
+  const { value: result } = await callRoute(
+    upstreamScope(upstream, call),
     route,
     { name: 'embeddings', operation: `embedding with ${route.requested}` },
-    (target, signal) => createEmbeddings(target.provider.client, { model: target.model, input, ...(dimensions !== undefined && { dimensions }) }, { signal, requestId })
+    (target, signal) => createEmbeddings(
+      target.provider.client,
+      { model: target.model, input, ...(dimensions !== undefined && { dimensions }) },
+      { signal, requestId }
+    )
   )
-  context.record.answered(result.model, result.usage)
-  return { result, routing: context.record.routing() }
+  record.answered(result.model, result.usage)
+  return { result, routing: record.routing() }
 }
 
 /** Embeddings as an MCP result: a summary as text, the vectors in `structuredContent`. */

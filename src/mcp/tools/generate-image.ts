@@ -1,11 +1,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { Type } from '@sinclair/typebox'
 import type { ModelRouter } from '../../routing/model-router.js'
+import { callRoute } from '../../routing/pipeline/upstream-pipeline.js'
 import { generateImages, type ImageResult } from '../../upstream/images.js'
 import { StringEnum } from '../../schemas.js'
-import { routedCall } from '../routed-call.js'
 import { imageEstimate } from '../spend-estimates.js'
-import { defineTool, TimeoutArgument, upstreamContext, type UpstreamServices } from '../tool.js'
+import { defineTool, TimeoutArgument, type UpstreamServices } from '../tool.js'
+import { upstreamScope } from '../upstream-scope.js'
 import { type AnswerRouting, RoutingOutput } from './answer-routing.js'
 
 /** What generate_image uses besides its call's own scope. */
@@ -44,17 +45,21 @@ export const generateImageTool = defineTool({
       url: Type.Optional(Type.String({ description: 'Only when the upstream gave a URL instead of the bytes.' })),
       revisedPrompt: Type.Optional(Type.String()),
     }), { description: 'One entry per image, in the order of the image content blocks.' }),
-    usage: Type.Optional(Type.Object({ inputTokens: Type.Integer(), outputTokens: Type.Integer(), totalTokens: Type.Integer() })),
+    usage: Type.Optional(Type.Object({
+      inputTokens: Type.Integer(),
+      outputTokens: Type.Integer(),
+      totalTokens: Type.Integer(),
+    })),
   }),
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: true },
   handler: ({ router, upstream, defaultModel }: GenerateImageServices) => async (args, call) => {
     const { requestId, record } = call
     const route = router.table.route(args.model ?? defaultModel, call.client)
     await call.budget.reserve(imageEstimate({ ...args, model: route.targets[0].model }))
-    const { value: result } = await routedCall(
-      upstreamContext(upstream, call),
+    const { value: result } = await callRoute(
+      upstreamScope(upstream, call, args.timeout_ms),
       route,
-      { name: 'generate_image', operation: `image generation with ${route.requested}`, timeoutMs: args.timeout_ms },
+      { name: 'generate_image', operation: `image generation with ${route.requested}` },
       (target, signal) => generateImages(target.provider.client, {
         model: target.model,
         prompt: args.prompt,
@@ -82,7 +87,12 @@ export function imageToolResult ({ result, routing }: ImageAnswer): CallToolResu
     structuredContent: {
       model: result.model,
       ...routing,
-      images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({ index, mimeType, ...(url && { url }), ...(revisedPrompt && { revisedPrompt }) })),
+      images: result.images.map(({ mimeType, url, revisedPrompt }, index) => ({
+        index,
+        mimeType,
+        ...(url && { url }),
+        ...(revisedPrompt && { revisedPrompt }),
+      })),
       ...(result.usage && { usage: result.usage }),
     },
   }

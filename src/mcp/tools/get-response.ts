@@ -27,7 +27,8 @@ export const getResponseTool = defineTool({
   }, { additionalProperties: false }),
   outputSchema: ChatOutput,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  handler: ({ router, responses }: StoredResponseToolServices) => async ({ response_id: responseId, provider: providerName, wait }, call) => {
+  handler: ({ router, responses }: StoredResponseToolServices) => async (args, call) => {
+    const { response_id: responseId, provider: providerName, wait } = args
     const routing = router.table
     await responses.checkOwner(call, responseId)
     const provider = routing.provider(providerName)

@@ -12,7 +12,9 @@ const response: JSONRPCMessage = { jsonrpc: '2.0', id: 1, result: { content: [] 
 
 async function replay (store: MemoryEventLog | RedisEventLog, lastEventId: string) {
   const sent: Array<[string, JSONRPCMessage]> = []
-  const streamId = await store.replayEventsAfter(lastEventId, { send: async (id, message) => { sent.push([id, message]) } })
+  const streamId = await store.replayEventsAfter(lastEventId, {
+    send: async (id, message) => { sent.push([id, message]) },
+  })
   return { streamId, sent }
 }
 

@@ -45,7 +45,8 @@ describe('caller fingerprints', () => {
   })
 
   test('an open router tells callers apart by address, forwarding header, User-Agent and Authorization only', () => {
-    const open = (address: string, extra: Record<string, string> = {}) => callerFingerprint(address, { ...headers, ...extra }, undefined)
+    const open = (address: string, extra: Record<string, string> = {}) =>
+      callerFingerprint(address, { ...headers, ...extra }, undefined)
     assert.equal(open('10.0.0.1'), open('10.0.0.1'), 'the same address and User-Agent are one caller')
     assert.notEqual(open('10.0.0.1'), open('10.0.0.2'))
     assert.notEqual(open('10.0.0.1'), open('10.0.0.1', { 'user-agent': 'other/2.0' }))

@@ -34,7 +34,9 @@ describe('embed', () => {
     const result = await stack.client.callTool({ name: 'embed', arguments: { input, model: 'text-embedding-3-large', dimensions: 64 } })
     const structured = result.structuredContent as unknown as EmbedStructured
     assert.deepEqual(structured.embeddings.map(({ index }) => index), [0, 1, 2])
-    structured.embeddings.forEach(({ embedding }, index) => assert.deepEqual(embedding, fakeEmbedding(input[index]!, 64)))
+    structured.embeddings.forEach(({ embedding }, index) => {
+      assert.deepEqual(embedding, fakeEmbedding(input[index]!, 64))
+    })
     assert.equal(textOf(result), '3 embeddings of 64 dimensions from text-embedding-3-large (9 input tokens); the vectors are in structuredContent.embeddings.')
     const { body } = stack.upstream.received('POST /v1/embeddings')[0]!
     assert.equal(body.dimensions, 64)

@@ -26,7 +26,10 @@ describe('list_models', () => {
 
   test('lists the upstream models, sorted, with the default model', async () => {
     const result = await client.callTool({ name: 'list_models', arguments: {} })
-    const structured = result.structuredContent as { defaultModel: string, models: Array<{ id: string, ownedBy: string }> }
+    const structured = result.structuredContent as {
+      defaultModel: string
+      models: Array<{ id: string, ownedBy: string }>
+    }
     assert.equal(structured.defaultModel, 'gpt-4.1-mini')
     assert.deepEqual(structured.models.map((model) => model.id), ['gpt-4.1', 'gpt-4.1-mini', 'text-embedding-3-small'])
     assert.equal(structured.models[0]?.ownedBy, 'openai')

@@ -4,7 +4,7 @@ import type { Route, RouteTarget } from '../../../routing/routing-table.js'
 import { JsonValue } from '../../../schemas.js'
 import type { ChatMessage, ChatRequest, ChatResult, FunctionCall, TokenUsage } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
-import type { UpstreamContext } from '../../tool.js'
+import type { CallScope, UpstreamServices } from '../../tool.js'
 import { routedChat } from './routed-chat.js'
 
 /** `structuredContent.trace` of a chat that ran downstream tools: what happened in each turn. */
@@ -57,12 +57,13 @@ export interface AgentOptions {
  * router does not own ends the loop, and goes back to the client as in a plain chat.
  */
 export async function runAgentLoop (
-  context: UpstreamContext,
+  upstream: UpstreamServices,
+  scope: CallScope,
   route: Route,
   first: ChatRequest,
   { functions, maxTurns, timeoutMs, onText }: AgentOptions
 ): Promise<AgentRun> {
-  const { progress, record, clientLog } = context
+  const { progress, record, clientLog } = scope
   const downstreamTools = [...functions.values()].map((fn) => fn.definition)
   let request: ChatRequest = { ...first, tools: [...(first.tools ?? []), ...downstreamTools] }
   const trace: AgentTurn[] = []
@@ -72,7 +73,9 @@ export async function runAgentLoop (
     clientLog.write('info', `turn ${turn}: asking ${request.model}`, { turn, model: request.model })
     const started = performance.now()
     const current = request
-    const { result, target, dropped } = await routedChat(context, route, current, { operation: `chat with ${current.model} (turn ${turn})`, timeoutMs, onText })
+    const operation = `chat with ${current.model} (turn ${turn})`
+    const options = { operation, timeoutMs, onText }
+    const { result, target, dropped } = await routedChat(upstream, scope, route, current, options)
     record.answered(result.model, result.usage)
     for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) usage[key] += result.usage?.[key] ?? 0
     const ownsEveryCall = result.toolCalls.length > 0 && result.toolCalls.every((call) => functions.has(call.name))
@@ -82,7 +85,7 @@ export async function runAgentLoop (
       return { result, target, dropped, trace, usage, completed: !ownsEveryCall }
     }
     const outputs = await Promise.all(result.toolCalls.map(async (call) =>
-      runDownstreamCall(context, turn, call, functions.get(call.name) as DownstreamFunction)))
+      runDownstreamCall(scope, turn, call, functions.get(call.name) as DownstreamFunction)))
     for (const { traced } of outputs) clientLog.write('info', `turn ${turn}: ${traced.name} ${traced.outcome === 'ok' ? 'answered' : `failed: ${traced.error ?? 'error'}`}`, { turn, tool: traced.name, outcome: traced.outcome, durationMs: traced.durationMs })
     trace.push({ ...turnTrace, durationMs: elapsed(started), toolCalls: outputs.map(({ traced }) => traced) })
     const answered = outputs.map(({ output }, index) => ({ call: result.toolCalls[index] as FunctionCall, output }))
@@ -94,8 +97,12 @@ export async function runAgentLoop (
  * One downstream call the model asked for. Its failure is the tool's output, for the model to
  * read and recover from; only cancellation stops the loop.
  */
-async function runDownstreamCall (context: Pick<UpstreamContext, 'progress' | 'signal' | 'log'>, turn: number, call: FunctionCall, fn: DownstreamFunction): Promise<{ output: string, traced: TracedCall }> {
-  const { progress, signal, log } = context
+async function runDownstreamCall (
+  { progress, signal, log }: Pick<CallScope, 'progress' | 'signal' | 'log'>,
+  turn: number,
+  call: FunctionCall,
+  fn: DownstreamFunction
+): Promise<{ output: string, traced: TracedCall }> {
   progress.status(`turn ${turn}: running ${call.name}`)
   const started = performance.now()
   let args: Record<string, unknown> | undefined

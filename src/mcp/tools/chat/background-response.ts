@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ToolError } from '../../../errors.js'
+import { callProvider } from '../../../routing/pipeline/upstream-pipeline.js'
+import type { UpstreamOperation } from '../../../routing/pipeline/upstream-call.js'
 import type { Provider } from '../../../routing/provider.js'
 import type { ResponseOwners } from '../../../shared-state/response-owners.js'
 import { type ChatResult, terminalStatuses } from '../../../upstream/chat-types.js'
 import { cancelledError } from '../../../upstream/errors.js'
 import { cancelResponse, retrieveResponse } from '../../../upstream/responses-api.js'
-import { observedCall, type UpstreamOperation } from '../../observed-call.js'
-import { type CallScope, upstreamContext, type UpstreamServices } from '../../tool.js'
+import { type CallScope, type UpstreamServices } from '../../tool.js'
+import { upstreamScope } from '../../upstream-scope.js'
 
 export interface StoredResponseServices {
   upstream: UpstreamServices
@@ -38,8 +40,8 @@ export class StoredResponses {
 
   /** Stops the response at the provider that holds it; returns it as it stands. */
   async cancel (call: CallScope, provider: Provider, responseId: string): Promise<ChatResult> {
-    return observedCall(
-      upstreamContext(this.#upstream, call),
+    return callProvider(
+      upstreamScope(this.#upstream, call),
       { provider },
       { name: 'cancel_response', operation: `cancelling response ${responseId}`, resource: `response ${responseId}` },
       (signal) => cancelResponse(provider.client, responseId, { signal, requestId: call.requestId })
@@ -51,7 +53,12 @@ export class StoredResponses {
    * has passed, reporting its status as progress. A response still running at the end is returned
    * as it stands, id and status, for get_response to fetch later.
    */
-  async waitFor (call: CallScope, provider: Provider, first: ChatResult, { cancelIfAbandoned }: { cancelIfAbandoned: boolean }): Promise<ChatResult> {
+  async waitFor (
+    call: CallScope,
+    provider: Provider,
+    first: ChatResult,
+    { cancelIfAbandoned }: { cancelIfAbandoned: boolean }
+  ): Promise<ChatResult> {
     const { signal, progress } = call
     const started = performance.now()
     let result = first
@@ -106,8 +113,8 @@ export class StoredResponses {
   }
 
   async #retrieve (call: CallScope, provider: Provider, responseId: string, what: Pick<UpstreamOperation, 'operation' | 'resource'>): Promise<ChatResult> {
-    return observedCall(
-      upstreamContext(this.#upstream, call),
+    return callProvider(
+      upstreamScope(this.#upstream, call),
       { provider },
       { name: 'retrieve_response', ...what },
       (signal) => retrieveResponse(provider.client, responseId, { signal, requestId: call.requestId })

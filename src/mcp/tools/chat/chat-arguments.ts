@@ -16,7 +16,10 @@ const ImageUrlPart = Type.Object({
   type: Type.Literal('image_url'),
   image_url: Type.Union([
     Type.String({ minLength: 1 }),
-    Type.Object({ url: Type.String({ minLength: 1 }), detail: Type.Optional(ImageDetail) }, { additionalProperties: false }),
+    Type.Object(
+      { url: Type.String({ minLength: 1 }), detail: Type.Optional(ImageDetail) },
+      { additionalProperties: false }
+    ),
   ], { description: 'An https: URL or a data: URL (data:image/png;base64,...), alone or as {url, detail}.' }),
 }, { additionalProperties: false })
 
@@ -139,7 +142,9 @@ export function toChatRequest (args: ChatArgumentsType, api: UpstreamApi, model:
     ...(tools && { tools }),
     ...(args.tool_choice && { toolChoice: args.tool_choice }),
     ...(args.parallel_tool_calls !== undefined && { parallelToolCalls: args.parallel_tool_calls }),
-    ...(args.tool_outputs && { toolOutputs: args.tool_outputs.map(({ call_id: callId, output }) => ({ callId, output })) }),
+    ...(args.tool_outputs && {
+      toolOutputs: args.tool_outputs.map(({ call_id: callId, output }) => ({ callId, output })),
+    }),
     ...(args.previous_response_id && { previousResponseId: args.previous_response_id }),
     ...(args.store !== undefined && { store: args.store }),
     ...(args.response_format && { responseFormat: args.response_format as ResponseFormat }),
@@ -191,7 +196,8 @@ function toContentPart (part: PartArgument): ContentPart {
   }
 }
 
-// Chat Completions' nested form ({type:"function", function:{name, ...}}) is accepted too: many clients build tools that way.
+// Chat Completions' nested form ({type:"function", function:{name, ...}}) is accepted too: many clients
+// build tools that way.
 function toToolDefinition (tool: ChatArgumentsType['tools'] extends Array<infer T> | undefined ? T : never, index: number): ToolDefinition {
   const { function: nested, ...flat } = tool
   const definition = tool.type === 'function' && nested ? { type: 'function', ...nested } : flat

@@ -9,7 +9,7 @@ import { cachedCall } from '../../cached-call.js'
 import type { SchemaChecker } from '../../schemas/schema-checker.js'
 import { chatEstimate } from '../../spend-estimates.js'
 import { toolErrorResult } from '../../tool-error.js'
-import { type CallScope, defineTool, upstreamContext, type UpstreamServices } from '../../tool.js'
+import { type CallScope, defineTool, type UpstreamServices } from '../../tool.js'
 import { type AgentOptions, runAgentLoop } from './agent-loop.js'
 import type { StoredResponses } from './background-response.js'
 import { ChatArguments, type ChatArgumentsType, toChatRequest } from './chat-arguments.js'
@@ -89,7 +89,7 @@ async function agentChat (
   request: ChatRequest,
   options: AgentOptions
 ): Promise<CallToolResult> {
-  const run = await runAgentLoop(upstreamContext(upstream, call), route, request, options)
+  const run = await runAgentLoop(upstream, call, route, request, options)
   // The router-owned calls of a loop stopped at max_turns were never run: nothing for the client to do with them.
   const result = { ...run.result, usage: run.usage, ...(!run.completed && { toolCalls: [] }) }
   const toolResult = chatToolResult({
@@ -127,7 +127,7 @@ async function singleChat (
   }, async (): Promise<ChatAnswer> => {
     const operation = `chat with ${request.model}`
     const options = { operation, timeoutMs: args.timeout_ms, onText }
-    const answer = await routedChat(upstreamContext(upstream, call), route, request, options)
+    const answer = await routedChat(upstream, call, route, request, options)
     let { result } = answer
     if (request.background) {
       result = await responses.waitFor(call, answer.target.provider, result, { cancelIfAbandoned: true })

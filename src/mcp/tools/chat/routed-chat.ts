@@ -1,9 +1,10 @@
 import type { Route, RouteTarget } from '../../../routing/routing-table.js'
 import { type ChatCallContext, type ChatRequest, type ChatResult, isFunctionTool } from '../../../upstream/chat-types.js'
 import { createChat, withoutUnsupportedParameters } from '../../../upstream/chat.js'
-import { routedCall } from '../../routed-call.js'
+import { callRoute } from '../../../routing/pipeline/upstream-pipeline.js'
 import { characterTokens, chatInputTokens } from '../../spend-estimates.js'
-import type { UpstreamContext } from '../../tool.js'
+import type { CallScope, UpstreamServices } from '../../tool.js'
+import { upstreamScope } from '../../upstream-scope.js'
 
 export interface RoutedChat {
   result: ChatResult
@@ -21,7 +22,21 @@ export interface RoutedChat {
  * hung up, the upstream went away) never gets to its usage, which comes last: its input and the
  * text streamed are charged as an estimate.
  */
-export async function routedChat (context: UpstreamContext, route: Route, request: ChatRequest, { operation, timeoutMs, onText }: { operation: string, timeoutMs: number | undefined, onText: ChatCallContext['onText'] }): Promise<RoutedChat> {
+export interface RoutedChatOptions {
+  operation: string
+  /** The call's `timeout_ms`: its one deadline, capped at UPSTREAM_TIMEOUT_MS. */
+  timeoutMs: number | undefined
+  onText: ChatCallContext['onText']
+}
+
+export async function routedChat (
+  upstream: UpstreamServices,
+  call: CallScope,
+  route: Route,
+  request: ChatRequest,
+  { operation, timeoutMs, onText }: RoutedChatOptions
+): Promise<RoutedChat> {
+  const { log, record, requestId } = call
   const [first] = route.targets
   const canTake = (target: RouteTarget) => {
     if (request.previousResponseId) return target.provider === first.provider
@@ -34,19 +49,23 @@ export async function routedChat (context: UpstreamContext, route: Route, reques
     onText(delta)
   })
   try {
-    const { value, target } = await routedCall(context, route, { name: 'chat', operation, timeoutMs }, async (target, signal) => {
+    const scope = upstreamScope(upstream, call, timeoutMs)
+    const { value, target } = await callRoute(scope, route, { name: 'chat', operation }, async (target, signal) => {
       const { request: sent, dropped } = withoutUnsupportedParameters({ ...request, model: target.model })
-      if (dropped.length > 0 && !droppedFor.has(target)) context.log.info({ model: target.model, dropped }, 'parameters the model family refuses were not sent')
+      if (dropped.length > 0 && !droppedFor.has(target)) {
+        log.info({ model: target.model, dropped }, 'parameters the model family refuses were not sent')
+      }
       droppedFor.set(target, dropped)
-      return createChat(target.provider.client, target.provider.config.api, sent, { signal, requestId: context.requestId, ...(counted && { onText: counted }) })
+      const { client, config: { api } } = target.provider
+      return createChat(client, api, sent, { signal, requestId, ...(counted && { onText: counted }) })
     }, canTake)
     return { result: value, target, dropped: droppedFor.get(target) ?? [] }
   } catch (err) {
     // Once text was streamed the call is never passed on or retried: it is this one stream's text.
     if (streamedCharacters > 0) {
       const estimate = { inputTokens: chatInputTokens(request), outputTokens: characterTokens(streamedCharacters) }
-      context.record.estimated(estimate)
-      context.log.info({ ...estimate, tokensEstimated: true }, 'the stream broke off before its usage came: its input and streamed text are charged as an estimate')
+      record.estimated(estimate)
+      log.info({ ...estimate, tokensEstimated: true }, 'the stream broke off before its usage came: its input and streamed text are charged as an estimate')
     }
     throw err
   }

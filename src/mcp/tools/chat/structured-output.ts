@@ -6,7 +6,13 @@ import type { SchemaChecker } from '../../schemas/schema-checker.js'
  * The model's answer as the JSON the client asked for. An answer that is not JSON, or does not
  * match the schema, is an `invalid_output` failure naming the reason.
  */
-export async function parseStructuredOutput (schemas: SchemaChecker, caller: string, text: string, format: ResponseFormat, finishReason: string): Promise<unknown> {
+export async function parseStructuredOutput (
+  schemas: SchemaChecker,
+  caller: string,
+  text: string,
+  format: ResponseFormat,
+  finishReason: string
+): Promise<unknown> {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -23,6 +29,10 @@ export async function parseStructuredOutput (schemas: SchemaChecker, caller: str
 }
 
 /** Refuses a schema over the router's limits, or that cannot be compiled, before any tokens are spent on it. */
-export async function checkResponseFormat (schemas: SchemaChecker, caller: string, format: ResponseFormat | undefined): Promise<void> {
+export async function checkResponseFormat (
+  schemas: SchemaChecker,
+  caller: string,
+  format: ResponseFormat | undefined
+): Promise<void> {
   if (format?.type === 'json_schema') await schemas.check(caller, format.schema)
 }

@@ -63,13 +63,18 @@ for (const api of ['responses', 'chat_completions'] as const) {
 
       const requests = stack.upstream.received(route)
       assert.equal(requests.length, 3)
-      const offered = (requests[0]?.body as { tools: Array<Record<string, any>> }).tools.map((tool) => tool.name ?? tool.function?.name)
+      const { tools } = requests[0]?.body as { tools: Array<Record<string, any>> }
+      const offered = tools.map((tool) => tool.name ?? tool.function?.name)
       assert.deepEqual(offered, ['think__think'], 'only the selected server\'s tools are offered')
       assert.deepEqual(toolOutputsSent(1), [{ id: 'call_1', output: 'Thought noted: the user wants a greeting' }])
       assert.deepEqual(toolOutputsSent(2), [{ id: 'call_1', output: 'Thought noted: the user wants a greeting' }, { id: 'call_2', output: 'Thought noted: keep it short' }])
       assert.deepEqual(downstream.calls.map((call) => call.args.thought), ['the user wants a greeting', 'keep it short'])
 
-      const structured = result.structuredContent as { trace: TracedTurn[], usage: { inputTokens: number }, toolCalls: unknown[] }
+      const structured = result.structuredContent as {
+        trace: TracedTurn[]
+        usage: { inputTokens: number }
+        toolCalls: unknown[]
+      }
       assert.deepEqual(structured.trace.map((turn) => turn.toolCalls.map((call) => [call.name, call.outcome])), [[['think__think', 'ok']], [['think__think', 'ok']], []])
       assert.deepEqual(structured.trace[0]?.toolCalls[0]?.arguments, { thought: 'the user wants a greeting' })
       assert.equal(structured.usage.inputTokens, 3 * (api === 'responses' ? 11 : 13))

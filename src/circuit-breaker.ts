@@ -1,4 +1,11 @@
-import type { CircuitBreakerConfig } from './routing-config.js'
+/** When a breaker opens and how long it stays open (a provider's `circuitBreaker` in the routing file). */
+export interface CircuitBreakerConfig {
+  failureThreshold: number
+  failureRatio: number
+  minimumCalls: number
+  windowMs: number
+  cooldownMs: number
+}
 
 export type CircuitState = 'closed' | 'open' | 'half_open'
 

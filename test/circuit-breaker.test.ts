@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { CircuitBreaker, type CircuitState } from '../../src/routing/circuit-breaker.js'
-import { DEFAULT_CIRCUIT_BREAKER } from '../../src/routing/routing-config.js'
+import { CircuitBreaker, type CircuitState } from '../src/circuit-breaker.js'
+import { DEFAULT_CIRCUIT_BREAKER } from '../src/routing/routing-config.js'
 
 /** A breaker on a clock the test moves. */
 function breakerAt (settings: Partial<typeof DEFAULT_CIRCUIT_BREAKER>) {
   const clock = { now: 0 }
   const changes: CircuitState[] = []
-  const breaker = new CircuitBreaker({ ...DEFAULT_CIRCUIT_BREAKER, ...settings }, (state) => changes.push(state), () => clock.now)
+  const breaker = new CircuitBreaker(
+    { ...DEFAULT_CIRCUIT_BREAKER, ...settings },
+    (state) => changes.push(state),
+    () => clock.now
+  )
   return { breaker, clock, changes }
 }
 

@@ -32,7 +32,10 @@ export interface FunctionTool {
   strict?: boolean
 }
 
-/** A function tool, or a hosted tool of the Responses API (`web_search`, `file_search`, `code_interpreter`, `mcp`, ...) passed as given. */
+/**
+ * A function tool, or a hosted tool of the Responses API (`web_search`, `file_search`,
+ * `code_interpreter`, `mcp`, ...) passed as given.
+ */
 export type ToolDefinition = FunctionTool | { type: string, [setting: string]: unknown }
 
 export function isFunctionTool (tool: ToolDefinition): tool is FunctionTool {

@@ -5,7 +5,12 @@ import { invalidResponse } from './errors.js'
 import { modelTraits } from './model-family.js'
 import { createResponse } from './responses-api.js'
 
-export async function createChat (openai: OpenAI, api: UpstreamApi, request: ChatRequest, context: ChatCallContext): Promise<ChatResult> {
+export async function createChat (
+  openai: OpenAI,
+  api: UpstreamApi,
+  request: ChatRequest,
+  context: ChatCallContext
+): Promise<ChatResult> {
   const result = api === 'chat_completions'
     ? await createChatCompletion(openai, request, context)
     : await createResponse(openai, request, context)

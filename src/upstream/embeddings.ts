@@ -17,7 +17,11 @@ export interface EmbeddingResult {
   usage?: { inputTokens: number, totalTokens: number }
 }
 
-export async function createEmbeddings (openai: OpenAI, { model, input, dimensions }: EmbeddingRequest, context: UpstreamRequestContext): Promise<EmbeddingResult> {
+export async function createEmbeddings (
+  openai: OpenAI,
+  { model, input, dimensions }: EmbeddingRequest,
+  context: UpstreamRequestContext
+): Promise<EmbeddingResult> {
   // base64 on the wire: a quarter of the bytes of JSON numbers. Asked for explicitly, the SDK
   // leaves the answer to the router, which checks it before decoding.
   const call = openai.embeddings.create({ model, input, encoding_format: 'base64', ...(dimensions !== undefined && { dimensions }) }, upstreamRequestOptions(context))

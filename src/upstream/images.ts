@@ -30,7 +30,11 @@ export interface ImageResult {
   usage?: { inputTokens: number, outputTokens: number, totalTokens: number }
 }
 
-export async function generateImages (openai: OpenAI, request: ImageRequest, context: UpstreamRequestContext): Promise<ImageResult> {
+export async function generateImages (
+  openai: OpenAI,
+  request: ImageRequest,
+  context: UpstreamRequestContext
+): Promise<ImageResult> {
   const traits = imageModelTraits(request.model)
   const params: ImageGenerateParamsNonStreaming = {
     model: request.model,

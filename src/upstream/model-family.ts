@@ -1,7 +1,8 @@
 /**
  * What a model family accepts, decided from the model id alone. This is the one place that knows
- * which parameters a family rejects (chat models here, image models below). Ids it does not recognise (other providers' models) get
- * every parameter the caller gave, and the upstream's own refusal is returned if it has one.
+ * which parameters a family rejects (chat models here, image models below). Ids it does not
+ * recognise (other providers' models) get every parameter the caller gave, and the upstream's own
+ * refusal is returned if it has one.
  */
 export interface ModelTraits {
   /** `temperature` and `top_p`: refused by reasoning models. */

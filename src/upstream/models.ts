@@ -27,6 +27,10 @@ const CHAT_API_PATHS = { responses: '/responses', chat_completions: '/chat/compl
  * without running anything, one that lacks it answers 404 or 405, which this throws as any
  * refusal. Readiness tells the two apart (errors.ts `lackedEndpoint`).
  */
-export async function probeChatApi (openai: OpenAI, api: keyof typeof CHAT_API_PATHS, context: UpstreamRequestContext): Promise<void> {
+export async function probeChatApi (
+  openai: OpenAI,
+  api: keyof typeof CHAT_API_PATHS,
+  context: UpstreamRequestContext
+): Promise<void> {
   await openai.post(CHAT_API_PATHS[api], { body: {}, ...upstreamRequestOptions(context) })
 }

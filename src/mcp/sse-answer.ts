@@ -77,9 +77,16 @@ export class SseAnswer {
     this.#begun = true
     this.#reply.code(status).headers(headers)
     this.#reply.send(this.#body)
-    // Headers go out with the first body chunk, which may be minutes away: flushed on the next
-    // turn, so a quick answer still leaves in one write with them (docs/performance.md).
-    const { raw } = this.#reply
-    setImmediate(() => { if (!raw.headersSent && !raw.destroyed) raw.flushHeaders() })
+    flushHeadersSoon(this.#reply)
   }
+}
+
+/**
+ * Sends an SSE answer's headers on the next turn. Node sends headers with the first body chunk,
+ * which on an SSE stream may be minutes away (a GET stream, or a call still waiting for the
+ * model): clients wait on the headers. Not at once: a quick answer (echo, a cached one) then
+ * leaves in the same write as its headers, one write per exchange fewer (docs/performance.md).
+ */
+export function flushHeadersSoon ({ raw }: FastifyReply): void {
+  setImmediate(() => { if (!raw.headersSent && !raw.destroyed) raw.flushHeaders() })
 }

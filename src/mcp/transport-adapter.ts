@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify'
 import { type ClassifiedMessage, classifyMessage, type JsonRpcId } from './http/classified-message.js'
 import type { McpMessageLog } from './message-log.js'
 import { authInfoCarrying, type HttpRequestContext, requestContextOf } from './request-context.js'
-import { SseAnswer } from './sse-answer.js'
+import { flushHeadersSoon, SseAnswer } from './sse-answer.js'
 
 /*
  * The router's one adapter over the SDK's transports, for both protocol eras and stdio: every
@@ -119,12 +119,6 @@ export async function sendResponse (
     return reply.send(await response.text())
   }
   reply.send(response)
-  // Node sends headers with the first body chunk, which on an SSE stream may be minutes away
-  // (a GET stream, or a call still waiting for the model): clients wait on the headers. Flushed
-  // on the next turn, not at once: a quick answer (echo, a cached one) then leaves in the same
-  // write as its headers, one write per exchange fewer (docs/performance.md).
-  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
-    setImmediate(() => { if (!reply.raw.headersSent && !reply.raw.destroyed) reply.raw.flushHeaders() })
-  }
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) flushHeadersSoon(reply)
   return reply
 }

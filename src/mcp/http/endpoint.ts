@@ -93,20 +93,14 @@ export class McpEndpoint {
    * it for notifications/cancelled, and its logging level may be kept under it.
    */
   #watchConnection (message: ClassifiedMessage, request: McpRequest, reply: FastifyReply): Connection {
-    const connection = new AbortController()
-    let fingerprint: string | undefined
-    let forget: (() => void) | undefined
-    if (!this.#stateful && message.kind === 'request') {
-      fingerprint = fingerprintOf(request)
-      forget = this.#calls.track(fingerprint, message.id, connection)
-    }
-    reply.raw.once('close', () => {
-      forget?.()
-      // With resumable streams a broken connection is not the end of the call: the client may
-      // resume it (Last-Event-ID).
-      if (!reply.raw.writableFinished && !this.#sessions.resumable) connection.abort(new Error('the client closed its connection'))
-    })
-    return { signal: connection.signal, ...(fingerprint !== undefined && { fingerprint }) }
+    // With resumable streams a broken connection is not the end of the call: the client may
+    // resume it (Last-Event-ID).
+    const connection = this.#sessions.resumable ? new AbortController() : abortedOnHangUp(reply)
+    if (this.#stateful || message.kind !== 'request') return { signal: connection.signal }
+    const fingerprint = fingerprintOf(request)
+    const forget = this.#calls.track(fingerprint, message.id, connection)
+    reply.raw.once('close', forget)
+    return { signal: connection.signal, fingerprint }
   }
 
   /** A stateless client's cancellation: it stops the call it names, if that call still runs here. */
@@ -144,10 +138,7 @@ export class McpEndpoint {
    * connection: the web Request's signal, which the SDK watches, and the call's own connection.
    */
   async #relayModern (request: McpRequest, reply: FastifyReply) {
-    const connection = new AbortController()
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
-    })
+    const connection = abortedOnHangUp(reply)
     const answer = progressAnswer(request.mcpMessage, reply, true)
     const authInfo = authInfoCarrying({ ...contextOf(request, connection.signal), answer })
     const webRequest = toWebRequest(request, connection.signal)
@@ -221,6 +212,15 @@ export class McpEndpoint {
       `Too Many Requests: ${who} already has ${limit} open sessions (MCP_MAX_SESSIONS_PER_CLIENT); ` +
       'end the ones it no longer uses (DELETE /mcp) or let them expire (MCP_SESSION_IDLE_MS)'))
   }
+}
+
+/** A controller aborted if the client closes the connection before its answer is sent whole. */
+function abortedOnHangUp (reply: FastifyReply): AbortController {
+  const connection = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) connection.abort(new Error('the client closed its connection'))
+  })
+  return connection
 }
 
 /** The POST's message, which the route classifies before its handler runs. */

@@ -112,6 +112,11 @@ export function answerChunks (response: Response): AsyncIterable<Uint8Array> {
   return boundedChunks(node.body, node.maxBodyBytes, node.expected)
 }
 
+/**
+ * The body's chunks, at most `maxBodyBytes` of them: past that the download stops and reading
+ * fails, which bounds JSON answers and SSE streams alike (a single endless SSE line included). A
+ * JSON answer with no byte fails as empty; a connection that breaks as {@link UpstreamBodyBroken}.
+ */
 async function * boundedChunks (
   body: Readable,
   maxBodyBytes: number,
@@ -181,49 +186,35 @@ async function requestBody (body: RequestInit['body']): Promise<{ body: string |
 /**
  * The body as a web stream that reads only when read, and whose cancelling stops the download.
  * Not `Readable.toWeb`: cancelling its stream while data is still arriving throws "Controller is
- * already closed" out of the process.
- *
- * At most `maxBodyBytes` are read: past them the download stops and the stream errors, which
- * bounds JSON answers and SSE streams alike (a single endless SSE line included). A successful
- * answer that is not JSON or SSE, or is empty, errors the same way: the SDK would hand the router
- * a string or nothing in place of the object it expects.
+ * already closed" out of the process. It reads through {@link boundedChunks}, so it is bounded
+ * and fails as an answer read directly does; a successful answer that is not JSON or SSE, or
+ * is empty, errors the same way: the SDK would hand the router a string or nothing in place of
+ * the object it expects.
  */
 function webStream (
   body: Readable,
   maxBodyBytes: number,
   expected: ExpectedBody | ToolError
 ): ReadableStream<Uint8Array> {
-  // Made when first read: a body read through answerChunks never is.
-  let chunks: AsyncIterator<Buffer> | undefined
-  let received = 0
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: Error) => {
+  if (expected instanceof ToolError) {
     // Destroyed before it was ever read, undici's body emits an error no one listens to: the
     // reason is the stream's, not this one.
     body.once('error', () => {})
     body.destroy()
-    controller.error(error)
+    return new ReadableStream({ start (controller) { controller.error(expected) } })
   }
+  // Made when first read: a body read through answerChunks never is.
+  let chunks: AsyncIterator<Uint8Array> | undefined
   return new ReadableStream<Uint8Array>({
-    start (controller) {
-      if (expected instanceof ToolError) fail(controller, expected)
-    },
     async pull (controller) {
-      let next: IteratorResult<Buffer>
+      chunks ??= boundedChunks(body, maxBodyBytes, expected)
       try {
-        chunks ??= body[Symbol.asyncIterator]()
-        next = await chunks.next() as IteratorResult<Buffer>
+        const next = await chunks.next()
+        if (next.done) controller.close()
+        else controller.enqueue(next.value)
       } catch (err) {
-        fail(controller, new UpstreamBodyBroken('the connection broke while the answer was arriving', { cause: err }))
-        return
+        controller.error(err)
       }
-      if (next.done) {
-        if (received === 0 && expected === 'json') fail(controller, emptyBody())
-        else controller.close()
-        return
-      }
-      received += next.value.length
-      if (received > maxBodyBytes) fail(controller, tooLarge(maxBodyBytes))
-      else controller.enqueue(next.value)
     },
     cancel (reason) {
       body.once('error', () => {})

@@ -11,6 +11,8 @@ import { answerChunks } from './upstream-fetch.js'
 export class EventStreamParser {
   readonly #onEvent: (event: string | undefined, data: string) => boolean
   #pending = ''
+  /** Whether what is kept of the current line ends with a CR, which the next text may make a CRLF. */
+  #pendingCarriageReturn = false
   #event: string | undefined
   #data: string | undefined
   #stopped = false
@@ -26,6 +28,12 @@ export class EventStreamParser {
 
   push (text: string): void {
     if (this.#stopped) return
+    // A piece of a line still arriving is only kept: scanning the whole line again at each piece
+    // would make one long line (up to UPSTREAM_MAX_BODY_BYTES) quadratic in its length.
+    if (!this.#pendingCarriageReturn && !text.includes('\n') && !text.includes('\r')) {
+      this.#pending += text
+      return
+    }
     const buffer = this.#pending + text
     let start = 0
     const hasCarriageReturn = buffer.includes('\r')
@@ -40,13 +48,15 @@ export class EventStreamParser {
       start = end === carriageReturn && buffer.charCodeAt(end + 1) === 10 ? end + 2 : end + 1
     }
     this.#pending = buffer.slice(start)
+    this.#pendingCarriageReturn = this.#pending.endsWith('\r')
   }
 
   /** The end of the stream: a last line without its line break, and an event without its blank line, still count. */
   end (): void {
     if (this.#pending) {
-      const last = this.#pending.endsWith('\r') ? this.#pending.slice(0, -1) : this.#pending
+      const last = this.#pendingCarriageReturn ? this.#pending.slice(0, -1) : this.#pending
       this.#pending = ''
+      this.#pendingCarriageReturn = false
       this.#line(last)
     }
     if (!this.#stopped) this.#line('')

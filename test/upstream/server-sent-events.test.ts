@@ -67,6 +67,18 @@ describe('EventStreamParser', () => {
     for (const chunks of splits(wire)) assert.deepEqual(parse(chunks), events, JSON.stringify(chunks))
   })
 
+  test('a line arriving in many pieces without line breaks, and a CR ending a piece before one of them', () => {
+    const long = 'x'.repeat(5000)
+    const pieces = ['data: ', ...long.match(/.{1,7}/g) ?? [], '\r', '\r', 'event', ': y\r', 'data: 2', '\r\r']
+    assert.deepEqual(parse(pieces), [[undefined, long], ['y', '2']])
+    assert.deepEqual(parse([...'data: 1\rdata: 2\r\r']), [[undefined, '1\n2']])
+    // A CR ending a piece ends its line once the next piece shows it is no CRLF, not at the next line break.
+    const seen: string[] = []
+    const parser = new EventStreamParser((_, data) => seen.push(data) < 0)
+    for (const piece of ['data: 1\r', '\r', 'data']) parser.push(piece)
+    assert.deepEqual(seen, ['1'])
+  })
+
   test('a last event without its blank line, or its last line break, still counts', () => {
     assert.deepEqual(parse(['data: 1\n\ndata: 2\n']), [[undefined, '1'], [undefined, '2']])
     assert.deepEqual(parse(['data: 1\n\ndata: 2']), [[undefined, '1'], [undefined, '2']])

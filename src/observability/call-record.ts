@@ -50,7 +50,6 @@ export class CallRecord {
   #providerAnswered: string | undefined
   readonly #attempts: RouteAttempt[] = []
   readonly #upstream: UpstreamResult[] = []
-  #upstreamMs = 0
   #retries = 0
   #cache: CacheUse | undefined
   #inputTokens = 0
@@ -88,7 +87,6 @@ export class CallRecord {
   /** One upstream call ended; an `ok` one makes its provider the one that answered. */
   upstreamFinished (result: UpstreamResult): void {
     this.#upstream.push(result)
-    this.#upstreamMs += result.durationMs
     if (result.outcome === 'ok') this.#providerAnswered = result.provider
   }
 
@@ -99,14 +97,16 @@ export class CallRecord {
   /** The upstream's answer: the model that actually answered and, for calls that spend tokens, what they spent. */
   answered (model: string, usage?: SpentTokens): void {
     this.#modelAnswered = model
-    if (!usage) return
-    this.#inputTokens += usage.inputTokens
-    this.#outputTokens += usage.outputTokens ?? 0
+    if (usage) this.#spent(usage)
   }
 
   /** Tokens the router estimated for an answer whose usage never came (a stream cut off before its last event). */
   estimated (usage: SpentTokens): void {
     this.#tokensEstimated = true
+    this.#spent(usage)
+  }
+
+  #spent (usage: SpentTokens): void {
     this.#inputTokens += usage.inputTokens
     this.#outputTokens += usage.outputTokens ?? 0
   }
@@ -133,7 +133,7 @@ export class CallRecord {
   /** Every upstream call, in order, with its time: what the status page's error rates and latencies are made of. */
   get upstream (): readonly UpstreamResult[] { return this.#upstream }
   get upstreamCalls (): number { return this.#upstream.length }
-  get upstreamMs (): number { return this.#upstreamMs }
+  get upstreamMs (): number { return this.#upstream.reduce((total, call) => total + call.durationMs, 0) }
   /** Upstream attempts repeated after a transient failure. */
   get retries (): number { return this.#retries }
   /** Undefined for tools without a cache. */

@@ -31,7 +31,7 @@ export interface Spend {
   microUsd: number
 }
 
-export const MICRO_USD_PER_USD = 1_000_000
+const MICRO_USD_PER_USD = 1_000_000
 
 /** USD as the whole millionths budgets count, rounded up: a call that costs something never counts as free. */
 export function toMicroUsd (usd: number): number {

@@ -19,7 +19,7 @@ export function characterTokens (characters: number): number {
 }
 
 /** The estimated tokens of a text. */
-export function textTokens (text: string): number {
+function textTokens (text: string): number {
   return characterTokens(text.length)
 }
 

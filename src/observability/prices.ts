@@ -47,7 +47,7 @@ const defaultPrices: Record<string, ModelPrice> = {
  * OpenAI's list prices of the models billed by the image (USD per image, by quality and size). GPT
  * image models are billed by tokens, and priced above. IMAGE_PRICES overrides or extends them.
  */
-export const defaultImagePrices: Record<string, ImagePrice> = {
+const defaultImagePrices: Record<string, ImagePrice> = {
   'dall-e-3': {
     standard: { '1024x1024': 0.04, '1024x1792': 0.08, '1792x1024': 0.08 },
     hd: { '1024x1024': 0.08, '1024x1792': 0.12, '1792x1024': 0.12 },

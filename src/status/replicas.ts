@@ -11,7 +11,7 @@ export interface ReplicaInfo {
 }
 
 /** How often each replica says it is alive; one that has not for three beats is no longer listed. */
-export const HEARTBEAT_MS = 5000
+const HEARTBEAT_MS = 5000
 const MAX_LISTED = 100
 
 /**

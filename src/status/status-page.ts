@@ -4,7 +4,7 @@ import type { ClientStatusRow, ProviderStatusRow, RecentCallRow, RouterFactsRow,
 export const STATUS_ASSETS = { script: '/status/app.js', style: '/status/app.css', icon: '/status/icon.svg' } as const
 
 /** Every value a page shows passes here: nothing a client or an upstream named can become markup. */
-export function escapeHtml (value: string | number): string {
+function escapeHtml (value: string | number): string {
   return String(value).replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
 }
 

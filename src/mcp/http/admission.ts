@@ -68,7 +68,7 @@ export async function authenticate (authorization: string | undefined, credentia
 }
 
 /** `refusal` as the JSON-RPC error MCP clients expect, with its status and headers. */
-export function replyWithRefusal (reply: FastifyReply, refusal: Refusal, resourceMetadata?: string): FastifyReply {
+function replyWithRefusal (reply: FastifyReply, refusal: Refusal, resourceMetadata?: string): FastifyReply {
   const { status, description, challenge, retryAfterSeconds, closeConnection, logLine } = refusal
   if (logLine !== undefined) reply.log.info({ reason: description }, logLine)
   reply.code(status)

@@ -29,7 +29,7 @@ interface LimitPassed {
 }
 
 /** A schema's size against the node and depth limits, walked without recursion and stopped at the first one passed. */
-export function schemaOverLimit (schema: unknown, { maxNodes, maxDepth }: Pick<SchemaLimits, 'maxNodes' | 'maxDepth'>): LimitPassed | undefined {
+function schemaOverLimit (schema: unknown, { maxNodes, maxDepth }: Pick<SchemaLimits, 'maxNodes' | 'maxDepth'>): LimitPassed | undefined {
   const pending: Array<[value: unknown, depth: number]> = [[schema, 1]]
   let nodes = 0
   for (let next = pending.pop(); next; next = pending.pop()) {
